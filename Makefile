@@ -1,0 +1,11 @@
+# The two commands. Both install what is missing (PostGIS, npm packages) on a fresh Debian machine.
+
+.PHONY: run test
+
+## run: the service with demo data on a private PostGIS, at http://127.0.0.1:8080
+run:
+	@scripts/run.sh
+
+## test: every test against a throwaway PostGIS
+test:
+	@scripts/test.sh

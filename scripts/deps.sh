@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the two make targets need and is missing on a fresh Debian machine.
+# Each step checks first, so a second run costs nothing.  Usage: scripts/deps.sh [run|test]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+purpose=${1:-run}
+
+sudo_if_needed() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_updated=
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    echo "deps: apt-get update"
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    apt_updated=1
+  fi
+  echo "deps: installing $*"
+  sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+pgbin=$(scripts/pg.sh bindir)
+[ -x "$pgbin/initdb" ] || apt_install postgresql-15
+sharedir=$("$pgbin/pg_config" --sharedir 2>/dev/null || echo /usr/share/postgresql/15)
+[ -f "$sharedir/extension/postgis.control" ] || apt_install postgresql-15-postgis-3
+
+if [ "$purpose" = test ]; then
+  # GDAL's OGC API reader and Chromium are real clients the tests drive.
+  command -v ogrinfo >/dev/null || apt_install gdal-bin
+  command -v chromium >/dev/null || apt_install chromium
+fi
+
+if [ -f web/package-lock.json ]; then
+  if [ ! -f web/node_modules/.package-lock.json ] || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+    echo "deps: npm ci (web/)"
+    (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi

@@ -1,0 +1,202 @@
+//! Reading typed values out of a JSON object, collecting every problem with its JSON pointer, so a
+//! person fixing a form or a script sees all of them at once.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{Map, Value};
+
+use crate::error::FieldError;
+
+pub fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A JSON object being read field by field.
+pub struct Props<'a> {
+    map: &'a Map<String, Value>,
+    base: String,
+    pub errors: Vec<FieldError>,
+}
+
+/// What a field held: absent, explicitly null, or a value.
+pub enum Slot<T> {
+    Absent,
+    Null,
+    Value(T),
+    Invalid,
+}
+
+impl<'a> Props<'a> {
+    pub fn new(map: &'a Map<String, Value>, base: &str) -> Self {
+        Self { map, base: base.to_owned(), errors: Vec::new() }
+    }
+
+    pub fn pointer(&self, key: &str) -> String {
+        format!("{}/{}", self.base, key.replace('~', "~0").replace('/', "~1"))
+    }
+
+    pub fn fail(&mut self, key: &str, detail: impl Into<String>) {
+        let pointer = self.pointer(key);
+        self.errors.push(FieldError::new(pointer, detail));
+    }
+
+    /// Refuses keys outside `known` (catching typos such as `due` for `due_date`); keys in `ignored`
+    /// are accepted and dropped, so a Feature read from the API can be sent back as it is.
+    pub fn refuse_unknown(&mut self, known: &[&str], ignored: &[&str]) {
+        let unknown: Vec<String> = self
+            .map
+            .keys()
+            .filter(|k| !known.contains(&k.as_str()) && !ignored.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        for key in unknown {
+            self.fail(&key, format!("unknown property '{key}'; known properties are: {}", known.join(", ")));
+        }
+    }
+
+    pub fn read<T>(&mut self, key: &str, convert: impl FnOnce(&Value) -> Result<T, String>) -> Slot<T> {
+        match self.map.get(key) {
+            None => Slot::Absent,
+            Some(Value::Null) => Slot::Null,
+            Some(v) => match convert(v) {
+                Ok(x) => Slot::Value(x),
+                Err(detail) => {
+                    self.fail(key, detail);
+                    Slot::Invalid
+                }
+            },
+        }
+    }
+
+    /// A field that may be absent or null (both mean "not given").
+    pub fn optional<T>(&mut self, key: &str, convert: impl FnOnce(&Value) -> Result<T, String>) -> Option<T> {
+        match self.read(key, convert) {
+            Slot::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// A field that must be present and not null.
+    pub fn required<T>(&mut self, key: &str, convert: impl FnOnce(&Value) -> Result<T, String>) -> Option<T> {
+        match self.read(key, convert) {
+            Slot::Value(v) => Some(v),
+            Slot::Absent | Slot::Null => {
+                self.fail(key, format!("'{key}' is required"));
+                None
+            }
+            Slot::Invalid => None,
+        }
+    }
+
+    /// For patches: `None` keeps the stored value, `Some(v)` replaces it. Null is refused because
+    /// the field cannot be empty.
+    pub fn change<T>(&mut self, key: &str, convert: impl FnOnce(&Value) -> Result<T, String>) -> Option<T> {
+        match self.read(key, convert) {
+            Slot::Value(v) => Some(v),
+            Slot::Null => {
+                self.fail(key, format!("'{key}' cannot be null"));
+                None
+            }
+            Slot::Absent | Slot::Invalid => None,
+        }
+    }
+
+    /// For patches of optional fields: `None` keeps, `Some(None)` clears, `Some(Some(v))` sets.
+    pub fn change_nullable<T>(
+        &mut self,
+        key: &str,
+        convert: impl FnOnce(&Value) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        match self.read(key, convert) {
+            Slot::Value(v) => Some(Some(v)),
+            Slot::Null => Some(None),
+            Slot::Absent | Slot::Invalid => None,
+        }
+    }
+}
+
+/// Trimmed text of at most `max` characters; `allow_empty` decides whether "" is a value.
+pub fn text(max: usize, allow_empty: bool) -> impl FnOnce(&Value) -> Result<String, String> {
+    move |v| {
+        let s = v.as_str().ok_or_else(|| format!("must be a string, got {}", json_type(v)))?.trim();
+        let n = s.chars().count();
+        if n == 0 && !allow_empty {
+            return Err("must not be empty".into());
+        }
+        if n > max {
+            return Err(format!("must be at most {max} characters, got {n}"));
+        }
+        Ok(s.to_owned())
+    }
+}
+
+/// One of a fixed list of codes.
+pub fn one_of<T: Copy>(allowed: &'static [(&'static str, T)]) -> impl FnOnce(&Value) -> Result<T, String> {
+    move |v| {
+        let s = v.as_str().ok_or_else(|| format!("must be a string, got {}", json_type(v)))?;
+        allowed.iter().find(|(name, _)| *name == s).map(|(_, x)| *x).ok_or_else(|| {
+            let names: Vec<&str> = allowed.iter().map(|(n, _)| *n).collect();
+            format!("'{s}' is not one of: {}", names.join(", "))
+        })
+    }
+}
+
+pub fn integer(min: i64, max: i64) -> impl FnOnce(&Value) -> Result<i64, String> {
+    move |v| {
+        let n = match v {
+            Value::Number(n) => n
+                .as_i64()
+                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 1e15).map(|f| f as i64))
+                .ok_or_else(|| format!("must be a whole number, got {n}"))?,
+            other => return Err(format!("must be a whole number, got {}", json_type(other))),
+        };
+        if !(min..=max).contains(&n) {
+            return Err(format!("must be between {min} and {max}, got {n}"));
+        }
+        Ok(n)
+    }
+}
+
+/// A non-negative amount up to `max` with at most `decimals` decimal places.
+pub fn amount(max: f64, decimals: Option<u32>) -> impl FnOnce(&Value) -> Result<f64, String> {
+    move |v| {
+        let x = v.as_f64().ok_or_else(|| format!("must be a number, got {}", json_type(v)))?;
+        if !(0.0..=max).contains(&x) {
+            return Err(format!("must be between 0 and {max}, got {x}"));
+        }
+        if let Some(d) = decimals {
+            let scale = 10f64.powi(d as i32);
+            if ((x * scale).round() / scale - x).abs() > 1e-9 * x.max(1.0) {
+                return Err(format!("must have at most {d} decimal places, got {x}"));
+            }
+        }
+        Ok(x)
+    }
+}
+
+pub fn boolean(v: &Value) -> Result<bool, String> {
+    v.as_bool().ok_or_else(|| format!("must be true or false, got {}", json_type(v)))
+}
+
+/// A calendar date, `YYYY-MM-DD`.
+pub fn date(v: &Value) -> Result<NaiveDate, String> {
+    let s = v.as_str().ok_or_else(|| format!("must be a date string YYYY-MM-DD, got {}", json_type(v)))?;
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .filter(|d| s.len() == 10 && (1990..=2100).contains(&chrono::Datelike::year(d)))
+        .ok_or_else(|| format!("'{s}' is not a date in the form YYYY-MM-DD between 1990 and 2100"))
+}
+
+/// An RFC 3339 timestamp with an offset.
+pub fn timestamp(v: &Value) -> Result<DateTime<Utc>, String> {
+    let s = v.as_str().ok_or_else(|| format!("must be an RFC 3339 timestamp string, got {}", json_type(v)))?;
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("'{s}' is not an RFC 3339 timestamp such as 2026-05-01T09:30:00+08:00"))
+}

@@ -1,0 +1,211 @@
+//! The task list's query string: parsed strictly, so a misspelt parameter is an error rather than
+//! a silently unfiltered answer.
+
+use crate::domain::task::Status;
+use crate::error::FieldError;
+
+pub const DEFAULT_LIMIT: i64 = 500;
+pub const MAX_LIMIT: i64 = 10_000;
+
+/// Longitude/latitude box: west, south, east, north.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BBox {
+    pub west: f64,
+    pub south: f64,
+    pub east: f64,
+    pub north: f64,
+}
+
+impl BBox {
+    pub fn parse(s: &str) -> Result<BBox, String> {
+        let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+        if parts.len() != 4 {
+            return Err(format!("bbox is minLon,minLat,maxLon,maxLat (4 numbers), got {} value(s)", parts.len()));
+        }
+        let mut n = [0.0; 4];
+        for (i, (part, name)) in parts.iter().zip(["minLon", "minLat", "maxLon", "maxLat"]).enumerate() {
+            n[i] = part
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| format!("bbox {name} '{part}' is not a number"))?;
+            let limit = if i % 2 == 0 { 180.0 } else { 90.0 };
+            if n[i].abs() > limit {
+                return Err(format!("bbox {name} {} is outside [-{limit}, {limit}]", n[i]));
+            }
+        }
+        let b = BBox { west: n[0], south: n[1], east: n[2], north: n[3] };
+        if b.south > b.north {
+            return Err(format!("bbox minLat {} is greater than maxLat {}", b.south, b.north));
+        }
+        // The county never crosses the antimeridian, so west > east can only be a mistake.
+        if b.west > b.east {
+            return Err(format!("bbox minLon {} is greater than maxLon {}", b.west, b.east));
+        }
+        Ok(b)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TaskFilter {
+    pub bbox: Option<BBox>,
+    pub categories: Option<Vec<String>>,
+    pub statuses: Option<Vec<Status>>,
+    pub townships: Option<Vec<String>>,
+    pub overdue: Option<bool>,
+    pub supervised: Option<bool>,
+    pub q: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub const PARAMETERS: &[&str] =
+    &["bbox", "category", "status", "township", "overdue", "supervised", "q", "limit", "offset"];
+
+fn list(s: &str) -> Vec<String> {
+    s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_owned).collect()
+}
+
+fn flag(s: &str) -> Result<bool, String> {
+    match s {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(format!("'{s}' is not true or false")),
+    }
+}
+
+fn number(s: &str, min: i64, max: i64) -> Result<i64, String> {
+    let n: i64 = s.parse().map_err(|_| format!("'{s}' is not a whole number"))?;
+    if (min..=max).contains(&n) { Ok(n) } else { Err(format!("{n} is not between {min} and {max}")) }
+}
+
+impl TaskFilter {
+    pub fn parse(pairs: &[(String, String)]) -> Result<TaskFilter, Vec<FieldError>> {
+        let mut f = TaskFilter { limit: DEFAULT_LIMIT, ..Default::default() };
+        let mut errors = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
+        for (key, value) in pairs {
+            let mut fail = |d: String| errors.push(FieldError::new(key.clone(), d));
+            if seen.contains(&key.as_str()) {
+                fail(format!("'{key}' is given more than once; separate several values with commas"));
+                continue;
+            }
+            seen.push(key);
+            match key.as_str() {
+                "bbox" => match BBox::parse(value) {
+                    Ok(b) => f.bbox = Some(b),
+                    Err(e) => fail(e),
+                },
+                "category" => f.categories = Some(list(value)),
+                "township" => f.townships = Some(list(value)),
+                "status" => {
+                    let mut statuses = Vec::new();
+                    for s in list(value) {
+                        match Status::parse(&s) {
+                            Some(st) => statuses.push(st),
+                            None => fail(format!(
+                                "unknown status '{s}'; statuses are: {}",
+                                Status::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                            )),
+                        }
+                    }
+                    f.statuses = Some(statuses);
+                }
+                "overdue" => match flag(value) {
+                    Ok(b) => f.overdue = Some(b),
+                    Err(e) => fail(e),
+                },
+                "supervised" => match flag(value) {
+                    Ok(b) => f.supervised = Some(b),
+                    Err(e) => fail(e),
+                },
+                "q" => {
+                    let q = value.trim();
+                    if q.chars().count() > 100 {
+                        fail("q must be at most 100 characters".into());
+                    } else if !q.is_empty() {
+                        f.q = Some(q.to_owned());
+                    }
+                }
+                "limit" => match number(value, 1, MAX_LIMIT) {
+                    Ok(n) => f.limit = n,
+                    Err(e) => fail(format!("limit: {e}")),
+                },
+                "offset" => match number(value, 0, i64::from(i32::MAX)) {
+                    Ok(n) => f.offset = n,
+                    Err(e) => fail(format!("offset: {e}")),
+                },
+                other => fail(format!("unknown parameter '{other}'; parameters are: {}", PARAMETERS.join(", "))),
+            }
+        }
+        if errors.is_empty() { Ok(f) } else { Err(errors) }
+    }
+
+    /// The query string for the same filter at another offset (for `next`/`prev` links).
+    pub fn query_at(&self, pairs: &[(String, String)], offset: i64) -> String {
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs.iter().filter(|(k, _)| k != "offset" && k != "limit") {
+            out.append_pair(k, v);
+        }
+        out.append_pair("limit", &self.limit.to_string());
+        out.append_pair("offset", &offset.to_string());
+        out.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(q: &str) -> Vec<(String, String)> {
+        form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+    }
+
+    #[test]
+    fn parses_every_parameter() {
+        let f = TaskFilter::parse(&pairs(
+            "bbox=119.8,30.7,120.1,31.0&category=watershed,village&status=planned,in_progress&township=330599101&overdue=true&supervised=false&q=WS-2026&limit=20&offset=40",
+        ))
+        .unwrap();
+        assert_eq!(f.bbox, Some(BBox { west: 119.8, south: 30.7, east: 120.1, north: 31.0 }));
+        assert_eq!(f.categories, Some(vec!["watershed".into(), "village".into()]));
+        assert_eq!(f.statuses, Some(vec![Status::Planned, Status::InProgress]));
+        assert_eq!(f.overdue, Some(true));
+        assert_eq!(f.supervised, Some(false));
+        assert_eq!((f.limit, f.offset), (20, 40));
+    }
+
+    #[test]
+    fn defaults_to_the_first_500() {
+        let f = TaskFilter::parse(&[]).unwrap();
+        assert_eq!((f.limit, f.offset), (500, 0));
+    }
+
+    #[test]
+    fn names_the_bad_parameter() {
+        for (q, param, says) in [
+            ("bbox=1,2,3", "bbox", "4 numbers"),
+            ("bbox=120,30,119,31", "bbox", "minLon 120 is greater than maxLon 119"),
+            ("bbox=119,91,120,92", "bbox", "outside [-90, 90]"),
+            ("bbox=a,30,120,31", "bbox", "'a' is not a number"),
+            ("status=done", "status", "unknown status 'done'"),
+            ("overdue=yes", "overdue", "not true or false"),
+            ("limit=10001", "limit", "not between 1 and 10000"),
+            ("limit=0", "limit", "not between 1 and 10000"),
+            ("offset=-1", "offset", "not between"),
+            ("catgory=energy", "catgory", "unknown parameter 'catgory'"),
+            ("q=a&q=b", "q", "more than once"),
+        ] {
+            let e = TaskFilter::parse(&pairs(q)).unwrap_err();
+            assert_eq!(e[0].pointer, param, "{q}");
+            assert!(e[0].detail.contains(says), "{q}: {}", e[0].detail);
+        }
+    }
+
+    #[test]
+    fn next_page_keeps_the_filter() {
+        let p = pairs("category=energy&offset=0&limit=10");
+        let f = TaskFilter::parse(&p).unwrap();
+        assert_eq!(f.query_at(&p, 10), "category=energy&limit=10&offset=10");
+    }
+}

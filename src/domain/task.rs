@@ -1,0 +1,608 @@
+//! What a task is made of and the rules a task must keep, whichever way it is written (API, import,
+//! demo loader). Input is parsed here once; the store only ever sees values that passed.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::fields::{self, Props, json_type};
+use super::geometry::{TaskGeometry, check_crs};
+use crate::error::FieldError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Planned,
+    InProgress,
+    Completed,
+    Verified,
+    Cancelled,
+}
+
+impl Status {
+    pub const ALL: &'static [(&'static str, Status)] = &[
+        ("planned", Status::Planned),
+        ("in_progress", Status::InProgress),
+        ("completed", Status::Completed),
+        ("verified", Status::Verified),
+        ("cancelled", Status::Cancelled),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        Self::ALL.iter().find(|(_, s)| *s == self).map(|(n, _)| *n).unwrap_or("planned")
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, s)| *s)
+    }
+
+    /// Work is finished (reported done, or closed by the bureau).
+    pub fn is_finished(self) -> bool {
+        matches!(self, Status::Completed | Status::Verified)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    Public,
+    Internal,
+}
+
+impl Visibility {
+    pub const ALL: &'static [(&'static str, Visibility)] =
+        &[("public", Visibility::Public), ("internal", Visibility::Internal)];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Internal => "internal",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, v)| *v)
+    }
+}
+
+/// Largest investment accepted, in 万元 (one trillion yuan): beyond it a unit mistake is likelier.
+pub const MAX_INVESTMENT: f64 = 100_000_000.0;
+
+/// Everything about a task that people edit. Create fills it from input and defaults; a patch is
+/// merged into the stored one; both then pass the same `check`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskFields {
+    pub title: String,
+    pub description: String,
+    pub category: String,
+    pub status: Status,
+    pub progress: i16,
+    pub lead_unit: String,
+    pub contact_person: Option<String>,
+    pub contact_phone: Option<String>,
+    pub due_date: Option<NaiveDate>,
+    pub planned_investment: Option<f64>,
+    pub actual_investment: Option<f64>,
+    pub target_quantity: Option<f64>,
+    pub target_unit: Option<String>,
+    pub visibility: Visibility,
+    pub supervised: bool,
+    /// `Some(code)` when the bureau chose the township; `None` lets PostGIS assign it.
+    pub township_override: Option<String>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// Properties a client may write.
+pub const WRITABLE: &[&str] = &[
+    "title",
+    "description",
+    "category",
+    "status",
+    "progress",
+    "lead_unit",
+    "contact_person",
+    "contact_phone",
+    "due_date",
+    "planned_investment",
+    "actual_investment",
+    "target_quantity",
+    "target_unit",
+    "visibility",
+    "supervised",
+    "township",
+    "completed_at",
+];
+
+/// Properties the server computes; accepted and ignored so a read Feature can be written back.
+pub const READ_ONLY: &[&str] =
+    &["code", "township_name", "township_overridden", "overdue", "verified_at", "created_at", "updated_at", "version"];
+
+fn category_code(v: &Value) -> Result<String, String> {
+    let s = v.as_str().ok_or_else(|| format!("must be a category code string, got {}", json_type(v)))?;
+    let ok = s.len() <= 32
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok { Ok(s.to_owned()) } else { Err(format!("'{s}' is not a category code (lower-case letters, digits, _)")) }
+}
+
+pub fn township_code(v: &Value) -> Result<String, String> {
+    let s = v.as_str().ok_or_else(|| format!("must be a township code string, got {}", json_type(v)))?;
+    if (s.len() == 9 || s.len() == 12) && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("'{s}' is not a township code (9 or 12 digits)"))
+    }
+}
+
+fn phone(v: &Value) -> Result<String, String> {
+    let s = fields::text(20, false)(v)?;
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    if digits >= 5 && s.chars().all(|c| c.is_ascii_digit() || "+()- ".contains(c)) {
+        Ok(s)
+    } else {
+        Err(format!("'{s}' is not a phone number (digits, with optional + ( ) - and spaces)"))
+    }
+}
+
+fn progress(v: &Value) -> Result<i16, String> {
+    fields::integer(0, 100)(v).map(|n| n as i16)
+}
+
+fn investment(v: &Value) -> Result<f64, String> {
+    fields::amount(MAX_INVESTMENT, Some(2))(v)
+}
+
+fn quantity(v: &Value) -> Result<f64, String> {
+    fields::amount(1e12, None)(v)
+}
+
+/// The geometry (if any) and properties (if any) of a Feature.
+struct FeatureParts<'a> {
+    geometry: Option<&'a Value>,
+    properties: Option<&'a Map<String, Value>>,
+}
+
+/// Reads the parts of a Feature: checks `type`, `crs` and the top-level keys, and returns the
+/// geometry value (if any) and the properties object.
+fn feature_parts<'a>(body: &'a Value, errors: &mut Vec<FieldError>) -> Option<FeatureParts<'a>> {
+    let Value::Object(obj) = body else {
+        errors.push(FieldError::new("", format!("the body must be a GeoJSON Feature object, got {}", json_type(body))));
+        return None;
+    };
+    match obj.get("type") {
+        Some(Value::String(t)) if t == "Feature" => {}
+        Some(Value::String(t)) if t == "FeatureCollection" => {
+            errors.push(FieldError::new("/type", "send one Feature per request, not a FeatureCollection"));
+            return None;
+        }
+        Some(other) => {
+            errors.push(FieldError::new(
+                "/type",
+                format!("the body must be a GeoJSON Feature (\"type\": \"Feature\"), got {other}"),
+            ));
+            return None;
+        }
+        None => {
+            errors
+                .push(FieldError::new("/type", "the body must be a GeoJSON Feature: \"type\": \"Feature\" is missing"));
+            return None;
+        }
+    }
+    for key in obj.keys() {
+        if !["type", "id", "geometry", "properties", "crs", "bbox", "links"].contains(&key.as_str()) {
+            errors.push(FieldError::new(format!("/{key}"), format!("unknown member '{key}' of a Feature")));
+        }
+    }
+    if let Some(crs) = obj.get("crs")
+        && let Err(e) = check_crs(crs, "/crs")
+    {
+        errors.push(e);
+    }
+    let props = match obj.get("properties") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(m)) => Some(m),
+        Some(other) => {
+            errors.push(FieldError::new(
+                "/properties",
+                format!("properties must be an object, got {}", json_type(other)),
+            ));
+            return None;
+        }
+    };
+    let geometry = obj.get("geometry").filter(|g| !g.is_null());
+    Some(FeatureParts { geometry, properties: props })
+}
+
+fn parse_geometry(value: &Value, errors: &mut Vec<FieldError>) -> Option<TaskGeometry> {
+    match TaskGeometry::parse(value, "/geometry") {
+        Ok(g) => Some(g),
+        Err(mut e) => {
+            errors.append(&mut e);
+            None
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTask {
+    pub fields: TaskFields,
+    pub geometry: TaskGeometry,
+}
+
+impl NewTask {
+    /// Parses a GeoJSON Feature into a task to create, or every reason it cannot be one.
+    pub fn parse(body: &Value, now: DateTime<Utc>) -> Result<NewTask, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let Some(FeatureParts { geometry, properties: props }) = feature_parts(body, &mut errors) else {
+            return Err(errors);
+        };
+        let geometry = match geometry {
+            Some(g) => parse_geometry(g, &mut errors),
+            None => {
+                errors.push(FieldError::new("/geometry", "a task needs a geometry: a point, a line or an area"));
+                None
+            }
+        };
+        let empty = Map::new();
+        let mut p = Props::new(props.unwrap_or(&empty), "/properties");
+        p.refuse_unknown(WRITABLE, READ_ONLY);
+        let title = p.required("title", fields::text(200, false));
+        let category = p.required("category", category_code);
+        let status = p.optional("status", fields::one_of(Status::ALL));
+        let progress_in = p.optional("progress", progress);
+        let status = status.unwrap_or(Status::Planned);
+        let fields = TaskFields {
+            title: title.unwrap_or_default(),
+            description: p.optional("description", fields::text(10_000, true)).unwrap_or_default(),
+            category: category.unwrap_or_default(),
+            status,
+            // Finished work is 100% done; saying so again is not required.
+            progress: progress_in.unwrap_or(if status.is_finished() { 100 } else { 0 }),
+            lead_unit: p.optional("lead_unit", fields::text(200, true)).unwrap_or_default(),
+            contact_person: p.optional("contact_person", fields::text(100, false)),
+            contact_phone: p.optional("contact_phone", phone),
+            due_date: p.optional("due_date", fields::date),
+            planned_investment: p.optional("planned_investment", investment),
+            actual_investment: p.optional("actual_investment", investment),
+            target_quantity: p.optional("target_quantity", quantity),
+            target_unit: p.optional("target_unit", fields::text(20, false)),
+            visibility: p.optional("visibility", fields::one_of(Visibility::ALL)).unwrap_or(Visibility::Public),
+            supervised: p.optional("supervised", fields::boolean).unwrap_or(false),
+            township_override: p.optional("township", township_code),
+            completed_at: p.optional("completed_at", fields::timestamp),
+        };
+        errors.append(&mut p.errors);
+        if errors.is_empty() {
+            errors = check(&fields, now);
+        }
+        match geometry {
+            Some(geometry) if errors.is_empty() => Ok(NewTask { fields, geometry }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// A partial update: `None` keeps the stored value.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskPatch {
+    pub geometry: Option<TaskGeometry>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub status: Option<Status>,
+    pub progress: Option<i16>,
+    pub lead_unit: Option<String>,
+    pub contact_person: Option<Option<String>>,
+    pub contact_phone: Option<Option<String>>,
+    pub due_date: Option<Option<NaiveDate>>,
+    pub planned_investment: Option<Option<f64>>,
+    pub actual_investment: Option<Option<f64>>,
+    pub target_quantity: Option<Option<f64>>,
+    pub target_unit: Option<Option<String>>,
+    pub visibility: Option<Visibility>,
+    pub supervised: Option<bool>,
+    /// `Some(None)` hands the township back to automatic assignment.
+    pub township_override: Option<Option<String>>,
+    pub completed_at: Option<Option<DateTime<Utc>>>,
+}
+
+impl TaskPatch {
+    /// Parses a partial Feature: `{"geometry": ..., "properties": {...}}`, both optional; a property
+    /// set to null clears it (where it may be empty).
+    pub fn parse(body: &Value) -> Result<TaskPatch, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        // A patch need not say it is a Feature; when it does, the Feature rules apply.
+        let wrapped;
+        let body = match body {
+            Value::Object(obj) if !obj.contains_key("type") => {
+                let mut obj = obj.clone();
+                obj.insert("type".into(), Value::String("Feature".into()));
+                wrapped = Value::Object(obj);
+                &wrapped
+            }
+            other => other,
+        };
+        let Some(FeatureParts { geometry, properties: props }) = feature_parts(body, &mut errors) else {
+            return Err(errors);
+        };
+        let geometry = geometry.and_then(|g| parse_geometry(g, &mut errors));
+        let empty = Map::new();
+        let mut p = Props::new(props.unwrap_or(&empty), "/properties");
+        p.refuse_unknown(WRITABLE, READ_ONLY);
+        let patch = TaskPatch {
+            geometry,
+            title: p.change("title", fields::text(200, false)),
+            description: p.change("description", fields::text(10_000, true)),
+            category: p.change("category", category_code),
+            status: p.change("status", fields::one_of(Status::ALL)),
+            progress: p.change("progress", progress),
+            lead_unit: p.change("lead_unit", fields::text(200, true)),
+            contact_person: p.change_nullable("contact_person", fields::text(100, false)),
+            contact_phone: p.change_nullable("contact_phone", phone),
+            due_date: p.change_nullable("due_date", fields::date),
+            planned_investment: p.change_nullable("planned_investment", investment),
+            actual_investment: p.change_nullable("actual_investment", investment),
+            target_quantity: p.change_nullable("target_quantity", quantity),
+            target_unit: p.change_nullable("target_unit", fields::text(20, false)),
+            visibility: p.change("visibility", fields::one_of(Visibility::ALL)),
+            supervised: p.change("supervised", fields::boolean),
+            township_override: p.change_nullable("township", township_code),
+            completed_at: p.change_nullable("completed_at", fields::timestamp),
+        };
+        errors.append(&mut p.errors);
+        if errors.is_empty() { Ok(patch) } else { Err(errors) }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self == &TaskPatch::default()
+    }
+
+    /// The stored fields with this patch applied, if the result keeps every rule.
+    pub fn apply(&self, current: &TaskFields, now: DateTime<Utc>) -> Result<TaskFields, Vec<FieldError>> {
+        fn pick<T: Clone>(new: &Option<T>, old: &T) -> T {
+            new.clone().unwrap_or_else(|| old.clone())
+        }
+        let status = pick(&self.status, &current.status);
+        let progress = match (self.progress, self.status) {
+            (Some(p), _) => p,
+            // Reporting a task finished implies the work is all done.
+            (None, Some(s)) if s.is_finished() => 100,
+            (None, _) => current.progress,
+        };
+        let completed_at = match (&self.completed_at, status.is_finished()) {
+            (Some(t), _) => *t,
+            (None, true) => current.completed_at,
+            (None, false) => None,
+        };
+        let merged = TaskFields {
+            title: pick(&self.title, &current.title),
+            description: pick(&self.description, &current.description),
+            category: pick(&self.category, &current.category),
+            status,
+            progress,
+            lead_unit: pick(&self.lead_unit, &current.lead_unit),
+            contact_person: pick(&self.contact_person, &current.contact_person),
+            contact_phone: pick(&self.contact_phone, &current.contact_phone),
+            due_date: pick(&self.due_date, &current.due_date),
+            planned_investment: pick(&self.planned_investment, &current.planned_investment),
+            actual_investment: pick(&self.actual_investment, &current.actual_investment),
+            target_quantity: pick(&self.target_quantity, &current.target_quantity),
+            target_unit: pick(&self.target_unit, &current.target_unit),
+            visibility: pick(&self.visibility, &current.visibility),
+            supervised: pick(&self.supervised, &current.supervised),
+            township_override: pick(&self.township_override, &current.township_override),
+            completed_at,
+        };
+        let errors = check(&merged, now);
+        if errors.is_empty() { Ok(merged) } else { Err(errors) }
+    }
+}
+
+/// Rules across fields, for a task as it would be stored.
+pub fn check(t: &TaskFields, now: DateTime<Utc>) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let at = |k: &str| format!("/properties/{k}");
+    if t.status.is_finished() && t.progress != 100 {
+        errors.push(FieldError::new(
+            at("progress"),
+            format!("a {} task has progress 100, got {}", t.status.as_str(), t.progress),
+        ));
+    }
+    if t.completed_at.is_some() && !t.status.is_finished() {
+        errors.push(FieldError::new(
+            at("completed_at"),
+            format!("only a completed or verified task has a completion time; this one is {}", t.status.as_str()),
+        ));
+    }
+    // A few minutes of clock skew between a phone and the server is normal; a day is not.
+    if let Some(done) = t.completed_at
+        && done > now + chrono::Duration::minutes(10)
+    {
+        errors.push(FieldError::new(at("completed_at"), format!("{} is in the future", done.to_rfc3339())));
+    }
+    match (&t.target_quantity, &t.target_unit) {
+        (Some(_), None) => {
+            errors.push(FieldError::new(at("target_unit"), "a target quantity needs its unit (e.g. km, 吨标准煤, 户)"))
+        }
+        (None, Some(_)) => errors.push(FieldError::new(at("target_quantity"), "a target unit needs its quantity")),
+        _ => {}
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-25T04:00:00Z".parse().unwrap()
+    }
+
+    fn feature(props: Value) -> Value {
+        json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [119.9, 30.85]}, "properties": props})
+    }
+
+    fn pointers(errors: &[FieldError]) -> Vec<&str> {
+        errors.iter().map(|e| e.pointer.as_str()).collect()
+    }
+
+    #[test]
+    fn a_minimal_task_gets_defaults() {
+        let t = NewTask::parse(&feature(json!({"title": " 河道清淤 ", "category": "watershed"})), now()).unwrap();
+        assert_eq!(t.fields.title, "河道清淤");
+        assert_eq!(t.fields.status, Status::Planned);
+        assert_eq!(t.fields.progress, 0);
+        assert_eq!(t.fields.visibility, Visibility::Public);
+        assert_eq!(t.fields.township_override, None);
+    }
+
+    #[test]
+    fn finished_tasks_default_to_full_progress() {
+        let t = NewTask::parse(&feature(json!({"title": "x", "category": "energy", "status": "completed"})), now())
+            .unwrap();
+        assert_eq!(t.fields.progress, 100);
+        let e = NewTask::parse(
+            &feature(json!({"title": "x", "category": "energy", "status": "verified", "progress": 40})),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(pointers(&e), ["/properties/progress"]);
+    }
+
+    #[test]
+    fn every_bad_property_is_reported_with_its_pointer() {
+        let e = NewTask::parse(
+            &feature(json!({
+                "category": "Water!", "status": "done", "progress": 101, "due_date": "2026-13-01",
+                "planned_investment": "12", "supervised": "yes", "dew_date": "2026-01-01",
+                "township": "abc", "contact_phone": "call me"
+            })),
+            now(),
+        )
+        .unwrap_err();
+        let mut got = pointers(&e);
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                "/properties/category",
+                "/properties/contact_phone",
+                "/properties/dew_date",
+                "/properties/due_date",
+                "/properties/planned_investment",
+                "/properties/progress",
+                "/properties/status",
+                "/properties/supervised",
+                "/properties/title",
+                "/properties/township",
+            ]
+        );
+        let status = e.iter().find(|x| x.pointer == "/properties/status").unwrap();
+        assert!(status.detail.contains("'done' is not one of: planned, in_progress"), "{}", status.detail);
+        let progress = e.iter().find(|x| x.pointer == "/properties/progress").unwrap();
+        assert_eq!(progress.detail, "must be between 0 and 100, got 101");
+    }
+
+    #[test]
+    fn read_only_properties_are_ignored_so_a_read_feature_can_be_sent_back() {
+        let t = NewTask::parse(
+            &feature(
+                json!({"title": "x", "category": "village", "code": "VI-2026-0001", "overdue": true, "version": 3}),
+            ),
+            now(),
+        );
+        assert!(t.is_ok());
+    }
+
+    #[test]
+    fn refuses_bodies_that_are_not_features() {
+        let e = NewTask::parse(&json!([1, 2]), now()).unwrap_err();
+        assert_eq!(pointers(&e), [""]);
+        let e = NewTask::parse(&json!({"type": "FeatureCollection", "features": []}), now()).unwrap_err();
+        assert_eq!(pointers(&e), ["/type"]);
+        let e = NewTask::parse(&json!({"type": "Feature", "properties": {"title": "x", "category": "energy"}}), now())
+            .unwrap_err();
+        assert_eq!(pointers(&e), ["/geometry"]);
+    }
+
+    #[test]
+    fn investment_has_at_most_two_decimals_and_no_sign() {
+        for (value, ok) in [(json!(12.34), true), (json!(0), true), (json!(12.345), false), (json!(-1), false)] {
+            let r = NewTask::parse(
+                &feature(json!({"title": "x", "category": "energy", "planned_investment": value})),
+                now(),
+            );
+            assert_eq!(r.is_ok(), ok, "{value}");
+        }
+    }
+
+    #[test]
+    fn target_needs_quantity_and_unit_together() {
+        let e = NewTask::parse(&feature(json!({"title": "x", "category": "energy", "target_quantity": 12.5})), now())
+            .unwrap_err();
+        assert_eq!(pointers(&e), ["/properties/target_unit"]);
+    }
+
+    #[test]
+    fn completion_time_only_for_finished_work_and_not_in_the_future() {
+        let e = NewTask::parse(
+            &feature(json!({"title": "x", "category": "energy", "completed_at": "2026-05-01T09:00:00+08:00"})),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(pointers(&e), ["/properties/completed_at"]);
+        let e = NewTask::parse(
+            &feature(json!({"title": "x", "category": "energy", "status": "completed", "completed_at": "2027-05-01T09:00:00+08:00"})),
+            now(),
+        )
+        .unwrap_err();
+        assert!(e[0].detail.contains("in the future"));
+    }
+
+    fn stored() -> TaskFields {
+        NewTask::parse(
+            &feature(json!({"title": "t", "category": "energy", "status": "in_progress", "progress": 40,
+                            "contact_person": "王伟", "township": "330599101"})),
+            now(),
+        )
+        .unwrap()
+        .fields
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_names() {
+        let patch = TaskPatch::parse(&json!({"properties": {"progress": 60, "contact_person": null}})).unwrap();
+        let merged = patch.apply(&stored(), now()).unwrap();
+        assert_eq!(merged.progress, 60);
+        assert_eq!(merged.contact_person, None);
+        assert_eq!(merged.title, "t");
+        assert_eq!(merged.township_override.as_deref(), Some("330599101"));
+    }
+
+    #[test]
+    fn a_null_township_returns_to_automatic_assignment() {
+        let patch = TaskPatch::parse(&json!({"properties": {"township": null}})).unwrap();
+        assert_eq!(patch.apply(&stored(), now()).unwrap().township_override, None);
+    }
+
+    #[test]
+    fn a_patch_cannot_empty_a_required_field_or_break_a_rule() {
+        let e = TaskPatch::parse(&json!({"properties": {"title": null}})).unwrap_err();
+        assert_eq!(e[0].detail, "'title' cannot be null");
+        let patch = TaskPatch::parse(&json!({"properties": {"status": "completed", "progress": 50}})).unwrap();
+        assert_eq!(pointers(&patch.apply(&stored(), now()).unwrap_err()), ["/properties/progress"]);
+    }
+
+    #[test]
+    fn reporting_completion_implies_full_progress() {
+        let patch = TaskPatch::parse(&json!({"properties": {"status": "completed"}})).unwrap();
+        assert_eq!(patch.apply(&stored(), now()).unwrap().progress, 100);
+    }
+
+    #[test]
+    fn an_empty_patch_is_recognised() {
+        assert!(TaskPatch::parse(&json!({})).unwrap().is_empty());
+        assert!(TaskPatch::parse(&json!({"type": "Feature", "properties": {}})).unwrap().is_empty());
+    }
+}

@@ -1,0 +1,229 @@
+//! /api/tasks: the ledger's features.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Serialize;
+
+use super::AppState;
+use super::extract::{JsonBody, QueryPairs, TaskId, etag, if_match_version, not_modified};
+use crate::domain::filter::TaskFilter;
+use crate::domain::task::{NewTask, TaskPatch};
+use crate::error::{ApiError, Problem, Result};
+use crate::store::tasks::{self as store, TaskFeature, Update};
+
+pub const GEOJSON: &str = "application/geo+json";
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Link {
+    pub href: String,
+    pub rel: &'static str,
+    #[serde(rename = "type")]
+    pub media_type: &'static str,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskCollection {
+    #[serde(rename = "type")]
+    #[schema(example = "FeatureCollection")]
+    pub kind: &'static str,
+    pub features: Vec<TaskFeature>,
+    /// How many tasks match the filter in all pages.
+    pub number_matched: i64,
+    pub number_returned: usize,
+    /// `self`, and `next`/`prev` when there are more pages.
+    pub links: Vec<Link>,
+}
+
+/// A task to create: a GeoJSON Feature. Only `title` and `category` are required.
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+pub struct TaskInput {
+    #[schema(example = "Feature")]
+    r#type: String,
+    /// Point, LineString, Polygon or their Multi forms, WGS 84 [longitude, latitude], at most
+    /// 10,000 positions.
+    #[schema(value_type = Object)]
+    geometry: serde_json::Value,
+    properties: TaskInputProperties,
+}
+
+/// Writable task properties. In a PATCH, every one is optional and `null` clears an optional one;
+/// `township: null` hands the township back to automatic assignment.
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+pub struct TaskInputProperties {
+    /// 1–200 characters.
+    title: String,
+    description: Option<String>,
+    /// A category code from /api/categories.
+    category: String,
+    /// Defaults to planned.
+    status: Option<String>,
+    /// 0–100; 100 for completed and verified tasks.
+    progress: Option<i16>,
+    lead_unit: Option<String>,
+    contact_person: Option<String>,
+    contact_phone: Option<String>,
+    /// YYYY-MM-DD.
+    due_date: Option<chrono::NaiveDate>,
+    /// 万元, at most 2 decimals.
+    planned_investment: Option<f64>,
+    /// 万元, at most 2 decimals.
+    actual_investment: Option<f64>,
+    target_quantity: Option<f64>,
+    target_unit: Option<String>,
+    /// public (default) or internal.
+    visibility: Option<String>,
+    supervised: Option<bool>,
+    /// A township code: overrides the automatic assignment from the geometry.
+    township: Option<String>,
+    /// For completed/verified tasks loaded from an existing ledger; defaults to now.
+    completed_at: Option<chrono::DateTime<Utc>>,
+}
+
+fn feature_response(status: StatusCode, feature: &TaskFeature) -> Response {
+    let tag = etag(feature.properties.version);
+    let mut res = (status, [(header::CONTENT_TYPE, GEOJSON)], Json(feature)).into_response();
+    res.headers_mut().insert(header::ETAG, tag);
+    res
+}
+
+async fn load(state: &AppState, id: uuid::Uuid) -> Result<TaskFeature> {
+    store::get(&state.db, id).await?.ok_or_else(|| ApiError::not_found(format!("there is no task {id}")))
+}
+
+/// List tasks as a GeoJSON FeatureCollection, in code order.
+#[utoipa::path(get, path = "/api/tasks", tag = "tasks",
+    params(
+        ("bbox" = Option<String>, Query, description = "minLon,minLat,maxLon,maxLat: tasks whose geometry intersects the box"),
+        ("category" = Option<String>, Query, description = "category code(s), comma-separated"),
+        ("status" = Option<String>, Query, description = "status(es), comma-separated"),
+        ("township" = Option<String>, Query, description = "township code(s), comma-separated"),
+        ("overdue" = Option<bool>, Query, description = "only tasks past their due date and not finished (or only those that are not)"),
+        ("supervised" = Option<bool>, Query, description = "only tasks under supervision (督办), or only those not"),
+        ("q" = Option<String>, Query, description = "code prefix or words of the title"),
+        ("limit" = Option<i64>, Query, description = "page size, 1–10000, default 500"),
+        ("offset" = Option<i64>, Query, description = "tasks to skip"),
+    ),
+    responses(
+        (status = 200, description = "One page of matching tasks", body = TaskCollection, content_type = "application/geo+json"),
+        (status = 400, description = "An unknown parameter or a bad value", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(State(state): State<AppState>, QueryPairs(pairs): QueryPairs) -> Result<Response> {
+    let filter = TaskFilter::parse(&pairs).map_err(ApiError::bad_query)?;
+    store::check_filter(&state.db, &filter).await?;
+    let (features, matched) = store::list(&state.db, &filter).await?;
+    let returned = features.len();
+    let link = |rel, offset| Link {
+        href: format!("/api/tasks?{}", filter.query_at(&pairs, offset)),
+        rel,
+        media_type: GEOJSON,
+    };
+    let mut links = vec![link("self", filter.offset)];
+    if filter.offset + (returned as i64) < matched {
+        links.push(link("next", filter.offset + filter.limit));
+    }
+    if filter.offset > 0 {
+        links.push(link("prev", (filter.offset - filter.limit).max(0)));
+    }
+    let body = TaskCollection {
+        kind: "FeatureCollection",
+        features,
+        number_matched: matched,
+        number_returned: returned,
+        links,
+    };
+    Ok(([(header::CONTENT_TYPE, GEOJSON)], Json(body)).into_response())
+}
+
+/// Create a task from a GeoJSON Feature. The township is assigned from the geometry unless the
+/// `township` property names one.
+#[utoipa::path(post, path = "/api/tasks", tag = "tasks",
+    request_body(content = TaskInput, content_type = "application/geo+json"),
+    responses(
+        (status = 201, description = "Created; Location and ETag headers are set", body = TaskFeature, content_type = "application/geo+json"),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid task: each error points at the field or coordinate", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Response> {
+    let task = NewTask::parse(&body, Utc::now()).map_err(ApiError::invalid)?;
+    let stored = store::insert(&state.db, &state.db, None, &task).await?;
+    let feature = load(&state, stored.id).await?;
+    let mut res = feature_response(StatusCode::CREATED, &feature);
+    let location = format!("/api/tasks/{}", stored.id);
+    res.headers_mut().insert(header::LOCATION, location.parse().expect("a path is a valid header"));
+    Ok(res)
+}
+
+/// One task as a GeoJSON Feature, with its ETag.
+#[utoipa::path(get, path = "/api/tasks/{id}", tag = "tasks",
+    params(("id" = uuid::Uuid, Path, description = "task id")),
+    responses(
+        (status = 200, description = "The task", body = TaskFeature, content_type = "application/geo+json"),
+        (status = 304, description = "If-None-Match names the current version"),
+        (status = 400, description = "Not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get(State(state): State<AppState>, TaskId(id): TaskId, headers: HeaderMap) -> Result<Response> {
+    let feature = load(&state, id).await?;
+    let tag = etag(feature.properties.version);
+    if not_modified(&headers, &tag) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
+    }
+    Ok(feature_response(StatusCode::OK, &feature))
+}
+
+/// Change some properties and/or the geometry of a task. Requires `If-Match` with the ETag of the
+/// version being edited.
+#[utoipa::path(patch, path = "/api/tasks/{id}", tag = "tasks",
+    params(
+        ("id" = uuid::Uuid, Path, description = "task id"),
+        ("If-Match" = String, Header, description = "ETag of the version being edited, e.g. \"v3\""),
+    ),
+    request_body(content = TaskInput, content_type = "application/geo+json",
+                 description = "a partial Feature: geometry and/or some properties"),
+    responses(
+        (status = 200, description = "Updated; the new ETag is set", body = TaskFeature, content_type = "application/geo+json"),
+        (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Someone changed the task meanwhile: `current_version` and `current` (the task as it is now) are in the body; nothing was written", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid change", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "No If-Match", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn patch(
+    State(state): State<AppState>,
+    TaskId(id): TaskId,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    let expected = if_match_version(&headers)?;
+    let patch = TaskPatch::parse(&body).map_err(ApiError::invalid)?;
+    if patch.is_empty() {
+        return Err(ApiError::invalid_field(
+            "",
+            "the patch changes nothing: send a geometry and/or properties to change",
+        ));
+    }
+    match store::update(&state.db, id, expected, &patch, Utc::now()).await? {
+        Update::Done(stored) => Ok(feature_response(StatusCode::OK, &load(&state, stored.id).await?)),
+        Update::NotFound => Err(ApiError::not_found(format!("there is no task {id}"))),
+        Update::Stale { current_version } => {
+            let current = load(&state, id).await?;
+            Err(ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "version-mismatch",
+                format!(
+                    "the task was changed by someone else since you read it (you edited version {expected}, it is now at version {current_version}); nothing was saved: reload it and apply your change again"
+                ),
+            )
+            .with("current_version", current_version)
+            .with("current", serde_json::to_value(&current).unwrap_or_default())
+            .with_header(header::ETAG, etag(current_version)))
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! /api/townships and /api/categories: the reference data tasks point at.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::AppState;
+use super::tasks::GEOJSON;
+use crate::error::Result;
+use crate::store::categories::{self, Category};
+use crate::store::townships::{self, TownshipFeature};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TownshipCollection {
+    #[serde(rename = "type")]
+    #[schema(example = "FeatureCollection")]
+    pub kind: &'static str,
+    pub features: Vec<TownshipFeature>,
+}
+
+/// Township boundaries with code, name, kind and area.
+#[utoipa::path(get, path = "/api/townships", tag = "reference",
+    responses((status = 200, description = "Every township", body = TownshipCollection, content_type = "application/geo+json")))]
+pub async fn list(State(state): State<AppState>) -> Result<Response> {
+    let features = townships::list(&state.db).await?;
+    Ok(([(header::CONTENT_TYPE, GEOJSON)], Json(TownshipCollection { kind: "FeatureCollection", features }))
+        .into_response())
+}
+
+/// Task families (categories).
+#[utoipa::path(get, path = "/api/categories", tag = "reference",
+    responses((status = 200, description = "Every task family", body = Vec<Category>)))]
+pub async fn categories(State(state): State<AppState>) -> Result<Json<Vec<Category>>> {
+    Ok(Json(categories::list(&state.db).await?))
+}

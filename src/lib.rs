@@ -1,0 +1,73 @@
+//! greenledger: the environmental bureau's remediation ledger on a map.
+
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod seed;
+pub mod store;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::Router;
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+
+pub use http::AppState;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    #[arg(long, env = "GREENLEDGER_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// Folder of the web front end (index.html and its modules).
+    #[arg(long, env = "GREENLEDGER_WEB_DIR", default_value = "web")]
+    pub web_dir: PathBuf,
+}
+
+/// The whole service as a router: what `main` serves and what the tests start on port 0.
+pub fn app(state: AppState, config: &ServerConfig) -> Router {
+    http::router(state, &config.web_dir).layer(CompressionLayer::new()).layer(TraceLayer::new_for_http())
+}
+
+/// Serves until Ctrl-C or SIGTERM, then lets in-flight requests finish (up to `grace`).
+pub async fn serve(listener: tokio::net::TcpListener, app: Router, grace: Duration) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        tracing::info!("shutting down: finishing in-flight requests");
+        drop(stop_tx);
+    });
+    let mut stop_rx = stop_rx;
+    tokio::select! {
+        r = server => r,
+        _ = async {
+            let _ = stop_rx.changed().await;
+            tokio::time::sleep(grace).await;
+        } => {
+            tracing::warn!("requests still running after {grace:?}; exiting anyway");
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

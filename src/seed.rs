@@ -1,0 +1,101 @@
+//! Loads the demo county (data/townships.geojson, data/tasks.geojson). Only adds what is missing,
+//! so a second run neither duplicates nor overwrites anything, edits made since included.
+
+use std::path::Path;
+
+use chrono::Utc;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::domain::task::NewTask;
+use crate::store::{self, Db};
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SeedReport {
+    pub townships_added: usize,
+    pub tasks_added: usize,
+    pub tasks_already_present: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SeedError {
+    #[error("cannot read {0}: {1}")]
+    Read(String, std::io::Error),
+    #[error("{0} is not a GeoJSON FeatureCollection: {1}")]
+    Format(String, String),
+    #[error("{file} feature {index}: {detail}")]
+    Feature { file: String, index: usize, detail: String },
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+}
+
+fn features(path: &Path) -> Result<Vec<Value>, SeedError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| SeedError::Read(name.clone(), e))?;
+    let doc: Value = serde_json::from_str(&text).map_err(|e| SeedError::Format(name.clone(), e.to_string()))?;
+    match doc.get("features") {
+        Some(Value::Array(f)) if doc.get("type") == Some(&Value::from("FeatureCollection")) => Ok(f.clone()),
+        _ => Err(SeedError::Format(name, "no 'features' array".into())),
+    }
+}
+
+pub async fn load_demo(db: &Db, dir: &Path, progress: impl Fn(&str)) -> Result<SeedReport, SeedError> {
+    let mut report = SeedReport::default();
+    let mut tx = db.begin().await?;
+
+    let file = dir.join("townships.geojson");
+    for (index, f) in features(&file)?.iter().enumerate() {
+        let bad = |detail: &str| SeedError::Feature { file: file.display().to_string(), index, detail: detail.into() };
+        let p = f.get("properties").ok_or_else(|| bad("no properties"))?;
+        let text = |k: &str| p.get(k).and_then(Value::as_str).ok_or_else(|| bad(&format!("no '{k}'")));
+        let geometry = f.get("geometry").ok_or_else(|| bad("no geometry"))?.to_string();
+        let added: bool = sqlx::query_scalar(
+            "WITH ins AS (
+                 INSERT INTO townships (code, name, kind, boundary)
+                 VALUES ($1, $2, $3, ST_Multi(ST_GeomFromGeoJSON($4)))
+                 ON CONFLICT (code) DO NOTHING RETURNING 1)
+             SELECT EXISTS (SELECT 1 FROM ins)",
+        )
+        .bind(text("code")?)
+        .bind(text("name")?)
+        .bind(text("kind")?)
+        .bind(geometry)
+        .fetch_one(&mut *tx)
+        .await?;
+        report.townships_added += usize::from(added);
+    }
+    progress(&format!("townships: {} added", report.townships_added));
+
+    let file = dir.join("tasks.geojson");
+    let tasks = features(&file)?;
+    let ids: Vec<Uuid> = tasks
+        .iter()
+        .enumerate()
+        .map(|(index, f)| {
+            f.get("id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(|| {
+                SeedError::Feature { file: file.display().to_string(), index, detail: "no UUID 'id'".into() }
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let present: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM tasks WHERE id = ANY($1)").bind(&ids).fetch_all(&mut *tx).await?;
+    let now = Utc::now();
+    for (index, (f, id)) in tasks.iter().zip(&ids).enumerate() {
+        if present.contains(id) {
+            report.tasks_already_present += 1;
+            continue;
+        }
+        let bad = |detail: String| SeedError::Feature { file: file.display().to_string(), index, detail };
+        let task = NewTask::parse(f, now).map_err(|errors| {
+            bad(errors.iter().map(|e| format!("{}: {}", e.pointer, e.detail)).collect::<Vec<_>>().join("; "))
+        })?;
+        store::tasks::insert(db, &mut *tx, Some(*id), &task).await.map_err(|e| bad(e.detail))?;
+        report.tasks_added += 1;
+        if report.tasks_added % 100 == 0 {
+            progress(&format!("tasks: {} of {} added", report.tasks_added, tasks.len() - present.len()));
+        }
+    }
+    tx.commit().await?;
+    progress(&format!("tasks: {} added, {} already present", report.tasks_added, report.tasks_already_present));
+    Ok(report)
+}

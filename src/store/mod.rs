@@ -1,0 +1,71 @@
+//! All SQL lives here, one module per aggregate. Geometry work (validity, containment, shares of
+//! length and area) is done by PostGIS; this layer only moves validated values in and out.
+
+pub mod categories;
+pub mod geometry;
+pub mod tasks;
+pub mod townships;
+
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, PgPool};
+
+pub type Db = PgPool;
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct DbConfig {
+    /// PostgreSQL URL of a database with PostGIS available (CREATE EXTENSION rights on first run).
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: String,
+    /// The county's time zone: "today" for deadlines and the year in task codes follow it.
+    #[arg(long, env = "GREENLEDGER_TIMEZONE", default_value = "Asia/Shanghai")]
+    pub timezone: String,
+    /// Database connections in the pool.
+    #[arg(long, env = "GREENLEDGER_DB_CONNECTIONS", default_value_t = 16)]
+    pub db_connections: u32,
+    /// Seconds to wait for a database connection before answering 503.
+    #[arg(long, env = "GREENLEDGER_DB_TIMEOUT", default_value_t = 5)]
+    pub db_timeout_secs: u64,
+}
+
+impl DbConfig {
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            timezone: "Asia/Shanghai".into(),
+            db_connections: 16,
+            db_timeout_secs: 5,
+        }
+    }
+
+    fn options(&self) -> Result<PgConnectOptions, sqlx::Error> {
+        let opts: PgConnectOptions = self.database_url.parse()?;
+        Ok(opts
+            .options([("timezone", self.timezone.as_str())])
+            .application_name("greenledger")
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(2)))
+    }
+
+    /// A pool that connects on first use, so the service starts (and reports 503 on /api/health)
+    /// while the database is still down.
+    pub fn pool(&self) -> Result<Db, sqlx::Error> {
+        Ok(PgPoolOptions::new()
+            .max_connections(self.db_connections)
+            .acquire_timeout(Duration::from_secs(self.db_timeout_secs))
+            .connect_lazy_with(self.options()?))
+    }
+}
+
+/// Applies pending migrations (creating PostGIS first if the database lacks it).
+pub async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(db).await
+}
+
+/// The PostGIS version, which also proves the database answers.
+pub async fn postgis_version(db: &Db) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT postgis_lib_version()").fetch_one(db).await
+}

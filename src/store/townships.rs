@@ -1,0 +1,91 @@
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::Db;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TownshipProperties {
+    /// Administrative (statistics) code.
+    #[schema(example = "330599101")]
+    pub code: String,
+    #[schema(example = "青溪镇")]
+    pub name: String,
+    /// `town` (镇), `subdistrict` (街道) or `development_zone` (开发区).
+    #[schema(example = "town")]
+    pub kind: String,
+    /// Area in square kilometres, on the ellipsoid.
+    pub area_km2: f64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TownshipFeature {
+    #[serde(rename = "type")]
+    #[schema(example = "Feature")]
+    pub kind: &'static str,
+    pub id: String,
+    /// GeoJSON MultiPolygon, WGS 84.
+    #[schema(value_type = Object)]
+    pub geometry: Box<RawValue>,
+    pub properties: TownshipProperties,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    code: String,
+    name: String,
+    kind: String,
+    area_km2: f64,
+    geometry: String,
+}
+
+pub async fn list(db: &Db) -> Result<Vec<TownshipFeature>, sqlx::Error> {
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT code, name, kind, ST_Area(boundary::geography) / 1e6 AS area_km2,
+                ST_AsGeoJSON(boundary, 6) AS geometry
+         FROM townships ORDER BY code",
+    )
+    .fetch_all(db)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(TownshipFeature {
+                kind: "Feature",
+                id: r.code.clone(),
+                geometry: RawValue::from_string(r.geometry).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                properties: TownshipProperties { code: r.code, name: r.name, kind: r.kind, area_km2: r.area_km2 },
+            })
+        })
+        .collect()
+}
+
+/// The codes among `codes` that name no township.
+pub async fn unknown_codes(db: &Db, codes: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT c FROM unnest($1::text[]) AS c WHERE NOT EXISTS (SELECT 1 FROM townships WHERE code = c)",
+    )
+    .bind(codes)
+    .fetch_all(db)
+    .await
+}
+
+/// Inserts a township or updates its name, kind and boundary (the demo loader and admin imports).
+pub async fn upsert<'e>(
+    conn: impl sqlx::PgExecutor<'e>,
+    code: &str,
+    name: &str,
+    kind: &str,
+    boundary_geojson: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO townships (code, name, kind, boundary)
+         VALUES ($1, $2, $3, ST_Multi(ST_GeomFromGeoJSON($4)))
+         ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, boundary = EXCLUDED.boundary",
+    )
+    .bind(code)
+    .bind(name)
+    .bind(kind)
+    .bind(boundary_geojson)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

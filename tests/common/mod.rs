@@ -1,0 +1,229 @@
+//! The one test helper: every test gets the real service on a loopback port over its own fresh
+//! PostGIS database, cloned from a migrated template with a small fixture county.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use greenledger::store::{DbConfig, MIGRATOR};
+use greenledger::{AppState, ServerConfig};
+use reqwest::{Response, StatusCode, header};
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+
+/// Fixture townships: three 0.1° × 0.3° strips side by side, so shares of a line or an area can be
+/// worked out by hand. West to east: a subdistrict, a town, a development zone.
+pub const WEST: &str = "330599001";
+pub const MIDDLE: &str = "330599101";
+pub const EAST: &str = "330599401";
+const FIXTURE: &[(&str, &str, &str, f64)] = &[
+    (WEST, "城东街道", "subdistrict", 119.8),
+    (MIDDLE, "青溪镇", "town", 119.9),
+    (EAST, "清源经济开发区", "development_zone", 120.0),
+];
+pub const SOUTH: f64 = 30.7;
+pub const NORTH: f64 = 31.0;
+
+fn server_url() -> String {
+    std::env::var("GREENLEDGER_TEST_DB")
+        .or_else(|_| std::env::var("DATABASE_URL"))
+        .expect("set GREENLEDGER_TEST_DB to a PostgreSQL server URL with PostGIS (`make test` does)")
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+fn without_database(url: &str) -> String {
+    // postgres://user@host:port[/db][?params] -> the same server, no database.
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[after_scheme..].find('/') {
+        Some(i) => &base[..after_scheme + i],
+        None => base,
+    };
+    query.map_or(base.to_owned(), |q| format!("{base}?{q}"))
+}
+
+fn url_for(db: &str) -> String {
+    let server = without_database(&server_url());
+    match server.split_once('?') {
+        Some((b, q)) => format!("{b}/{db}?{q}"),
+        None => format!("{server}/{db}"),
+    }
+}
+
+const TEMPLATE: &str = "greenledger_test_template";
+
+/// Builds the template once per change of the migrations, under an advisory lock so parallel test
+/// processes wait for one builder.
+async fn ensure_template(admin: &mut PgConnection) {
+    let fingerprint: String =
+        MIGRATOR.iter().map(|m| format!("{}:{}", m.version, hex(&m.checksum))).collect::<Vec<_>>().join(",")
+            + "|fixture-v1";
+    admin.execute("SELECT pg_advisory_lock(7411)").await.unwrap();
+    let current: Option<String> =
+        sqlx::query_scalar("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1")
+            .bind(TEMPLATE)
+            .fetch_optional(&mut *admin)
+            .await
+            .unwrap()
+            .flatten();
+    if current.as_deref() != Some(fingerprint.as_str()) {
+        admin.execute(format!("DROP DATABASE IF EXISTS {TEMPLATE} WITH (FORCE)").as_str()).await.unwrap();
+        admin.execute(format!("CREATE DATABASE {TEMPLATE}").as_str()).await.unwrap();
+        {
+            let mut conn = PgConnection::connect(&url_for(TEMPLATE)).await.unwrap();
+            MIGRATOR.run(&mut conn).await.expect("migrations apply to an empty database");
+            for (code, name, kind, west) in FIXTURE {
+                let east = west + 0.1;
+                sqlx::query(
+                    "INSERT INTO townships (code, name, kind, boundary)
+                     VALUES ($1, $2, $3, ST_Multi(ST_MakeEnvelope($4, $5, $6, $7, 4326)))",
+                )
+                .bind(code)
+                .bind(name)
+                .bind(kind)
+                .bind(west)
+                .bind(SOUTH)
+                .bind(east)
+                .bind(NORTH)
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            }
+            conn.close().await.unwrap();
+        }
+        admin.execute(format!("COMMENT ON DATABASE {TEMPLATE} IS '{fingerprint}'").as_str()).await.unwrap();
+    }
+    admin.execute("SELECT pg_advisory_unlock(7411)").await.unwrap();
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub struct TestApp {
+    pub base: String,
+    pub db: PgPool,
+    pub client: reqwest::Client,
+    db_name: String,
+}
+
+/// Starts the service over a fresh database holding the fixture county.
+pub async fn spawn_app() -> TestApp {
+    let mut admin = PgConnection::connect(&url_for("postgres")).await.expect("the test PostgreSQL server answers");
+    ensure_template(&mut admin).await;
+    let db_name = format!("gl_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    admin.execute(format!("CREATE DATABASE {db_name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY").as_str()).await.unwrap();
+    admin.close().await.unwrap();
+    spawn_with(DbConfig { db_connections: 8, ..DbConfig::new(url_for(&db_name)) }, db_name).await
+}
+
+/// Starts the service against any database configuration (e.g. an unreachable one).
+pub async fn spawn_with(config: DbConfig, db_name: String) -> TestApp {
+    let db = config.pool().unwrap();
+    let server = ServerConfig { addr: "127.0.0.1:0".parse().unwrap(), web_dir: "web".into() };
+    let listener = tokio::net::TcpListener::bind(server.addr).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = greenledger::app(AppState { db: db.clone() }, &server);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    TestApp { base, db, client: reqwest::Client::new(), db_name }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if self.db_name.is_empty() {
+            return;
+        }
+        let name = std::mem::take(&mut self.db_name);
+        // Drop runs inside the test's runtime, which cannot block on itself: use a thread.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(mut admin) = PgConnection::connect(&url_for("postgres")).await {
+                    let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .header(header::CONTENT_TYPE, "application/geo+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn patch(&self, path: &str, etag: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.url(path))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::IF_MATCH, etag)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a task and returns (id, etag, feature); panics unless the answer is 201.
+    pub async fn create(&self, feature: &Value) -> (String, String, Value) {
+        let res = self.post("/api/tasks", feature).await;
+        let status = res.status();
+        let etag = res.headers().get(header::ETAG).map(|v| v.to_str().unwrap().to_owned());
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (body["id"].as_str().unwrap().to_owned(), etag.expect("an ETag"), body)
+    }
+
+    pub async fn task_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM tasks").fetch_one(&self.db).await.unwrap()
+    }
+}
+
+/// A valid task Feature at a point; `extra` properties are merged in.
+pub fn task_at(geometry: Value, extra: Value) -> Value {
+    let mut props = json!({"title": "青溪河河道清淤", "category": "watershed", "lead_unit": "县水利局"});
+    if let (Value::Object(p), Value::Object(e)) = (&mut props, extra) {
+        p.extend(e);
+    }
+    json!({"type": "Feature", "geometry": geometry, "properties": props})
+}
+
+pub fn point(lon: f64, lat: f64) -> Value {
+    json!({"type": "Point", "coordinates": [lon, lat]})
+}
+
+/// Reads a problem+json answer, checking the format and the status; returns the document.
+pub async fn problem(res: Response, status: StatusCode) -> Value {
+    let got = res.status();
+    let content_type = res.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_owned());
+    let body: Value = res.json().await.expect("a JSON problem document");
+    assert_eq!(got, status, "{body}");
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["type"].as_str().is_some_and(|t| t.starts_with("/problems/")), "{body}");
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{body}");
+    body
+}
+
+/// The pointers of a problem's `errors`.
+pub fn pointers(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|e| e.iter().map(|x| x["pointer"].as_str().unwrap_or("").to_owned()).collect())
+        .unwrap_or_default()
+}

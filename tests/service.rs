@@ -1,0 +1,95 @@
+//! The service as a whole: health, the API description, reference data, unknown routes.
+
+mod common;
+
+use common::*;
+use greenledger::store::DbConfig;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+#[tokio::test]
+async fn health_reports_the_database_and_postgis() {
+    let app = spawn_app().await;
+    let res = app.get("/api/health").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+    assert!(body["postgis"].as_str().unwrap().starts_with('3'), "{body}");
+}
+
+#[tokio::test]
+async fn health_is_503_when_the_database_is_unreachable() {
+    // Nothing listens on port 1; the service must still start and say what is wrong.
+    let config = DbConfig { db_timeout_secs: 1, ..DbConfig::new("postgres://postgres@127.0.0.1:1/none") };
+    let app = spawn_with(config, String::new()).await;
+    let p = problem(app.get("/api/health").await, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert!(p["detail"].as_str().unwrap().contains("database"), "{p}");
+    // Other endpoints fail the same way, not with a 500.
+    problem(app.get("/api/tasks").await, StatusCode::SERVICE_UNAVAILABLE).await;
+}
+
+#[tokio::test]
+async fn the_openapi_description_covers_every_endpoint() {
+    let app = spawn_app().await;
+    let doc: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let paths = doc["paths"].as_object().unwrap();
+    for (path, methods) in [
+        ("/api/health", &["get"][..]),
+        ("/api/townships", &["get"]),
+        ("/api/categories", &["get"]),
+        ("/api/tasks", &["get", "post"]),
+        ("/api/tasks/{id}", &["get", "patch"]),
+    ] {
+        for m in methods {
+            assert!(paths[path][m].is_object(), "{m} {path} is described");
+        }
+    }
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+}
+
+#[tokio::test]
+async fn townships_come_as_features_with_code_name_kind_and_area() {
+    let app = spawn_app().await;
+    let res = app.get("/api/townships").await;
+    assert_eq!(res.headers()["content-type"], "application/geo+json");
+    let body: Value = res.json().await.unwrap();
+    let features = body["features"].as_array().unwrap();
+    assert_eq!(features.len(), 3);
+    let middle = features.iter().find(|f| f["properties"]["code"] == MIDDLE).unwrap();
+    assert_eq!(middle["properties"]["name"], "青溪镇");
+    assert_eq!(middle["properties"]["kind"], "town");
+    assert_eq!(middle["geometry"]["type"], "MultiPolygon");
+    // 0.1° × 0.3° at 30.85°N: about 9.56 km × 33.3 km.
+    let area = middle["properties"]["area_km2"].as_f64().unwrap();
+    assert!((310.0..330.0).contains(&area), "{area}");
+}
+
+#[tokio::test]
+async fn categories_are_the_four_families() {
+    let app = spawn_app().await;
+    let body: Value = app.get("/api/categories").await.json().await.unwrap();
+    let codes: Vec<&str> = body.as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["watershed", "chemical", "energy", "village"]);
+    assert_eq!(body[0]["name_zh"], "重点流域水环境整治");
+    assert_eq!(body[0]["prefix"], "WS");
+}
+
+#[tokio::test]
+async fn a_new_category_added_as_data_is_usable_at_once() {
+    let app = spawn_app().await;
+    sqlx::query("INSERT INTO categories (code, prefix, name_zh, name_en, color) VALUES ('ecology', 'ECO', '生态修复', 'Ecological restoration', '#8c510a')")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let (_, _, body) = app.create(&task_at(point(119.95, 30.8), serde_json::json!({"category": "ecology"}))).await;
+    assert!(body["properties"]["code"].as_str().unwrap().starts_with("ECO-"));
+}
+
+#[tokio::test]
+async fn unknown_endpoints_and_methods_answer_in_the_same_format() {
+    let app = spawn_app().await;
+    problem(app.get("/api/nothing-here").await, StatusCode::NOT_FOUND).await;
+    let res = app.client.delete(app.url("/api/tasks")).send().await.unwrap();
+    problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
+}

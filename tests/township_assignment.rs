@@ -36,8 +36,8 @@ async fn a_line_goes_to_the_township_holding_most_of_its_length() {
     // Longer in WEST though it has more vertices in MIDDLE: length decides, not vertex count.
     let line = json!({"type": "LineString", "coordinates": [[119.82, 30.8], [119.91, 30.8], [119.912, 30.8], [119.914, 30.8]]});
     assert_eq!(township_of(&app, line).await, WEST);
-    // Crossing all three, most of it in EAST.
-    let line = json!({"type": "LineString", "coordinates": [[119.89, 30.8], [120.09, 30.8]]});
+    // Crossing all three: 0.01° in WEST, 0.1° in MIDDLE, then 0.01° east and 0.19° north in EAST.
+    let line = json!({"type": "LineString", "coordinates": [[119.89, 30.71], [120.01, 30.71], [120.01, 30.9]]});
     assert_eq!(township_of(&app, line).await, EAST);
 }
 

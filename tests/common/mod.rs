@@ -15,10 +15,11 @@ use sqlx::{Connection, Executor, PgConnection, PgPool};
 pub const WEST: &str = "330599001";
 pub const MIDDLE: &str = "330599101";
 pub const EAST: &str = "330599401";
-const FIXTURE: &[(&str, &str, &str, f64)] = &[
-    (WEST, "城东街道", "subdistrict", 119.8),
-    (MIDDLE, "青溪镇", "town", 119.9),
-    (EAST, "清源经济开发区", "development_zone", 120.0),
+/// (code, name, kind, west edge, east edge): edges written out, as 119.8 + 0.1 != 119.9 in floating point.
+const FIXTURE: &[(&str, &str, &str, f64, f64)] = &[
+    (WEST, "城东街道", "subdistrict", 119.8, 119.9),
+    (MIDDLE, "青溪镇", "town", 119.9, 120.0),
+    (EAST, "清源经济开发区", "development_zone", 120.0, 120.1),
 ];
 pub const SOUTH: f64 = 30.7;
 pub const NORTH: f64 = 31.0;
@@ -57,7 +58,7 @@ const TEMPLATE: &str = "greenledger_test_template";
 async fn ensure_template(admin: &mut PgConnection) {
     let fingerprint: String =
         MIGRATOR.iter().map(|m| format!("{}:{}", m.version, hex(&m.checksum))).collect::<Vec<_>>().join(",")
-            + "|fixture-v1";
+            + "|fixture-v2";
     admin.execute("SELECT pg_advisory_lock(7411)").await.unwrap();
     let current: Option<String> =
         sqlx::query_scalar("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1")
@@ -72,8 +73,7 @@ async fn ensure_template(admin: &mut PgConnection) {
         {
             let mut conn = PgConnection::connect(&url_for(TEMPLATE)).await.unwrap();
             MIGRATOR.run(&mut conn).await.expect("migrations apply to an empty database");
-            for (code, name, kind, west) in FIXTURE {
-                let east = west + 0.1;
+            for (code, name, kind, west, east) in FIXTURE {
                 sqlx::query(
                     "INSERT INTO townships (code, name, kind, boundary)
                      VALUES ($1, $2, $3, ST_Multi(ST_MakeEnvelope($4, $5, $6, $7, 4326)))",

@@ -886,9 +886,20 @@ SELECT tg.i, t.t,
         p["supervised"] = i in supervised
         if status in ("completed", "verified"):
             p["completed_at"] = done_dates[i].strftime("%Y-%m-%dT%H:%M:%S+08:00")
+        if status == "cancelled":
+            # Chosen by index, not drawn, so adding reasons left every other value unchanged.
+            p["cancel_reason"] = CANCEL_REASONS[i % len(CANCEL_REASONS)]
         features.append({"type": "Feature", "id": str(uuid.uuid5(TASK_NS, f"task-{i + 1:04d}")),
                          "geometry": geom, "properties": p})
     return features
+
+
+CANCEL_REASONS = [
+    "企业已整体关停搬迁，整治任务不再实施",
+    "与县级重点工程范围重叠，并入该工程统一实施",
+    "经复核该点位不属于本轮整治范围",
+    "规划调整，地块已纳入城市更新项目",
+]
 
 
 def compose(rng, names, fam, sub, geom, extra, tname, tkind, crossing, gov):

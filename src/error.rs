@@ -193,3 +193,13 @@ impl From<sqlx::Error> for ApiError {
         }
     }
 }
+
+impl From<crate::domain::workflow::Refusal> for ApiError {
+    fn from(r: crate::domain::workflow::Refusal) -> Self {
+        use crate::domain::workflow::Refusal;
+        match r {
+            Refusal::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", why),
+            Refusal::WrongState(why) => ApiError::conflict(why),
+        }
+    }
+}

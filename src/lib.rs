@@ -1,5 +1,6 @@
 //! greenledger: the environmental bureau's remediation ledger on a map.
 
+pub mod auth;
 pub mod domain;
 pub mod error;
 pub mod http;
@@ -23,6 +24,18 @@ pub struct ServerConfig {
     /// Folder of the web front end (index.html and its modules).
     #[arg(long, env = "GREENLEDGER_WEB_DIR", default_value = "web")]
     pub web_dir: PathBuf,
+    /// Folder for uploaded files (report photos), outside anything served statically.
+    #[arg(long, env = "GREENLEDGER_DATA_DIR", default_value = ".data")]
+    pub data_dir: PathBuf,
+    /// Mark the session cookie Secure (set when the service is reached over https).
+    #[arg(long, env = "GREENLEDGER_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+}
+
+impl ServerConfig {
+    pub fn new(addr: std::net::SocketAddr, web_dir: impl Into<PathBuf>, data_dir: impl Into<PathBuf>) -> Self {
+        Self { addr, web_dir: web_dir.into(), data_dir: data_dir.into(), secure_cookies: false }
+    }
 }
 
 /// The whole service as a router: what `main` serves and what the tests start on port 0.
@@ -33,11 +46,12 @@ pub fn app(state: AppState, config: &ServerConfig) -> Router {
 /// Serves until Ctrl-C or SIGTERM, then lets in-flight requests finish (up to `grace`).
 pub async fn serve(listener: tokio::net::TcpListener, app: Router, grace: Duration) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown_signal().await;
-        tracing::info!("shutting down: finishing in-flight requests");
-        drop(stop_tx);
-    });
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            tracing::info!("shutting down: finishing in-flight requests");
+            drop(stop_tx);
+        });
     let mut stop_rx = stop_rx;
     tokio::select! {
         r = server => r,

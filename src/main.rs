@@ -3,6 +3,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use greenledger::domain::account::NewAccount;
 use greenledger::store::{self, DbConfig};
 use greenledger::{AppState, ServerConfig};
 
@@ -27,6 +28,11 @@ enum Command {
         #[command(flatten)]
         db: DbConfig,
     },
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// Load the demo county and its tasks (adds only what is missing).
     Seed {
         #[command(flatten)]
@@ -34,6 +40,25 @@ enum Command {
         /// Folder holding townships.geojson and tasks.geojson.
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account. The password is read from GREENLEDGER_USER_PASSWORD, else from stdin.
+    Add {
+        #[command(flatten)]
+        db: DbConfig,
+        #[arg(long)]
+        username: String,
+        /// admin, bureau or township.
+        #[arg(long)]
+        role: String,
+        /// The township code, for township officers.
+        #[arg(long)]
+        township: Option<String>,
+        #[arg(long, default_value = "")]
+        display_name: String,
     },
 }
 
@@ -58,7 +83,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
     match command {
         Command::Serve { db, server } => {
             let pool = db.pool()?;
-            let state = AppState { db: pool };
+            let state = AppState::new(pool, &server);
             let listener = tokio::net::TcpListener::bind(server.addr)
                 .await
                 .map_err(|e| format!("cannot listen on {}: {e}", server.addr))?;
@@ -74,9 +99,44 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             let pool = db.pool()?;
             let report = greenledger::seed::load_demo(&pool, &data_dir, |m| println!("seed: {m}")).await?;
             println!(
-                "seed: done ({} townships and {} tasks added; {} tasks were already present)",
-                report.townships_added, report.tasks_added, report.tasks_already_present
+                "seed: done ({} townships, {} tasks and {} accounts added; {} tasks were already present)",
+                report.townships_added, report.tasks_added, report.users_added, report.tasks_already_present
             );
+        }
+        Command::User { command: UserCommand::Add { db, username, role, township, display_name } } => {
+            let password = match std::env::var("GREENLEDGER_USER_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    eprintln!("password (then Enter):");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let body = serde_json::json!({
+                "username": username, "role": role, "township": township,
+                "display_name": display_name, "password": password,
+            });
+            let account = NewAccount::parse(&body).map_err(|errors| {
+                errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.pointer.trim_start_matches('/'), e.detail))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })?;
+            let pool = db.pool()?;
+            let hash = greenledger::auth::password::hash(account.password.clone()).await?;
+            let new = store::accounts::NewUser {
+                username: &account.username,
+                display_name: &account.display_name,
+                role: account.role.as_str(),
+                township: account.township.as_deref(),
+                password_hash: &hash,
+            };
+            match store::accounts::create_user(&pool, &new).await? {
+                Some(id) => println!("created {} ({}) {id}", account.username, account.role.as_str()),
+                None => return Err(format!("the username '{}' is taken", account.username).into()),
+            }
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ use crate::store::{self, Db};
 
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SeedReport {
+    pub users_added: usize,
     pub townships_added: usize,
     pub tasks_added: usize,
     pub tasks_already_present: usize,
@@ -89,7 +90,7 @@ pub async fn load_demo(db: &Db, dir: &Path, progress: impl Fn(&str)) -> Result<S
         let task = NewTask::parse(f, now).map_err(|errors| {
             bad(errors.iter().map(|e| format!("{}: {}", e.pointer, e.detail)).collect::<Vec<_>>().join("; "))
         })?;
-        store::tasks::insert(db, &mut *tx, Some(*id), &task).await.map_err(|e| bad(e.detail))?;
+        store::tasks::insert(db, &mut tx, Some(*id), &task, None).await.map_err(|e| bad(e.detail))?;
         report.tasks_added += 1;
         if report.tasks_added % 100 == 0 {
             progress(&format!("tasks: {} of {} added", report.tasks_added, tasks.len() - present.len()));
@@ -97,5 +98,45 @@ pub async fn load_demo(db: &Db, dir: &Path, progress: impl Fn(&str)) -> Result<S
     }
     tx.commit().await?;
     progress(&format!("tasks: {} added, {} already present", report.tasks_added, report.tasks_already_present));
+
+    report.users_added = demo_accounts(db, &demo_password()).await?;
+    progress(&format!("accounts: {} added", report.users_added));
     Ok(report)
+}
+
+pub const DEMO_PASSWORD: &str = "greenledger-demo";
+
+/// The demo accounts' password: `GREENLEDGER_DEMO_PASSWORD`, or the documented default.
+pub fn demo_password() -> String {
+    std::env::var("GREENLEDGER_DEMO_PASSWORD").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| DEMO_PASSWORD.into())
+}
+
+/// `admin`, `bureau`, and `township-<code>` for every township, all with `password`; existing
+/// accounts are left as they are.
+pub async fn demo_accounts(db: &Db, password: &str) -> Result<usize, SeedError> {
+    let townships: Vec<(String, String)> =
+        sqlx::query_as("SELECT code, name FROM townships ORDER BY code").fetch_all(db).await?;
+    let mut accounts = vec![
+        ("admin".to_owned(), "系统管理员".to_owned(), "admin", None),
+        ("bureau".to_owned(), "县环保局".to_owned(), "bureau", None),
+    ];
+    for (code, name) in townships {
+        accounts.push((format!("township-{code}"), name, "township", Some(code)));
+    }
+    let existing: Vec<String> = sqlx::query_scalar("SELECT username FROM users").fetch_all(db).await?;
+    let mut added = 0;
+    for (username, display_name, role, township) in accounts.iter().filter(|a| !existing.contains(&a.0)) {
+        let hash = crate::auth::password::hash(password.to_owned())
+            .await
+            .map_err(|e| SeedError::Format("password".into(), e.detail))?;
+        let new = store::accounts::NewUser {
+            username,
+            display_name,
+            role,
+            township: township.as_deref(),
+            password_hash: &hash,
+        };
+        added += usize::from(store::accounts::create_user(db, &new).await?.is_some());
+    }
+    Ok(added)
 }

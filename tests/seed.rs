@@ -9,7 +9,9 @@ use common::*;
 use serde_json::{Value, json};
 
 async fn fresh_county(app: &TestApp) {
-    // The fixture townships share codes with the demo county; start from none.
+    // The fixture townships share codes with the demo county; start from none (and no township
+    // accounts, which point at them).
+    sqlx::query("DELETE FROM users WHERE role = 'township'").execute(&app.db).await.unwrap();
     sqlx::query("DELETE FROM townships").execute(&app.db).await.unwrap();
 }
 
@@ -19,6 +21,8 @@ async fn the_demo_county_loads_once_and_a_second_run_changes_nothing() {
     fresh_county(&app).await;
     let first = greenledger::seed::load_demo(&app.db, Path::new("data"), |_| {}).await.unwrap();
     assert_eq!(first.townships_added, 12);
+    // admin and bureau exist already (the test logged in as bureau); one account per township is new.
+    assert_eq!(first.users_added, 12);
     assert!((250..=400).contains(&first.tasks_added), "{first:?}");
 
     // Someone edits a demo task; seeding again must keep the edit and add nothing.
@@ -30,6 +34,7 @@ async fn the_demo_county_loads_once_and_a_second_run_changes_nothing() {
 
     let second = greenledger::seed::load_demo(&app.db, Path::new("data"), |_| {}).await.unwrap();
     assert_eq!(second.townships_added, 0);
+    assert_eq!(second.users_added, 0);
     assert_eq!(second.tasks_added, 0);
     assert_eq!(second.tasks_already_present, first.tasks_added);
     assert_eq!(app.task_count().await as usize, first.tasks_added);

@@ -24,7 +24,7 @@ async fn ledger(app: &TestApp) -> Vec<String> {
         (point(119.96, 30.95), json!({"title": "青溪河生态修复", "category": "watershed", "status": "verified"})),
         (
             point(119.86, 30.95),
-            json!({"title": "东村垃圾分类", "category": "village", "status": "cancelled", "due_date": "2020-01-01"}),
+            json!({"title": "东村垃圾分类", "category": "village", "status": "cancelled", "cancel_reason": "并入其他工程", "due_date": "2020-01-01"}),
         ),
         (
             point(120.06, 30.72),

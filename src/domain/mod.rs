@@ -1,6 +1,11 @@
 //! Pure types and rules: no I/O here, so every rule is unit-tested directly.
 
+pub mod access;
+pub mod account;
 pub mod fields;
 pub mod filter;
 pub mod geometry;
+pub mod photo;
 pub mod task;
+pub mod township;
+pub mod workflow;

@@ -69,8 +69,9 @@ impl Visibility {
 pub const MAX_INVESTMENT: f64 = 100_000_000.0;
 
 /// Everything about a task that people edit. Create fills it from input and defaults; a patch is
-/// merged into the stored one; both then pass the same `check`.
-#[derive(Debug, Clone, PartialEq)]
+/// merged into the stored one; both then pass the same `check`. Serialised (as the API names the
+/// fields) for the history's before/after.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TaskFields {
     pub title: String,
     pub description: String,
@@ -88,11 +89,31 @@ pub struct TaskFields {
     pub visibility: Visibility,
     pub supervised: bool,
     /// `Some(code)` when the bureau chose the township; `None` lets PostGIS assign it.
+    #[serde(rename = "township")]
     pub township_override: Option<String>,
     pub completed_at: Option<DateTime<Utc>>,
+    pub cancel_reason: Option<String>,
 }
 
-/// Properties a client may write.
+impl TaskFields {
+    /// The fields whose values differ, as `{field: {"before": .., "after": ..}}`.
+    pub fn changes_to(&self, after: &TaskFields) -> Map<String, Value> {
+        let (Ok(Value::Object(before)), Ok(Value::Object(after))) =
+            (serde_json::to_value(self), serde_json::to_value(after))
+        else {
+            return Map::new();
+        };
+        before
+            .into_iter()
+            .filter_map(|(k, b)| {
+                let a = after.get(&k).cloned().unwrap_or(Value::Null);
+                (a != b).then(|| (k, serde_json::json!({"before": b, "after": a})))
+            })
+            .collect()
+    }
+}
+
+/// Properties a client may write when creating a task.
 pub const WRITABLE: &[&str] = &[
     "title",
     "description",
@@ -111,7 +132,11 @@ pub const WRITABLE: &[&str] = &[
     "supervised",
     "township",
     "completed_at",
+    "cancel_reason",
 ];
+
+/// Properties that only change through the workflow (reports and transitions), not by editing.
+const WORKFLOW_ONLY: &[&str] = &["status", "completed_at", "cancel_reason"];
 
 /// Properties the server computes; accepted and ignored so a read Feature can be written back.
 pub const READ_ONLY: &[&str] =
@@ -270,6 +295,7 @@ impl NewTask {
             supervised: p.optional("supervised", fields::boolean).unwrap_or(false),
             township_override: p.optional("township", township_code),
             completed_at: p.optional("completed_at", fields::timestamp),
+            cancel_reason: p.optional("cancel_reason", fields::text(2000, false)),
         };
         errors.append(&mut p.errors);
         if errors.is_empty() {
@@ -289,7 +315,6 @@ pub struct TaskPatch {
     pub title: Option<String>,
     pub description: Option<String>,
     pub category: Option<String>,
-    pub status: Option<Status>,
     pub progress: Option<i16>,
     pub lead_unit: Option<String>,
     pub contact_person: Option<Option<String>>,
@@ -303,7 +328,6 @@ pub struct TaskPatch {
     pub supervised: Option<bool>,
     /// `Some(None)` hands the township back to automatic assignment.
     pub township_override: Option<Option<String>>,
-    pub completed_at: Option<Option<DateTime<Utc>>>,
 }
 
 impl TaskPatch {
@@ -328,13 +352,20 @@ impl TaskPatch {
         let geometry = geometry.and_then(|g| parse_geometry(g, &mut errors));
         let empty = Map::new();
         let mut p = Props::new(props.unwrap_or(&empty), "/properties");
-        p.refuse_unknown(WRITABLE, READ_ONLY);
+        for key in WORKFLOW_ONLY.iter().filter(|k| props.is_some_and(|m| m.contains_key(**k))) {
+            p.fail(
+                key,
+                "status changes through the workflow: POST /api/tasks/{id}/reports (start, complete) or /transitions (verify, return, cancel)",
+            );
+        }
+        let patchable: Vec<&str> = WRITABLE.iter().copied().filter(|k| !WORKFLOW_ONLY.contains(k)).collect();
+        let ignored: Vec<&str> = READ_ONLY.iter().chain(WORKFLOW_ONLY).copied().collect();
+        p.refuse_unknown(&patchable, &ignored);
         let patch = TaskPatch {
             geometry,
             title: p.change("title", fields::text(200, false)),
             description: p.change("description", fields::text(10_000, true)),
             category: p.change("category", category_code),
-            status: p.change("status", fields::one_of(Status::ALL)),
             progress: p.change("progress", progress),
             lead_unit: p.change("lead_unit", fields::text(200, true)),
             contact_person: p.change_nullable("contact_person", fields::text(100, false)),
@@ -347,7 +378,6 @@ impl TaskPatch {
             visibility: p.change("visibility", fields::one_of(Visibility::ALL)),
             supervised: p.change("supervised", fields::boolean),
             township_override: p.change_nullable("township", township_code),
-            completed_at: p.change_nullable("completed_at", fields::timestamp),
         };
         errors.append(&mut p.errors);
         if errors.is_empty() { Ok(patch) } else { Err(errors) }
@@ -362,24 +392,12 @@ impl TaskPatch {
         fn pick<T: Clone>(new: &Option<T>, old: &T) -> T {
             new.clone().unwrap_or_else(|| old.clone())
         }
-        let status = pick(&self.status, &current.status);
-        let progress = match (self.progress, self.status) {
-            (Some(p), _) => p,
-            // Reporting a task finished implies the work is all done.
-            (None, Some(s)) if s.is_finished() => 100,
-            (None, _) => current.progress,
-        };
-        let completed_at = match (&self.completed_at, status.is_finished()) {
-            (Some(t), _) => *t,
-            (None, true) => current.completed_at,
-            (None, false) => None,
-        };
         let merged = TaskFields {
             title: pick(&self.title, &current.title),
             description: pick(&self.description, &current.description),
             category: pick(&self.category, &current.category),
-            status,
-            progress,
+            status: current.status,
+            progress: pick(&self.progress, &current.progress),
             lead_unit: pick(&self.lead_unit, &current.lead_unit),
             contact_person: pick(&self.contact_person, &current.contact_person),
             contact_phone: pick(&self.contact_phone, &current.contact_phone),
@@ -391,7 +409,8 @@ impl TaskPatch {
             visibility: pick(&self.visibility, &current.visibility),
             supervised: pick(&self.supervised, &current.supervised),
             township_override: pick(&self.township_override, &current.township_override),
-            completed_at,
+            completed_at: current.completed_at,
+            cancel_reason: current.cancel_reason.clone(),
         };
         let errors = check(&merged, now);
         if errors.is_empty() { Ok(merged) } else { Err(errors) }
@@ -419,6 +438,15 @@ pub fn check(t: &TaskFields, now: DateTime<Utc>) -> Vec<FieldError> {
         && done > now + chrono::Duration::minutes(10)
     {
         errors.push(FieldError::new(at("completed_at"), format!("{} is in the future", done.to_rfc3339())));
+    }
+    match (t.status, &t.cancel_reason) {
+        (Status::Cancelled, None) => {
+            errors.push(FieldError::new(at("cancel_reason"), "a cancelled task needs the reason it was cancelled"))
+        }
+        (s, Some(_)) if s != Status::Cancelled => {
+            errors.push(FieldError::new(at("cancel_reason"), "only a cancelled task has a cancellation reason"))
+        }
+        _ => {}
     }
     match (&t.target_quantity, &t.target_unit) {
         (Some(_), None) => {
@@ -590,14 +618,33 @@ mod tests {
     fn a_patch_cannot_empty_a_required_field_or_break_a_rule() {
         let e = TaskPatch::parse(&json!({"properties": {"title": null}})).unwrap_err();
         assert_eq!(e[0].detail, "'title' cannot be null");
-        let patch = TaskPatch::parse(&json!({"properties": {"status": "completed", "progress": 50}})).unwrap();
-        assert_eq!(pointers(&patch.apply(&stored(), now()).unwrap_err()), ["/properties/progress"]);
+        let e = TaskPatch::parse(&json!({"properties": {"status": "completed"}})).unwrap_err();
+        assert_eq!(pointers(&e), ["/properties/status"]);
+        assert!(e[0].detail.contains("/transitions"), "{}", e[0].detail);
     }
 
     #[test]
-    fn reporting_completion_implies_full_progress() {
-        let patch = TaskPatch::parse(&json!({"properties": {"status": "completed"}})).unwrap();
-        assert_eq!(patch.apply(&stored(), now()).unwrap().progress, 100);
+    fn a_cancelled_task_says_why() {
+        let e = NewTask::parse(&feature(json!({"title": "x", "category": "energy", "status": "cancelled"})), now())
+            .unwrap_err();
+        assert_eq!(pointers(&e), ["/properties/cancel_reason"]);
+        let ok = NewTask::parse(
+            &feature(json!({"title": "x", "category": "energy", "status": "cancelled", "cancel_reason": "企业关停"})),
+            now(),
+        );
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn changes_list_only_what_differs() {
+        let before = stored();
+        let mut after = before.clone();
+        after.progress = 70;
+        after.contact_person = None;
+        let c = before.changes_to(&after);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c["progress"], json!({"before": 40, "after": 70}));
+        assert_eq!(c["contact_person"], json!({"before": "王伟", "after": null}));
     }
 
     #[test]

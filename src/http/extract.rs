@@ -121,6 +121,35 @@ pub fn not_modified(headers: &HeaderMap, current: &HeaderValue) -> bool {
     v.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == current || t == "*")
 }
 
+/// The peer address, for rate limits (the service listens on loopback or behind a proxy it trusts).
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        Ok(ClientAddr(addr))
+    }
+}
+
+/// A resource id from the path (users, tokens); a malformed one is a 400.
+pub struct PathId(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) =
+            Path::<String>::from_request_parts(parts, state).await.map_err(|e| ApiError::bad_request(e.body_text()))?;
+        Uuid::parse_str(&raw).map(PathId).map_err(|_| ApiError::bad_request(format!("'{raw}' is not an id (a UUID)")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

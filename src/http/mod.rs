@@ -2,13 +2,21 @@
 
 pub mod extract;
 pub mod health;
+pub mod session;
 pub mod tasks;
 pub mod townships;
+pub mod users;
+pub mod workflow;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, Uri};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::ServerConfig;
+use crate::auth::limiter::LoginLimiter;
 
 use axum::routing::{any, get};
 use tower_http::services::ServeDir;
@@ -22,6 +30,27 @@ use crate::store::Db;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    pub settings: Arc<Settings>,
+    pub limiter: Arc<LoginLimiter>,
+}
+
+/// What handlers need of the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub secure_cookies: bool,
+    pub session_ttl: Duration,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: &ServerConfig) -> Self {
+        let settings = Settings {
+            data_dir: config.data_dir.clone(),
+            secure_cookies: config.secure_cookies,
+            session_ttl: Duration::from_secs(14 * 24 * 3600),
+        };
+        Self { db, settings: Arc::new(settings), limiter: Arc::new(LoginLimiter::default()) }
+    }
 }
 
 #[derive(OpenApi)]
@@ -30,11 +59,16 @@ pub struct AppState {
         title = "greenledger",
         description = "The environmental bureau's remediation ledger (台账): tasks as GeoJSON features in PostGIS, \
                        rolled up by township. Errors are RFC 9457 problem+json documents; input errors carry an \
-                       `errors` list of JSON pointers to the offending field or coordinate."
+                       `errors` list of JSON pointers to the offending field or coordinate. Log in with \
+                       POST /api/session (a session cookie) or send `Authorization: Bearer <API token>`; \
+                       anonymous callers see public tasks and public fields only."
     ),
     tags(
         (name = "tasks", description = "Remediation tasks"),
         (name = "reference", description = "Townships and task families"),
+        (name = "workflow", description = "Reports, transitions, history and photos"),
+        (name = "accounts", description = "Logging in, the caller, API tokens"),
+        (name = "admin", description = "Accounts and townships (administrators)"),
         (name = "service", description = "Service status and description"),
     )
 )]
@@ -49,6 +83,21 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(townships::categories))
         .routes(routes!(tasks::list, tasks::create))
         .routes(routes!(tasks::get, tasks::patch))
+        .routes(routes!(workflow::transition))
+        .routes(routes!(workflow::history))
+        .routes(routes!(workflow::photo))
+        .routes(routes!(session::login, session::logout))
+        .routes(routes!(session::me))
+        .routes(routes!(session::create_token, session::list_tokens))
+        .routes(routes!(session::revoke_token))
+        .routes(routes!(users::list, users::create))
+        .routes(routes!(users::update))
+        .routes(routes!(users::put_township))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(workflow::create_report, workflow::list_reports))
+                .layer(DefaultBodyLimit::max(workflow::MAX_REPORT_BODY)),
+        )
         .split_for_parts()
 }
 

@@ -9,6 +9,8 @@ use serde::Serialize;
 
 use super::AppState;
 use super::extract::{JsonBody, QueryPairs, TaskId, etag, if_match_version, not_modified};
+use crate::auth::Principal;
+use crate::domain::access::Viewer;
 use crate::domain::filter::TaskFilter;
 use crate::domain::task::{NewTask, TaskPatch};
 use crate::error::{ApiError, Problem, Result};
@@ -85,15 +87,34 @@ pub struct TaskInputProperties {
     completed_at: Option<chrono::DateTime<Utc>>,
 }
 
-fn feature_response(status: StatusCode, feature: &TaskFeature) -> Response {
-    let tag = etag(feature.properties.version);
+pub fn feature_response(status: StatusCode, feature: &TaskFeature) -> Response {
+    let tag = etag(feature.version());
     let mut res = (status, [(header::CONTENT_TYPE, GEOJSON)], Json(feature)).into_response();
     res.headers_mut().insert(header::ETAG, tag);
     res
 }
 
-async fn load(state: &AppState, id: uuid::Uuid) -> Result<TaskFeature> {
-    store::get(&state.db, id).await?.ok_or_else(|| ApiError::not_found(format!("there is no task {id}")))
+/// The task as the viewer may see it; a task they may not see does not exist for them.
+pub async fn load(state: &AppState, id: uuid::Uuid, viewer: &Viewer) -> Result<TaskFeature> {
+    store::get(&state.db, id, viewer).await?.ok_or_else(|| ApiError::not_found(format!("there is no task {id}")))
+}
+
+/// The answer to a conditional write that found the task changed: 412 with the task as it is now.
+pub async fn stale(state: &AppState, id: uuid::Uuid, viewer: &Viewer, expected: i32, current_version: i32) -> ApiError {
+    let current = match load(state, id, viewer).await {
+        Ok(c) => serde_json::to_value(&c).unwrap_or_default(),
+        Err(e) => return e,
+    };
+    ApiError::new(
+        StatusCode::PRECONDITION_FAILED,
+        "version-mismatch",
+        format!(
+            "the task was changed by someone else since you read it (you edited version {expected}, it is now at version {current_version}); nothing was saved: reload it and apply your change again"
+        ),
+    )
+    .with("current_version", current_version)
+    .with("current", current)
+    .with_header(header::ETAG, etag(current_version))
 }
 
 /// List tasks as a GeoJSON FeatureCollection, in code order.
@@ -113,10 +134,14 @@ async fn load(state: &AppState, id: uuid::Uuid) -> Result<TaskFeature> {
         (status = 200, description = "One page of matching tasks", body = TaskCollection, content_type = "application/geo+json"),
         (status = 400, description = "An unknown parameter or a bad value", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn list(State(state): State<AppState>, QueryPairs(pairs): QueryPairs) -> Result<Response> {
+pub async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    QueryPairs(pairs): QueryPairs,
+) -> Result<Response> {
     let filter = TaskFilter::parse(&pairs).map_err(ApiError::bad_query)?;
     store::check_filter(&state.db, &filter).await?;
-    let (features, matched) = store::list(&state.db, &filter).await?;
+    let (features, matched) = store::list(&state.db, &filter, &principal.viewer()).await?;
     let returned = features.len();
     let link = |rel, offset| Link {
         href: format!("/api/tasks?{}", filter.query_at(&pairs, offset)),
@@ -146,15 +171,20 @@ pub async fn list(State(state): State<AppState>, QueryPairs(pairs): QueryPairs) 
     request_body(content = TaskInput, content_type = "application/geo+json"),
     responses(
         (status = 201, description = "Created; Location and ETag headers are set", body = TaskFeature, content_type = "application/geo+json"),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not bureau staff", body = Problem, content_type = "application/problem+json"),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "Body over 1 MiB", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid task: each error points at the field or coordinate", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn create(State(state): State<AppState>, JsonBody(body): JsonBody) -> Result<Response> {
+pub async fn create(State(state): State<AppState>, principal: Principal, JsonBody(body): JsonBody) -> Result<Response> {
+    let user = principal.require_staff("create tasks")?;
     let task = NewTask::parse(&body, Utc::now()).map_err(ApiError::invalid)?;
-    let stored = store::insert(&state.db, &state.db, None, &task).await?;
-    let feature = load(&state, stored.id).await?;
+    let mut tx = state.db.begin().await?;
+    let stored = store::insert(&state.db, &mut tx, None, &task, Some(user.id)).await?;
+    tx.commit().await?;
+    let feature = load(&state, stored.id, &principal.viewer()).await?;
     let mut res = feature_response(StatusCode::CREATED, &feature);
     let location = format!("/api/tasks/{}", stored.id);
     res.headers_mut().insert(header::LOCATION, location.parse().expect("a path is a valid header"));
@@ -170,9 +200,14 @@ pub async fn create(State(state): State<AppState>, JsonBody(body): JsonBody) -> 
         (status = 400, description = "Not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn get(State(state): State<AppState>, TaskId(id): TaskId, headers: HeaderMap) -> Result<Response> {
-    let feature = load(&state, id).await?;
-    let tag = etag(feature.properties.version);
+pub async fn get(
+    State(state): State<AppState>,
+    principal: Principal,
+    TaskId(id): TaskId,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let feature = load(&state, id, &principal.viewer()).await?;
+    let tag = etag(feature.version());
     if not_modified(&headers, &tag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response());
     }
@@ -191,16 +226,20 @@ pub async fn get(State(state): State<AppState>, TaskId(id): TaskId, headers: Hea
     responses(
         (status = 200, description = "Updated; the new ETag is set", body = TaskFeature, content_type = "application/geo+json"),
         (status = 404, description = "No such task", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not bureau staff", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Someone changed the task meanwhile: `current_version` and `current` (the task as it is now) are in the body; nothing was written", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid change", body = Problem, content_type = "application/problem+json"),
         (status = 428, description = "No If-Match", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn patch(
     State(state): State<AppState>,
+    principal: Principal,
     TaskId(id): TaskId,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
+    let user = principal.require_staff("edit tasks")?;
     let expected = if_match_version(&headers)?;
     let patch = TaskPatch::parse(&body).map_err(ApiError::invalid)?;
     if patch.is_empty() {
@@ -209,21 +248,10 @@ pub async fn patch(
             "the patch changes nothing: send a geometry and/or properties to change",
         ));
     }
-    match store::update(&state.db, id, expected, &patch, Utc::now()).await? {
-        Update::Done(stored) => Ok(feature_response(StatusCode::OK, &load(&state, stored.id).await?)),
+    let viewer = principal.viewer();
+    match store::update(&state.db, id, expected, &patch, Utc::now(), user.id).await? {
+        Update::Done(stored) => Ok(feature_response(StatusCode::OK, &load(&state, stored.id, &viewer).await?)),
         Update::NotFound => Err(ApiError::not_found(format!("there is no task {id}"))),
-        Update::Stale { current_version } => {
-            let current = load(&state, id).await?;
-            Err(ApiError::new(
-                StatusCode::PRECONDITION_FAILED,
-                "version-mismatch",
-                format!(
-                    "the task was changed by someone else since you read it (you edited version {expected}, it is now at version {current_version}); nothing was saved: reload it and apply your change again"
-                ),
-            )
-            .with("current_version", current_version)
-            .with("current", serde_json::to_value(&current).unwrap_or_default())
-            .with_header(header::ETAG, etag(current_version)))
-        }
+        Update::Stale { current_version } => Err(stale(&state, id, &viewer, expected, current_version).await),
     }
 }

@@ -1,8 +1,11 @@
 //! All SQL lives here, one module per aggregate. Geometry work (validity, containment, shares of
 //! length and area) is done by PostGIS; this layer only moves validated values in and out.
 
+pub mod accounts;
 pub mod categories;
+pub mod events;
 pub mod geometry;
+pub mod reports;
 pub mod tasks;
 pub mod townships;
 

@@ -89,3 +89,54 @@ pub async fn upsert<'e>(
     .await?;
     Ok(())
 }
+
+/// Creates or replaces a township and moves every task whose majority township changed (bureau
+/// overrides stay), recording each move in the task's history, all in one transaction. Refused if
+/// the new boundaries would leave a task in no township.
+pub async fn replace(
+    db: &Db,
+    code: &str,
+    t: &crate::domain::township::TownshipInput,
+    actor: uuid::Uuid,
+) -> crate::error::Result<usize> {
+    use crate::error::ApiError;
+    super::geometry::check_valid(db, &t.boundary).await?;
+    let mut tx = db.begin().await?;
+    upsert(&mut *tx, code, &t.name, t.kind, &t.boundary.to_geojson()).await?;
+    #[derive(sqlx::FromRow)]
+    struct Move {
+        id: uuid::Uuid,
+        before: String,
+        after: Option<String>,
+    }
+    let moves: Vec<Move> = sqlx::query_as(
+        "SELECT id, before, after FROM (
+             SELECT t.id, t.township_code AS before, township_for(t.geom) AS after
+             FROM tasks t
+             WHERE NOT t.township_overridden
+               AND (t.township_code = $1 OR ST_Intersects(t.geom, (SELECT boundary FROM townships WHERE code = $1)))
+         ) m WHERE after IS DISTINCT FROM before",
+    )
+    .bind(code)
+    .fetch_all(&mut *tx)
+    .await?;
+    let orphans = moves.iter().filter(|m| m.after.is_none()).count();
+    if orphans > 0 {
+        return Err(ApiError::conflict(format!(
+            "{orphans} task(s) would lie in no township with this boundary; move or cancel them first"
+        )));
+    }
+    for m in &moves {
+        sqlx::query("UPDATE tasks SET township_code = $2, updated_by = $3 WHERE id = $1")
+            .bind(m.id)
+            .bind(&m.after)
+            .bind(actor)
+            .execute(&mut *tx)
+            .await?;
+        let mut event = super::events::Event::new(m.id, Some(actor), "updated");
+        event.changes = serde_json::json!({"township": {"before": m.before, "after": m.after}});
+        super::events::record(&mut tx, &event).await?;
+    }
+    tx.commit().await?;
+    Ok(moves.len())
+}

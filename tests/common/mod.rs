@@ -21,6 +21,7 @@ const FIXTURE: &[(&str, &str, &str, f64, f64)] = &[
     (MIDDLE, "青溪镇", "town", 119.9, 120.0),
     (EAST, "清源经济开发区", "development_zone", 120.0, 120.1),
 ];
+pub const PASSWORD: &str = "greenledger-demo";
 pub const SOUTH: f64 = 30.7;
 pub const NORTH: f64 = 31.0;
 
@@ -58,7 +59,7 @@ const TEMPLATE: &str = "greenledger_test_template";
 async fn ensure_template(admin: &mut PgConnection) {
     let fingerprint: String =
         MIGRATOR.iter().map(|m| format!("{}:{}", m.version, hex(&m.checksum))).collect::<Vec<_>>().join(",")
-            + "|fixture-v2";
+            + "|fixture-v3";
     admin.execute("SELECT pg_advisory_lock(7411)").await.unwrap();
     let current: Option<String> =
         sqlx::query_scalar("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1")
@@ -90,6 +91,10 @@ async fn ensure_template(admin: &mut PgConnection) {
                 .unwrap();
             }
             conn.close().await.unwrap();
+            // The demo accounts (admin, bureau, township-<code>), hashed once for every test.
+            let pool = DbConfig::new(url_for(TEMPLATE)).pool().unwrap();
+            greenledger::seed::demo_accounts(&pool, PASSWORD).await.unwrap();
+            pool.close().await;
         }
         admin.execute(format!("COMMENT ON DATABASE {TEMPLATE} IS '{fingerprint}'").as_str()).await.unwrap();
     }
@@ -102,65 +107,34 @@ fn hex(bytes: &[u8]) -> String {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-pub struct TestApp {
+/// Someone calling the API: anonymous, or logged in with a session cookie (sent with our own
+/// Origin, as the web app's requests are).
+#[derive(Clone)]
+pub struct Caller {
     pub base: String,
-    pub db: PgPool,
     pub client: reqwest::Client,
-    db_name: String,
+    pub cookie: Option<String>,
 }
 
-/// Starts the service over a fresh database holding the fixture county.
-pub async fn spawn_app() -> TestApp {
-    let mut admin = PgConnection::connect(&url_for("postgres")).await.expect("the test PostgreSQL server answers");
-    ensure_template(&mut admin).await;
-    let db_name = format!("gl_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
-    admin.execute(format!("CREATE DATABASE {db_name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY").as_str()).await.unwrap();
-    admin.close().await.unwrap();
-    spawn_with(DbConfig { db_connections: 8, ..DbConfig::new(url_for(&db_name)) }, db_name).await
-}
-
-/// Starts the service against any database configuration (e.g. an unreachable one).
-pub async fn spawn_with(config: DbConfig, db_name: String) -> TestApp {
-    let db = config.pool().unwrap();
-    let server = ServerConfig { addr: "127.0.0.1:0".parse().unwrap(), web_dir: "web".into() };
-    let listener = tokio::net::TcpListener::bind(server.addr).await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = greenledger::app(AppState { db: db.clone() }, &server);
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    TestApp { base, db, client: reqwest::Client::new(), db_name }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        if self.db_name.is_empty() {
-            return;
-        }
-        let name = std::mem::take(&mut self.db_name);
-        // Drop runs inside the test's runtime, which cannot block on itself: use a thread.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                if let Ok(mut admin) = PgConnection::connect(&url_for("postgres")).await {
-                    let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-impl TestApp {
+impl Caller {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(cookie) = &self.cookie {
+            req = req.header(header::COOKIE, cookie).header(header::ORIGIN, &self.base);
+        }
+        req
+    }
+
     pub async fn get(&self, path: &str) -> Response {
-        self.client.get(self.url(path)).send().await.unwrap()
+        self.request(reqwest::Method::GET, path).send().await.unwrap()
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Response {
-        self.client
-            .post(self.url(path))
+        self.request(reqwest::Method::POST, path)
             .header(header::CONTENT_TYPE, "application/geo+json")
             .body(body.to_string())
             .send()
@@ -169,8 +143,18 @@ impl TestApp {
     }
 
     pub async fn patch(&self, path: &str, etag: &str, body: &Value) -> Response {
-        self.client
-            .patch(self.url(path))
+        self.request(reqwest::Method::PATCH, path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::IF_MATCH, etag)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POST with an If-Match (transitions, JSON reports).
+    pub async fn post_if_match(&self, path: &str, etag: &str, body: &Value) -> Response {
+        self.request(reqwest::Method::POST, path)
             .header(header::CONTENT_TYPE, "application/json")
             .header(header::IF_MATCH, etag)
             .body(body.to_string())
@@ -189,11 +173,107 @@ impl TestApp {
         (body["id"].as_str().unwrap().to_owned(), etag.expect("an ETag"), body)
     }
 
+    /// The task's current ETag.
+    pub async fn etag(&self, id: &str) -> String {
+        let res = self.get(&format!("/api/tasks/{id}")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.headers()[header::ETAG].to_str().unwrap().to_owned()
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub db: PgPool,
+    pub client: reqwest::Client,
+    /// Logged in as the demo bureau account: what most tests act as.
+    pub bureau: Caller,
+    pub data_dir: std::path::PathBuf,
+    db_name: String,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.bureau
+    }
+}
+
+/// Starts the service over a fresh database holding the fixture county and demo accounts.
+pub async fn spawn_app() -> TestApp {
+    let mut admin = PgConnection::connect(&url_for("postgres")).await.expect("the test PostgreSQL server answers");
+    ensure_template(&mut admin).await;
+    let db_name = format!("gl_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
+    admin.execute(format!("CREATE DATABASE {db_name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY").as_str()).await.unwrap();
+    admin.close().await.unwrap();
+    let mut app = spawn_with(DbConfig { db_connections: 8, ..DbConfig::new(url_for(&db_name)) }, db_name).await;
+    app.bureau = app.login("bureau").await;
+    app
+}
+
+/// Starts the service against any database configuration (e.g. an unreachable one).
+pub async fn spawn_with(config: DbConfig, db_name: String) -> TestApp {
+    let db = config.pool().unwrap();
+    let data_dir = std::env::temp_dir().join(format!(
+        "greenledger-test-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
+    ));
+    let server = ServerConfig::new("127.0.0.1:0".parse().unwrap(), "web", &data_dir);
+    let listener = tokio::net::TcpListener::bind(server.addr).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = greenledger::app(AppState::new(db.clone(), &server), &server);
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
+    });
+    let client = reqwest::Client::new();
+    let anonymous = Caller { base: base.clone(), client: client.clone(), cookie: None };
+    TestApp { base, db, client, bureau: anonymous, data_dir, db_name }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.data_dir);
+        if self.db_name.is_empty() {
+            return;
+        }
+        let name = std::mem::take(&mut self.db_name);
+        // Drop runs inside the test's runtime, which cannot block on itself: use a thread.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(mut admin) = PgConnection::connect(&url_for("postgres")).await {
+                    let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+impl TestApp {
+    pub fn anonymous(&self) -> Caller {
+        Caller { base: self.base.clone(), client: self.client.clone(), cookie: None }
+    }
+
+    /// Logs in a demo account (password `greenledger-demo`) and returns it as a caller.
+    pub async fn login(&self, username: &str) -> Caller {
+        let res = self
+            .client
+            .post(format!("{}/api/session", self.base))
+            .json(&json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "login as {username}");
+        let set_cookie = res.headers()[header::SET_COOKIE].to_str().unwrap();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        Caller { base: self.base.clone(), client: self.client.clone(), cookie: Some(cookie) }
+    }
+
     pub async fn task_count(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM tasks").fetch_one(&self.db).await.unwrap()
     }
 }
-
 /// A valid task Feature at a point; `extra` properties are merged in.
 pub fn task_at(geometry: Value, extra: Value) -> Value {
     let mut props = json!({"title": "青溪河河道清淤", "category": "watershed", "lead_unit": "县水利局"});

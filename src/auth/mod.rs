@@ -1,0 +1,231 @@
+//! Who is calling: a session cookie (the web app) or a bearer token (scripts, GIS clients), or
+//! nobody. Handlers state what they need by taking a `Principal` and calling `require_*`.
+
+pub mod limiter;
+pub mod password;
+pub mod secret;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::domain::access::{Role, Viewer};
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::store;
+
+pub const SESSION_COOKIE: &str = "gl_session";
+pub const TOKEN_PREFIX: &str = "glt_";
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    #[sqlx(try_from = "String")]
+    pub role: RoleName,
+    /// The township a township officer belongs to.
+    pub township: Option<String>,
+}
+
+/// A role as stored (text in the database, checked there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(transparent)]
+pub struct RoleName(#[schema(inline)] pub Role);
+
+impl TryFrom<String> for RoleName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Role::parse(&s).map(RoleName).ok_or_else(|| format!("unknown role {s}"))
+    }
+}
+
+impl User {
+    pub fn role(&self) -> Role {
+        self.role.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Session,
+    Token,
+}
+
+#[derive(Debug, Clone)]
+pub enum Principal {
+    Anonymous,
+    User { user: User, via: Via },
+}
+
+impl Principal {
+    pub fn user(&self) -> Option<&User> {
+        match self {
+            Principal::User { user, .. } => Some(user),
+            Principal::Anonymous => None,
+        }
+    }
+
+    pub fn user_id(&self) -> Option<Uuid> {
+        self.user().map(|u| u.id)
+    }
+
+    pub fn viewer(&self) -> Viewer {
+        match self.user() {
+            Some(u) if u.role().is_staff() => Viewer::Staff,
+            Some(User { township: Some(code), .. }) => Viewer::Township(code.clone()),
+            _ => Viewer::Public,
+        }
+    }
+
+    /// 401 unless logged in.
+    pub fn require_user(&self) -> Result<&User, ApiError> {
+        self.user().ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "log in first (POST /api/session), or send an API token",
+            )
+            .with_header(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"))
+        })
+    }
+
+    /// 401 unless logged in, 403 unless bureau staff or admin.
+    pub fn require_staff(&self, to: &str) -> Result<&User, ApiError> {
+        let user = self.require_user()?;
+        if user.role().is_staff() {
+            Ok(user)
+        } else {
+            Err(forbidden(format!("only bureau staff may {to}; you are logged in as a township officer")))
+        }
+    }
+
+    /// 401 unless logged in, 403 unless admin.
+    pub fn require_admin(&self, to: &str) -> Result<&User, ApiError> {
+        let user = self.require_user()?;
+        if user.role() == Role::Admin { Ok(user) } else { Err(forbidden(format!("only an administrator may {to}"))) }
+    }
+}
+
+pub fn forbidden(detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
+}
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// The authority (`host:port`) of an Origin or Referer URL.
+fn authority(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    Some(rest.split(['/', '?', '#']).next().unwrap_or(rest))
+}
+
+/// Cookies ride along with cross-site requests, so a change made with a session cookie must prove
+/// it comes from our own pages: the browser's Origin (or Referer) must name this host.
+pub fn check_same_origin(method: &Method, headers: &HeaderMap) -> Result<(), ApiError> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && site != "same-origin"
+        && site != "none"
+    {
+        return Err(forbidden(format!("cross-site request refused (Sec-Fetch-Site: {site})")));
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
+    match (origin, host) {
+        (Some(o), Some(h)) if authority(o) == Some(h) => Ok(()),
+        (Some(o), _) => Err(forbidden(format!("cross-site request refused: it comes from {o}"))),
+        (None, _) => Err(forbidden(
+            "a change made with a session cookie must come from the greenledger web app (no Origin header); scripts use an API token",
+        )),
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
+            let unauthorized = |d: &str| {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", d.to_owned())
+                    .with_header(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"))
+            };
+            let Some(token) = token else {
+                return Err(unauthorized("Authorization must be 'Bearer <API token>'"));
+            };
+            return match store::accounts::user_by_token(&state.db, &secret::hash(token)).await? {
+                Some(user) => Ok(Principal::User { user, via: Via::Token }),
+                None => Err(unauthorized("the API token is unknown or has been revoked")),
+            };
+        }
+        if let Some(session) = session_cookie(&parts.headers)
+            && let Some(user) = store::accounts::user_by_session(&state.db, &secret::hash(session)).await?
+        {
+            check_same_origin(&parts.method, &parts.headers)?;
+            return Ok(Principal::User { user, via: Via::Session });
+        }
+        // An expired or unknown cookie reads as anonymous: the public map still works, and any
+        // change answers 401, which sends the web app to its login form.
+        Ok(Principal::Anonymous)
+    }
+}
+
+/// The session cookie's value, if the request carries one.
+pub fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, SESSION_COOKIE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Request;
+
+    fn parts(method: Method, headers: &[(&str, &str)]) -> Parts {
+        let mut req = Request::builder().method(method).uri("/api/tasks");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.body(()).unwrap().into_parts().0
+    }
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        parts(Method::GET, pairs).headers
+    }
+
+    #[test]
+    fn same_origin_changes_pass_and_cross_site_ones_do_not() {
+        let host = ("host", "127.0.0.1:8080");
+        assert!(check_same_origin(&Method::GET, &headers(&[host])).is_ok());
+        assert!(check_same_origin(&Method::POST, &headers(&[host, ("origin", "http://127.0.0.1:8080")])).is_ok());
+        assert!(
+            check_same_origin(&Method::POST, &headers(&[host, ("referer", "http://127.0.0.1:8080/map?x=1")])).is_ok()
+        );
+        assert!(check_same_origin(&Method::POST, &headers(&[host, ("origin", "http://evil.example")])).is_err());
+        assert!(check_same_origin(&Method::PATCH, &headers(&[host])).is_err());
+        assert!(
+            check_same_origin(
+                &Method::POST,
+                &headers(&[host, ("origin", "http://127.0.0.1:8080"), ("sec-fetch-site", "cross-site")])
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn reads_the_session_cookie_among_others() {
+        assert_eq!(session_cookie(&headers(&[("cookie", "a=1; gl_session=abc; b=2")])), Some("abc"));
+    }
+}

@@ -1,0 +1,127 @@
+//! Accounts as an administrator (or the CLI) creates and changes them.
+
+use serde_json::Value;
+
+use super::access::Role;
+use super::fields::{self, Props};
+use super::task::township_code;
+use crate::auth::password;
+use crate::error::FieldError;
+
+fn username(v: &Value) -> Result<String, String> {
+    let s = fields::text(64, false)(v)?.to_lowercase();
+    let ok = s.len() >= 2
+        && s.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
+    if ok { Ok(s) } else { Err(format!("'{s}' is not a username (2–64 of a-z, 0-9, '.', '_', '-')")) }
+}
+
+fn role(v: &Value) -> Result<Role, String> {
+    fields::one_of(Role::ALL)(v)
+}
+
+fn password(v: &Value) -> Result<String, String> {
+    let s = v.as_str().ok_or_else(|| format!("must be a string, got {}", fields::json_type(v)))?;
+    password::check_policy(s, "").map_err(|e| e.detail)?;
+    Ok(s.to_owned())
+}
+
+/// A township officer needs exactly one township; staff have none.
+pub fn check_role_township(role: Role, township: Option<&str>) -> Result<(), FieldError> {
+    match (role, township) {
+        (Role::Township, None) => Err(FieldError::new("/township", "a township officer needs a township code")),
+        (Role::Admin | Role::Bureau, Some(_)) => {
+            Err(FieldError::new("/township", "bureau staff and administrators belong to no township"))
+        }
+        _ => Ok(()),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAccount {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub township: Option<String>,
+    pub password: String,
+}
+
+impl NewAccount {
+    pub fn parse(body: &Value) -> Result<NewAccount, Vec<FieldError>> {
+        let Value::Object(map) = body else {
+            return Err(vec![FieldError::new("", "the body must be a JSON object")]);
+        };
+        let mut p = Props::new(map, "");
+        p.refuse_unknown(&["username", "display_name", "role", "township", "password"], &[]);
+        let account = NewAccount {
+            username: p.required("username", username).unwrap_or_default(),
+            display_name: p.optional("display_name", fields::text(100, true)).unwrap_or_default(),
+            role: p.required("role", role).unwrap_or(Role::Township),
+            township: p.optional("township", township_code),
+            password: p.required("password", password).unwrap_or_default(),
+        };
+        let mut errors = p.errors;
+        if errors.is_empty()
+            && let Err(e) = check_role_township(account.role, account.township.as_deref())
+        {
+            errors.push(e);
+        }
+        if errors.is_empty() { Ok(account) } else { Err(errors) }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AccountChange {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    pub township: Option<Option<String>>,
+    pub active: Option<bool>,
+    pub password: Option<String>,
+}
+
+impl AccountChange {
+    pub fn parse(body: &Value) -> Result<AccountChange, Vec<FieldError>> {
+        let Value::Object(map) = body else {
+            return Err(vec![FieldError::new("", "the body must be a JSON object")]);
+        };
+        let mut p = Props::new(map, "");
+        p.refuse_unknown(&["display_name", "role", "township", "active", "password"], &[]);
+        let change = AccountChange {
+            display_name: p.change("display_name", fields::text(100, true)),
+            role: p.change("role", role),
+            township: p.change_nullable("township", township_code),
+            active: p.change("active", fields::boolean),
+            password: p.change("password", password),
+        };
+        if p.errors.is_empty() { Ok(change) } else { Err(p.errors) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_township_officer_needs_a_township_and_staff_have_none() {
+        let ok = NewAccount::parse(&json!({"username": "Township-330599101", "role": "township",
+                                           "township": "330599101", "password": "long enough"}))
+        .unwrap();
+        assert_eq!(ok.username, "township-330599101");
+        let e =
+            NewAccount::parse(&json!({"username": "t1", "role": "township", "password": "long enough"})).unwrap_err();
+        assert_eq!(e[0].pointer, "/township");
+        let e = NewAccount::parse(
+            &json!({"username": "b1", "role": "bureau", "township": "330599101", "password": "long enough"}),
+        )
+        .unwrap_err();
+        assert_eq!(e[0].pointer, "/township");
+    }
+
+    #[test]
+    fn short_passwords_and_odd_usernames_are_refused() {
+        let e = NewAccount::parse(&json!({"username": "a b", "role": "admin", "password": "short"})).unwrap_err();
+        let pointers: Vec<_> = e.iter().map(|x| x.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/username", "/password"]);
+    }
+}

@@ -1,0 +1,58 @@
+//! A township as an administrator defines it.
+
+use serde_json::Value;
+
+use super::fields::{self, Props};
+use super::geometry::{GeometryKind, TaskGeometry};
+use crate::error::FieldError;
+
+pub const KINDS: &[(&str, &str)] =
+    &[("town", "town"), ("subdistrict", "subdistrict"), ("development_zone", "development_zone")];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TownshipInput {
+    pub name: String,
+    pub kind: &'static str,
+    pub boundary: TaskGeometry,
+}
+
+impl TownshipInput {
+    /// A Feature with `name` and `kind` properties and a Polygon or MultiPolygon boundary.
+    pub fn parse(body: &Value) -> Result<TownshipInput, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if body.get("type").and_then(Value::as_str) != Some("Feature") {
+            errors.push(FieldError::new("/type", "send a GeoJSON Feature"));
+            return Err(errors);
+        }
+        let boundary = match body.get("geometry") {
+            Some(g) => match TaskGeometry::parse(g, "/geometry") {
+                Ok(b) if matches!(b.kind(), GeometryKind::Polygon | GeometryKind::MultiPolygon) => Some(b),
+                Ok(b) => {
+                    errors.push(FieldError::new(
+                        "/geometry/type",
+                        format!("a township boundary is a Polygon or MultiPolygon, not a {}", b.kind().name()),
+                    ));
+                    None
+                }
+                Err(mut e) => {
+                    errors.append(&mut e);
+                    None
+                }
+            },
+            None => {
+                errors.push(FieldError::new("/geometry", "a township needs its boundary"));
+                None
+            }
+        };
+        let empty = serde_json::Map::new();
+        let mut p = Props::new(body.get("properties").and_then(Value::as_object).unwrap_or(&empty), "/properties");
+        p.refuse_unknown(&["name", "kind"], &["code", "area_km2"]);
+        let name = p.required("name", fields::text(50, false));
+        let kind = p.required("kind", fields::one_of(KINDS));
+        errors.append(&mut p.errors);
+        match (name, kind, boundary) {
+            (Some(name), Some(kind), Some(boundary)) if errors.is_empty() => Ok(TownshipInput { name, kind, boundary }),
+            _ => Err(errors),
+        }
+    }
+}

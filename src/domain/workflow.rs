@@ -1,0 +1,253 @@
+//! The task lifecycle of PRODUCT.md as one pure function, and the rules for a township's report.
+//!
+//!     planned ──start──▶ in_progress ──complete──▶ completed ──verify──▶ verified
+//!        │                    ▲                        │
+//!        │                    └──────── return ◀───────┘
+//!        └──cancel──▶ cancelled   (bureau only, with a reason; from any state but verified)
+
+use serde::{Deserialize, Serialize};
+
+use super::task::Status;
+
+/// How the caller stands to a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// Bureau staff or an administrator.
+    Staff,
+    /// A township officer of the township the task belongs to.
+    OwnTownship,
+    /// A township officer of another township.
+    OtherTownship,
+    /// Not logged in.
+    Public,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Start,
+    Complete,
+    Verify,
+    Return,
+    Cancel,
+    Supervise,
+    Unsupervise,
+}
+
+impl Action {
+    pub const ALL: &'static [(&'static str, Action)] = &[
+        ("start", Action::Start),
+        ("complete", Action::Complete),
+        ("verify", Action::Verify),
+        ("return", Action::Return),
+        ("cancel", Action::Cancel),
+        ("supervise", Action::Supervise),
+        ("unsupervise", Action::Unsupervise),
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        Self::ALL.iter().find(|(_, a)| *a == self).map(|(n, _)| *n).unwrap_or("start")
+    }
+
+    /// Actions a township reports (through /reports); the rest are the bureau's (/transitions).
+    pub fn is_report_action(self) -> bool {
+        matches!(self, Action::Start | Action::Complete)
+    }
+
+    /// Returning and cancelling must say why: the township reads the reason, the audit keeps it.
+    pub fn needs_reason(self) -> bool {
+        matches!(self, Action::Return | Action::Cancel)
+    }
+}
+
+/// The parts of a task the lifecycle acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifecycle {
+    pub status: Status,
+    pub supervised: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The caller may not take this action on this task (HTTP 403).
+    Forbidden(String),
+    /// The action does not apply in the task's current state (HTTP 409).
+    WrongState(String),
+}
+
+/// The state after `action`, or why it is refused. Who may act is decided before what state allows
+/// it, so a township learns it may never verify rather than that the task is not yet completed.
+pub fn transition(current: Lifecycle, action: Action, who: Relation) -> Result<Lifecycle, Refusal> {
+    let status = current.status;
+    let may = match who {
+        Relation::Staff => true,
+        Relation::OwnTownship => action.is_report_action(),
+        Relation::OtherTownship | Relation::Public => false,
+    };
+    if !may {
+        let why = match who {
+            Relation::OwnTownship => format!("only the bureau may {} a task", action.as_str()),
+            Relation::OtherTownship => "this task belongs to another township".to_owned(),
+            _ => format!("{} needs a bureau or township account", action.as_str()),
+        };
+        return Err(Refusal::Forbidden(why));
+    }
+    let wrong = |allowed: &str| {
+        Err(Refusal::WrongState(format!(
+            "cannot {} a task that is {}: only a task that is {allowed} can be",
+            action.as_str(),
+            status.as_str()
+        )))
+    };
+    let to = |status| Ok(Lifecycle { status, ..current });
+    match action {
+        Action::Start => match status {
+            Status::Planned => to(Status::InProgress),
+            _ => wrong("planned"),
+        },
+        Action::Complete => match status {
+            Status::InProgress => to(Status::Completed),
+            _ => wrong("in_progress"),
+        },
+        Action::Verify => match status {
+            Status::Completed => to(Status::Verified),
+            _ => wrong("completed"),
+        },
+        Action::Return => match status {
+            Status::Completed => to(Status::InProgress),
+            _ => wrong("completed"),
+        },
+        Action::Cancel => match status {
+            Status::Planned | Status::InProgress | Status::Completed => to(Status::Cancelled),
+            _ => wrong("planned, in_progress or completed"),
+        },
+        Action::Supervise => match (status, current.supervised) {
+            (Status::Verified | Status::Cancelled, _) => wrong("open (not verified or cancelled)"),
+            (_, true) => Err(Refusal::WrongState("the task is already under supervision".into())),
+            _ => Ok(Lifecycle { supervised: true, ..current }),
+        },
+        Action::Unsupervise => match current.supervised {
+            true => Ok(Lifecycle { supervised: false, ..current }),
+            false => Err(Refusal::WrongState("the task is not under supervision".into())),
+        },
+    }
+}
+
+/// Whether a report (progress, note, photos) may be filed in this state, with this action.
+pub fn check_report(
+    status: Status,
+    action: Option<Action>,
+    progress: Option<i16>,
+    note: &str,
+    photos: usize,
+) -> Result<(), Refusal> {
+    if !matches!(status, Status::Planned | Status::InProgress) {
+        return Err(Refusal::WrongState(format!(
+            "the task is {}: reports are taken while it is planned or in progress",
+            status.as_str()
+        )));
+    }
+    if action.is_none() && status == Status::Planned && progress.is_some_and(|p| p > 0) {
+        return Err(Refusal::WrongState(
+            "the task is still planned: report it started (action start) before reporting progress".into(),
+        ));
+    }
+    if action == Some(Action::Complete) && photos == 0 && note.trim().is_empty() {
+        return Err(Refusal::WrongState(
+            "reporting completion needs at least one photo, or a note saying why there is none".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATUSES: [Status; 5] =
+        [Status::Planned, Status::InProgress, Status::Completed, Status::Verified, Status::Cancelled];
+    const WHO: [Relation; 4] = [Relation::Staff, Relation::OwnTownship, Relation::OtherTownship, Relation::Public];
+
+    /// The expected outcome of every (state, action, caller), written out as a table: the lifecycle
+    /// diagram in PRODUCT.md, cell by cell.
+    fn expected(status: Status, action: Action, who: Relation) -> Result<Status, &'static str> {
+        use Action::*;
+        use Status::*;
+        let staff = who == Relation::Staff;
+        let own = who == Relation::OwnTownship;
+        match action {
+            Start | Complete if !(staff || own) => Err("forbidden"),
+            Verify | Return | Cancel | Supervise | Unsupervise if !staff => Err("forbidden"),
+            Start if status == Planned => Ok(InProgress),
+            Complete if status == InProgress => Ok(Completed),
+            Verify if status == Completed => Ok(Verified),
+            Return if status == Completed => Ok(InProgress),
+            Cancel if matches!(status, Planned | InProgress | Completed) => Ok(Cancelled),
+            Supervise if matches!(status, Verified | Cancelled) => Err("wrong state"),
+            Supervise | Unsupervise => Ok(status),
+            _ => Err("wrong state"),
+        }
+    }
+
+    #[test]
+    fn every_state_action_and_caller() {
+        let mut checked = 0;
+        for status in STATUSES {
+            for &(_, action) in Action::ALL {
+                for who in WHO {
+                    // Supervision depends on the flag too; start from the state where it applies.
+                    let supervised = action == Action::Unsupervise;
+                    let got = transition(Lifecycle { status, supervised }, action, who);
+                    let want = expected(status, action, who);
+                    match (got, want) {
+                        (Ok(l), Ok(s)) => assert_eq!(l.status, s, "{status:?} {action:?} {who:?}"),
+                        (Err(Refusal::Forbidden(_)), Err("forbidden")) => {}
+                        (Err(Refusal::WrongState(_)), Err("wrong state")) => {}
+                        (got, want) => panic!("{status:?} {action:?} {who:?}: got {got:?}, want {want:?}"),
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 5 * 7 * 4);
+    }
+
+    #[test]
+    fn supervision_is_a_flag_that_cannot_be_set_twice() {
+        let open = Lifecycle { status: Status::InProgress, supervised: false };
+        let on = transition(open, Action::Supervise, Relation::Staff).unwrap();
+        assert!(on.supervised);
+        assert_eq!(on.status, Status::InProgress);
+        assert!(matches!(transition(on, Action::Supervise, Relation::Staff), Err(Refusal::WrongState(_))));
+        assert!(!transition(on, Action::Unsupervise, Relation::Staff).unwrap().supervised);
+        assert!(matches!(transition(open, Action::Unsupervise, Relation::Staff), Err(Refusal::WrongState(_))));
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let done = Lifecycle { status: Status::Completed, supervised: false };
+        assert_eq!(
+            transition(done, Action::Verify, Relation::OwnTownship),
+            Err(Refusal::Forbidden("only the bureau may verify a task".into()))
+        );
+        let planned = Lifecycle { status: Status::Planned, supervised: false };
+        assert_eq!(
+            transition(planned, Action::Verify, Relation::Staff),
+            Err(Refusal::WrongState(
+                "cannot verify a task that is planned: only a task that is completed can be".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn reports_are_for_open_work_and_completion_needs_evidence() {
+        assert!(check_report(Status::InProgress, None, Some(40), "", 0).is_ok());
+        assert!(check_report(Status::Planned, Some(Action::Start), Some(10), "", 0).is_ok());
+        assert!(check_report(Status::Planned, None, Some(0), "开工准备", 0).is_ok());
+        assert!(check_report(Status::Planned, None, Some(20), "", 0).is_err());
+        assert!(check_report(Status::Completed, None, None, "补充说明", 0).is_err());
+        assert!(check_report(Status::InProgress, Some(Action::Complete), None, "", 0).is_err());
+        assert!(check_report(Status::InProgress, Some(Action::Complete), None, "", 1).is_ok());
+        assert!(check_report(Status::InProgress, Some(Action::Complete), None, "现场无法拍照，已电话确认", 0).is_ok());
+    }
+}

@@ -1,0 +1,197 @@
+//! Logging in and out, who am I, and personal API tokens.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::AppState;
+use super::extract::{ClientAddr, JsonBody, PathId};
+use crate::auth::{self, Principal, SESSION_COOKIE, TOKEN_PREFIX, User, password, secret};
+use crate::domain::fields::{self, Props};
+use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::store::accounts::{self, ApiToken};
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub user: User,
+    /// `session` (cookie) or `token` (bearer).
+    pub via: &'static str,
+}
+
+/// Username and password.
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+pub struct Credentials {
+    username: String,
+    password: String,
+}
+
+fn read_credentials(body: &Value) -> Result<(String, String)> {
+    let empty = serde_json::Map::new();
+    let mut p = Props::new(body.as_object().unwrap_or(&empty), "");
+    let username = p.required("username", fields::text(64, false));
+    let password = p.required("password", |v| {
+        v.as_str().map(str::to_owned).ok_or_else(|| format!("must be a string, got {}", fields::json_type(v)))
+    });
+    match (username, password) {
+        (Some(u), Some(pw)) if p.errors.is_empty() => Ok((u, pw)),
+        _ if !body.is_object() => Err(ApiError::invalid_field("", "send {\"username\": ..., \"password\": ...}")),
+        _ => Err(ApiError::invalid(p.errors)),
+    }
+}
+
+fn session_cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age: u64) -> HeaderValue {
+    let https = state.settings.secure_cookies
+        || headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
+    let secure = if https { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
+    ))
+    .expect("cookie text is ASCII")
+}
+
+/// Log in: sets an HttpOnly, SameSite=Strict session cookie.
+#[utoipa::path(post, path = "/api/session", tag = "accounts",
+    request_body(content = Credentials, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Logged in; the session cookie is set", body = Me),
+        (status = 401, description = "Wrong username or password (the same answer for both)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many failed logins for this username or address; Retry-After says when to try again", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    // A login form posted from another site could log a victim into the attacker's account.
+    if headers.contains_key(header::ORIGIN) {
+        auth::check_same_origin(&Method::POST, &headers)?;
+    }
+    let (username, password) = read_credentials(&body)?;
+    let now = Instant::now();
+    if let Err(wait) = state.limiter.check(&username, &addr, now) {
+        let secs = wait.as_secs().max(1);
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-logins",
+            format!("too many failed logins; try again in {} minute(s)", secs.div_ceil(60)),
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from(secs)));
+    }
+    let found = accounts::credentials(&state.db, &username).await?;
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), Some(hash)),
+        None => (None, None),
+    };
+    let user = match (password::verify(password, hash).await, user) {
+        (true, Some(user)) => user,
+        _ => {
+            state.limiter.failed(&username, &addr, now);
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong-credentials", "wrong username or password"));
+        }
+    };
+    state.limiter.succeeded(&username, &addr);
+    let token = secret::generate("gls_");
+    let ttl = state.settings.session_ttl;
+    let expires = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(14));
+    accounts::create_session(&state.db, user.id, &secret::hash(&token), expires).await?;
+    let cookie = session_cookie(&state, &headers, &token, ttl.as_secs());
+    Ok(([(header::SET_COOKIE, cookie)], Json(Me { user, via: "session" })).into_response())
+}
+
+/// Log out: ends the session server-side and clears the cookie.
+#[utoipa::path(delete, path = "/api/session", tag = "accounts",
+    responses((status = 204, description = "Logged out (also when there was no session)")))]
+pub async fn logout(State(state): State<AppState>, headers: HeaderMap, principal: Principal) -> Result<Response> {
+    if let (Principal::User { via: auth::Via::Session, .. }, Some(value)) = (&principal, auth::session_cookie(&headers))
+    {
+        accounts::delete_session(&state.db, &secret::hash(value)).await?;
+    }
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, session_cookie(&state, &headers, "", 0))]).into_response())
+}
+
+/// Who is logged in.
+#[utoipa::path(get, path = "/api/me", tag = "accounts",
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn me(principal: Principal) -> Result<Json<Me>> {
+    match principal {
+        Principal::User { user, via } => {
+            Ok(Json(Me { user, via: if via == auth::Via::Token { "token" } else { "session" } }))
+        }
+        Principal::Anonymous => Err(principal.require_user().err().unwrap_or_else(ApiError::internal)),
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct NewToken {
+    #[serde(flatten)]
+    pub token: ApiToken,
+    /// The secret, shown this once: send it as `Authorization: Bearer <secret>`.
+    pub secret: String,
+}
+
+/// Create a personal API token for scripts and GIS clients.
+#[utoipa::path(post, path = "/api/me/tokens", tag = "accounts",
+    request_body(content = Object, description = "{\"name\": \"QGIS on my laptop\"}", content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created; the secret is in the body, only this once", body = NewToken),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    let user = principal.require_user()?;
+    let empty = serde_json::Map::new();
+    let mut p = Props::new(body.as_object().unwrap_or(&empty), "");
+    let name = p.required("name", fields::text(100, false));
+    let Some(name) = name.filter(|_| p.errors.is_empty()) else {
+        return Err(ApiError::invalid(if p.errors.is_empty() {
+            vec![FieldError::new("/name", "required")]
+        } else {
+            p.errors
+        }));
+    };
+    let secret = secret::generate(TOKEN_PREFIX);
+    let token = accounts::create_token(&state.db, user.id, &name, &secret::hash(&secret)).await?;
+    Ok((StatusCode::CREATED, Json(NewToken { token, secret })).into_response())
+}
+
+/// The caller's live API tokens (never their secrets).
+#[utoipa::path(get, path = "/api/me/tokens", tag = "accounts",
+    responses((status = 200, description = "Live tokens", body = Vec<ApiToken>)))]
+pub async fn list_tokens(State(state): State<AppState>, principal: Principal) -> Result<Json<Vec<ApiToken>>> {
+    let user = principal.require_user()?;
+    Ok(Json(accounts::list_tokens(&state.db, user.id).await?))
+}
+
+/// Revoke one of the caller's API tokens.
+#[utoipa::path(delete, path = "/api/me/tokens/{id}", tag = "accounts",
+    params(("id" = uuid::Uuid, Path, description = "token id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "The caller has no such live token", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId,
+) -> Result<StatusCode> {
+    let user = principal.require_user()?;
+    if accounts::revoke_token(&state.db, user.id, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found(format!("you have no live token {id}")))
+    }
+}

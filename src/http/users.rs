@@ -1,0 +1,135 @@
+//! Administration: user accounts and townships.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+use super::extract::{JsonBody, PathId};
+use crate::auth::{Principal, password};
+use crate::domain::account::{AccountChange, NewAccount, check_role_township};
+use crate::domain::task::township_code;
+use crate::domain::township::TownshipInput;
+use crate::error::{ApiError, Problem, Result};
+use crate::store::accounts::{self, NewUser, UserChange, UserRecord};
+use crate::store::townships;
+
+fn township_reference(e: sqlx::Error) -> ApiError {
+    match &e {
+        sqlx::Error::Database(d) if d.constraint() == Some("users_township_code_fkey") => {
+            ApiError::invalid_field("/township", "unknown township")
+        }
+        _ => e.into(),
+    }
+}
+
+/// Every account.
+#[utoipa::path(get, path = "/api/users", tag = "admin",
+    responses(
+        (status = 200, description = "All accounts", body = Vec<UserRecord>),
+        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list(State(state): State<AppState>, principal: Principal) -> Result<Json<Vec<UserRecord>>> {
+    principal.require_admin("list accounts")?;
+    Ok(Json(accounts::list_users(&state.db).await?))
+}
+
+/// Create an account: `username`, `role` (admin, bureau, township), `township` (for township
+/// officers), `password`, optional `display_name`.
+#[utoipa::path(post, path = "/api/users", tag = "admin",
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = UserRecord),
+        (status = 409, description = "The username is taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid account", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(State(state): State<AppState>, principal: Principal, JsonBody(body): JsonBody) -> Result<Response> {
+    principal.require_admin("create accounts")?;
+    let a = NewAccount::parse(&body).map_err(ApiError::invalid)?;
+    let hash = password::hash(a.password.clone()).await?;
+    let new = NewUser {
+        username: &a.username,
+        display_name: &a.display_name,
+        role: a.role.as_str(),
+        township: a.township.as_deref(),
+        password_hash: &hash,
+    };
+    let id = accounts::create_user(&state.db, &new)
+        .await
+        .map_err(township_reference)?
+        .ok_or_else(|| ApiError::conflict(format!("the username '{}' is taken", a.username)))?;
+    let record =
+        accounts::list_users(&state.db).await?.into_iter().find(|u| u.user.id == id).ok_or_else(ApiError::internal)?;
+    Ok((StatusCode::CREATED, Json(record)).into_response())
+}
+
+/// Change an account: display name, role, township, active, password. Deactivating an account or
+/// setting its password ends its sessions.
+#[utoipa::path(patch, path = "/api/users/{id}", tag = "admin",
+    params(("id" = uuid::Uuid, Path, description = "user id")),
+    request_body(content = Object, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Changed", body = UserRecord),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn update(
+    State(state): State<AppState>,
+    principal: Principal,
+    PathId(id): PathId,
+    JsonBody(body): JsonBody,
+) -> Result<Json<UserRecord>> {
+    let admin = principal.require_admin("change accounts")?;
+    let c = AccountChange::parse(&body).map_err(ApiError::invalid)?;
+    let current = accounts::user_by_id(&state.db, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no user {id}")))?;
+    let role = c.role.unwrap_or(current.role());
+    let township = c.township.clone().unwrap_or(current.township.clone());
+    check_role_township(role, township.as_deref()).map_err(|e| ApiError::invalid(vec![e]))?;
+    if admin.id == id && (c.active == Some(false) || c.role.is_some_and(|r| r != current.role())) {
+        return Err(ApiError::conflict("you cannot deactivate yourself or change your own role"));
+    }
+    let password_hash = match c.password.clone() {
+        Some(pw) => Some(password::hash(pw).await?),
+        None => None,
+    };
+    let change = UserChange {
+        display_name: c.display_name,
+        role: c.role.map(|r| r.as_str().to_owned()),
+        township: Some(township),
+        active: c.active,
+        password_hash,
+    };
+    accounts::update_user(&state.db, id, &change).await.map_err(township_reference)?;
+    accounts::list_users(&state.db)
+        .await?
+        .into_iter()
+        .find(|u| u.user.id == id)
+        .map(Json)
+        .ok_or_else(ApiError::internal)
+}
+
+/// Create or replace a township (a Feature with `name`, `kind` and a Polygon or MultiPolygon
+/// boundary). Tasks are reassigned to the townships now holding them, except bureau overrides.
+#[utoipa::path(put, path = "/api/townships/{code}", tag = "admin",
+    params(("code" = String, Path, description = "9- or 12-digit township code")),
+    request_body(content = Object, content_type = "application/geo+json"),
+    responses(
+        (status = 200, description = "Stored; the body says how many tasks moved", body = Object),
+        (status = 409, description = "The new boundaries would leave tasks outside every township", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid township", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put_township(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(code): Path<String>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<serde_json::Value>> {
+    let admin = principal.require_admin("change townships")?;
+    let code = township_code(&serde_json::Value::String(code.clone()))
+        .map_err(|e| ApiError::bad_request(format!("{e} in the path")))?;
+    let input = TownshipInput::parse(&body).map_err(ApiError::invalid)?;
+    let moved = townships::replace(&state.db, &code, &input, admin.id).await?;
+    Ok(Json(serde_json::json!({"code": code, "tasks_reassigned": moved})))
+}

@@ -1,0 +1,313 @@
+//! The lifecycle over HTTP: township reports (with photos), the bureau's transitions, the history,
+//! and photos served only to those who may see them.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use super::AppState;
+use super::extract::{JsonBody, TaskId, if_match_version};
+use super::tasks::{feature_response, load, stale};
+use crate::auth::Principal;
+use crate::domain::fields::{self, Props};
+use crate::domain::photo;
+use crate::domain::workflow::Action;
+use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::store::events::{self, HistoryEntry};
+use crate::store::reports::{self, Filed, Photo, ReportInput, ReportView};
+use crate::store::tasks::{self as task_store, Update};
+
+/// Reports carry up to six 10 MB photos.
+pub const MAX_REPORT_BODY: usize = photo::MAX_PER_REPORT * photo::MAX_BYTES + 1024 * 1024;
+
+fn report_action(v: &Value) -> Result<Action, String> {
+    let a = fields::one_of(Action::ALL)(v)?;
+    if a.is_report_action() {
+        Ok(a)
+    } else {
+        Err(format!(
+            "a report's action is start or complete; {} is a bureau transition (POST .../transitions)",
+            a.as_str()
+        ))
+    }
+}
+
+fn too_large(detail: String) -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", detail)
+}
+
+/// Reads a report from multipart/form-data (fields `progress`, `note`, `action`, files `photo`) or
+/// from JSON (no photos).
+async fn read_report(req: Request, state: &AppState) -> Result<ReportInput> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let mut form = serde_json::Map::new();
+    let mut photos = Vec::new();
+    if content_type.starts_with("multipart/form-data") {
+        let mut multipart = Multipart::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("cannot read the form: {}", e.body_text())))?;
+        loop {
+            let field = match multipart.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                    return Err(too_large(format!("the report is larger than {} MiB", MAX_REPORT_BODY >> 20)));
+                }
+                Err(e) => return Err(ApiError::bad_request(format!("cannot read the form: {}", e.body_text()))),
+            };
+            let name = field.name().unwrap_or("").to_owned();
+            if name == "photo" || name == "photos" {
+                let filename = field.file_name().unwrap_or("photo").to_owned();
+                let bytes = field.bytes().await.map_err(|e| {
+                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                        too_large(format!("the report is larger than {} MiB", MAX_REPORT_BODY >> 20))
+                    } else {
+                        ApiError::bad_request(format!("cannot read the photo '{filename}': {}", e.body_text()))
+                    }
+                })?;
+                if bytes.len() > photo::MAX_BYTES {
+                    return Err(too_large(format!(
+                        "the photo '{filename}' is {:.1} MB; at most {} MB each",
+                        bytes.len() as f64 / 1048576.0,
+                        photo::MAX_BYTES >> 20
+                    )));
+                }
+                let Some(media_type) = photo::sniff(&bytes) else {
+                    return Err(ApiError::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported-media-type",
+                        format!("'{filename}' is not a JPEG, PNG or WebP image (judged by its content, not its name)"),
+                    ));
+                };
+                photos.push(Photo::new(bytes.to_vec(), media_type));
+                if photos.len() > photo::MAX_PER_REPORT {
+                    return Err(ApiError::invalid_field(
+                        "photo",
+                        format!("at most {} photos per report", photo::MAX_PER_REPORT),
+                    ));
+                }
+            } else {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|e| ApiError::bad_request(format!("cannot read field '{name}': {}", e.body_text())))?;
+                // Form fields are text; progress is a number in the JSON form of a report.
+                let value = match name.as_str() {
+                    "progress" => text.trim().parse::<i64>().map(Value::from).unwrap_or(Value::String(text)),
+                    _ => Value::String(text),
+                };
+                form.insert(name, value);
+            }
+        }
+    } else {
+        let JsonBody(body) = JsonBody::from_request(req, state).await?;
+        match body {
+            Value::Object(m) => form = m,
+            other => {
+                return Err(ApiError::invalid_field(
+                    "",
+                    format!("a report is a JSON object, got {}", fields::json_type(&other)),
+                ));
+            }
+        }
+    }
+    let mut p = Props::new(&form, "");
+    p.refuse_unknown(&["progress", "note", "action", "photo"], &[]);
+    let input = ReportInput {
+        action: p.optional("action", report_action),
+        progress: p.optional("progress", |v| fields::integer(0, 100)(v).map(|n| n as i16)),
+        note: p.optional("note", fields::text(5000, true)).unwrap_or_default(),
+        photos,
+    };
+    if input.action == Some(Action::Complete) && input.progress.is_some_and(|p| p != 100) {
+        p.fail("progress", "a completion report has progress 100 (or leave it out)");
+    }
+    if input.action.is_none() && input.progress.is_none() && input.note.is_empty() && input.photos.is_empty() {
+        p.errors.push(FieldError::new("", "an empty report: send progress, a note, photos or an action"));
+    }
+    if p.errors.is_empty() { Ok(input) } else { Err(ApiError::invalid(p.errors)) }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<String> {
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or("");
+    if key.is_empty() || key.len() > 200 {
+        return Err(ApiError::bad_request(
+            "send an Idempotency-Key header (up to 200 characters, e.g. a UUID made once per report and sent again with every retry), so a report resent over a weak network is stored once",
+        ));
+    }
+    Ok(key.to_owned())
+}
+
+/// File a progress report: progress %, a note, photos, and optionally `start` or `complete`.
+#[utoipa::path(post, path = "/api/tasks/{id}/reports", tag = "workflow",
+    params(
+        ("id" = uuid::Uuid, Path, description = "task id"),
+        ("If-Match" = String, Header, description = "ETag of the task as last read"),
+        ("Idempotency-Key" = String, Header, description = "one key per report; a resend with the same key returns the first result and stores nothing"),
+    ),
+    request_body(content = Object, content_type = "multipart/form-data",
+                 description = "fields progress (0–100), note, action (start|complete), and up to 6 files `photo` (JPEG, PNG or WebP, 10 MB each); or the same fields as JSON without photos"),
+    responses(
+        (status = 201, description = "Filed (or, with `Idempotent-Replayed: true`, filed before with this key)", body = ReportView),
+        (status = 403, description = "Another township's task", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed in the task's state", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The task changed since it was read", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A photo over 10 MB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "A file that is not a JPEG, PNG or WebP image", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_report(
+    State(state): State<AppState>,
+    principal: Principal,
+    TaskId(id): TaskId,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<Response> {
+    let user = principal.require_user()?.clone();
+    let key = idempotency_key(&headers)?;
+    let input = read_report(req, &state).await?;
+    let expected = if_match_version(&headers)?;
+    let viewer = principal.viewer();
+    let filed = reports::file(&state.db, &state.settings.data_dir, id, &user, &viewer, &key, expected, &input).await?;
+    let (view, replayed) = match filed {
+        Filed::Created(v) => (v, false),
+        Filed::Replayed(v) => (v, true),
+        Filed::Refused(Update::NotFound) => return Err(ApiError::not_found(format!("there is no task {id}"))),
+        Filed::Refused(Update::Stale { current_version }) => {
+            return Err(stale(&state, id, &viewer, expected, current_version).await);
+        }
+        Filed::Refused(Update::Done(_)) => return Err(ApiError::internal()),
+    };
+    let task = load(&state, id, &viewer).await?;
+    let mut res = (StatusCode::CREATED, Json(&view)).into_response();
+    res.headers_mut().insert(header::ETAG, super::extract::etag(task.version()));
+    if replayed {
+        res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(res)
+}
+
+/// A task's reports, newest first (staff and the task's own township).
+#[utoipa::path(get, path = "/api/tasks/{id}/reports", tag = "workflow",
+    params(("id" = uuid::Uuid, Path, description = "task id")),
+    responses(
+        (status = 200, description = "Reports", body = Vec<ReportView>),
+        (status = 403, description = "Not the task's township or the bureau", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_reports(
+    State(state): State<AppState>,
+    principal: Principal,
+    TaskId(id): TaskId,
+) -> Result<Json<Vec<ReportView>>> {
+    principal.require_user()?;
+    let viewer = principal.viewer();
+    let task = load(&state, id, &viewer).await?;
+    if !viewer.sees_private(&task.properties.public.township) {
+        return Err(crate::auth::forbidden("reports are for the bureau and the task's own township"));
+    }
+    Ok(Json(reports::list(&state.db, id).await?))
+}
+
+/// A bureau action.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct TransitionInput {
+    /// verify, return, cancel, supervise or unsupervise.
+    action: Action,
+    /// Required for return (shown to the township) and cancel.
+    reason: Option<String>,
+}
+
+/// Verify (销号), return (退回整改), cancel, supervise (督办) or unsupervise a task.
+#[utoipa::path(post, path = "/api/tasks/{id}/transitions", tag = "workflow",
+    params(
+        ("id" = uuid::Uuid, Path, description = "task id"),
+        ("If-Match" = String, Header, description = "ETag of the task as last read"),
+    ),
+    request_body(content = TransitionInput, content_type = "application/json"),
+    responses(
+        (status = 200, description = "Done; the task as it is now", body = crate::store::tasks::TaskFeature, content_type = "application/geo+json"),
+        (status = 403, description = "Not bureau staff", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not allowed in the task's state", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "The task changed since it was read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason for a return or cancel", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn transition(
+    State(state): State<AppState>,
+    principal: Principal,
+    TaskId(id): TaskId,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    let user = principal.require_user()?.clone();
+    let empty = serde_json::Map::new();
+    let mut p = Props::new(body.as_object().unwrap_or(&empty), "");
+    p.refuse_unknown(&["action", "reason"], &[]);
+    let action = p.required("action", fields::one_of(Action::ALL));
+    let reason = p.optional("reason", fields::text(2000, true));
+    let Some(action) = action.filter(|_| p.errors.is_empty()) else { return Err(ApiError::invalid(p.errors)) };
+    if action.is_report_action() {
+        return Err(ApiError::invalid_field(
+            "/action",
+            format!("{} is reported by the township: POST /api/tasks/{id}/reports", action.as_str()),
+        ));
+    }
+    let expected = if_match_version(&headers)?;
+    let viewer = principal.viewer();
+    match task_store::transition(&state.db, id, expected, action, reason.as_deref(), &viewer, user.id).await? {
+        Update::Done(_) => Ok(feature_response(StatusCode::OK, &load(&state, id, &viewer).await?)),
+        Update::NotFound => Err(ApiError::not_found(format!("there is no task {id}"))),
+        Update::Stale { current_version } => Err(stale(&state, id, &viewer, expected, current_version).await),
+    }
+}
+
+/// Everything that happened to a task, oldest first: creation, edits (before and after), reports
+/// and transitions with who, when and why. The public sees only when its status changed.
+#[utoipa::path(get, path = "/api/tasks/{id}/history", tag = "workflow",
+    params(("id" = uuid::Uuid, Path, description = "task id")),
+    responses((status = 200, description = "The history", body = Vec<HistoryEntry>)))]
+pub async fn history(
+    State(state): State<AppState>,
+    principal: Principal,
+    TaskId(id): TaskId,
+) -> Result<Json<Vec<HistoryEntry>>> {
+    let viewer = principal.viewer();
+    let task = load(&state, id, &viewer).await?;
+    let full = viewer.sees_private(&task.properties.public.township);
+    Ok(Json(events::history(&state.db, id, full).await?))
+}
+
+/// A report photo, to those who may see it (the bureau and the task's township; everyone once the
+/// task is verified and public).
+#[utoipa::path(get, path = "/api/photos/{sha256}", tag = "workflow",
+    params(("sha256" = String, Path, description = "the photo's SHA-256, as in a report's photo url")),
+    responses(
+        (status = 200, description = "The image, with nosniff", content_type = "image/jpeg"),
+        (status = 404, description = "No such photo, or not one the caller may see", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn photo(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(sha256): Path<String>,
+) -> Result<Response> {
+    let not_found = || ApiError::not_found("there is no such photo, or you may not see it");
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        return Err(not_found());
+    }
+    let media_type = reports::photo_for(&state.db, &sha256, &principal.viewer()).await?.ok_or_else(not_found)?;
+    let bytes = tokio::fs::read(reports::photo_path(&state.settings.data_dir, &sha256)).await.map_err(|e| {
+        tracing::error!(error = %e, sha256, "a stored report photo is missing from the data folder");
+        not_found()
+    })?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, media_type),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".into()),
+            (header::CACHE_CONTROL, "private, max-age=86400".into()),
+        ],
+        Body::from(bytes),
+    )
+        .into_response())
+}

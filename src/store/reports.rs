@@ -1,0 +1,370 @@
+//! Township reports (progress, notes, photos) and the photo files they carry.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::Db;
+use super::events::{self, Event};
+use super::tasks::Update;
+use crate::auth::{User, forbidden};
+use crate::domain::access::Viewer;
+use crate::domain::task::Status;
+use crate::domain::workflow::{self, Action, Lifecycle, Relation};
+use crate::error::{ApiError, Result};
+
+pub struct Photo {
+    pub bytes: Vec<u8>,
+    pub media_type: &'static str,
+    pub sha256: String,
+}
+
+impl Photo {
+    pub fn new(bytes: Vec<u8>, media_type: &'static str) -> Self {
+        let sha256 = crate::auth::secret::hex(&Sha256::digest(&bytes));
+        Photo { bytes, media_type, sha256 }
+    }
+}
+
+pub struct ReportInput {
+    pub action: Option<Action>,
+    pub progress: Option<i16>,
+    pub note: String,
+    pub photos: Vec<Photo>,
+}
+
+impl ReportInput {
+    /// What makes two reports the same report, for idempotent resends.
+    fn fingerprint(&self) -> Vec<u8> {
+        let mut h = Sha256::new();
+        h.update(self.action.map_or("", |a| a.as_str()));
+        h.update([0]);
+        h.update(self.progress.map_or(-1, i32::from).to_le_bytes());
+        h.update(self.note.as_bytes());
+        for p in &self.photos {
+            h.update([0]);
+            h.update(p.sha256.as_bytes());
+        }
+        h.finalize().to_vec()
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PhotoRef {
+    /// Where to fetch it (only those who may see the report's task in full, or anyone once the
+    /// task is verified and public).
+    pub url: String,
+    pub media_type: String,
+    pub bytes: i32,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReportView {
+    pub id: Uuid,
+    pub task_id: Uuid,
+    pub author: String,
+    pub author_name: String,
+    pub action: Option<String>,
+    pub progress: Option<i16>,
+    pub note: String,
+    pub status_before: String,
+    pub status_after: String,
+    pub created_at: DateTime<Utc>,
+    pub photos: Vec<PhotoRef>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ReportRow {
+    id: Uuid,
+    task_id: Uuid,
+    author: String,
+    author_name: String,
+    action: Option<String>,
+    progress: Option<i16>,
+    note: String,
+    status_before: String,
+    status_after: String,
+    created_at: DateTime<Utc>,
+    request_hash: Vec<u8>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PhotoRow {
+    report_id: Uuid,
+    sha256: String,
+    media_type: String,
+    bytes: i32,
+}
+
+const REPORT: &str = "SELECT r.id, r.task_id, u.username AS author, u.display_name AS author_name, r.action,
+                             r.progress, r.note, r.status_before, r.status_after, r.created_at, r.request_hash
+                      FROM reports r JOIN users u ON u.id = r.author_id";
+
+async fn views<'e>(
+    conn: impl sqlx::PgExecutor<'e> + Copy,
+    rows: Vec<ReportRow>,
+) -> Result<Vec<ReportView>, sqlx::Error> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let photos: Vec<PhotoRow> = sqlx::query_as(
+        "SELECT report_id, sha256, media_type, bytes FROM report_photos WHERE report_id = ANY($1) ORDER BY position",
+    )
+    .bind(&ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ReportView {
+            photos: photos
+                .iter()
+                .filter(|p| p.report_id == r.id)
+                .map(|p| PhotoRef {
+                    url: format!("/api/photos/{}", p.sha256),
+                    media_type: p.media_type.clone(),
+                    bytes: p.bytes,
+                })
+                .collect(),
+            id: r.id,
+            task_id: r.task_id,
+            author: r.author,
+            author_name: r.author_name,
+            action: r.action,
+            progress: r.progress,
+            note: r.note,
+            status_before: r.status_before,
+            status_after: r.status_after,
+            created_at: r.created_at,
+        })
+        .collect())
+}
+
+/// The task's reports, newest first.
+pub async fn list(db: &Db, task: Uuid) -> Result<Vec<ReportView>, sqlx::Error> {
+    let rows: Vec<ReportRow> =
+        sqlx::query_as(&format!("{REPORT} WHERE r.task_id = $1 ORDER BY r.created_at DESC, r.id"))
+            .bind(task)
+            .fetch_all(db)
+            .await?;
+    views(db, rows).await
+}
+
+async fn by_key(db: &Db, author: Uuid, key: &str) -> Result<Option<ReportRow>, sqlx::Error> {
+    sqlx::query_as(&format!("{REPORT} WHERE r.author_id = $1 AND r.idempotency_key = $2"))
+        .bind(author)
+        .bind(key)
+        .fetch_optional(db)
+        .await
+}
+
+pub enum Filed {
+    Created(ReportView),
+    /// The same report was filed before with this key: its first result, nothing new stored.
+    Replayed(ReportView),
+    Refused(Update),
+}
+
+async fn replay(db: &Db, row: ReportRow, input: &ReportInput) -> Result<Filed> {
+    if row.request_hash != input.fingerprint() {
+        return Err(ApiError::invalid_field(
+            "Idempotency-Key",
+            "this Idempotency-Key was already used for a different report; use a new key for a new report",
+        ));
+    }
+    Ok(Filed::Replayed(views(db, vec![row]).await?.remove(0)))
+}
+
+pub fn photo_path(dir: &Path, sha256: &str) -> PathBuf {
+    dir.join("photos").join(&sha256[..2]).join(sha256)
+}
+
+/// Writes a photo under its content hash: to a temporary name, then renamed, so a reader never
+/// sees half a file and two writers of the same photo cannot collide.
+async fn store_photo(dir: &Path, p: &Photo) -> std::io::Result<()> {
+    let path = photo_path(dir, &p.sha256);
+    if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+        return Ok(());
+    }
+    let parent = path.parent().expect("photo paths have a folder");
+    tokio::fs::create_dir_all(parent).await?;
+    let tmp = parent.join(format!(".{}.{}", p.sha256, Uuid::new_v4()));
+    if let Err(e) = tokio::fs::write(&tmp, &p.bytes).await {
+        let _ = tokio::fs::remove_file(&tmp).await;
+        return Err(e);
+    }
+    tokio::fs::rename(&tmp, &path).await
+}
+
+/// Removes photo files no stored report points at (after a failed write).
+async fn remove_orphans(db: &Db, dir: &Path, photos: &[Photo]) {
+    for p in photos {
+        let referenced: Result<bool, _> =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM report_photos WHERE sha256 = $1)")
+                .bind(&p.sha256)
+                .fetch_one(db)
+                .await;
+        if let Ok(false) = referenced {
+            let _ = tokio::fs::remove_file(photo_path(dir, &p.sha256)).await;
+        }
+    }
+}
+
+/// Files a report: checks who may report and what the task's state allows, moves the task along
+/// (start, complete), stores the photos and the history event — all or nothing. A resend with the
+/// same Idempotency-Key returns the first report and stores nothing.
+#[allow(clippy::too_many_arguments)]
+pub async fn file(
+    db: &Db,
+    dir: &Path,
+    task: Uuid,
+    author: &User,
+    viewer: &Viewer,
+    key: &str,
+    expected_version: i32,
+    input: &ReportInput,
+) -> Result<Filed> {
+    if let Some(row) = by_key(db, author.id, key).await? {
+        return replay(db, row, input).await;
+    }
+    let mut tx = db.begin().await?;
+    #[derive(sqlx::FromRow)]
+    struct Current {
+        status: String,
+        supervised: bool,
+        township_code: String,
+        progress: i16,
+        version: i32,
+    }
+    let current: Option<Current> = sqlx::query_as(
+        "SELECT status, supervised, township_code, progress, version FROM tasks WHERE id = $1 FOR UPDATE",
+    )
+    .bind(task)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(current) = current else { return Ok(Filed::Refused(Update::NotFound)) };
+    // Resends of one report queue on the task's lock; the first to get it has committed by the
+    // time the others look again, and they answer with its result.
+    if let Some(row) = by_key(db, author.id, key).await? {
+        return replay(db, row, input).await;
+    }
+    match viewer.relation(&current.township_code) {
+        Relation::Staff | Relation::OwnTownship => {}
+        _ => {
+            return Err(forbidden(
+                "this task belongs to another township: you may report only on your own township's tasks",
+            ));
+        }
+    }
+    if current.version != expected_version {
+        return Ok(Filed::Refused(Update::Stale { current_version: current.version }));
+    }
+    let status = Status::parse(&current.status).unwrap_or(Status::Planned);
+    workflow::check_report(status, input.action, input.progress, &input.note, input.photos.len())
+        .map_err(ApiError::from)?;
+    let after = match input.action {
+        Some(action) => {
+            workflow::transition(
+                Lifecycle { status, supervised: current.supervised },
+                action,
+                viewer.relation(&current.township_code),
+            )
+            .map_err(ApiError::from)?
+            .status
+        }
+        None => status,
+    };
+    let progress = if after.is_finished() { 100 } else { input.progress.unwrap_or(current.progress) };
+
+    let report_id: Uuid = sqlx::query_scalar(
+        "INSERT INTO reports (task_id, author_id, idempotency_key, request_hash, action, progress, note,
+                              status_before, status_after)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+    )
+    .bind(task)
+    .bind(author.id)
+    .bind(key)
+    .bind(input.fingerprint())
+    .bind(input.action.map(|a| a.as_str()))
+    .bind(input.progress)
+    .bind(&input.note)
+    .bind(status.as_str())
+    .bind(after.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    for (i, p) in input.photos.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO report_photos (report_id, position, sha256, media_type, bytes) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(report_id)
+        .bind(i as i16)
+        .bind(&p.sha256)
+        .bind(p.media_type)
+        .bind(p.bytes.len() as i32)
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE tasks SET status = $2, progress = $3, last_report_at = now(), updated_by = $4,
+                return_reason = CASE WHEN $2 = 'completed' THEN NULL ELSE return_reason END
+         WHERE id = $1",
+    )
+    .bind(task)
+    .bind(after.as_str())
+    .bind(progress)
+    .bind(author.id)
+    .execute(&mut *tx)
+    .await?;
+    let mut event = Event::new(task, Some(author.id), "reported");
+    event.action = input.action.map(|a| a.as_str());
+    event.status_before = Some(status.as_str());
+    event.status_after = Some(after.as_str());
+    event.report = Some(report_id);
+    event.changes = serde_json::json!({
+        "progress": {"before": current.progress, "after": progress},
+        "note": input.note,
+        "photos": input.photos.len(),
+    });
+    events::record(&mut tx, &event).await?;
+
+    for p in &input.photos {
+        if let Err(e) = store_photo(dir, p).await {
+            tracing::error!(error = %e, "cannot store a report photo");
+            drop(tx);
+            remove_orphans(db, dir, &input.photos).await;
+            return Err(ApiError::unavailable(
+                "the photo could not be stored; nothing was saved, send the report again",
+            ));
+        }
+    }
+    if let Err(e) = tx.commit().await {
+        remove_orphans(db, dir, &input.photos).await;
+        return Err(e.into());
+    }
+    let row = by_key(db, author.id, key).await?.ok_or_else(ApiError::internal)?;
+    Ok(Filed::Created(views(db, vec![row]).await?.remove(0)))
+}
+
+/// The media type of a photo if the viewer may see it: staff and the task's own township always;
+/// everyone once the task is verified and public. Otherwise it does not exist for them.
+pub async fn photo_for(db: &Db, sha256: &str, viewer: &Viewer) -> Result<Option<String>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        media_type: String,
+        township_code: String,
+        status: String,
+        visibility: String,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT p.media_type, t.township_code, t.status, t.visibility
+         FROM report_photos p JOIN reports r ON r.id = p.report_id JOIN tasks t ON t.id = r.task_id
+         WHERE p.sha256 = $1",
+    )
+    .bind(sha256)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .find(|r| viewer.sees_private(&r.township_code) || (r.status == "verified" && r.visibility == "public"))
+        .map(|r| r.media_type))
+}

@@ -6,6 +6,7 @@ pub mod error;
 pub mod http;
 pub mod seed;
 pub mod store;
+pub mod synth;
 
 use std::path::PathBuf;
 use std::time::Duration;

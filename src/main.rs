@@ -28,6 +28,17 @@ enum Command {
         #[command(flatten)]
         db: DbConfig,
     },
+    /// Add N synthetic tasks over the loaded townships (for benchmarks; needs a superuser connection).
+    Synth {
+        #[command(flatten)]
+        db: DbConfig,
+        /// How many tasks to add.
+        #[arg(long)]
+        tasks: i64,
+        /// Random seed in [0, 1): the same seed and count give the same ledger.
+        #[arg(long, default_value_t = 0.42)]
+        seed: f64,
+    },
     /// Manage user accounts.
     User {
         #[command(subcommand)]
@@ -102,6 +113,15 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
                 "seed: done ({} townships, {} tasks and {} accounts added; {} tasks were already present)",
                 report.townships_added, report.tasks_added, report.users_added, report.tasks_already_present
             );
+        }
+        Command::Synth { db, tasks, seed } => {
+            let pool = db.pool()?;
+            let started = std::time::Instant::now();
+            greenledger::synth::generate(&pool, tasks, seed, |done, all| {
+                eprintln!("synth: {done} of {all} tasks ({:.0} s)", started.elapsed().as_secs_f64())
+            })
+            .await?;
+            println!("synth: {tasks} tasks added in {:.1} s", started.elapsed().as_secs_f64());
         }
         Command::User { command: UserCommand::Add { db, username, role, township, display_name } } => {
             let password = match std::env::var("GREENLEDGER_USER_PASSWORD") {

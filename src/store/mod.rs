@@ -50,7 +50,7 @@ impl DbConfig {
             .options([("timezone", self.timezone.as_str())])
             .application_name("greenledger")
             .log_statements(tracing::log::LevelFilter::Trace)
-            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(2)))
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_secs(10)))
     }
 
     /// A pool that connects on first use, so the service starts (and reports 503 on /api/health)

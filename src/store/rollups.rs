@@ -4,10 +4,14 @@
 //!
 //! The two counting statements each scan every matching task, so they run at the same time on two
 //! connections that share one snapshot (`pg_export_snapshot`): the figures add up as of one
-//! instant, and on a million tasks the answer takes the longer of the two scans, not their sum.
+//! instant, and on a million tasks the answer takes about the longer of the two scans, not their
+//! sum. When no second connection is free they run one after the other in the same snapshot.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{Postgres, QueryBuilder};
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, PgConnection, Postgres, QueryBuilder};
 
 use super::Db;
 use super::tasks::push_visibility;
@@ -186,30 +190,55 @@ pub async fn frame(db: &Db) -> Result<(sqlx::Transaction<'static, Postgres>, Fra
     Ok((tx, frame))
 }
 
-/// A second read-only transaction seeing exactly what the frame's transaction sees.
-pub async fn join_snapshot(db: &Db, frame: &Frame) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
+/// A second read-only transaction, on `conn`, seeing exactly what the frame's transaction sees.
+pub async fn join_snapshot<'c>(
+    conn: &'c mut PgConnection,
+    frame: &Frame,
+) -> Result<sqlx::Transaction<'c, Postgres>, sqlx::Error> {
     // The id comes from pg_export_snapshot (hex digits and dashes); SET TRANSACTION SNAPSHOT takes
     // no parameters, so check it before it goes into the statement.
     if !frame.snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
         return Err(sqlx::Error::Protocol(format!("unexpected snapshot id {:?}", frame.snapshot)));
     }
-    let mut tx = db.begin_with(REPEATABLE_READ).await?;
+    let mut tx = conn.begin_with(REPEATABLE_READ).await?;
     sqlx::query(&format!("SET TRANSACTION SNAPSHOT '{}'", frame.snapshot)).execute(&mut *tx).await?;
     Ok(tx)
 }
 
-/// The township rollup of the tasks `viewer` may see that match `f`, and the day it was made for.
-pub async fn townships(db: &Db, f: &RollupFilter, viewer: &Viewer) -> Result<(NaiveDate, Rollup), sqlx::Error> {
+/// A second connection for the rollup, if one comes quickly. Waiting long for it while holding the
+/// first could starve the pool when many rollups run at once; without it, both statements run one
+/// after the other on the first connection.
+async fn second_connection(db: &Db) -> Option<PoolConnection<Postgres>> {
+    tokio::time::timeout(Duration::from_millis(50), db.acquire()).await.ok()?.ok()
+}
+
+/// The township rollup of the tasks `viewer` may see that match `f`, and the day it was made for;
+/// a 400 when the filter names a category that does not exist.
+pub async fn townships(db: &Db, f: &RollupFilter, viewer: &Viewer) -> crate::error::Result<(NaiveDate, Rollup)> {
     let (mut main, frame) = frame(db).await?;
-    let mut other = join_snapshot(db, &frame).await?;
+    // Checked against the frame's list rather than with a query of its own: one round trip less.
+    let unknown = f.unknown_categories(frame.categories());
+    if !unknown.is_empty() {
+        return Err(crate::error::ApiError::bad_query(unknown));
+    }
     let mut cells_q = cells_query(f, viewer, &frame);
     let mut late_q = late_query(f, viewer, &frame);
-    let (cells, late) = tokio::try_join!(
-        cells_q.build_query_as::<CellRow>().fetch_all(&mut *main),
-        late_q.build_query_as::<LateRow>().fetch_all(&mut *other),
-    )?;
+    let (cells, late) = match second_connection(db).await {
+        Some(mut conn) => {
+            let mut other = join_snapshot(&mut conn, &frame).await?;
+            let both = tokio::try_join!(
+                cells_q.build_query_as::<CellRow>().fetch_all(&mut *main),
+                late_q.build_query_as::<LateRow>().fetch_all(&mut *other),
+            )?;
+            other.commit().await?;
+            both
+        }
+        None => (
+            cells_q.build_query_as::<CellRow>().fetch_all(&mut *main).await?,
+            late_q.build_query_as::<LateRow>().fetch_all(&mut *main).await?,
+        ),
+    };
     main.commit().await?;
-    other.commit().await?;
     let cells: Vec<Cell> = cells.into_iter().map(Cell::from).collect();
     let late: Vec<LateCount> =
         late.into_iter().map(|r| LateCount { township: r.township, days: r.days, tasks: r.tasks }).collect();

@@ -177,7 +177,7 @@ fn date(cell: &Data) -> NaiveDate {
     }
 }
 
-async fn workbook(caller: &Caller) -> Xlsx<Cursor<Vec<u8>>> {
+async fn workbook_bytes(caller: &Caller) -> Vec<u8> {
     let res = caller.get("/api/export/ledger.xlsx").await;
     assert_eq!(res.status(), 200);
     assert_eq!(
@@ -186,8 +186,27 @@ async fn workbook(caller: &Caller) -> Xlsx<Cursor<Vec<u8>>> {
     );
     let disposition = res.headers()[header::CONTENT_DISPOSITION].to_str().unwrap().to_owned();
     assert!(disposition.contains("filename*=UTF-8''%E5%8F%B0%E8%B4%A6-"), "{disposition}");
-    let bytes = res.bytes().await.unwrap().to_vec();
-    Xlsx::new(Cursor::new(bytes)).expect("the workbook reads back")
+    res.bytes().await.unwrap().to_vec()
+}
+
+async fn workbook(caller: &Caller) -> Xlsx<Cursor<Vec<u8>>> {
+    Xlsx::new(Cursor::new(workbook_bytes(caller).await)).expect("the workbook reads back")
+}
+
+/// A worksheet's XML, for what a reader library does not report (panes, column widths).
+fn sheet_xml(bytes: &[u8], n: usize) -> String {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    let mut xml = String::new();
+    zip.by_name(&format!("xl/worksheets/sheet{n}.xml")).unwrap().read_to_string(&mut xml).unwrap();
+    xml
+}
+
+/// The width Excel is told for a 1-based column.
+fn column_width(xml: &str, col: usize) -> f64 {
+    let tag = format!("<col min=\"{col}\" max=\"{col}\" width=\"");
+    let start = xml.find(&tag).unwrap_or_else(|| panic!("no width for column {col}")) + tag.len();
+    xml[start..].split('"').next().unwrap().parse().unwrap()
 }
 
 #[tokio::test]
@@ -197,7 +216,16 @@ async fn the_ledger_workbook_of_the_demo_county_reads_back_with_real_numbers_and
     sqlx::query("DELETE FROM townships").execute(&app.db).await.unwrap();
     greenledger::seed::load_demo(&app.db, Path::new("data"), |_| {}).await.unwrap();
 
-    let mut wb = workbook(&app.bureau).await;
+    let bytes = workbook_bytes(&app.bureau).await;
+    for n in [1, 2] {
+        let xml = sheet_xml(&bytes, n);
+        assert!(xml.contains(r#"<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>"#), "{n}");
+    }
+    // Titles are Chinese: twice as many columns as characters, up to the cap.
+    let tasks_xml = sheet_xml(&bytes, 1);
+    assert!(column_width(&tasks_xml, 2) >= 40.0, "the title column fits Chinese titles");
+    assert!(column_width(&tasks_xml, 1) >= 12.0 && column_width(&tasks_xml, 1) < 20.0, "the code column fits codes");
+    let mut wb = Xlsx::new(Cursor::new(bytes)).expect("the workbook reads back");
     assert_eq!(wb.sheet_names(), ["任务台账", "乡镇汇总"]);
     let tasks = wb.worksheet_range("任务台账").unwrap();
     let mut rows = tasks.rows();

@@ -36,7 +36,7 @@ for _ in $(seq 50); do
   sleep 0.2
 done
 
-echo "bench: $(nproc) cores, $(postgres_version=$("$psql" "$DATABASE_URL" -Atc 'SHOW server_version'); echo "PostgreSQL $postgres_version"), jit $("$psql" "$DATABASE_URL" -Atc 'SHOW jit')"
+echo "bench: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), PostgreSQL $("$psql" "$DATABASE_URL" -Atc 'SHOW server_version'), jit $("$psql" "$DATABASE_URL" -Atc 'SHOW jit')"
 have=$("$psql" "$DATABASE_URL" -Atc "SELECT count(*) FROM tasks")
 seed=0.11
 for size in 10000:200 100000:100 1000000:30; do

@@ -200,9 +200,8 @@ pub async fn join_snapshot<'c>(
     if !frame.snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
         return Err(sqlx::Error::Protocol(format!("unexpected snapshot id {:?}", frame.snapshot)));
     }
-    let mut tx = conn.begin_with(REPEATABLE_READ).await?;
-    sqlx::query(&format!("SET TRANSACTION SNAPSHOT '{}'", frame.snapshot)).execute(&mut *tx).await?;
-    Ok(tx)
+    // One round trip for both: BEGIN goes out as a simple query, which may hold two statements.
+    conn.begin_with(format!("{REPEATABLE_READ}; SET TRANSACTION SNAPSHOT '{}'", frame.snapshot)).await
 }
 
 /// A second connection for the rollup, if one comes quickly. Waiting long for it while holding the
@@ -215,7 +214,11 @@ async fn second_connection(db: &Db) -> Option<PoolConnection<Postgres>> {
 /// The township rollup of the tasks `viewer` may see that match `f`, and the day it was made for;
 /// a 400 when the filter names a category that does not exist.
 pub async fn townships(db: &Db, f: &RollupFilter, viewer: &Viewer) -> crate::error::Result<(NaiveDate, Rollup)> {
-    let (mut main, frame) = frame(db).await?;
+    // The second connection is asked for while the frame is read, off the critical path. `join!`
+    // polls the frame first, so it queues for a connection ahead of the spare: a pool with a
+    // single free connection gives it to the frame, and the spare gives up after its short wait.
+    let (framed, mut spare) = tokio::join!(frame(db), second_connection(db));
+    let (mut main, frame) = framed?;
     // Checked against the frame's list rather than with a query of its own: one round trip less.
     let unknown = f.unknown_categories(frame.categories());
     if !unknown.is_empty() {
@@ -223,22 +226,23 @@ pub async fn townships(db: &Db, f: &RollupFilter, viewer: &Viewer) -> crate::err
     }
     let mut cells_q = cells_query(f, viewer, &frame);
     let mut late_q = late_query(f, viewer, &frame);
-    let (cells, late) = match second_connection(db).await {
-        Some(mut conn) => {
-            let mut other = join_snapshot(&mut conn, &frame).await?;
+    let (cells, late) = match spare.as_deref_mut() {
+        Some(conn) => {
+            let mut other = join_snapshot(conn, &frame).await?;
             let both = tokio::try_join!(
                 cells_q.build_query_as::<CellRow>().fetch_all(&mut *main),
                 late_q.build_query_as::<LateRow>().fetch_all(&mut *other),
             )?;
-            other.commit().await?;
+            tokio::try_join!(main.commit(), other.commit())?;
             both
         }
-        None => (
-            cells_q.build_query_as::<CellRow>().fetch_all(&mut *main).await?,
-            late_q.build_query_as::<LateRow>().fetch_all(&mut *main).await?,
-        ),
+        None => {
+            let cells = cells_q.build_query_as::<CellRow>().fetch_all(&mut *main).await?;
+            let late = late_q.build_query_as::<LateRow>().fetch_all(&mut *main).await?;
+            main.commit().await?;
+            (cells, late)
+        }
     };
-    main.commit().await?;
     let cells: Vec<Cell> = cells.into_iter().map(Cell::from).collect();
     let late: Vec<LateCount> =
         late.into_iter().map(|r| LateCount { township: r.township, days: r.days, tasks: r.tasks }).collect();

@@ -47,5 +47,6 @@ for size in 10000:200 100000:100 1000000:30; do
   seed=$(echo "$seed + 0.11" | bc)
   # A settled table, as a live one is between autovacuum runs.
   "$psql" "$DATABASE_URL" -qc "VACUUM ANALYZE tasks"
+  echo "# load average before $n tasks: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   target/release/examples/bench_rollups --base-url "http://$addr" --runs "$runs" | { [ "$n" = 10000 ] && cat || tail -n +2; }
 done

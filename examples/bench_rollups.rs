@@ -47,7 +47,10 @@ async fn floor(db: &Db, filter: &RollupFilter, viewer: &Viewer, frame: &rollups:
     let mut cells = rollups::cells_query(filter, viewer, frame);
     let mut late = rollups::late_query(filter, viewer, frame);
     let started = Instant::now();
-    let (a, b) = tokio::try_join!(cells.build().fetch_all(db), late.build().fetch_all(db)).expect("the floor SQL runs");
+    // Unprepared, as the store runs them.
+    let (a, b) =
+        tokio::try_join!(cells.build().persistent(false).fetch_all(db), late.build().persistent(false).fetch_all(db))
+            .expect("the floor SQL runs");
     let took = started.elapsed();
     assert!(!a.is_empty() || b.is_empty());
     took

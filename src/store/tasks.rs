@@ -257,7 +257,7 @@ pub async fn insert(
     t: &NewTask,
     actor: Option<Uuid>,
 ) -> Result<Stored> {
-    super::geometry::check_valid(db, &t.geometry).await?;
+    super::geometry::check_valid(&mut *conn, &t.geometry).await?;
     let f = &t.fields;
     let geojson = t.geometry.to_geojson();
     let row: Result<(Uuid, i32, String), sqlx::Error> = sqlx::query_as(
@@ -400,7 +400,7 @@ pub async fn update(
     let before = current.fields();
     let merged = patch.apply(&before, now).map_err(ApiError::invalid)?;
     if let Some(g) = &patch.geometry {
-        super::geometry::check_valid(db, g).await?;
+        super::geometry::check_valid(&mut *tx, g).await?;
     }
     let f = &merged;
     let new_geometry = patch.geometry.as_ref().map(|g| g.to_geojson());

@@ -100,8 +100,8 @@ pub async fn replace(
     actor: uuid::Uuid,
 ) -> crate::error::Result<usize> {
     use crate::error::ApiError;
-    super::geometry::check_valid(db, &t.boundary).await?;
     let mut tx = db.begin().await?;
+    super::geometry::check_valid(&mut *tx, &t.boundary).await?;
     upsert(&mut *tx, code, &t.name, t.kind, &t.boundary.to_geojson()).await?;
     #[derive(sqlx::FromRow)]
     struct Move {

@@ -99,8 +99,23 @@ pub async fn load(state: &AppState, id: uuid::Uuid, viewer: &Viewer) -> Result<T
     store::get(&state.db, id, viewer).await?.ok_or_else(|| ApiError::not_found(format!("there is no task {id}")))
 }
 
-/// The answer to a conditional write that found the task changed: 412 with the task as it is now.
-pub async fn stale(state: &AppState, id: uuid::Uuid, viewer: &Viewer, expected: i32, current_version: i32) -> ApiError {
+/// The answer to a conditional write (If-Match): the task as it is now, 404, or 412 with the task
+/// as it is now when someone else changed it first.
+pub async fn answer_update(
+    state: &AppState,
+    id: uuid::Uuid,
+    viewer: &Viewer,
+    expected: i32,
+    update: Update,
+) -> Result<Response> {
+    match update {
+        Update::Done(_) => Ok(feature_response(StatusCode::OK, &load(state, id, viewer).await?)),
+        Update::NotFound => Err(ApiError::not_found(format!("there is no task {id}"))),
+        Update::Stale { current_version } => Err(stale(state, id, viewer, expected, current_version).await),
+    }
+}
+
+async fn stale(state: &AppState, id: uuid::Uuid, viewer: &Viewer, expected: i32, current_version: i32) -> ApiError {
     let current = match load(state, id, viewer).await {
         Ok(c) => serde_json::to_value(&c).unwrap_or_default(),
         Err(e) => return e,
@@ -249,9 +264,6 @@ pub async fn patch(
         ));
     }
     let viewer = principal.viewer();
-    match store::update(&state.db, id, expected, &patch, Utc::now(), user.id).await? {
-        Update::Done(stored) => Ok(feature_response(StatusCode::OK, &load(&state, stored.id, &viewer).await?)),
-        Update::NotFound => Err(ApiError::not_found(format!("there is no task {id}"))),
-        Update::Stale { current_version } => Err(stale(&state, id, &viewer, expected, current_version).await),
-    }
+    let update = store::update(&state.db, id, expected, &patch, Utc::now(), user.id).await?;
+    answer_update(&state, id, &viewer, expected, update).await
 }

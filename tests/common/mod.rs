@@ -133,34 +133,26 @@ impl Caller {
         self.request(reqwest::Method::GET, path).send().await.unwrap()
     }
 
+    /// Sends `body` as JSON, with an If-Match when `etag` is given.
+    pub async fn send_json(&self, method: reqwest::Method, path: &str, etag: Option<&str>, body: &Value) -> Response {
+        let mut req = self.request(method, path).header(header::CONTENT_TYPE, "application/geo+json");
+        if let Some(etag) = etag {
+            req = req.header(header::IF_MATCH, etag);
+        }
+        req.body(body.to_string()).send().await.unwrap()
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Response {
-        self.request(reqwest::Method::POST, path)
-            .header(header::CONTENT_TYPE, "application/geo+json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
+        self.send_json(reqwest::Method::POST, path, None, body).await
     }
 
     pub async fn patch(&self, path: &str, etag: &str, body: &Value) -> Response {
-        self.request(reqwest::Method::PATCH, path)
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::IF_MATCH, etag)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
+        self.send_json(reqwest::Method::PATCH, path, Some(etag), body).await
     }
 
     /// POST with an If-Match (transitions, JSON reports).
     pub async fn post_if_match(&self, path: &str, etag: &str, body: &Value) -> Response {
-        self.request(reqwest::Method::POST, path)
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::IF_MATCH, etag)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
+        self.send_json(reqwest::Method::POST, path, Some(etag), body).await
     }
 
     /// Creates a task and returns (id, etag, feature); panics unless the answer is 201.

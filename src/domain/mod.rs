@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod account;
+pub mod chinacoords;
 pub mod fields;
 pub mod filter;
 pub mod geometry;

@@ -11,6 +11,7 @@ use super::AppState;
 use super::extract::{JsonBody, QueryPairs, TaskId, etag, if_match_version, not_modified};
 use crate::auth::Principal;
 use crate::domain::access::Viewer;
+use crate::domain::chinacoords::Datum;
 use crate::domain::filter::TaskFilter;
 use crate::domain::task::{NewTask, TaskPatch};
 use crate::error::{ApiError, Problem, Result};
@@ -168,6 +169,7 @@ pub async fn list(
 /// Create a task from a GeoJSON Feature. The township is assigned from the geometry unless the
 /// `township` property names one.
 #[utoipa::path(post, path = "/api/tasks", tag = "tasks",
+    params(("coords" = Option<String>, Query, description = "gcj02 (AMap, Tencent) or bd09 (Baidu): the geometry is in that datum and is converted to WGS 84; default wgs84")),
     request_body(content = TaskInput, content_type = "application/geo+json"),
     responses(
         (status = 201, description = "Created; Location and ETag headers are set", body = TaskFeature, content_type = "application/geo+json"),
@@ -178,9 +180,16 @@ pub async fn list(
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid task: each error points at the field or coordinate", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn create(State(state): State<AppState>, principal: Principal, JsonBody(body): JsonBody) -> Result<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    QueryPairs(query): QueryPairs,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
     let user = principal.require_staff("create tasks")?;
-    let task = NewTask::parse(&body, Utc::now()).map_err(ApiError::invalid)?;
+    let datum = Datum::from_query(&query).map_err(ApiError::bad_query)?;
+    let mut task = NewTask::parse(&body, Utc::now()).map_err(ApiError::invalid)?;
+    task.geometry = datum.geometry_to_wgs84(&task.geometry);
     let mut tx = state.db.begin().await?;
     let stored = store::insert(&state.db, &mut tx, None, &task, Some(user.id)).await?;
     tx.commit().await?;
@@ -220,6 +229,7 @@ pub async fn get(
     params(
         ("id" = uuid::Uuid, Path, description = "task id"),
         ("If-Match" = String, Header, description = "ETag of the version being edited, e.g. \"v3\""),
+        ("coords" = Option<String>, Query, description = "gcj02 or bd09: the geometry is in that datum and is converted to WGS 84"),
     ),
     request_body(content = TaskInput, content_type = "application/geo+json",
                  description = "a partial Feature: geometry and/or some properties"),
@@ -237,11 +247,14 @@ pub async fn patch(
     principal: Principal,
     TaskId(id): TaskId,
     headers: HeaderMap,
+    QueryPairs(query): QueryPairs,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     let user = principal.require_staff("edit tasks")?;
     let expected = if_match_version(&headers)?;
-    let patch = TaskPatch::parse(&body).map_err(ApiError::invalid)?;
+    let datum = Datum::from_query(&query).map_err(ApiError::bad_query)?;
+    let mut patch = TaskPatch::parse(&body).map_err(ApiError::invalid)?;
+    patch.geometry = patch.geometry.map(|g| datum.geometry_to_wgs84(&g));
     if patch.is_empty() {
         return Err(ApiError::invalid_field(
             "",

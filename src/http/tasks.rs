@@ -132,17 +132,20 @@ pub async fn stale(state: &AppState, id: uuid::Uuid, viewer: &Viewer, expected: 
         ("offset" = Option<i64>, Query, description = "tasks to skip"),
     ),
     responses(
-        (status = 200, description = "One page of matching tasks", body = TaskCollection, content_type = "application/geo+json"),
+        (status = 200, description = "One page of matching tasks; ETag and Cache-Control set (public for anonymous callers)", body = TaskCollection, content_type = "application/geo+json"),
+        (status = 304, description = "If-None-Match names the current page"),
         (status = 400, description = "An unknown parameter or a bad value", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
     QueryPairs(pairs): QueryPairs,
+    headers: HeaderMap,
 ) -> Result<Response> {
     let filter = TaskFilter::parse(&pairs).map_err(ApiError::bad_query)?;
     store::check_filter(&state.db, &filter).await?;
-    let (features, matched) = store::list(&state.db, &filter, &principal.viewer()).await?;
+    let viewer = principal.viewer();
+    let (features, matched) = store::list(&state.db, &filter, &viewer).await?;
     let returned = features.len();
     let link = |rel, offset| Link {
         href: format!("/api/tasks?{}", filter.query_at(&pairs, offset)),
@@ -163,7 +166,8 @@ pub async fn list(
         number_returned: returned,
         links,
     };
-    Ok(([(header::CONTENT_TYPE, GEOJSON)], Json(body)).into_response())
+    let bytes = serde_json::to_vec(&body).map_err(|_| ApiError::internal())?;
+    Ok(super::cache::respond(&headers, viewer == Viewer::Public, GEOJSON, bytes))
 }
 
 /// Create a task from a GeoJSON Feature. The township is assigned from the geometry unless the

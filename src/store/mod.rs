@@ -7,6 +7,7 @@ pub mod events;
 pub mod geometry;
 pub mod reports;
 pub mod tasks;
+pub mod tiles;
 pub mod townships;
 
 use std::time::Duration;

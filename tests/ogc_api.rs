@@ -42,10 +42,8 @@ fn count(haystack: &str, needle: &str) -> usize {
 async fn gdal_lists_both_collections_and_reads_every_public_demo_feature() {
     let app = spawn_app().await;
     demo_county(&app).await;
-    let public: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks WHERE visibility = 'public'")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
+    let public: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM tasks WHERE visibility = 'public'").fetch_one(&app.db).await.unwrap();
     let all = app.task_count().await;
     assert!(public > 100 && public < all, "the demo ledger has public and internal tasks ({public} of {all})");
     let source = format!("OAPIF:{}/ogc", app.base);

@@ -27,7 +27,8 @@ async fn tile(caller: &Caller, lon: f64, lat: f64, z: u32) -> String {
     if bytes.is_empty() {
         return String::new();
     }
-    let dir = std::env::temp_dir().join(format!("greenledger-tile-{}-{z}-{x}-{y}-{}", std::process::id(), rand_suffix()));
+    let dir =
+        std::env::temp_dir().join(format!("greenledger-tile-{}-{z}-{x}-{y}-{}", std::process::id(), rand_suffix()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("tile.mvt");
     std::fs::write(&path, &bytes).unwrap();
@@ -60,7 +61,10 @@ fn values(listing: &str, field: &str) -> Vec<i64> {
 async fn a_detail_tile_holds_the_tasks_the_caller_may_see_with_the_map_attributes() {
     let app = spawn_app().await;
     let (_, _, public) = app
-        .create(&task_at(point(119.85, 30.8), json!({"category": "chemical", "status": "in_progress", "progress": 30, "contact_phone": "0571-1234567"})))
+        .create(&task_at(
+            point(119.85, 30.8),
+            json!({"category": "chemical", "status": "in_progress", "progress": 30, "contact_phone": "0571-1234567"}),
+        ))
         .await;
     app.create(&task_at(point(119.8501, 30.8001), json!({"title": "内部任务", "visibility": "internal"}))).await;
 
@@ -102,14 +106,21 @@ async fn crowded_low_zoom_tiles_hold_clusters_that_count_every_visible_task() {
     many_tasks(&app, 300, "internal").await;
 
     let anon = tile(&app.anonymous(), 119.85, 30.75, 10).await;
-    assert!(anon.contains("cluster (Integer) = 1") || anon.contains("cluster (Integer(Boolean)) = 1"), "{}", &anon[..anon.len().min(3000)]);
+    assert!(
+        anon.contains("cluster (Integer) = 1") || anon.contains("cluster (Integer(Boolean)) = 1"),
+        "{}",
+        &anon[..anon.len().min(3000)]
+    );
     assert_eq!(values(&anon, "count").iter().sum::<i64>(), 2700);
     let staff = tile(&app, 119.85, 30.75, 10).await;
     assert_eq!(values(&staff, "count").iter().sum::<i64>(), 3000);
     assert_eq!(values(&staff, "planned").iter().sum::<i64>(), 3000);
 
     // Edits move tasks between cells and counts: a task taken out of public view leaves the public count.
-    sqlx::query("UPDATE tasks SET visibility = 'internal' WHERE title IN ('task 1', 'task 2')").execute(&app.db).await.unwrap();
+    sqlx::query("UPDATE tasks SET visibility = 'internal' WHERE title IN ('task 1', 'task 2')")
+        .execute(&app.db)
+        .await
+        .unwrap();
     sqlx::query("UPDATE tasks SET status = 'in_progress' WHERE title = 'task 3' AND visibility = 'public'")
         .execute(&app.db)
         .await

@@ -6,6 +6,7 @@ pub mod chinacoords;
 pub mod fields;
 pub mod filter;
 pub mod geometry;
+pub mod import;
 pub mod ogc;
 pub mod photo;
 pub mod task;

@@ -27,9 +27,7 @@ pub fn negotiate(f: Option<&str>, accept: Option<&str>) -> Result<Format, FieldE
     for range in accept.split(',') {
         let mut parts = range.split(';').map(str::trim);
         let media = parts.next().unwrap_or("").to_ascii_lowercase();
-        let q = parts
-            .find_map(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
-            .unwrap_or(1.0);
+        let q = parts.find_map(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
         if media == "text/html" {
             html = html.max(q);
         } else if media == "application/json" || (media.starts_with("application/") && media.ends_with("+json")) {
@@ -50,9 +48,8 @@ fn instant(s: &str, end_of_day: bool) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-        format!("'{s}' is not an RFC 3339 date-time (2026-05-01T08:00:00Z) or date (2026-05-01)")
-    })?;
+    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("'{s}' is not an RFC 3339 date-time (2026-05-01T08:00:00Z) or date (2026-05-01)"))?;
     let t = if end_of_day { day.and_hms_milli_opt(23, 59, 59, 999) } else { day.and_hms_opt(0, 0, 0) };
     Ok(t.expect("a valid time of day").and_utc())
 }

@@ -28,13 +28,12 @@ impl TileId {
             .filter(|z| *z <= MAX_ZOOM)
             .ok_or_else(|| format!("zoom '{z}' is not a whole number from 0 to {MAX_ZOOM}"))?;
         let size = 1u64 << z;
-        let coord = |name: &str, v: &str| -> Result<u32, String> {
-            v.parse::<u64>()
-                .ok()
-                .filter(|n| *n < size)
-                .map(|n| n as u32)
-                .ok_or_else(|| format!("tile {name} '{v}' is not a whole number from 0 to {} at zoom {z}", size - 1))
-        };
+        let coord =
+            |name: &str, v: &str| -> Result<u32, String> {
+                v.parse::<u64>().ok().filter(|n| *n < size).map(|n| n as u32).ok_or_else(|| {
+                    format!("tile {name} '{v}' is not a whole number from 0 to {} at zoom {z}", size - 1)
+                })
+            };
         Ok(TileId { z, x: coord("x", x)?, y: coord("y", y)? })
     }
 

@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod extract;
 pub mod health;
+pub mod import;
 pub mod ogc;
 pub mod session;
 pub mod tasks;
@@ -107,6 +108,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ogc::item))
         .routes(routes!(tiles::tile))
         .routes(routes!(tiles::tilejson))
+        .merge(
+            OpenApiRouter::new().routes(routes!(import::import)).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BODY)),
+        )
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(workflow::create_report, workflow::list_reports))

@@ -43,7 +43,8 @@ const COLLECTIONS: &[(&str, &str, &str)] = &[
 /// `scheme://host` of this service as the caller reached it (behind a proxy: its X-Forwarded-*
 /// headers), for the absolute links OGC clients follow.
 pub fn base_url(headers: &HeaderMap) -> String {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.split(',').next().unwrap_or(v).trim());
+    let get =
+        |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.split(',').next().unwrap_or(v).trim());
     let proto = get("x-forwarded-proto").filter(|p| *p == "https" || *p == "http").unwrap_or("http");
     let host = get("x-forwarded-host").or_else(|| get("host")).unwrap_or("localhost");
     format!("{proto}://{host}")
@@ -65,17 +66,28 @@ fn only_f(query: &[(String, String)]) -> Result<()> {
     let errors: Vec<FieldError> = query
         .iter()
         .filter(|(k, _)| k != "f")
-        .map(|(k, _)| FieldError::new(k.clone(), format!("unknown parameter '{k}'; this resource takes only f=json|html")))
+        .map(|(k, _)| {
+            FieldError::new(k.clone(), format!("unknown parameter '{k}'; this resource takes only f=json|html"))
+        })
         .collect();
     if errors.is_empty() { Ok(()) } else { Err(ApiError::bad_query(errors)) }
 }
 
 /// The document as JSON (of `json_type`) or as an HTML page, with ETag and caching headers.
-fn answer(headers: &HeaderMap, viewer: &Viewer, format: Format, json_type: &'static str, title: &str, doc: &Value) -> Response {
+fn answer(
+    headers: &HeaderMap,
+    viewer: &Viewer,
+    format: Format,
+    json_type: &'static str,
+    title: &str,
+    doc: &Value,
+) -> Response {
     let public = *viewer == Viewer::Public;
     match format {
         Format::Json => cache::respond(headers, public, json_type, serde_json::to_vec(doc).unwrap_or_default()),
-        Format::Html => cache::respond(headers, public, "text/html; charset=utf-8", html::page(title, doc).into_bytes()),
+        Format::Html => {
+            cache::respond(headers, public, "text/html; charset=utf-8", html::page(title, doc).into_bytes())
+        }
     }
 }
 
@@ -146,9 +158,11 @@ async fn collection_doc(state: &AppState, base: &str, id: &str, title: &str, des
 }
 
 fn collection_meta(id: &str) -> Result<(&'static str, &'static str, &'static str)> {
-    COLLECTIONS.iter().copied().find(|(c, _, _)| *c == id).ok_or_else(|| {
-        ApiError::not_found(format!("there is no collection '{id}'; collections are: tasks, townships"))
-    })
+    COLLECTIONS
+        .iter()
+        .copied()
+        .find(|(c, _, _)| *c == id)
+        .ok_or_else(|| ApiError::not_found(format!("there is no collection '{id}'; collections are: tasks, townships")))
 }
 
 /// The collections: tasks and townships.
@@ -237,14 +251,9 @@ pub async fn items(
         }
         _ => {
             let filter = TownshipQuery::parse(&query.rest).map_err(ApiError::bad_query)?;
-            let (features, matched) = store::townships::page(
-                &state.db,
-                filter.bbox,
-                filter.kinds.as_deref(),
-                filter.limit,
-                filter.offset,
-            )
-            .await?;
+            let (features, matched) =
+                store::townships::page(&state.db, filter.bbox, filter.kinds.as_deref(), filter.limit, filter.offset)
+                    .await?;
             let features: Vec<Value> = features.iter().map(|f| serde_json::to_value(f).unwrap_or_default()).collect();
             (features, matched, filter.limit, filter.offset)
         }
@@ -304,7 +313,9 @@ pub async fn item(
             let f = store::tasks::get(&state.db, uuid, &viewer).await?.ok_or_else(missing)?;
             serde_json::to_value(&f).unwrap_or_default()
         }
-        _ => serde_json::to_value(store::townships::get(&state.db, &fid).await?.ok_or_else(missing)?).unwrap_or_default(),
+        _ => {
+            serde_json::to_value(store::townships::get(&state.db, &fid).await?.ok_or_else(missing)?).unwrap_or_default()
+        }
     };
     let mut feature = feature;
     let base = base_url(&headers);
@@ -344,7 +355,9 @@ impl TownshipQuery {
                     Ok(n) if n >= 0 => q.offset = n,
                     _ => fail(format!("offset: '{value}' is not a whole number of at least 0")),
                 },
-                other => fail(format!("unknown parameter '{other}'; townships take bbox, kind, limit, offset, datetime, f")),
+                other => {
+                    fail(format!("unknown parameter '{other}'; townships take bbox, kind, limit, offset, datetime, f"))
+                }
             }
         }
         if errors.is_empty() { Ok(q) } else { Err(errors) }
@@ -368,7 +381,8 @@ fn openapi30(base: &str) -> Value {
                "description": description, "style": "form", "explode": false})
     };
     let f = param("f", "query", json!({"type": "string", "enum": ["json", "html"]}), "representation");
-    let collection_id = param("collectionId", "path", json!({"type": "string", "enum": ["tasks", "townships"]}), "collection");
+    let collection_id =
+        param("collectionId", "path", json!({"type": "string", "enum": ["tasks", "townships"]}), "collection");
     let doc = |description: &str, media: &str| {
         let mut content = Map::new();
         content.insert(media.into(), json!({"schema": {"type": "object"}}));
@@ -382,9 +396,19 @@ fn openapi30(base: &str) -> Value {
     };
     let items_params = vec![
         collection_id.clone(),
-        param("bbox", "query", json!({"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}}), "minLon,minLat,maxLon,maxLat"),
+        param(
+            "bbox",
+            "query",
+            json!({"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}}),
+            "minLon,minLat,maxLon,maxLat",
+        ),
         param("datetime", "query", json!({"type": "string"}), "RFC 3339 instant or interval"),
-        param("limit", "query", json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 500}), "page size"),
+        param(
+            "limit",
+            "query",
+            json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 500}),
+            "page size",
+        ),
         param("offset", "query", json!({"type": "integer", "minimum": 0, "default": 0}), "features to skip"),
         param("category", "query", json!({"type": "string"}), "tasks: family code(s), comma-separated"),
         param("status", "query", json!({"type": "string"}), "tasks: status(es), comma-separated"),
@@ -449,7 +473,12 @@ mod html {
         }
         let rest: serde_json::Map<String, Value> = doc
             .as_object()
-            .map(|m| m.iter().filter(|(k, _)| *k != "links" && *k != "features").map(|(k, v)| (k.clone(), v.clone())).collect())
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| *k != "links" && *k != "features")
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
             .unwrap_or_default();
         out.push_str("<h2>Details</h2>");
         value(&mut out, &Value::Object(rest));
@@ -474,9 +503,14 @@ mod html {
         }
         out.push_str("</tr>");
         for f in features {
-            let id = f.get("id").map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).unwrap_or_default();
+            let id =
+                f.get("id").map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())).unwrap_or_default();
             let kind = f.pointer("/geometry/type").and_then(Value::as_str).unwrap_or("");
-            out.push_str(&format!("<tr><td><a href=\"items/{0}?f=html\">{0}</a></td><td>{1}</td>", escape(&id), escape(kind)));
+            out.push_str(&format!(
+                "<tr><td><a href=\"items/{0}?f=html\">{0}</a></td><td>{1}</td>",
+                escape(&id),
+                escape(kind)
+            ));
             for c in &columns {
                 let v = f.pointer(&format!("/properties/{c}")).cloned().unwrap_or(Value::Null);
                 out.push_str("<td>");

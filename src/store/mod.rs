@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod categories;
 pub mod events;
 pub mod geometry;
+pub mod import;
 pub mod reports;
 pub mod tasks;
 pub mod tiles;

@@ -174,7 +174,9 @@ pub async fn page(
     let matched = match rows.first() {
         Some((m, _)) => *m,
         // An offset past the end still deserves the true total.
-        None if offset > 0 => return Box::pin(page(db, bbox, kinds, limit.max(1), 0)).await.map(|(_, m)| (Vec::new(), m)),
+        None if offset > 0 => {
+            return Box::pin(page(db, bbox, kinds, limit.max(1), 0)).await.map(|(_, m)| (Vec::new(), m));
+        }
         None => 0,
     };
     let features = rows.into_iter().map(|(_, r)| feature(r)).collect::<Result<_, _>>()?;

@@ -22,7 +22,11 @@ MARTIN_PORT=$((PORT + 1))
 OHA=${OHA:-$(command -v oha || true)}
 MARTIN=${MARTIN:-$(command -v martin || true)}
 OUT=${OUT:-target/bench-interop}
-[ -x "$OHA" ] || { echo "bench: oha not found (cargo install oha --locked, or set OHA=/path/to/oha)"; exit 1; }
+if [ ! -x "$OHA" ]; then
+  echo "bench: installing oha from crates.io into target/bench-tools (about 4 minutes)"
+  cargo install oha --locked --quiet --root target/bench-tools
+  OHA=target/bench-tools/bin/oha
+fi
 mkdir -p "$OUT"
 pgbin=$(scripts/pg.sh bindir)
 psql_bin="$pgbin/psql"
@@ -45,7 +49,7 @@ trap cleanup EXIT
 $gl migrate >/dev/null
 # Townships only: the demo county's 12, none of its tasks (the synthetic ledger brings them).
 GREENLEDGER_DEMO_PASSWORD=bench-only $gl seed >/dev/null
-"$psql_bin" -q "$DATABASE_URL" -c "DELETE FROM task_events; ALTER TABLE task_events DISABLE TRIGGER task_events_no_update;
+"$psql_bin" -q "$DATABASE_URL" -c "ALTER TABLE task_events DISABLE TRIGGER task_events_no_update;
   DELETE FROM task_events; ALTER TABLE task_events ENABLE TRIGGER task_events_no_update; DELETE FROM tasks;
   SELECT task_cells_rebuild();"
 q() { "$psql_bin" -qAt "$DATABASE_URL" -c "$1"; }
@@ -182,7 +186,7 @@ PY
     tile_floor "$z" "$x0" "$x1" "$y0" "$y1" >"$d/tiles-$z.sql"
     record "$size" "tile_z$z" $(http "$d/tiles-$z.urls") $(sql "$PWD/$d/tiles-$z.sql")
     if [ -x "$MARTIN" ]; then
-      sed "s#/tiles/tasks/#/tasks/#; s#\.mvt\$##" "$d/tiles-$z.urls" >"$d/martin-$z.urls"
+      sed "s#:$PORT/tiles/tasks/#:$MARTIN_PORT/tasks/#; s#\.mvt\$##" "$d/tiles-$z.urls" >"$d/martin-$z.urls"
       record "$size" "martin_z$z" $(http "$d/martin-$z.urls") $(sql "$PWD/$d/tiles-$z.sql")
     fi
   done

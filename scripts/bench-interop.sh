@@ -280,3 +280,4 @@ printf 'import\t100000\t%s\t%s\n' "$app_s" "$sql_s" >>"$results"
 
 echo
 echo "bench: results in $results"
+python3 scripts/bench-interop-table.py "$results"

@@ -187,8 +187,51 @@ fn rows(f: &Fixture) -> Vec<Row> {
             [401; 5],
         ),
         row(Method::DELETE, "/api/session", "/api/session".into(), Body::None, false, [204; 5]),
+        row(
+            Method::POST,
+            "/api/import",
+            "/api/import".into(),
+            Body::Json(json!({"type": "FeatureCollection", "features": [task_at(point(119.97, 30.8), json!({}))]})),
+            false,
+            [401, 403, 403, 200, 200],
+        ),
+        row(Method::GET, "/ogc", "/ogc".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/ogc/api", "/ogc/api".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/ogc/conformance", "/ogc/conformance".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/ogc/collections", "/ogc/collections".into(), Body::None, false, [200; 5]),
+        row(
+            Method::GET,
+            "/ogc/collections/{collectionId}",
+            "/ogc/collections/tasks".into(),
+            Body::None,
+            false,
+            [200; 5],
+        ),
+        row(Method::GET, OGC_ITEMS, "/ogc/collections/tasks/items".into(), Body::None, false, [200; 5]),
+        row(Method::GET, OGC_ITEM, format!("/ogc/collections/tasks/items/{p}"), Body::None, false, [200; 5]),
+        row(
+            Method::GET,
+            OGC_ITEM,
+            format!("/ogc/collections/tasks/items/{i}"),
+            Body::None,
+            false,
+            [404, 200, 404, 200, 200],
+        ),
+        row(Method::GET, "/tiles/tasks.json", "/tiles/tasks.json".into(), Body::None, false, [200; 5]),
+        // The z14 tile holding both fixture tasks.
+        row(
+            Method::GET,
+            "/tiles/tasks/{z}/{x}/{y}",
+            "/tiles/tasks/14/13651/6714.mvt".into(),
+            Body::None,
+            false,
+            [200; 5],
+        ),
     ]
 }
+
+const OGC_ITEMS: &str = "/ogc/collections/{collectionId}/items";
+const OGC_ITEM: &str = "/ogc/collections/{collectionId}/items/{featureId}";
 
 /// Fields of a task Feature only some callers see.
 const PRIVATE: [&str; 2] = ["contact_person", "contact_phone"];
@@ -251,7 +294,7 @@ async fn every_endpoint_answers_every_kind_of_caller_as_the_policy_says() {
 
             // Reads of tasks: private fields only for those entitled to them.
             if row.method == Method::GET
-                && row.route.starts_with("/api/tasks")
+                && (row.route.starts_with("/api/tasks") || row.route.starts_with(OGC_ITEMS))
                 && status == StatusCode::OK
                 && !row.route.contains("/reports")
             {
@@ -267,7 +310,7 @@ async fn every_endpoint_answers_every_kind_of_caller_as_the_policy_says() {
                         assert_eq!(feature["properties"].get(field).is_some(), entitled, "{field} of {path} as {who}");
                     }
                 }
-                if row.route == "/api/tasks" {
+                if row.route == "/api/tasks" || row.route == OGC_ITEMS {
                     let sees_internal = features.iter().any(|x| x["id"] == f.internal_task.as_str());
                     assert_eq!(sees_internal, entitled, "internal task in the list as {who}");
                 }

@@ -1,9 +1,13 @@
 //! The HTTP API: one module per resource, thin handlers over `domain` and `store`.
 
+pub mod cache;
 pub mod extract;
 pub mod health;
+pub mod import;
+pub mod ogc;
 pub mod session;
 pub mod tasks;
+pub mod tiles;
 pub mod townships;
 pub mod users;
 pub mod workflow;
@@ -70,6 +74,8 @@ impl AppState {
         (name = "accounts", description = "Logging in, the caller, API tokens"),
         (name = "admin", description = "Accounts and townships (administrators)"),
         (name = "service", description = "Service status and description"),
+        (name = "ogc", description = "OGC API - Features (Part 1) for GIS clients"),
+        (name = "map", description = "Vector tiles for the map"),
     )
 )]
 struct ApiDoc;
@@ -93,6 +99,18 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::update))
         .routes(routes!(users::put_township))
+        .routes(routes!(ogc::landing))
+        .routes(routes!(ogc::conformance))
+        .routes(routes!(ogc::api))
+        .routes(routes!(ogc::collections))
+        .routes(routes!(ogc::collection))
+        .routes(routes!(ogc::items))
+        .routes(routes!(ogc::item))
+        .routes(routes!(tiles::tile))
+        .routes(routes!(tiles::tilejson))
+        .merge(
+            OpenApiRouter::new().routes(routes!(import::import)).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BODY)),
+        )
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(workflow::create_report, workflow::list_reports))

@@ -17,7 +17,7 @@ pub async fn check_valid<'e>(conn: impl sqlx::PgExecutor<'e>, g: &TaskGeometry) 
 }
 
 /// "Self-intersection[119.9 30.8]" -> "self-intersection at [119.9, 30.8]".
-fn describe(reason: &str) -> String {
+pub(crate) fn describe(reason: &str) -> String {
     match reason.split_once('[') {
         Some((what, at)) => {
             let at = at.trim_end_matches(']').split_whitespace().collect::<Vec<_>>().join(", ");

@@ -5,8 +5,10 @@ pub mod accounts;
 pub mod categories;
 pub mod events;
 pub mod geometry;
+pub mod import;
 pub mod reports;
 pub mod tasks;
+pub mod tiles;
 pub mod townships;
 
 use std::time::Duration;

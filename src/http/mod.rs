@@ -6,6 +6,7 @@ pub mod session;
 pub mod tasks;
 pub mod townships;
 pub mod users;
+pub mod web;
 pub mod workflow;
 
 use axum::Router;
@@ -19,7 +20,6 @@ use crate::ServerConfig;
 use crate::auth::limiter::LoginLimiter;
 
 use axum::routing::{any, get};
-use tower_http::services::ServeDir;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -40,6 +40,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub secure_cookies: bool,
     pub session_ttl: Duration,
+    pub map: web::MapConfig,
 }
 
 impl AppState {
@@ -48,6 +49,12 @@ impl AppState {
             data_dir: config.data_dir.clone(),
             secure_cookies: config.secure_cookies,
             session_ttl: Duration::from_secs(14 * 24 * 3600),
+            map: web::MapConfig {
+                tile_layer: config.tile_url.clone().filter(|u| !u.trim().is_empty()).map(|url| web::TileLayer {
+                    url,
+                    attribution: config.tile_attribution.clone().unwrap_or_default(),
+                }),
+            },
         };
         Self { db, settings: Arc::new(settings), limiter: Arc::new(LoginLimiter::default()) }
     }
@@ -79,6 +86,7 @@ struct ApiDoc;
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
+        .routes(routes!(web::config))
         .routes(routes!(townships::list))
         .routes(routes!(townships::categories))
         .routes(routes!(tasks::list, tasks::create))
@@ -117,5 +125,5 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
         })
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
         .with_state(state)
-        .fallback_service(ServeDir::new(web_dir).fallback(get(not_found)))
+        .merge(web::static_files(web_dir, get(not_found)))
 }

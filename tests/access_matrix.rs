@@ -72,7 +72,6 @@ fn rows(f: &Fixture) -> Vec<Row> {
     vec![
         row(Method::GET, "/api/health", "/api/health".into(), Body::None, false, [200; 5]),
         row(Method::GET, "/api/openapi.json", "/api/openapi.json".into(), Body::None, false, [200; 5]),
-        row(Method::GET, "/api/config", "/api/config".into(), Body::None, false, [200; 5]),
         row(Method::GET, "/api/townships", "/api/townships".into(), Body::None, false, [200; 5]),
         row(Method::GET, "/api/categories", "/api/categories".into(), Body::None, false, [200; 5]),
         row(Method::GET, "/api/tasks", "/api/tasks".into(), Body::None, false, [200; 5]),
@@ -188,6 +187,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             [401; 5],
         ),
         row(Method::DELETE, "/api/session", "/api/session".into(), Body::None, false, [204; 5]),
+        row(Method::GET, "/api/config", "/api/config".into(), Body::None, false, [200; 5]),
     ]
 }
 

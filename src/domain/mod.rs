@@ -6,6 +6,7 @@ pub mod fields;
 pub mod filter;
 pub mod geometry;
 pub mod photo;
+pub mod rollup;
 pub mod task;
 pub mod township;
 pub mod workflow;

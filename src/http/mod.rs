@@ -2,6 +2,7 @@
 
 pub mod extract;
 pub mod health;
+pub mod rollups;
 pub mod session;
 pub mod tasks;
 pub mod townships;
@@ -74,6 +75,7 @@ impl AppState {
         (name = "tasks", description = "Remediation tasks"),
         (name = "reference", description = "Townships and task families"),
         (name = "workflow", description = "Reports, transitions, history and photos"),
+        (name = "rollups", description = "Figures by township and month: the league table, the choropleth, the chart"),
         (name = "accounts", description = "Logging in, the caller, API tokens"),
         (name = "admin", description = "Accounts and townships (administrators)"),
         (name = "service", description = "Service status and description"),
@@ -101,6 +103,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::update))
         .routes(routes!(users::put_township))
+        .routes(routes!(rollups::townships))
+        .routes(routes!(rollups::townships_geojson))
+        .routes(routes!(rollups::monthly))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(workflow::create_report, workflow::list_reports))

@@ -139,7 +139,7 @@ const SELECT: &str = "
 
 /// Restricts to the tasks a viewer may see at all: internal tasks are for staff and their own
 /// township only.
-fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, viewer: &Viewer) {
+pub(crate) fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, viewer: &Viewer) {
     match viewer {
         Viewer::Staff => {}
         Viewer::Public => {

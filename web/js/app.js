@@ -92,7 +92,7 @@ async function main() {
 
   async function refreshFigures() {
     try {
-      const figures = await townshipFigures(state.filters, townships);
+      const figures = await townshipFigures(state.filters);
       towns.update(figures.rows);
       league.update(figures);
     } catch (e) {

@@ -36,7 +36,7 @@ export function leagueTable(root, { onPick }) {
   function render() {
     if (!data) return;
     if (!data.rows) {
-      clear(root, h('p', { class: 'note' }, t(data.reason === 'too-many' ? 'league.toomany' : 'league.unavailable')));
+      clear(root, h('p', { class: 'note' }, t('league.unavailable')));
       return;
     }
     const rows = [...data.rows].sort(compare);
@@ -60,8 +60,7 @@ export function leagueTable(root, { onPick }) {
     clear(root,
       h('table', { class: 'league', id: 'league-table' },
         h('caption', {}, t('league.caption')),
-        h('thead', {}, head), h('tbody', {}, body), foot),
-      data.source === 'tasks' ? h('p', { class: 'note' }, t('league.fromtasks')) : null);
+        h('thead', {}, head), h('tbody', {}, body), foot));
   }
 
   onLangChange(render);

@@ -41,7 +41,7 @@ export function townshipLayer(map, collection) {
   let rates = new Map();
   const byCode = new Map();
   const style = (f) => ({
-    color: '#3b5b43', weight: 1.2, opacity: 0.9,
+    color: '#3b5b43', weight: 1.2, opacity: 0.9, className: `township t-${f.properties.code}`,
     fillColor: rateColor(rates.get(f.properties.code)?.completion_rate), fillOpacity: 0.55,
   });
   const layer = L.geoJSON(collection, {

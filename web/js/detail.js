@@ -108,8 +108,18 @@ export function detailPanel(panel, ctx) {
         field('task.lastReport', p.last_report_at ? fmtDateTime(p.last_report_at) : null),
         field('task.version', String(p.version))),
       actions.childElementCount ? actions : null,
-      h('section', {}, h('h3', {}, t('history.title')), historyList(shown.history)),
-      reportList(shown.reports));
+      h('section', { id: 'history-box' }),
+      h('div', { id: 'reports-box' }));
+    renderRecords();
+  }
+
+  // History and reports arrive after the task; they fill their own boxes so that a form the user
+  // has started in the panel (a return reason, say) is not redrawn under their fingers.
+  function renderRecords() {
+    const hb = body.querySelector('#history-box');
+    const rb = body.querySelector('#reports-box');
+    if (hb) clear(hb, h('h3', {}, t('history.title')), historyList(shown.history));
+    if (rb) clear(rb, reportList(shown.reports));
   }
 
   async function show(feature, etag, message = '', messageKind = 'ok') {
@@ -127,7 +137,7 @@ export function detailPanel(panel, ctx) {
     if (shown?.feature.id !== id) return;
     shown.history = history;
     shown.reports = reports;
-    render();
+    renderRecords();
   }
 
   onLangChange(render);

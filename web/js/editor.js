@@ -3,7 +3,7 @@
 // ETag of the version the user started from, so nobody overwrites someone else's edit unseen.
 
 import { api, ApiError } from './api.js';
-import { t, catName, onLangChange } from './i18n.js';
+import { t, catName, onLangChange, lang } from './i18n.js';
 import { h, clear } from './ui.js';
 import { geoman } from './lib.js';
 import { staleFrom } from './actions.js';
@@ -49,7 +49,7 @@ export function editor(map, panel, ctx) {
   }
 
   async function startDrawing(shape) {
-    await geoman();
+    await geoman(map);
     clearDraft();
     map.pm.disableDraw();
     map.pm.setGlobalOptions({ snappable: false, allowSelfIntersection: false, markerStyle: { icon: draftIcon() } });
@@ -114,7 +114,7 @@ export function editor(map, panel, ctx) {
     const extraButtons = [];
     if (mode === 'edit') {
       extraButtons.push(h('button', { type: 'button', class: 'secondary', id: 'edit-geometry', onclick: async () => {
-        await geoman();
+        await geoman(map);
         if (!draft) {
           ctx.hideOnMap(feature.id, true);
           draft = editableLayer(feature.geometry).addTo(map);
@@ -242,7 +242,11 @@ export function editor(map, panel, ctx) {
     async enable() {
       if (toolbar) return;
       toolbar = buildToolbar().addTo(map);
-      await geoman();
+      await geoman(map);
+      // Geoman's drawing hints come from its own tables; keep them in the user's language.
+      const hints = () => map.pm.setLang(lang() === 'en' ? 'en' : 'zh');
+      hints();
+      onLangChange(hints);
       map.on('pm:create', onCreate);
     },
     disable() {

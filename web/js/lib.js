@@ -24,7 +24,13 @@ export function stylesheet(href) {
 
 export const chartJs = () => script('/node_modules/chart.js/dist/chart.umd.min.js').then(() => window.Chart);
 
-export async function geoman() {
+/// Loads Leaflet-Geoman and attaches it to `map`: Geoman hooks into maps created after it loads,
+/// and ours was created before, for visitors who never draw.
+export async function geoman(map) {
   stylesheet('/node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css');
   await script('/node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js');
+  if (map && !map.pm) {
+    window.L.PM.reInitLayer(map);
+    map.pm.setGlobalOptions({});
+  }
 }

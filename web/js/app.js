@@ -181,10 +181,10 @@ async function main() {
         refresh();
       },
       onQueued: () => {
-        detail.showContent(t('report.title', { code: feature.properties.code }),
-          h('p', { class: 'ok', role: 'status', id: 'report-queued' }, t('report.queued')));
-        mine?.refreshOutbox();
+        // The officer's next look is at the list of what is waiting, not at the form.
+        closeDetail();
         showTab('mine');
+        mine?.notify(t('report.queued'));
       },
       onStale: (stale) => openReport(stale.feature, stale.etag, stale.message),
     });
@@ -273,6 +273,7 @@ async function main() {
   if (state.task) await selectTask(state.task);
   // Tests and the load benchmark wait for this: the map is drawn and answers input.
   document.body.dataset.ready = 'true';
+  performance.mark('greenledger-ready');
 }
 
 main().catch((e) => {

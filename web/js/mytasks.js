@@ -21,6 +21,7 @@ export function myTasks(root, { user, onOpen, onReport }) {
   let tasks = null;
   let waiting = [];
   let error = '';
+  let notice = '';
 
   async function reload() {
     try {
@@ -72,6 +73,7 @@ export function myTasks(root, { user, onOpen, onReport }) {
 
   function render() {
     clear(root,
+      notice ? h('p', { class: 'ok', role: 'status', id: 'report-queued' }, notice) : null,
       outboxSection(),
       error ? h('p', { class: 'error' }, error) : null,
       !tasks ? h('p', { class: 'note' }, t('common.loading'))
@@ -80,12 +82,24 @@ export function myTasks(root, { user, onOpen, onReport }) {
   }
 
   document.addEventListener('outbox-changed', (e) => {
-    if (e.detail?.sent) reload();
+    if (e.detail?.sent) {
+      notice = '';
+      reload();
+    }
     else refreshOutbox();
   });
   window.addEventListener('online', refreshOutbox);
   window.addEventListener('offline', refreshOutbox);
   onLangChange(render);
   render();
-  return { reload, refreshOutbox };
+  return {
+    reload,
+    refreshOutbox,
+    /// A message over the list (e.g. that a report was kept for later).
+    async notify(text) {
+      notice = text;
+      await refreshOutbox();
+      root.scrollIntoView({ block: 'start' });
+    },
+  };
 }

@@ -168,3 +168,21 @@ test('on a 360 px phone the public map fits the screen', async () => {
   await shot(page, 'phone-league');
   await s.done();
 });
+
+test('logging in through the form: a wrong password is told, the right one shows who is in', async () => {
+  const s = await open(browser, { allow: [/status of 401 .*\/api\/session$/] });
+  const { page } = s;
+  await page.click('#login-open');
+  await page.fill('#login-username', 'bureau');
+  await page.fill('#login-password', 'not-the-password');
+  await page.click('#login-dialog button[type=submit]');
+  await page.locator('#login-error', { hasText: 'wrong username or password' }).waitFor();
+  await page.fill('#login-password', process.env.GREENLEDGER_DEMO_PASSWORD || 'greenledger-demo');
+  await page.click('#login-dialog button[type=submit]');
+  await page.locator('#who').waitFor();
+  assert.equal(await page.locator('#draw-bar').count(), 1, 'bureau staff get the drawing tools');
+  await page.click('#logout');
+  await page.locator('#login-open').waitFor();
+  assert.equal(await page.locator('#draw-bar').count(), 0);
+  await s.done();
+});

@@ -224,6 +224,7 @@ export function editor(map, panel, ctx) {
           openForm({ mode: 'edit', feature: stale.feature, etag: stale.etag, message: t('conflict.reloaded') });
         } }, t('conflict.reload')));
       conflict.hidden = false;
+      general.scrollIntoView({ block: 'start' });
       ctx.onChanged(stale.feature);
     }
 

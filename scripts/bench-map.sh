@@ -24,7 +24,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-serve() { # database, extra synthetic tasks -> prints the URL
+serve() { # database, extra synthetic tasks -> sets $url (not in a subshell, so cleanup knows the pid)
   local db=$1 extra=$2 port
   if [ "$("$psql" "$base/postgres" -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
     "$psql" "$base/postgres" -qc "CREATE DATABASE $db"
@@ -36,12 +36,14 @@ serve() { # database, extra synthetic tasks -> prints the URL
   DATABASE_URL="$base/$db" GREENLEDGER_ADDR="127.0.0.1:$port" GREENLEDGER_DATA_DIR="$data" RUST_LOG=warn \
     target/release/greenledger serve >>"$data/serve.log" 2>&1 &
   pids+=($!)
-  for _ in $(seq 100); do node -e 'fetch(process.argv[1] + "/api/health").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "http://127.0.0.1:$port" && break; sleep 0.2; done
-  echo "http://127.0.0.1:$port"
+  url="http://127.0.0.1:$port"
+  for _ in $(seq 100); do node -e 'fetch(process.argv[1] + "/api/health").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "$url" && break; sleep 0.2; done
 }
 
 echo "bench-map: machine load $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 echo "bench-map: the demo county (300 tasks)"
-node scripts/bench-map.mjs "$(serve greenledger_map_demo 0)" "$runs"
+serve greenledger_map_demo 0
+node scripts/bench-map.mjs "$url" "$runs"
 echo "bench-map: the demo county plus $synth synthetic tasks"
-node scripts/bench-map.mjs "$(serve "greenledger_map_synth_$synth" "$synth")" "$runs"
+serve "greenledger_map_synth_$synth" "$synth"
+node scripts/bench-map.mjs "$url" "$runs"

@@ -227,6 +227,18 @@ fn rows(f: &Fixture) -> Vec<Row> {
             false,
             [200; 5],
         ),
+        row(Method::GET, "/api/config", "/api/config".into(), Body::None, false, [200; 5]),
+        // Rollups count what each caller may see; every caller may ask.
+        row(Method::GET, "/api/rollups/townships", "/api/rollups/townships".into(), Body::None, false, [200; 5]),
+        row(
+            Method::GET,
+            "/api/rollups/townships.geojson",
+            "/api/rollups/townships.geojson".into(),
+            Body::None,
+            false,
+            [200; 5],
+        ),
+        row(Method::GET, "/api/rollups/monthly", "/api/rollups/monthly".into(), Body::None, false, [200; 5]),
     ]
 }
 

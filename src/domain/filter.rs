@@ -62,11 +62,11 @@ pub struct TaskFilter {
 pub const PARAMETERS: &[&str] =
     &["bbox", "category", "status", "township", "overdue", "supervised", "q", "limit", "offset"];
 
-fn list(s: &str) -> Vec<String> {
+pub(crate) fn list(s: &str) -> Vec<String> {
     s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_owned).collect()
 }
 
-fn flag(s: &str) -> Result<bool, String> {
+pub(crate) fn flag(s: &str) -> Result<bool, String> {
     match s {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),

@@ -9,6 +9,7 @@ pub mod geometry;
 pub mod import;
 pub mod ogc;
 pub mod photo;
+pub mod rollup;
 pub mod task;
 pub mod tile;
 pub mod township;

@@ -5,11 +5,13 @@ pub mod extract;
 pub mod health;
 pub mod import;
 pub mod ogc;
+pub mod rollups;
 pub mod session;
 pub mod tasks;
 pub mod tiles;
 pub mod townships;
 pub mod users;
+pub mod web;
 pub mod workflow;
 
 use axum::Router;
@@ -23,7 +25,6 @@ use crate::ServerConfig;
 use crate::auth::limiter::LoginLimiter;
 
 use axum::routing::{any, get};
-use tower_http::services::ServeDir;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -44,6 +45,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub secure_cookies: bool,
     pub session_ttl: Duration,
+    pub map: web::MapConfig,
 }
 
 impl AppState {
@@ -52,6 +54,12 @@ impl AppState {
             data_dir: config.data_dir.clone(),
             secure_cookies: config.secure_cookies,
             session_ttl: Duration::from_secs(14 * 24 * 3600),
+            map: web::MapConfig {
+                tile_layer: config.tile_url.clone().filter(|u| !u.trim().is_empty()).map(|url| web::TileLayer {
+                    url,
+                    attribution: config.tile_attribution.clone().unwrap_or_default(),
+                }),
+            },
         };
         Self { db, settings: Arc::new(settings), limiter: Arc::new(LoginLimiter::default()) }
     }
@@ -71,6 +79,7 @@ impl AppState {
         (name = "tasks", description = "Remediation tasks"),
         (name = "reference", description = "Townships and task families"),
         (name = "workflow", description = "Reports, transitions, history and photos"),
+        (name = "rollups", description = "Figures by township and month: the league table, the choropleth, the chart"),
         (name = "accounts", description = "Logging in, the caller, API tokens"),
         (name = "admin", description = "Accounts and townships (administrators)"),
         (name = "service", description = "Service status and description"),
@@ -85,6 +94,7 @@ struct ApiDoc;
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
+        .routes(routes!(web::config))
         .routes(routes!(townships::list))
         .routes(routes!(townships::categories))
         .routes(routes!(tasks::list, tasks::create))
@@ -111,6 +121,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(
             OpenApiRouter::new().routes(routes!(import::import)).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BODY)),
         )
+        .routes(routes!(rollups::townships))
+        .routes(routes!(rollups::townships_geojson))
+        .routes(routes!(rollups::monthly))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(workflow::create_report, workflow::list_reports))
@@ -135,5 +148,5 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
         })
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
         .with_state(state)
-        .fallback_service(ServeDir::new(web_dir).fallback(get(not_found)))
+        .merge(web::static_files(web_dir, get(not_found)))
 }

@@ -7,6 +7,7 @@ pub mod events;
 pub mod geometry;
 pub mod import;
 pub mod reports;
+pub mod rollups;
 pub mod tasks;
 pub mod tiles;
 pub mod townships;
@@ -58,9 +59,19 @@ impl DbConfig {
     /// A pool that connects on first use, so the service starts (and reports 503 on /api/health)
     /// while the database is still down.
     pub fn pool(&self) -> Result<Db, sqlx::Error> {
+        let timezone = self.timezone.clone();
         Ok(PgPoolOptions::new()
             .max_connections(self.db_connections)
             .acquire_timeout(Duration::from_secs(self.db_timeout_secs))
+            // sqlx sends TimeZone=UTC in its startup message, which wins over the `-c timezone` of
+            // `options`: without this, "today" (overdue, stale, the rollups) would be UTC's date.
+            .after_connect(move |conn, _| {
+                let timezone = timezone.clone();
+                Box::pin(async move {
+                    sqlx::query("SELECT set_config('TimeZone', $1, false)").bind(timezone).execute(conn).await?;
+                    Ok(())
+                })
+            })
             .connect_lazy_with(self.options()?))
     }
 }

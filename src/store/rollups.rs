@@ -1,0 +1,258 @@
+//! The rollups' SQL: plain counts by (township, category, status), late tasks by days late, and
+//! completions by month, over the tasks the viewer may see. What the counts mean is decided in
+//! `domain::rollup`.
+//!
+//! The two counting statements each scan every matching task, so they run at the same time on two
+//! connections that share one snapshot (`pg_export_snapshot`): the figures add up as of one
+//! instant, and on a million tasks the answer takes the longer of the two scans, not their sum.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{Postgres, QueryBuilder};
+
+use super::Db;
+use super::tasks::push_visibility;
+use crate::domain::access::Viewer;
+use crate::domain::rollup::{self, Cell, LateCount, MonthCount, Rollup, RollupFilter, STALE_AFTER_DAYS, Township};
+use crate::domain::task::Status;
+
+/// "Today" and the stale cut-off as the database sees them (the session's time zone is the
+/// county's), fixed once per rollup so both statements judge lateness against the same day.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Frame {
+    pub today: NaiveDate,
+    /// Start (county time) of the day `STALE_AFTER_DAYS` before today.
+    pub stale_before: DateTime<Utc>,
+    snapshot: String,
+    township_codes: Vec<String>,
+    township_names: Vec<String>,
+    categories: Vec<String>,
+}
+
+impl Frame {
+    pub fn townships(&self) -> Vec<Township> {
+        self.township_codes
+            .iter()
+            .zip(&self.township_names)
+            .map(|(code, name)| Township { code: code.clone(), name: name.clone() })
+            .collect()
+    }
+
+    pub fn categories(&self) -> &[String] {
+        &self.categories
+    }
+}
+
+const REPEATABLE_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
+fn frame_sql() -> String {
+    format!(
+        "SELECT current_date AS today,
+                (current_date - {STALE_AFTER_DAYS})::timestamptz AS stale_before,
+                pg_export_snapshot() AS snapshot,
+                ARRAY(SELECT code FROM townships ORDER BY code) AS township_codes,
+                ARRAY(SELECT name FROM townships ORDER BY code) AS township_names,
+                ARRAY(SELECT code FROM categories ORDER BY sort_order, code) AS categories"
+    )
+}
+
+/// The filter's conditions on category, status and supervision.
+fn push_common(qb: &mut QueryBuilder<'_, Postgres>, f: &RollupFilter, viewer: &Viewer) {
+    push_visibility(qb, viewer);
+    if let Some(c) = &f.categories {
+        qb.push(" AND t.category = ANY(").push_bind(c.clone()).push(")");
+    }
+    if let Some(s) = &f.statuses {
+        let names: Vec<&str> = s.iter().map(|s| s.as_str()).collect();
+        qb.push(" AND t.status = ANY(").push_bind(names).push(")");
+    }
+    if let Some(s) = f.supervised {
+        qb.push(" AND t.supervised = ").push_bind(s);
+    }
+}
+
+/// `day` lies in the filter's period (either bound may be open).
+fn push_in_period(qb: &mut QueryBuilder<'_, Postgres>, day: &str, f: &RollupFilter) {
+    qb.push("(true");
+    if let Some(from) = f.from {
+        qb.push(" AND ").push(day).push(" >= ").push_bind(from);
+    }
+    if let Some(to) = f.to {
+        qb.push(" AND ").push(day).push(" <= ").push_bind(to);
+    }
+    qb.push(")");
+}
+
+/// The township rollup's filter: a task is in the period when its due date or its completion day
+/// lies in it.
+fn push_rollup_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &RollupFilter, viewer: &Viewer) {
+    push_common(qb, f, viewer);
+    if f.from.is_some() || f.to.is_some() {
+        qb.push(" AND (");
+        push_in_period(qb, "t.due_date", f);
+        qb.push(" OR ");
+        push_in_period(qb, "t.completed_at::date", f);
+        qb.push(")");
+    }
+}
+
+/// Counts by township, category and status. Public for the benchmark, which times the bare SQL.
+pub fn cells_query<'a>(f: &RollupFilter, viewer: &Viewer, frame: &Frame) -> QueryBuilder<'a, Postgres> {
+    let mut qb = QueryBuilder::new(
+        "SELECT t.township_code AS township, t.category, t.status,
+                count(*) AS tasks,
+                count(*) FILTER (WHERE t.due_date < ",
+    );
+    qb.push_bind(frame.today)
+        .push(
+            ") AS past_due,
+                count(*) FILTER (WHERE t.completed_at::date <= t.due_date) AS on_time,
+                count(*) FILTER (WHERE coalesce(t.last_report_at, t.created_at) < ",
+        )
+        .push_bind(frame.stale_before)
+        .push(
+            ") AS unreported,
+                count(*) FILTER (WHERE t.supervised) AS supervised,
+                coalesce(sum(t.planned_investment), 0)::float8 AS planned_investment,
+                coalesce(sum(t.actual_investment), 0)::float8 AS actual_investment,
+                coalesce(sum(t.length_m), 0) AS length_m,
+                coalesce(sum(t.area_m2), 0) AS area_m2
+         FROM tasks t WHERE true",
+        );
+    push_rollup_filter(&mut qb, f, viewer);
+    qb.push(" GROUP BY 1, 2, 3");
+    qb
+}
+
+/// Late tasks by township and days late (see `Figures::median_days_late`). Public for the benchmark.
+pub fn late_query<'a>(f: &RollupFilter, viewer: &Viewer, frame: &Frame) -> QueryBuilder<'a, Postgres> {
+    let mut qb = QueryBuilder::new(
+        "SELECT township, days, count(*) AS tasks FROM (SELECT t.township_code AS township, CASE WHEN t.completed_at IS NULL THEN ",
+    );
+    qb.push_bind(frame.today)
+        .push(" - t.due_date ELSE t.completed_at::date - t.due_date END AS days FROM tasks t WHERE t.status <> 'cancelled' AND t.due_date < ")
+        .push_bind(frame.today);
+    push_rollup_filter(&mut qb, f, viewer);
+    qb.push(") late WHERE days > 0 GROUP BY 1, 2");
+    qb
+}
+
+#[derive(sqlx::FromRow)]
+struct CellRow {
+    township: String,
+    category: String,
+    status: String,
+    tasks: i64,
+    past_due: i64,
+    on_time: i64,
+    unreported: i64,
+    supervised: i64,
+    planned_investment: f64,
+    actual_investment: f64,
+    length_m: f64,
+    area_m2: f64,
+}
+
+impl From<CellRow> for Cell {
+    fn from(r: CellRow) -> Cell {
+        Cell {
+            township: r.township,
+            category: r.category,
+            status: Status::parse(&r.status),
+            tasks: r.tasks,
+            past_due: r.past_due,
+            on_time: r.on_time,
+            unreported: r.unreported,
+            supervised: r.supervised,
+            planned_investment: r.planned_investment,
+            actual_investment: r.actual_investment,
+            length_m: r.length_m,
+            area_m2: r.area_m2,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct LateRow {
+    township: String,
+    days: i32,
+    tasks: i64,
+}
+
+/// Opens a read-only transaction and fixes today, the township and category lists and a snapshot
+/// other connections can join.
+pub async fn frame(db: &Db) -> Result<(sqlx::Transaction<'static, Postgres>, Frame), sqlx::Error> {
+    let mut tx = db.begin_with(REPEATABLE_READ).await?;
+    let frame: Frame = sqlx::query_as(&frame_sql()).fetch_one(&mut *tx).await?;
+    Ok((tx, frame))
+}
+
+/// A second read-only transaction seeing exactly what the frame's transaction sees.
+pub async fn join_snapshot(db: &Db, frame: &Frame) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
+    // The id comes from pg_export_snapshot (hex digits and dashes); SET TRANSACTION SNAPSHOT takes
+    // no parameters, so check it before it goes into the statement.
+    if !frame.snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        return Err(sqlx::Error::Protocol(format!("unexpected snapshot id {:?}", frame.snapshot)));
+    }
+    let mut tx = db.begin_with(REPEATABLE_READ).await?;
+    sqlx::query(&format!("SET TRANSACTION SNAPSHOT '{}'", frame.snapshot)).execute(&mut *tx).await?;
+    Ok(tx)
+}
+
+/// The township rollup of the tasks `viewer` may see that match `f`, and the day it was made for.
+pub async fn townships(db: &Db, f: &RollupFilter, viewer: &Viewer) -> Result<(NaiveDate, Rollup), sqlx::Error> {
+    let (mut main, frame) = frame(db).await?;
+    let mut other = join_snapshot(db, &frame).await?;
+    let mut cells_q = cells_query(f, viewer, &frame);
+    let mut late_q = late_query(f, viewer, &frame);
+    let (cells, late) = tokio::try_join!(
+        cells_q.build_query_as::<CellRow>().fetch_all(&mut *main),
+        late_q.build_query_as::<LateRow>().fetch_all(&mut *other),
+    )?;
+    main.commit().await?;
+    other.commit().await?;
+    let cells: Vec<Cell> = cells.into_iter().map(Cell::from).collect();
+    let late: Vec<LateCount> =
+        late.into_iter().map(|r| LateCount { township: r.township, days: r.days, tasks: r.tasks }).collect();
+    Ok((frame.today, rollup::roll_up(&frame.townships(), frame.categories(), &cells, &late)))
+}
+
+/// Township boundaries as GeoJSON geometries, by code.
+pub async fn boundaries(db: &Db) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as("SELECT code, ST_AsGeoJSON(boundary, 6) FROM townships ORDER BY code").fetch_all(db).await
+}
+
+#[derive(sqlx::FromRow)]
+struct MonthRow {
+    month: NaiveDate,
+    completed: i64,
+    verified: i64,
+}
+
+/// Completions and verifications by month (county time) of the tasks `viewer` may see that match
+/// `f` (in one township when it names one); the period bounds the day of each event.
+pub async fn monthly(db: &Db, f: &RollupFilter, viewer: &Viewer) -> Result<Vec<MonthCount>, sqlx::Error> {
+    let mut qb =
+        QueryBuilder::new("SELECT month, sum(completed)::int8 AS completed, sum(verified)::int8 AS verified FROM (");
+    for (i, (column, counts)) in [("t.completed_at", "1, 0"), ("t.verified_at", "0, 1")].into_iter().enumerate() {
+        if i > 0 {
+            qb.push(" UNION ALL ");
+        }
+        qb.push(format!(
+            "SELECT date_trunc('month', {column})::date AS month, {counts} FROM tasks t WHERE {column} IS NOT NULL"
+        ));
+        push_common(&mut qb, f, viewer);
+        if let Some(code) = &f.township {
+            qb.push(" AND t.township_code = ").push_bind(code.clone());
+        }
+        qb.push(" AND ");
+        push_in_period(&mut qb, &format!("{column}::date"), f);
+    }
+    qb.push(") AS e (month, completed, verified) GROUP BY month ORDER BY month");
+    let rows: Vec<MonthRow> = qb.build_query_as().fetch_all(db).await?;
+    Ok(rows.into_iter().map(|r| MonthCount { month: r.month, completed: r.completed, verified: r.verified }).collect())
+}
+
+/// The name of a township, if it exists.
+pub async fn township_name(db: &Db, code: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT name FROM townships WHERE code = $1").bind(code).fetch_optional(db).await
+}

@@ -27,6 +27,8 @@ if [ "$purpose" = test ]; then
   # GDAL's OGC API reader and Chromium are real clients the tests drive.
   command -v ogrinfo >/dev/null || apt_install gdal-bin
   command -v chromium >/dev/null || apt_install chromium
+  # A Chinese font, so the browser tests' screenshots show the UI's words rather than empty boxes.
+  fc-list :lang=zh 2>/dev/null | grep -q . || apt_install fonts-wqy-microhei
 fi
 
 if [ -f web/package-lock.json ]; then

@@ -18,4 +18,7 @@ cargo clippy --quiet --all-targets -- -D warnings
 echo "test: unit and integration tests (PostGIS at $GREENLEDGER_TEST_DB)"
 cargo test --quiet
 
+echo "test: the map in Chromium (screenshots in test-artifacts/)"
+scripts/e2e.sh
+
 echo "test: all passed in $(( $(date +%s) - start )) s"

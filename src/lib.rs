@@ -31,11 +31,25 @@ pub struct ServerConfig {
     /// Mark the session cookie Secure (set when the service is reached over https).
     #[arg(long, env = "GREENLEDGER_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+    /// Background tile layer URL template for the map (e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png);
+    /// without it the map draws only our own township boundaries.
+    #[arg(long, env = "GREENLEDGER_TILE_URL")]
+    pub tile_url: Option<String>,
+    /// Credit line shown with the tile layer.
+    #[arg(long, env = "GREENLEDGER_TILE_ATTRIBUTION")]
+    pub tile_attribution: Option<String>,
 }
 
 impl ServerConfig {
     pub fn new(addr: std::net::SocketAddr, web_dir: impl Into<PathBuf>, data_dir: impl Into<PathBuf>) -> Self {
-        Self { addr, web_dir: web_dir.into(), data_dir: data_dir.into(), secure_cookies: false }
+        Self {
+            addr,
+            web_dir: web_dir.into(),
+            data_dir: data_dir.into(),
+            secure_cookies: false,
+            tile_url: None,
+            tile_attribution: None,
+        }
     }
 }
 

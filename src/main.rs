@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use greenledger::domain::account::NewAccount;
+use greenledger::domain::import::Mode;
 use greenledger::store::{self, DbConfig};
 use greenledger::{AppState, ServerConfig};
 
@@ -38,6 +39,19 @@ enum Command {
         /// Random seed in [0, 1): the same seed and count give the same ledger.
         #[arg(long, default_value_t = 0.42)]
         seed: f64,
+    },
+    /// Import tasks from a GeoJSON FeatureCollection, checked like single creates (progress on stderr).
+    Import {
+        #[command(flatten)]
+        db: DbConfig,
+        /// The GeoJSON file.
+        file: PathBuf,
+        /// Store the valid features even if some are invalid (default: all or nothing).
+        #[arg(long)]
+        partial: bool,
+        /// Datum of the coordinates: wgs84, gcj02 (AMap, Tencent) or bd09 (Baidu).
+        #[arg(long, default_value = "wgs84")]
+        coords: String,
     },
     /// Manage user accounts.
     User {
@@ -122,6 +136,40 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             })
             .await?;
             println!("synth: {tasks} tasks added in {:.1} s", started.elapsed().as_secs_f64());
+        }
+        Command::Import { db, file, partial, coords } => {
+            let started = std::time::Instant::now();
+            let datum = greenledger::domain::chinacoords::Datum::parse(&coords)?;
+            let mode = if partial { Mode::Partial } else { Mode::All };
+            let text = std::fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+            let doc: serde_json::Value =
+                serde_json::from_slice(&text).map_err(|e| format!("{} is not JSON: {e}", file.display()))?;
+            let parsed = greenledger::domain::import::parse(&doc, datum, chrono::Utc::now())
+                .map_err(|e| format!("{}: {}: {}", file.display(), e.pointer, e.detail))?;
+            eprintln!("import: {} features read in {:.1} s", parsed.len(), started.elapsed().as_secs_f64());
+            let pool = db.pool()?;
+            let report = store::import::import(&pool, parsed, mode, None, |stage, done, of| {
+                eprintln!("import: {stage} {done} of {of} ({:.1} s)", started.elapsed().as_secs_f64())
+            })
+            .await?;
+            for f in &report.failed {
+                eprintln!("import: feature {}: {}", f.index, f.error);
+            }
+            println!(
+                "import: {} of {} tasks imported in {:.1} s{}",
+                report.imported,
+                report.received,
+                started.elapsed().as_secs_f64(),
+                match (report.failed.len(), mode) {
+                    (0, _) => String::new(),
+                    (n, Mode::All) =>
+                        format!("; nothing stored: {n} invalid feature(s) (--partial stores the valid ones)"),
+                    (n, Mode::Partial) => format!("; {n} invalid feature(s) skipped"),
+                }
+            );
+            if mode == Mode::All && !report.failed.is_empty() {
+                return Err("the import was refused".into());
+            }
         }
         Command::User { command: UserCommand::Add { db, username, role, township, display_name } } => {
             let password = match std::env::var("GREENLEDGER_USER_PASSWORD") {

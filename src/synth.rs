@@ -28,7 +28,10 @@ pub async fn generate(db: &Db, tasks: i64, seed: f64, progress: impl Fn(i64, i64
         batch_no += 1;
         progress(done, tasks);
     }
+    // The triggers that keep the map's cell counts were off too: recount them once.
+    sqlx::query("SELECT task_cells_rebuild()").execute(db).await?;
     sqlx::query("ANALYZE tasks").execute(db).await?;
+    sqlx::query("ANALYZE task_cells").execute(db).await?;
     Ok(())
 }
 

@@ -80,3 +80,26 @@ async fn the_demo_ledger_looks_like_a_real_campaign() {
     .unwrap();
     assert!(crossing >= 10, "{crossing}");
 }
+
+#[tokio::test]
+async fn synthetic_ledgers_keep_every_rule_of_real_ones() {
+    let app = spawn_app().await;
+    greenledger::synth::generate(&app.db, 3_000, 0.5, |_, _| {}).await.unwrap();
+    let (n, codes, outside, bad_township): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT code),
+                count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM townships w WHERE ST_Intersects(w.boundary, t.geom))),
+                count(*) FILTER (WHERE GeometryType(geom) = 'POINT' AND township_code <> township_for(geom)
+                                   AND NOT ST_Touches((SELECT boundary FROM townships WHERE code = township_code), geom))
+         FROM tasks t",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!((n, codes, outside, bad_township), (3_000, 3_000, 0, 0));
+    // A task created afterwards gets a fresh code, not one of the synthetic ones.
+    let (_, _, body) = app.create(&task_at(point(119.95, 30.85), json!({}))).await;
+    let code = body["properties"]["code"].as_str().unwrap();
+    let clash: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM tasks WHERE code = $1").bind(code).fetch_one(&app.db).await.unwrap();
+    assert_eq!(clash, 1);
+}

@@ -48,10 +48,7 @@ pub struct NewAccount {
 
 impl NewAccount {
     pub fn parse(body: &Value) -> Result<NewAccount, Vec<FieldError>> {
-        let Value::Object(map) = body else {
-            return Err(vec![FieldError::new("", "the body must be a JSON object")]);
-        };
-        let mut p = Props::new(map, "");
+        let mut p = Props::object(body, "")?;
         p.refuse_unknown(&["username", "display_name", "role", "township", "password"], &[]);
         let account = NewAccount {
             username: p.required("username", username).unwrap_or_default(),
@@ -81,10 +78,7 @@ pub struct AccountChange {
 
 impl AccountChange {
     pub fn parse(body: &Value) -> Result<AccountChange, Vec<FieldError>> {
-        let Value::Object(map) = body else {
-            return Err(vec![FieldError::new("", "the body must be a JSON object")]);
-        };
-        let mut p = Props::new(map, "");
+        let mut p = Props::object(body, "")?;
         p.refuse_unknown(&["display_name", "role", "township", "active", "password"], &[]);
         let change = AccountChange {
             display_name: p.change("display_name", fields::text(100, true)),

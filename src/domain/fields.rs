@@ -37,6 +37,14 @@ impl<'a> Props<'a> {
         Self { map, base: base.to_owned(), errors: Vec::new() }
     }
 
+    /// Reads `body`, which must be a JSON object.
+    pub fn object(body: &'a Value, base: &str) -> Result<Self, Vec<FieldError>> {
+        match body {
+            Value::Object(map) => Ok(Self::new(map, base)),
+            other => Err(vec![FieldError::new(base, format!("must be a JSON object, got {}", json_type(other)))]),
+        }
+    }
+
     pub fn pointer(&self, key: &str) -> String {
         format!("{}/{}", self.base, key.replace('~', "~0").replace('/', "~1"))
     }

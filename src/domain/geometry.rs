@@ -350,6 +350,21 @@ impl TaskGeometry {
         }
     }
 
+    /// The same geometry with every position moved by `f`: a change of datum (see `chinacoords`).
+    pub fn map_positions(&self, f: impl Fn(Position) -> Position) -> TaskGeometry {
+        let line = |ps: &Vec<Position>| ps.iter().map(|p| f(*p)).collect::<Vec<_>>();
+        let lines = |ls: &Vec<Vec<Position>>| ls.iter().map(line).collect::<Vec<_>>();
+        let coordinates = match &self.coordinates {
+            Coordinates::Point(p) => Coordinates::Point(f(*p)),
+            Coordinates::MultiPoint(ps) => Coordinates::MultiPoint(line(ps)),
+            Coordinates::LineString(ps) => Coordinates::LineString(line(ps)),
+            Coordinates::MultiLineString(ls) => Coordinates::MultiLineString(lines(ls)),
+            Coordinates::Polygon(ls) => Coordinates::Polygon(lines(ls)),
+            Coordinates::MultiPolygon(polys) => Coordinates::MultiPolygon(polys.iter().map(lines).collect()),
+        };
+        TaskGeometry { coordinates, vertices: self.vertices }
+    }
+
     /// Two-dimensional GeoJSON for `ST_GeomFromGeoJSON`. Rust prints the shortest decimal that reads
     /// back as the same f64, so stored coordinates are exactly the ones sent.
     pub fn to_geojson(&self) -> String {

@@ -44,8 +44,14 @@ impl TownshipInput {
                 None
             }
         };
-        let empty = serde_json::Map::new();
-        let mut p = Props::new(body.get("properties").and_then(Value::as_object).unwrap_or(&empty), "/properties");
+        let no_properties = Value::Object(Default::default());
+        let mut p = match Props::object(body.get("properties").unwrap_or(&no_properties), "/properties") {
+            Ok(p) => p,
+            Err(mut e) => {
+                errors.append(&mut e);
+                return Err(errors);
+            }
+        };
         p.refuse_unknown(&["name", "kind"], &["code", "area_km2"]);
         let name = p.required("name", fields::text(50, false));
         let kind = p.required("kind", fields::one_of(KINDS));

@@ -1,10 +1,10 @@
 //! The task lifecycle of PRODUCT.md as one pure function, and the rules for a township's report.
 //!
 //! ```text
-//!     planned ──start──▶ in_progress ──complete──▶ completed ──verify──▶ verified
-//!        │                    ▲                        │
-//!        │                    └──────── return ◀───────┘
-//!        └──cancel──▶ cancelled   (bureau only, with a reason; from any state but verified)
+//! planned ──start──▶ in_progress ──complete──▶ completed ──verify──▶ verified
+//!    │                    ▲                        │
+//!    │                    └──────── return ◀───────┘
+//!    └──cancel──▶ cancelled   (bureau only, with a reason; from any state but verified)
 //! ```
 
 use serde::{Deserialize, Serialize};

@@ -1,13 +1,18 @@
 //! The HTTP API: one module per resource, thin handlers over `domain` and `store`.
 
+pub mod cache;
 pub mod export;
 pub mod extract;
 pub mod health;
+pub mod import;
+pub mod ogc;
 pub mod rollups;
 pub mod session;
 pub mod tasks;
+pub mod tiles;
 pub mod townships;
 pub mod users;
+pub mod web;
 pub mod workflow;
 
 use axum::Router;
@@ -21,7 +26,6 @@ use crate::ServerConfig;
 use crate::auth::limiter::LoginLimiter;
 
 use axum::routing::{any, get};
-use tower_http::services::ServeDir;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -42,6 +46,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub secure_cookies: bool,
     pub session_ttl: Duration,
+    pub map: web::MapConfig,
 }
 
 impl AppState {
@@ -50,6 +55,12 @@ impl AppState {
             data_dir: config.data_dir.clone(),
             secure_cookies: config.secure_cookies,
             session_ttl: Duration::from_secs(14 * 24 * 3600),
+            map: web::MapConfig {
+                tile_layer: config.tile_url.clone().filter(|u| !u.trim().is_empty()).map(|url| web::TileLayer {
+                    url,
+                    attribution: config.tile_attribution.clone().unwrap_or_default(),
+                }),
+            },
         };
         Self { db, settings: Arc::new(settings), limiter: Arc::new(LoginLimiter::default()) }
     }
@@ -74,6 +85,8 @@ impl AppState {
         (name = "accounts", description = "Logging in, the caller, API tokens"),
         (name = "admin", description = "Accounts and townships (administrators)"),
         (name = "service", description = "Service status and description"),
+        (name = "ogc", description = "OGC API - Features (Part 1) for GIS clients"),
+        (name = "map", description = "Vector tiles for the map"),
     )
 )]
 struct ApiDoc;
@@ -83,6 +96,7 @@ struct ApiDoc;
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
+        .routes(routes!(web::config))
         .routes(routes!(townships::list))
         .routes(routes!(townships::categories))
         .routes(routes!(tasks::list, tasks::create))
@@ -97,6 +111,18 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::update))
         .routes(routes!(users::put_township))
+        .routes(routes!(ogc::landing))
+        .routes(routes!(ogc::conformance))
+        .routes(routes!(ogc::api))
+        .routes(routes!(ogc::collections))
+        .routes(routes!(ogc::collection))
+        .routes(routes!(ogc::items))
+        .routes(routes!(ogc::item))
+        .routes(routes!(tiles::tile))
+        .routes(routes!(tiles::tilejson))
+        .merge(
+            OpenApiRouter::new().routes(routes!(import::import)).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BODY)),
+        )
         .routes(routes!(rollups::townships))
         .routes(routes!(rollups::townships_geojson))
         .routes(routes!(rollups::monthly))
@@ -127,5 +153,5 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
         })
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
         .with_state(state)
-        .fallback_service(ServeDir::new(web_dir).fallback(get(not_found)))
+        .merge(web::static_files(web_dir, get(not_found)))
 }

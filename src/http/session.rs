@@ -14,7 +14,7 @@ use super::AppState;
 use super::extract::{ClientAddr, JsonBody, PathId};
 use crate::auth::{self, Principal, SESSION_COOKIE, TOKEN_PREFIX, User, password, secret};
 use crate::domain::fields::{self, Props};
-use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::error::{ApiError, Problem, Result};
 use crate::store::accounts::{self, ApiToken};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -33,15 +33,13 @@ pub struct Credentials {
 }
 
 fn read_credentials(body: &Value) -> Result<(String, String)> {
-    let empty = serde_json::Map::new();
-    let mut p = Props::new(body.as_object().unwrap_or(&empty), "");
+    let mut p = Props::object(body, "").map_err(ApiError::invalid)?;
     let username = p.required("username", fields::text(64, false));
     let password = p.required("password", |v| {
         v.as_str().map(str::to_owned).ok_or_else(|| format!("must be a string, got {}", fields::json_type(v)))
     });
     match (username, password) {
         (Some(u), Some(pw)) if p.errors.is_empty() => Ok((u, pw)),
-        _ if !body.is_object() => Err(ApiError::invalid_field("", "send {\"username\": ..., \"password\": ...}")),
         _ => Err(ApiError::invalid(p.errors)),
     }
 }
@@ -153,16 +151,10 @@ pub async fn create_token(
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     let user = principal.require_user()?;
-    let empty = serde_json::Map::new();
-    let mut p = Props::new(body.as_object().unwrap_or(&empty), "");
+    let mut p = Props::object(&body, "").map_err(ApiError::invalid)?;
+    p.refuse_unknown(&["name"], &[]);
     let name = p.required("name", fields::text(100, false));
-    let Some(name) = name.filter(|_| p.errors.is_empty()) else {
-        return Err(ApiError::invalid(if p.errors.is_empty() {
-            vec![FieldError::new("/name", "required")]
-        } else {
-            p.errors
-        }));
-    };
+    let Some(name) = name.filter(|_| p.errors.is_empty()) else { return Err(ApiError::invalid(p.errors)) };
     let secret = secret::generate(TOKEN_PREFIX);
     let token = accounts::create_token(&state.db, user.id, &name, &secret::hash(&secret)).await?;
     Ok((StatusCode::CREATED, Json(NewToken { token, secret })).into_response())

@@ -11,6 +11,7 @@ use super::AppState;
 use super::extract::{JsonBody, QueryPairs, TaskId, etag, if_match_version, not_modified};
 use crate::auth::Principal;
 use crate::domain::access::Viewer;
+use crate::domain::chinacoords::Datum;
 use crate::domain::filter::TaskFilter;
 use crate::domain::task::{NewTask, TaskPatch};
 use crate::error::{ApiError, Problem, Result};
@@ -99,8 +100,23 @@ pub async fn load(state: &AppState, id: uuid::Uuid, viewer: &Viewer) -> Result<T
     store::get(&state.db, id, viewer).await?.ok_or_else(|| ApiError::not_found(format!("there is no task {id}")))
 }
 
-/// The answer to a conditional write that found the task changed: 412 with the task as it is now.
-pub async fn stale(state: &AppState, id: uuid::Uuid, viewer: &Viewer, expected: i32, current_version: i32) -> ApiError {
+/// The answer to a conditional write (If-Match): the task as it is now, 404, or 412 with the task
+/// as it is now when someone else changed it first.
+pub async fn answer_update(
+    state: &AppState,
+    id: uuid::Uuid,
+    viewer: &Viewer,
+    expected: i32,
+    update: Update,
+) -> Result<Response> {
+    match update {
+        Update::Done(_) => Ok(feature_response(StatusCode::OK, &load(state, id, viewer).await?)),
+        Update::NotFound => Err(ApiError::not_found(format!("there is no task {id}"))),
+        Update::Stale { current_version } => Err(stale(state, id, viewer, expected, current_version).await),
+    }
+}
+
+async fn stale(state: &AppState, id: uuid::Uuid, viewer: &Viewer, expected: i32, current_version: i32) -> ApiError {
     let current = match load(state, id, viewer).await {
         Ok(c) => serde_json::to_value(&c).unwrap_or_default(),
         Err(e) => return e,
@@ -131,17 +147,20 @@ pub async fn stale(state: &AppState, id: uuid::Uuid, viewer: &Viewer, expected: 
         ("offset" = Option<i64>, Query, description = "tasks to skip"),
     ),
     responses(
-        (status = 200, description = "One page of matching tasks", body = TaskCollection, content_type = "application/geo+json"),
+        (status = 200, description = "One page of matching tasks; ETag and Cache-Control set (public for anonymous callers)", body = TaskCollection, content_type = "application/geo+json"),
+        (status = 304, description = "If-None-Match names the current page"),
         (status = 400, description = "An unknown parameter or a bad value", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
     QueryPairs(pairs): QueryPairs,
+    headers: HeaderMap,
 ) -> Result<Response> {
     let filter = TaskFilter::parse(&pairs).map_err(ApiError::bad_query)?;
     store::check_filter(&state.db, &filter).await?;
-    let (features, matched) = store::list(&state.db, &filter, &principal.viewer()).await?;
+    let viewer = principal.viewer();
+    let (features, matched) = store::list(&state.db, &filter, &viewer).await?;
     let returned = features.len();
     let link = |rel, offset| Link {
         href: format!("/api/tasks?{}", filter.query_at(&pairs, offset)),
@@ -162,12 +181,14 @@ pub async fn list(
         number_returned: returned,
         links,
     };
-    Ok(([(header::CONTENT_TYPE, GEOJSON)], Json(body)).into_response())
+    let bytes = serde_json::to_vec(&body).map_err(|_| ApiError::internal())?;
+    Ok(super::cache::respond(&headers, viewer == Viewer::Public, GEOJSON, bytes))
 }
 
 /// Create a task from a GeoJSON Feature. The township is assigned from the geometry unless the
 /// `township` property names one.
 #[utoipa::path(post, path = "/api/tasks", tag = "tasks",
+    params(("coords" = Option<String>, Query, description = "gcj02 (AMap, Tencent) or bd09 (Baidu): the geometry is in that datum and is converted to WGS 84; default wgs84")),
     request_body(content = TaskInput, content_type = "application/geo+json"),
     responses(
         (status = 201, description = "Created; Location and ETag headers are set", body = TaskFeature, content_type = "application/geo+json"),
@@ -178,9 +199,16 @@ pub async fn list(
         (status = 415, description = "Not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid task: each error points at the field or coordinate", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn create(State(state): State<AppState>, principal: Principal, JsonBody(body): JsonBody) -> Result<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    QueryPairs(query): QueryPairs,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
     let user = principal.require_staff("create tasks")?;
-    let task = NewTask::parse(&body, Utc::now()).map_err(ApiError::invalid)?;
+    let datum = Datum::from_query(&query).map_err(ApiError::bad_query)?;
+    let mut task = NewTask::parse(&body, Utc::now()).map_err(ApiError::invalid)?;
+    task.geometry = datum.geometry_to_wgs84(&task.geometry);
     let mut tx = state.db.begin().await?;
     let stored = store::insert(&state.db, &mut tx, None, &task, Some(user.id)).await?;
     tx.commit().await?;
@@ -220,6 +248,7 @@ pub async fn get(
     params(
         ("id" = uuid::Uuid, Path, description = "task id"),
         ("If-Match" = String, Header, description = "ETag of the version being edited, e.g. \"v3\""),
+        ("coords" = Option<String>, Query, description = "gcj02 or bd09: the geometry is in that datum and is converted to WGS 84"),
     ),
     request_body(content = TaskInput, content_type = "application/geo+json",
                  description = "a partial Feature: geometry and/or some properties"),
@@ -237,11 +266,14 @@ pub async fn patch(
     principal: Principal,
     TaskId(id): TaskId,
     headers: HeaderMap,
+    QueryPairs(query): QueryPairs,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     let user = principal.require_staff("edit tasks")?;
     let expected = if_match_version(&headers)?;
-    let patch = TaskPatch::parse(&body).map_err(ApiError::invalid)?;
+    let datum = Datum::from_query(&query).map_err(ApiError::bad_query)?;
+    let mut patch = TaskPatch::parse(&body).map_err(ApiError::invalid)?;
+    patch.geometry = patch.geometry.map(|g| datum.geometry_to_wgs84(&g));
     if patch.is_empty() {
         return Err(ApiError::invalid_field(
             "",
@@ -249,9 +281,6 @@ pub async fn patch(
         ));
     }
     let viewer = principal.viewer();
-    match store::update(&state.db, id, expected, &patch, Utc::now(), user.id).await? {
-        Update::Done(stored) => Ok(feature_response(StatusCode::OK, &load(&state, stored.id, &viewer).await?)),
-        Update::NotFound => Err(ApiError::not_found(format!("there is no task {id}"))),
-        Update::Stale { current_version } => Err(stale(&state, id, &viewer, expected, current_version).await),
-    }
+    let update = store::update(&state.db, id, expected, &patch, Utc::now(), user.id).await?;
+    answer_update(&state, id, &viewer, expected, update).await
 }

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::AppState;
 use super::extract::{JsonBody, TaskId, if_match_version};
-use super::tasks::{feature_response, load, stale};
+use super::tasks::{answer_update, load};
 use crate::auth::Principal;
 use crate::domain::fields::{self, Props};
 use crate::domain::photo;
@@ -18,7 +18,7 @@ use crate::domain::workflow::Action;
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::store::events::{self, HistoryEntry};
 use crate::store::reports::{self, Filed, Photo, ReportInput, ReportView};
-use crate::store::tasks::{self as task_store, Update};
+use crate::store::tasks as task_store;
 
 /// Reports carry up to six 10 MB photos.
 pub const MAX_REPORT_BODY: usize = photo::MAX_PER_REPORT * photo::MAX_BYTES + 1024 * 1024;
@@ -174,11 +174,7 @@ pub async fn create_report(
     let (view, replayed) = match filed {
         Filed::Created(v) => (v, false),
         Filed::Replayed(v) => (v, true),
-        Filed::Refused(Update::NotFound) => return Err(ApiError::not_found(format!("there is no task {id}"))),
-        Filed::Refused(Update::Stale { current_version }) => {
-            return Err(stale(&state, id, &viewer, expected, current_version).await);
-        }
-        Filed::Refused(Update::Done(_)) => return Err(ApiError::internal()),
+        Filed::Refused(refusal) => return answer_update(&state, id, &viewer, expected, refusal).await,
     };
     let task = load(&state, id, &viewer).await?;
     let mut res = (StatusCode::CREATED, Json(&view)).into_response();
@@ -242,8 +238,7 @@ pub async fn transition(
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     let user = principal.require_user()?.clone();
-    let empty = serde_json::Map::new();
-    let mut p = Props::new(body.as_object().unwrap_or(&empty), "");
+    let mut p = Props::object(&body, "").map_err(ApiError::invalid)?;
     p.refuse_unknown(&["action", "reason"], &[]);
     let action = p.required("action", fields::one_of(Action::ALL));
     let reason = p.optional("reason", fields::text(2000, true));
@@ -256,11 +251,8 @@ pub async fn transition(
     }
     let expected = if_match_version(&headers)?;
     let viewer = principal.viewer();
-    match task_store::transition(&state.db, id, expected, action, reason.as_deref(), &viewer, user.id).await? {
-        Update::Done(_) => Ok(feature_response(StatusCode::OK, &load(&state, id, &viewer).await?)),
-        Update::NotFound => Err(ApiError::not_found(format!("there is no task {id}"))),
-        Update::Stale { current_version } => Err(stale(&state, id, &viewer, expected, current_version).await),
-    }
+    let update = task_store::transition(&state.db, id, expected, action, reason.as_deref(), &viewer, user.id).await?;
+    answer_update(&state, id, &viewer, expected, update).await
 }
 
 /// Everything that happened to a task, oldest first: creation, edits (before and after), reports

@@ -103,3 +103,26 @@ pub async fn history(db: &Db, task: Uuid, full: bool) -> Result<Vec<HistoryEntry
     .fetch_all(db)
     .await
 }
+
+/// `created` events for many tasks at once (bulk import): `changes` are the tasks' initial values
+/// as JSON text, as `record` stores them for a single create.
+pub async fn record_created(
+    conn: &mut PgConnection,
+    tasks: &[Uuid],
+    statuses: &[String],
+    changes: &[String],
+    actor: Option<Uuid>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO task_events (task_id, actor_id, kind, status_after, changes)
+         SELECT u.id, $4, 'created', u.status, u.changes::jsonb
+         FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(id, status, changes)",
+    )
+    .bind(tasks)
+    .bind(statuses)
+    .bind(changes)
+    .bind(actor)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

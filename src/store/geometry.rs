@@ -3,14 +3,12 @@
 use crate::domain::geometry::TaskGeometry;
 use crate::error::{ApiError, Result};
 
-use super::Db;
-
 /// Refuses a geometry PostGIS considers invalid (self-intersection, ring self-touching, collapsed
 /// line), with PostGIS's own reason and location.
-pub async fn check_valid(db: &Db, g: &TaskGeometry) -> Result<()> {
+pub async fn check_valid<'e>(conn: impl sqlx::PgExecutor<'e>, g: &TaskGeometry) -> Result<()> {
     let reason: String = sqlx::query_scalar("SELECT ST_IsValidReason(ST_GeomFromGeoJSON($1))")
         .bind(g.to_geojson())
-        .fetch_one(db)
+        .fetch_one(conn)
         .await?;
     if reason == "Valid Geometry" {
         return Ok(());
@@ -19,7 +17,7 @@ pub async fn check_valid(db: &Db, g: &TaskGeometry) -> Result<()> {
 }
 
 /// "Self-intersection[119.9 30.8]" -> "self-intersection at [119.9, 30.8]".
-fn describe(reason: &str) -> String {
+pub(crate) fn describe(reason: &str) -> String {
     match reason.split_once('[') {
         Some((what, at)) => {
             let at = at.trim_end_matches(']').split_whitespace().collect::<Vec<_>>().join(", ");

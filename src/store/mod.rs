@@ -6,9 +6,11 @@ pub mod categories;
 pub mod events;
 pub mod export;
 pub mod geometry;
+pub mod import;
 pub mod reports;
 pub mod rollups;
 pub mod tasks;
+pub mod tiles;
 pub mod townships;
 
 use std::time::Duration;

@@ -150,11 +150,15 @@ pub async fn list(db: &Db, task: Uuid) -> Result<Vec<ReportView>, sqlx::Error> {
     views(db, rows).await
 }
 
-async fn by_key(db: &Db, author: Uuid, key: &str) -> Result<Option<ReportRow>, sqlx::Error> {
+async fn by_key<'e>(
+    conn: impl sqlx::PgExecutor<'e>,
+    author: Uuid,
+    key: &str,
+) -> Result<Option<ReportRow>, sqlx::Error> {
     sqlx::query_as(&format!("{REPORT} WHERE r.author_id = $1 AND r.idempotency_key = $2"))
         .bind(author)
         .bind(key)
-        .fetch_optional(db)
+        .fetch_optional(conn)
         .await
 }
 
@@ -244,8 +248,11 @@ pub async fn file(
     .await?;
     let Some(current) = current else { return Ok(Filed::Refused(Update::NotFound)) };
     // Resends of one report queue on the task's lock; the first to get it has committed by the
-    // time the others look again, and they answer with its result.
-    if let Some(row) = by_key(db, author.id, key).await? {
+    // time the others look again, and they answer with its result. (Inside the transaction only
+    // its own connection is used: taking a second one from the pool while holding the lock would
+    // let a burst of resends exhaust the pool.)
+    if let Some(row) = by_key(&mut *tx, author.id, key).await? {
+        tx.rollback().await?;
         return replay(db, row, input).await;
     }
     match viewer.relation(&current.township_code) {

@@ -12,6 +12,7 @@ use super::Db;
 use super::events::{self, Event};
 use crate::domain::access::Viewer;
 use crate::domain::filter::TaskFilter;
+use crate::domain::ogc::Period;
 use crate::domain::task::{NewTask, Status, TaskFields, TaskPatch, Visibility};
 use crate::domain::workflow::{self, Action, Lifecycle, Refusal};
 use crate::error::{ApiError, FieldError, Result};
@@ -122,6 +123,10 @@ impl TaskRow {
     }
 }
 
+/// Past its due date (in the county's time zone, the session's) and neither finished nor cancelled.
+pub(crate) const OVERDUE: &str =
+    "coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false)";
+
 /// Columns of the API's task view. 15 decimals keeps every coordinate exactly as it was sent
 /// (PostGIS prints the shortest decimal that reads back as the same double).
 const SELECT: &str = "
@@ -203,12 +208,37 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &TaskFilter, viewer: &Vie
 /// One page of the tasks the viewer may see matching the filter, in code order, and how many
 /// match in all.
 pub async fn list(db: &Db, f: &TaskFilter, viewer: &Viewer) -> Result<(Vec<TaskFeature>, i64), sqlx::Error> {
+    list_in_period(db, f, None, viewer).await
+}
+
+/// As `list`, and only tasks whose lifespan meets `period`: a task lives from its creation until it
+/// is finished (completed_at) or cancelled (its last update), or on while it is open.
+pub async fn list_in_period(
+    db: &Db,
+    f: &TaskFilter,
+    period: Option<&Period>,
+    viewer: &Viewer,
+) -> Result<(Vec<TaskFeature>, i64), sqlx::Error> {
+    let push_period = |qb: &mut QueryBuilder<'_, Postgres>| {
+        let Some(p) = period else { return };
+        if let Some(end) = p.end {
+            qb.push(" AND t.created_at <= ").push_bind(end);
+        }
+        if let Some(start) = p.start {
+            qb.push(
+                " AND coalesce(t.completed_at, CASE WHEN t.status = 'cancelled' THEN t.updated_at END, 'infinity') >= ",
+            )
+            .push_bind(start);
+        }
+    };
     let mut count = QueryBuilder::new("SELECT count(*) FROM tasks t");
     push_filter(&mut count, f, viewer);
+    push_period(&mut count);
     let matched: i64 = count.build_query_scalar().fetch_one(db).await?;
 
     let mut page = QueryBuilder::new(SELECT);
     push_filter(&mut page, f, viewer);
+    push_period(&mut page);
     page.push(" ORDER BY t.code LIMIT ").push_bind(f.limit).push(" OFFSET ").push_bind(f.offset);
     let rows: Vec<TaskRow> = page.build_query_as().fetch_all(db).await?;
     let features = rows.into_iter().map(|r| r.into_feature(viewer)).collect::<Result<_, _>>()?;
@@ -257,7 +287,7 @@ pub async fn insert(
     t: &NewTask,
     actor: Option<Uuid>,
 ) -> Result<Stored> {
-    super::geometry::check_valid(db, &t.geometry).await?;
+    super::geometry::check_valid(&mut *conn, &t.geometry).await?;
     let f = &t.fields;
     let geojson = t.geometry.to_geojson();
     let row: Result<(Uuid, i32, String), sqlx::Error> = sqlx::query_as(
@@ -400,7 +430,7 @@ pub async fn update(
     let before = current.fields();
     let merged = patch.apply(&before, now).map_err(ApiError::invalid)?;
     if let Some(g) = &patch.geometry {
-        super::geometry::check_valid(db, g).await?;
+        super::geometry::check_valid(&mut *tx, g).await?;
     }
     let f = &merged;
     let new_geometry = patch.geometry.as_ref().map(|g| g.to_geojson());

@@ -100,8 +100,8 @@ pub async fn replace(
     actor: uuid::Uuid,
 ) -> crate::error::Result<usize> {
     use crate::error::ApiError;
-    super::geometry::check_valid(db, &t.boundary).await?;
     let mut tx = db.begin().await?;
+    super::geometry::check_valid(&mut *tx, &t.boundary).await?;
     upsert(&mut *tx, code, &t.name, t.kind, &t.boundary.to_geojson()).await?;
     #[derive(sqlx::FromRow)]
     struct Move {
@@ -139,4 +139,74 @@ pub async fn replace(
     }
     tx.commit().await?;
     Ok(moves.len())
+}
+
+/// One page of townships (code order) whose boundary meets `bbox` and whose kind is among `kinds`,
+/// and how many match in all.
+pub async fn page(
+    db: &Db,
+    bbox: Option<crate::domain::filter::BBox>,
+    kinds: Option<&[String]>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<TownshipFeature>, i64), sqlx::Error> {
+    let rows: Vec<(i64, Row)> = sqlx::query_as::<_, PagedRow>(
+        "SELECT count(*) OVER () AS matched, code, name, kind, ST_Area(boundary::geography) / 1e6 AS area_km2,
+                ST_AsGeoJSON(boundary, 6) AS geometry
+         FROM townships
+         WHERE ($1::float8 IS NULL OR boundary && ST_MakeEnvelope($1, $2, $3, $4, 4326)
+                AND ST_Intersects(boundary, ST_MakeEnvelope($1, $2, $3, $4, 4326)))
+           AND ($5::text[] IS NULL OR kind = ANY($5))
+         ORDER BY code LIMIT $6 OFFSET $7",
+    )
+    .bind(bbox.map(|b| b.west))
+    .bind(bbox.map(|b| b.south))
+    .bind(bbox.map(|b| b.east))
+    .bind(bbox.map(|b| b.north))
+    .bind(kinds)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?
+    .into_iter()
+    .map(|r| (r.matched, r.row))
+    .collect();
+    let matched = match rows.first() {
+        Some((m, _)) => *m,
+        // An offset past the end still deserves the true total.
+        None if offset > 0 => {
+            return Box::pin(page(db, bbox, kinds, limit.max(1), 0)).await.map(|(_, m)| (Vec::new(), m));
+        }
+        None => 0,
+    };
+    let features = rows.into_iter().map(|(_, r)| feature(r)).collect::<Result<_, _>>()?;
+    Ok((features, matched))
+}
+
+/// One township as a Feature.
+pub async fn get(db: &Db, code: &str) -> Result<Option<TownshipFeature>, sqlx::Error> {
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT code, name, kind, ST_Area(boundary::geography) / 1e6 AS area_km2, ST_AsGeoJSON(boundary, 6) AS geometry
+         FROM townships WHERE code = $1",
+    )
+    .bind(code)
+    .fetch_optional(db)
+    .await?;
+    row.map(feature).transpose()
+}
+
+#[derive(sqlx::FromRow)]
+struct PagedRow {
+    matched: i64,
+    #[sqlx(flatten)]
+    row: Row,
+}
+
+fn feature(r: Row) -> Result<TownshipFeature, sqlx::Error> {
+    Ok(TownshipFeature {
+        kind: "Feature",
+        id: r.code.clone(),
+        geometry: RawValue::from_string(r.geometry).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        properties: TownshipProperties { code: r.code, name: r.name, kind: r.kind, area_km2: r.area_km2 },
+    })
 }

@@ -133,34 +133,26 @@ impl Caller {
         self.request(reqwest::Method::GET, path).send().await.unwrap()
     }
 
+    /// Sends `body` as JSON, with an If-Match when `etag` is given.
+    pub async fn send_json(&self, method: reqwest::Method, path: &str, etag: Option<&str>, body: &Value) -> Response {
+        let mut req = self.request(method, path).header(header::CONTENT_TYPE, "application/geo+json");
+        if let Some(etag) = etag {
+            req = req.header(header::IF_MATCH, etag);
+        }
+        req.body(body.to_string()).send().await.unwrap()
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Response {
-        self.request(reqwest::Method::POST, path)
-            .header(header::CONTENT_TYPE, "application/geo+json")
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
+        self.send_json(reqwest::Method::POST, path, None, body).await
     }
 
     pub async fn patch(&self, path: &str, etag: &str, body: &Value) -> Response {
-        self.request(reqwest::Method::PATCH, path)
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::IF_MATCH, etag)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
+        self.send_json(reqwest::Method::PATCH, path, Some(etag), body).await
     }
 
     /// POST with an If-Match (transitions, JSON reports).
     pub async fn post_if_match(&self, path: &str, etag: &str, body: &Value) -> Response {
-        self.request(reqwest::Method::POST, path)
-            .header(header::CONTENT_TYPE, "application/json")
-            .header(header::IF_MATCH, etag)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap()
+        self.send_json(reqwest::Method::POST, path, Some(etag), body).await
     }
 
     /// Creates a task and returns (id, etag, feature); panics unless the answer is 201.
@@ -306,4 +298,53 @@ pub fn pointers(problem: &Value) -> Vec<String> {
         .as_array()
         .map(|e| e.iter().map(|x| x["pointer"].as_str().unwrap_or("").to_owned()).collect())
         .unwrap_or_default()
+}
+
+/// Bytes that are a JPEG by signature (the service recognises images by their first bytes), made
+/// distinct by `seed`.
+pub fn jpeg(seed: u8, len: usize) -> Vec<u8> {
+    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0];
+    bytes.extend((0..len.saturating_sub(bytes.len())).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
+    bytes
+}
+
+impl Caller {
+    /// Files a report as multipart/form-data: `fields` as text parts, `photos` as files.
+    pub async fn report(
+        &self,
+        id: &str,
+        etag: &str,
+        key: &str,
+        fields: &[(&str, &str)],
+        photos: &[(&str, Vec<u8>)],
+    ) -> Response {
+        let mut form = reqwest::multipart::Form::new();
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        for (name, bytes) in photos {
+            form = form.part("photo", reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string()));
+        }
+        self.request(reqwest::Method::POST, &format!("/api/tasks/{id}/reports"))
+            .header(header::IF_MATCH, etag)
+            .header("idempotency-key", key)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A bureau transition.
+    pub async fn transition(&self, id: &str, action: &str, reason: Option<&str>) -> Response {
+        let etag = self.etag(id).await;
+        let mut body = json!({"action": action});
+        if let Some(r) = reason {
+            body["reason"] = json!(r);
+        }
+        self.post_if_match(&format!("/api/tasks/{id}/transitions"), &etag, &body).await
+    }
+}
+
+pub fn new_key() -> String {
+    uuid::Uuid::new_v4().to_string()
 }

@@ -1,0 +1,283 @@
+#!/usr/bin/env bash
+# Interop and scale benchmarks (BENCHMARKS.md): vector tiles, bbox pages, single task GETs and the
+# bulk import at 10k, 100k and 1M synthetic tasks, each beside the bare SQL doing the same work in
+# the same run (pgbench -M prepared), and the tiles beside martin when it is installed.
+#
+#   scripts/bench-interop.sh            # everything (about 15 minutes on 2 cores)
+#   SIZES="10000" DURATION=3s scripts/bench-interop.sh   # a quick look
+#
+# Needs oha (cargo install oha --locked) and, optionally, martin (cargo install martin@1.14.0
+# --locked --no-default-features --features postgres); OHA / MARTIN point at them if not on PATH.
+# Its own PostGIS cluster (.pg/bench, durable settings) on GREENLEDGER_BENCH_PGPORT (default 54352);
+# the service on 127.0.0.1:${GREENLEDGER_BENCH_PORT:-18352}, martin on the next port.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZES=${SIZES:-"10000 100000 1000000"}
+DURATION=${DURATION:-8s}
+CLIENTS=${CLIENTS:-2}
+PGPORT=${GREENLEDGER_BENCH_PGPORT:-54352}
+PORT=${GREENLEDGER_BENCH_PORT:-18352}
+MARTIN_PORT=$((PORT + 1))
+OHA=${OHA:-$(command -v oha || true)}
+MARTIN=${MARTIN:-$(command -v martin || true)}
+OUT=${OUT:-target/bench-interop}
+if [ ! -x "$OHA" ]; then
+  echo "bench: installing oha from crates.io into target/bench-tools (about 4 minutes)"
+  cargo install oha --locked --quiet --root target/bench-tools
+  OHA=target/bench-tools/bin/oha
+fi
+mkdir -p "$OUT"
+pgbin=$(scripts/pg.sh bindir)
+psql_bin="$pgbin/psql"
+pgbench_bin="$pgbin/pgbench"
+
+echo "bench: building release"
+cargo build --release --quiet
+gl=target/release/greenledger
+
+scripts/pg.sh wipe bench
+base=$(scripts/pg.sh start bench "$PGPORT")
+export DATABASE_URL="$base/greenledger"
+"$psql_bin" -q "$base/postgres" -c "CREATE DATABASE greenledger"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  scripts/pg.sh stop bench || true
+}
+trap cleanup EXIT
+$gl migrate >/dev/null
+# Townships only: the demo county's 12, none of its tasks (the synthetic ledger brings them).
+GREENLEDGER_DEMO_PASSWORD=bench-only $gl seed >/dev/null
+"$psql_bin" -q "$DATABASE_URL" -c "ALTER TABLE task_events DISABLE TRIGGER task_events_no_update;
+  DELETE FROM task_events; ALTER TABLE task_events ENABLE TRIGGER task_events_no_update; DELETE FROM tasks;
+  SELECT task_cells_rebuild();"
+q() { "$psql_bin" -qAt "$DATABASE_URL" -c "$1"; }
+
+GREENLEDGER_ADDR=127.0.0.1:$PORT RUST_LOG=warn $gl serve >"$OUT/serve.log" 2>&1 &
+pids+=($!)
+if [ -x "$MARTIN" ]; then
+  cat >"$OUT/martin.yaml" <<EOF
+listen_addresses: '127.0.0.1:$MARTIN_PORT'
+cache_size_mb: 0
+postgres:
+  connection_string: '$DATABASE_URL'
+  auto_publish: false
+  tables:
+    tasks:
+      schema: public
+      table: tasks
+      srid: 4326
+      geometry_column: geom
+      geometry_type: GEOMETRY
+      extent: 4096
+      buffer: 64
+      clip_geom: true
+      properties:
+        code: text
+        title: text
+        category: text
+        status: text
+        progress: int2
+        township_code: text
+        supervised: bool
+        due_date: date
+        visibility: text
+EOF
+  "$MARTIN" --config "$OUT/martin.yaml" >"$OUT/martin.log" 2>&1 &
+  pids+=($!)
+fi
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.2; done
+
+# --- measuring -------------------------------------------------------------------------------
+results="$OUT/results.tsv"
+: >"$results"
+
+# oha over a file of URLs -> "rps p50_ms p99_ms"
+http() {
+  "$OHA" --no-tui --output-format json -c "$CLIENTS" -z "$DURATION" -H 'Accept-Encoding: identity' \
+    --urls-from-file "$1" >"$1.json"
+  python3 - "$1.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+p = d["latencyPercentiles"]
+codes = d.get("statusCodeDistribution", {})
+bad = {k: v for k, v in codes.items() if not k.startswith("2")}
+if bad:
+    sys.exit(f"non-2xx answers: {bad}")
+print(f'{d["summary"]["requestsPerSec"]:.0f} {p["p50"]*1000:.2f} {p["p99"]*1000:.2f}')
+PY
+}
+
+# pgbench over a script -> "tps p50_ms p99_ms" (from the per-transaction log)
+sql() {
+  local dir
+  dir=$(mktemp -d "$OUT/pgbench.XXXX")
+  (cd "$dir" && "$pgbench_bin" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "${DURATION%s}" -l -f "$1" "$DATABASE_URL" >run.txt 2>&1) ||
+    { cat "$dir/run.txt"; exit 1; }
+  python3 - "$dir" <<'PY'
+import glob, sys
+lat = []
+for f in glob.glob(sys.argv[1] + "/pgbench_log.*"):
+    for line in open(f):
+        lat.append(int(line.split()[2]) / 1000)
+lat.sort()
+secs = float(open(sys.argv[1] + "/run.txt").read().split("duration: ")[1].split(" ")[0])
+pct = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))]
+print(f"{len(lat) / secs:.0f} {pct(0.5):.2f} {pct(0.99):.2f}")
+PY
+  rm -rf "$dir"
+}
+
+record() { # size what rps p50 p99 sql_rps sql_p50 sql_p99
+  echo "$*" | tr ' ' '\t' >>"$results"
+  printf 'bench: %-8s %-22s http %6s req/s p50 %7s ms p99 %7s ms | sql %6s/s p50 %7s ms p99 %7s ms\n' "$@"
+}
+
+tile_floor() { # z xmin xmax ymin ymax -> pgbench script of the service's tile SQL for an anonymous caller
+  local z=$1
+  cat <<EOF
+\set x random($2, $3)
+\set y random($4, $5)
+\set x0 :x * 32
+\set x1 :x * 32 + 31
+\set y0 :y * 32
+\set y1 :y * 32 + 31
+\set covered 0
+EOF
+  if [ "$z" -lt 14 ]; then
+    echo "SELECT coalesce(sum(t.n), 0)::int8 AS covered FROM task_cells t WHERE t.z = $z AND t.cx BETWEEN :x0 AND :x1 AND t.cy BETWEEN :y0 AND :y1 AND t.visibility = 'public' \gset"
+  fi
+  cat <<EOF
+\if :covered > 2500
+SELECT ST_AsMVT(m, 'tasks', 4096, 'geom') FROM (SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(sum(t.sx) / sum(t.n), sum(t.sy) / sum(t.n)), 3857), ST_TileEnvelope($z, :x, :y), 4096, 0, false) AS geom, true AS cluster, t.category, sum(t.n)::int4 AS count, sum(t.planned)::int4 AS planned, sum(t.in_progress)::int4 AS in_progress, sum(t.completed)::int4 AS completed, sum(t.verified)::int4 AS verified, sum(t.cancelled)::int4 AS cancelled, sum(t.supervised)::int4 AS supervised FROM task_cells t WHERE t.z = $z AND t.cx BETWEEN :x0 AND :x1 AND t.cy BETWEEN :y0 AND :y1 AND t.visibility = 'public' GROUP BY t.cx, t.cy, t.category HAVING sum(t.n) > 0) m WHERE m.geom IS NOT NULL;
+\else
+SELECT ST_AsMVT(m, 'tasks', 4096, 'geom') FROM (SELECT ST_AsMVTGeom(ST_Transform(t.geom, 3857), ST_TileEnvelope($z, :x, :y), 4096, 64, true) AS geom, t.id::text AS id, t.code, t.title, t.category, t.status, t.progress::int4 AS progress, t.township_code AS township, coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) AS overdue, t.supervised, t.due_date::text AS due_date, t.visibility FROM tasks t WHERE t.geom && ST_Transform(ST_TileEnvelope($z, :x, :y, margin => 64.0 / 4096), 4326) AND t.visibility = 'public') m WHERE m.geom IS NOT NULL;
+\endif
+EOF
+}
+
+SELECT_TASK="SELECT t.id, t.code, t.title, t.description, t.category, t.status, t.progress, t.township_code AS township, w.name AS township_name, t.township_overridden, t.lead_unit, t.contact_person, t.contact_phone, t.due_date, coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) AS overdue, t.planned_investment::float8 AS planned_investment, t.actual_investment::float8 AS actual_investment, t.target_quantity::float8 AS target_quantity, t.target_unit, t.visibility, t.supervised, t.completed_at, t.verified_at, t.last_report_at, t.created_at, t.updated_at, t.version, t.return_reason, t.cancel_reason, ST_AsGeoJSON(t.geom, 15) AS geometry FROM tasks t JOIN townships w ON w.code = t.township_code"
+
+read -r W S E N <<<"$(q "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(boundary) e FROM townships) b" | tr '|' ' ')"
+echo "bench: county $W $S $E $N"
+
+measure() {
+  local size=$1 d="$OUT/$1"
+  mkdir -p "$d"
+  q "ANALYZE tasks; ANALYZE task_cells;" >/dev/null
+  # Tiles, zooms 10-16, uniformly over the tiles covering the county.
+  for z in 10 11 12 13 14 15 16; do
+    read -r x0 x1 y0 y1 <<<"$(python3 - "$z" "$W" "$S" "$E" "$N" <<'PY'
+import math, sys
+z, w, s, e, n = int(sys.argv[1]), *map(float, sys.argv[2:])
+t = lambda lon, lat: (int((lon + 180) / 360 * 2**z), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z))
+(x0, y1), (x1, y0) = t(w, s), t(e, n)
+print(x0, x1, y0, y1)
+PY
+)"
+    python3 - "$z" "$x0" "$x1" "$y0" "$y1" "$PORT" >"$d/tiles-$z.urls" <<'PY'
+import random, sys
+z, x0, x1, y0, y1, port = map(int, sys.argv[1:])
+random.seed(z)
+for _ in range(5000):
+    print(f"http://127.0.0.1:{port}/tiles/tasks/{z}/{random.randint(x0, x1)}/{random.randint(y0, y1)}.mvt")
+PY
+    tile_floor "$z" "$x0" "$x1" "$y0" "$y1" >"$d/tiles-$z.sql"
+    record "$size" "tile_z$z" $(http "$d/tiles-$z.urls") $(sql "$PWD/$d/tiles-$z.sql")
+    if [ -x "$MARTIN" ]; then
+      sed "s#:$PORT/tiles/tasks/#:$MARTIN_PORT/tasks/#; s#\.mvt\$##" "$d/tiles-$z.urls" >"$d/martin-$z.urls"
+      record "$size" "martin_z$z" $(http "$d/martin-$z.urls") $(sql "$PWD/$d/tiles-$z.sql")
+    fi
+  done
+  # bbox pages of 1,000 features: boxes sized to hold about 1,500 tasks at this size.
+  python3 - "$size" "$W" "$S" "$E" "$N" "$PORT" >"$d/bbox.urls" <<'PY'
+import random, sys
+size = int(sys.argv[1]); w, s, e, n = map(float, sys.argv[2:6]); port = sys.argv[6]
+f = min(1.0, (1500 / size) ** 0.5)
+dx, dy = (e - w) * f, (n - s) * f
+random.seed(7)
+for _ in range(5000):
+    x, y = random.uniform(w, e - dx), random.uniform(s, n - dy)
+    print(f"http://127.0.0.1:{port}/api/tasks?bbox={x:.6f},{y:.6f},{x + dx:.6f},{y + dy:.6f}&limit=1000")
+PY
+  python3 - "$size" "$W" "$S" "$E" "$N" >"$d/bbox.sql" <<PY
+import sys
+size = int(sys.argv[1]); w, s, e, n = map(float, sys.argv[2:6])
+f = min(1.0, (1500 / size) ** 0.5)
+dx, dy = (e - w) * f, (n - s) * f
+m = lambda v: int(v * 1e6)
+print(f"\\\\set wm random({m(w)}, {m(e - dx)})")
+print(f"\\\\set sm random({m(s)}, {m(n - dy)})")
+print("\\\\set w :wm / 1000000.0")
+print("\\\\set s :sm / 1000000.0")
+print(f"\\\\set e :w + {dx}")
+print(f"\\\\set n :s + {dy}")
+print("SELECT count(*) FROM tasks t WHERE true AND t.visibility = 'public' AND ST_Intersects(t.geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326));")
+print("$SELECT_TASK WHERE true AND t.visibility = 'public' AND ST_Intersects(t.geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326)) ORDER BY t.code LIMIT 1000 OFFSET 0;")
+PY
+  record "$size" "bbox_page_1000" $(http "$d/bbox.urls") $(sql "$PWD/$d/bbox.sql")
+  # Single task GETs over 2,000 random public tasks.
+  q "DROP TABLE IF EXISTS bench_ids; CREATE TABLE bench_ids AS SELECT row_number() OVER () AS n, id FROM (SELECT id FROM tasks WHERE visibility = 'public' ORDER BY random() LIMIT 2000) r; ALTER TABLE bench_ids ADD PRIMARY KEY (n);" >/dev/null
+  q "SELECT id FROM bench_ids" | sed "s#^#http://127.0.0.1:$PORT/api/tasks/#" >"$d/get.urls"
+  printf '\\set n random(1, 2000)\n%s WHERE t.id = (SELECT id FROM bench_ids WHERE n = :n) AND t.visibility = '"'public'"';\n' "$SELECT_TASK" >"$d/get.sql"
+  record "$size" "task_get" $(http "$d/get.urls") $(sql "$PWD/$d/get.sql")
+}
+
+have=0
+for size in $SIZES; do
+  echo "bench: synth $((size - have)) tasks (to $size)"
+  $gl synth --tasks $((size - have)) --seed 0.42 2>/dev/null | tail -1
+  have=$size
+  measure "$size"
+done
+
+# --- bulk import of 100,000 features, beside the same inserts as bare SQL ------------------------
+echo "bench: import of 100,000 features"
+"$psql_bin" -q "$base/postgres" -c "CREATE DATABASE import_app" -c "CREATE DATABASE import_sql"
+for db in import_app import_sql; do
+  DATABASE_URL="$base/$db" $gl migrate >/dev/null
+  DATABASE_URL="$base/$db" GREENLEDGER_DEMO_PASSWORD=bench-only $gl seed >/dev/null
+  "$psql_bin" -qAt "$base/$db" -c "ALTER TABLE task_events DISABLE TRIGGER task_events_no_update; DELETE FROM task_events;
+    ALTER TABLE task_events ENABLE TRIGGER task_events_no_update; DELETE FROM tasks; DELETE FROM task_code_counters; SELECT task_cells_rebuild();" >/dev/null
+done
+file="$PWD/$OUT/import-100k.geojson"
+# Features exported from the synthetic ledger: its mix of points, river stretches and areas.
+q "COPY (SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object('type', 'Feature',
+     'geometry', ST_AsGeoJSON(geom, 7)::json, 'properties', json_build_object('title', title, 'category', category,
+     'status', CASE WHEN status = 'planned' THEN 'planned' ELSE 'in_progress' END, 'lead_unit', lead_unit,
+     'due_date', due_date, 'planned_investment', planned_investment, 'visibility', visibility)))) FROM
+     (SELECT * FROM tasks ORDER BY id LIMIT 100000) t) TO STDOUT" >"$file"
+start=$(date +%s.%N)
+DATABASE_URL="$base/import_app" $gl import "$file" 2>"$OUT/import.log" | tail -1
+app_s=$(python3 -c "import time; print(f'{time.time() - $start:.2f}')")
+# The floor: the same rows, parsed by PostgreSQL beforehand, inserted set-based with the same
+# township join, code counters and created events, through the same triggers and indexes.
+"$psql_bin" -qAt "$base/import_sql" -c "CREATE TABLE staging AS SELECT (row_number() OVER ())::int AS i, f FROM jsonb_array_elements(pg_read_file('$file')::jsonb -> 'features') f"
+sql_s=$("$psql_bin" -qAt "$base/import_sql" <<'EOF' | awk '/^Time:/ {s += $2} END {printf "%.2f", s / 1000}'
+\timing on
+BEGIN;
+SET LOCAL greenledger.bulk_assigned = 'on';
+CREATE TEMP TABLE g AS SELECT i, f, ST_GeomFromGeoJSON(f -> 'geometry') AS geom FROM staging;
+CREATE TEMP TABLE tw AS SELECT g.i, CASE WHEN cardinality(c.codes) = 1 OR GeometryType(g.geom) = 'POINT' THEN c.codes[1] ELSE township_for(g.geom) END AS township
+  FROM g JOIN (SELECT g.i, array_agg(t.code ORDER BY t.code) AS codes FROM g JOIN townships t ON ST_Intersects(t.boundary, g.geom) WHERE ST_IsValid(g.geom) GROUP BY g.i) c USING (i);
+WITH ins AS (
+  INSERT INTO tasks (code, geom, title, category, status, progress, lead_unit, due_date, planned_investment, visibility, township_code)
+  SELECT c.prefix || '-2026-' || lpad((row_number() OVER (PARTITION BY g.f -> 'properties' ->> 'category' ORDER BY g.i))::text, 4, '0'),
+         g.geom, g.f -> 'properties' ->> 'title', g.f -> 'properties' ->> 'category', g.f -> 'properties' ->> 'status',
+         CASE WHEN g.f -> 'properties' ->> 'status' IN ('completed', 'verified') THEN 100 ELSE 0 END,
+         g.f -> 'properties' ->> 'lead_unit', (g.f -> 'properties' ->> 'due_date')::date,
+         (g.f -> 'properties' ->> 'planned_investment')::numeric, g.f -> 'properties' ->> 'visibility', tw.township
+  FROM g JOIN tw USING (i) JOIN categories c ON c.code = g.f -> 'properties' ->> 'category'
+  RETURNING id, status, category)
+INSERT INTO task_events (task_id, kind, status_after, changes) SELECT id, 'created', status, jsonb_build_object('category', category) FROM ins;
+INSERT INTO task_code_counters (category, year, last) SELECT category, 2026, count(*) FROM tasks GROUP BY category;
+COMMIT;
+EOF
+)
+echo "bench: import of 100000 features: greenledger import ${app_s} s, bare SQL ${sql_s} s"
+printf 'import\t100000\t%s\t%s\n' "$app_s" "$sql_s" >>"$results"
+
+echo
+echo "bench: results in $results"
+python3 scripts/bench-interop-table.py "$results"

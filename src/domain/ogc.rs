@@ -1,0 +1,168 @@
+//! OGC API - Features (Part 1) rules that need no I/O: which representation a caller asked for,
+//! the `datetime` parameter, and how an items query splits into the ledger's own filter.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::filter::MAX_LIMIT;
+use crate::error::FieldError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Json,
+    Html,
+}
+
+/// `f=json|html` wins; otherwise the Accept header's preference between JSON and HTML, JSON on a tie
+/// (GIS clients send `*/*` or JSON types, browsers put text/html first).
+pub fn negotiate(f: Option<&str>, accept: Option<&str>) -> Result<Format, FieldError> {
+    if let Some(f) = f {
+        return match f {
+            "json" | "geojson" | "application/json" | "application/geo+json" => Ok(Format::Json),
+            "html" | "text/html" => Ok(Format::Html),
+            other => Err(FieldError::new("f", format!("unknown format '{other}': use f=json or f=html"))),
+        };
+    }
+    let Some(accept) = accept else { return Ok(Format::Json) };
+    let (mut json, mut html) = (0.0f32, 0.0f32);
+    for range in accept.split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        let q = parts.find_map(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
+        if media == "text/html" {
+            html = html.max(q);
+        } else if media == "application/json" || (media.starts_with("application/") && media.ends_with("+json")) {
+            json = json.max(q);
+        }
+    }
+    Ok(if html > json { Format::Html } else { Format::Json })
+}
+
+/// A closed or half-open time interval (`None`: unbounded on that side).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub start: Option<DateTime<Utc>>,
+    pub end: Option<DateTime<Utc>>,
+}
+
+fn instant(s: &str, end_of_day: bool) -> Result<DateTime<Utc>, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| format!("'{s}' is not an RFC 3339 date-time (2026-05-01T08:00:00Z) or date (2026-05-01)"))?;
+    let t = if end_of_day { day.and_hms_milli_opt(23, 59, 59, 999) } else { day.and_hms_opt(0, 0, 0) };
+    Ok(t.expect("a valid time of day").and_utc())
+}
+
+impl Period {
+    /// The `datetime` parameter: an instant, `start/end`, or either end open as `..` or empty.
+    pub fn parse(s: &str) -> Result<Period, String> {
+        let open = |p: &str| p.is_empty() || p == "..";
+        match s.split_once('/') {
+            None => {
+                let start = instant(s, false)?;
+                // A bare date is the whole day.
+                let end = if s.contains('T') || s.contains('t') { start } else { instant(s, true)? };
+                Ok(Period { start: Some(start), end: Some(end) })
+            }
+            Some((a, b)) => {
+                let start = if open(a) { None } else { Some(instant(a, false)?) };
+                let end = if open(b) { None } else { Some(instant(b, true)?) };
+                if let (Some(s), Some(e)) = (start, end)
+                    && s > e
+                {
+                    return Err(format!("the interval starts ({s}) after it ends ({e})"));
+                }
+                if start.is_none() && end.is_none() {
+                    return Err("an interval needs at least one end: '../..' is not accepted".into());
+                }
+                Ok(Period { start, end })
+            }
+        }
+    }
+}
+
+/// An items query split into what OGC API defines (`f`, `datetime`) and the rest, which is the
+/// collection's own filter (bbox, limit, offset and property filters). A `limit` above the maximum
+/// is lowered to it, as the standard asks, instead of being refused.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemsQuery {
+    pub f: Option<String>,
+    pub period: Option<Period>,
+    pub rest: Vec<(String, String)>,
+}
+
+impl ItemsQuery {
+    pub fn parse(pairs: &[(String, String)]) -> Result<ItemsQuery, Vec<FieldError>> {
+        let mut q = ItemsQuery { f: None, period: None, rest: Vec::new() };
+        let mut errors = Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "f" => q.f = Some(value.clone()),
+                "datetime" => match Period::parse(value) {
+                    Ok(p) => q.period = Some(p),
+                    Err(e) => errors.push(FieldError::new("datetime", e)),
+                },
+                "limit" if value.parse::<i64>().is_ok_and(|n| n > MAX_LIMIT) => {
+                    q.rest.push((key.clone(), MAX_LIMIT.to_string()));
+                }
+                _ => q.rest.push((key.clone(), value.clone())),
+            }
+        }
+        if errors.is_empty() { Ok(q) } else { Err(errors) }
+    }
+
+    /// The query string of the same request at another offset, for `next`/`prev` links.
+    pub fn query_at(pairs: &[(String, String)], limit: i64, offset: i64) -> String {
+        let mut out = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in pairs.iter().filter(|(k, _)| k != "offset" && k != "limit" && k != "f") {
+            out.append_pair(k, v);
+        }
+        out.append_pair("limit", &limit.to_string());
+        out.append_pair("offset", &offset.to_string());
+        out.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(q: &str) -> Vec<(String, String)> {
+        form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+    }
+
+    #[test]
+    fn f_wins_over_accept_and_json_wins_ties() {
+        assert_eq!(negotiate(Some("html"), Some("application/json")), Ok(Format::Html));
+        assert_eq!(negotiate(None, Some("text/html,application/xhtml+xml,*/*;q=0.8")), Ok(Format::Html));
+        assert_eq!(negotiate(None, Some("application/geo+json, text/html;q=0.5")), Ok(Format::Json));
+        assert_eq!(negotiate(None, Some("*/*")), Ok(Format::Json));
+        assert_eq!(negotiate(None, None), Ok(Format::Json));
+        assert_eq!(negotiate(Some("xml"), None).unwrap_err().pointer, "f");
+    }
+
+    #[test]
+    fn datetime_takes_instants_intervals_and_open_ends() {
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let p = Period::parse("2026-05-01T08:00:00+08:00").unwrap();
+        assert_eq!((p.start, p.end), (Some(t("2026-05-01T00:00:00Z")), Some(t("2026-05-01T00:00:00Z"))));
+        let p = Period::parse("2026-01-01/2026-03-31").unwrap();
+        assert_eq!(p.start, Some(t("2026-01-01T00:00:00Z")));
+        assert_eq!(p.end, Some(t("2026-03-31T23:59:59.999Z")));
+        assert_eq!(Period::parse("../2026-03-31T00:00:00Z").unwrap().start, None);
+        assert_eq!(Period::parse("2026-03-31T00:00:00Z/").unwrap().end, None);
+        assert!(Period::parse("2026-04-01/2026-03-01").unwrap_err().contains("after it ends"));
+        assert!(Period::parse("yesterday").unwrap_err().contains("RFC 3339"));
+        assert!(Period::parse("../..").is_err());
+    }
+
+    #[test]
+    fn items_query_keeps_the_filter_and_lowers_a_large_limit() {
+        let q = ItemsQuery::parse(&pairs("f=json&limit=50000&category=energy&datetime=2026-01-01/..")).unwrap();
+        assert_eq!(q.f.as_deref(), Some("json"));
+        assert!(q.period.is_some());
+        assert_eq!(q.rest, pairs("limit=10000&category=energy"));
+        assert_eq!(ItemsQuery::parse(&pairs("datetime=x")).unwrap_err()[0].pointer, "datetime");
+    }
+}

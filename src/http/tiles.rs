@@ -1,0 +1,97 @@
+//! /tiles: the tasks as Mapbox vector tiles for the map, and their TileJSON.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::cache;
+use crate::auth::Principal;
+use crate::domain::access::Viewer;
+use crate::domain::tile::{DETAIL_MAX, DETAIL_ZOOM, MAX_ZOOM, TileId};
+use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::store::tiles as store;
+
+pub const MVT: &str = "application/vnd.mapbox-vector-tile";
+
+/// One tile of the tasks the caller may see (layer `tasks`). From zoom 14 on, and below it where a
+/// tile covers at most 2,500 tasks, features are single tasks with `id`, `code`, `title`,
+/// `category`, `status`, `progress`, `township`, `overdue`, `supervised`, `due_date` and
+/// `visibility`; elsewhere they are clusters (`cluster` = true) per cell and family with `category`,
+/// `count` and counts per status (`planned`, `in_progress`, `completed`, `verified`, `cancelled`)
+/// and of `supervised` tasks.
+#[utoipa::path(get, path = "/tiles/tasks/{z}/{x}/{y}", tag = "map",
+    params(
+        ("z" = u8, Path, description = "zoom, 0–22"),
+        ("x" = u32, Path, description = "column"),
+        ("y" = String, Path, description = "row followed by .mvt, e.g. 6766.mvt"),
+    ),
+    responses(
+        (status = 200, description = "The tile (empty when nothing lies under it); ETag and Cache-Control set", content_type = "application/vnd.mapbox-vector-tile"),
+        (status = 304, description = "If-None-Match names the current tile"),
+        (status = 400, description = "Not a tile address", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn tile(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((z, x, y)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let id = TileId::parse(&z, &x, &y).map_err(|e| ApiError::bad_query(vec![FieldError::new("path", e)]))?;
+    let viewer = principal.viewer();
+    let bytes = store::tile(&state.db, id, &viewer).await?;
+    Ok(cache::respond(&headers, viewer == Viewer::Public, MVT, bytes))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TileJson {
+    tilejson: &'static str,
+    name: &'static str,
+    #[schema(value_type = Vec<String>)]
+    tiles: Vec<String>,
+    minzoom: u8,
+    maxzoom: u8,
+    /// West, south, east, north of the county.
+    bounds: Option<[f64; 4]>,
+    /// Longitude, latitude, zoom.
+    center: Option<[f64; 3]>,
+    #[schema(value_type = Vec<Object>)]
+    vector_layers: Vec<Value>,
+}
+
+/// TileJSON 3.0 for the task tiles: their URL template, zooms, the county's bounds and the
+/// attributes of layer `tasks`.
+#[utoipa::path(get, path = "/tiles/tasks.json", tag = "map",
+    responses((status = 200, description = "TileJSON 3.0.0", body = TileJson)))]
+pub async fn tilejson(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<TileJson>> {
+    let bounds = store::county_bounds(&state.db).await?;
+    let center = bounds.map(|[w, s, e, n]| [(w + e) / 2.0, (s + n) / 2.0, 11.0]);
+    let fields = json!({
+        "id": "String: task id (GET /api/tasks/{id})", "code": "String", "title": "String",
+        "category": "String: family code", "status": "String", "progress": "Number: per cent",
+        "township": "String: township code", "overdue": "Boolean", "supervised": "Boolean or Number (clusters: count)",
+        "due_date": "String: YYYY-MM-DD", "visibility": "String",
+        "cluster": "Boolean: a cluster of tasks per cell and family (low zooms)",
+        "count": "Number: tasks in the cluster", "planned": "Number", "in_progress": "Number",
+        "completed": "Number", "verified": "Number", "cancelled": "Number",
+    });
+    Ok(Json(TileJson {
+        tilejson: "3.0.0",
+        name: "greenledger tasks",
+        tiles: vec![format!("{}/tiles/tasks/{{z}}/{{x}}/{{y}}.mvt", super::ogc::base_url(&headers))],
+        minzoom: 0,
+        maxzoom: MAX_ZOOM,
+        bounds,
+        center,
+        vector_layers: vec![json!({
+            "id": store::LAYER,
+            "description": format!(
+                "Remediation tasks; below zoom {DETAIL_ZOOM}, tiles covering more than {DETAIL_MAX} tasks hold clusters"
+            ),
+            "minzoom": 0, "maxzoom": MAX_ZOOM, "fields": fields,
+        })],
+    }))
+}

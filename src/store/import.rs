@@ -1,0 +1,326 @@
+//! Bulk import of tasks, set-based: geometry checks, township assignment and task codes are done for
+//! thousands of features per statement instead of once per row, then the tasks and their `created`
+//! events are inserted from arrays (unnest), all in one transaction.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::Db;
+use super::events;
+use crate::domain::import::{Failure, Mode};
+use crate::domain::task::NewTask;
+use crate::error::FieldError;
+
+/// Features per statement: large enough to amortise a round trip, small enough for steady progress.
+const BATCH: usize = 5_000;
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Created {
+    pub index: usize,
+    pub id: Uuid,
+    pub code: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ImportReport {
+    /// Features in the document.
+    pub received: usize,
+    /// Tasks stored.
+    pub imported: usize,
+    /// all or partial.
+    pub mode: &'static str,
+    pub created: Vec<Created>,
+    /// Features not stored, each with its index and what is wrong.
+    pub failed: Vec<Failure>,
+}
+
+/// Stages reported to `progress` as (stage, done, of).
+pub const CHECKING: &str = "checking";
+pub const WRITING: &str = "writing";
+
+/// Checks every parsed feature against the database (geometry validity, township, category),
+/// then stores them. In `Mode::All` nothing is stored if any feature fails.
+pub async fn import(
+    db: &Db,
+    parsed: Vec<Result<NewTask, Failure>>,
+    mode: Mode,
+    actor: Option<Uuid>,
+    progress: impl Fn(&str, usize, usize),
+) -> Result<ImportReport, sqlx::Error> {
+    let received = parsed.len();
+    let mut failed: Vec<Failure> = Vec::new();
+    let mut ok: Vec<(usize, NewTask)> = Vec::with_capacity(received);
+    for (i, p) in parsed.into_iter().enumerate() {
+        match p {
+            Ok(t) => ok.push((i, t)),
+            Err(f) => failed.push(f),
+        }
+    }
+
+    let categories: HashMap<String, String> =
+        super::categories::list(db).await?.into_iter().map(|c| (c.code, c.prefix)).collect();
+    let overrides: Vec<String> = ok.iter().filter_map(|(_, t)| t.fields.township_override.clone()).collect();
+    let unknown_townships = super::townships::unknown_codes(db, &overrides).await?;
+
+    // Geometry validity and township, per batch, for the features that passed the Rust rules.
+    let mut checked: Vec<(usize, NewTask, String, String)> = Vec::with_capacity(ok.len());
+    let total = ok.len();
+    let mut done = 0;
+    let mut rest = ok.into_iter();
+    loop {
+        let batch: Vec<(usize, NewTask)> = rest.by_ref().take(BATCH).collect();
+        if batch.is_empty() {
+            break;
+        }
+        let geojson: Vec<String> = batch.iter().map(|(_, t)| t.geometry.to_geojson()).collect();
+        let rows: Vec<(i32, String, Option<String>, bool)> =
+            sqlx::query_as(CHECK_SQL).bind(&geojson).fetch_all(db).await?;
+        for (((index, task), gj), (_, reason, township, swapped)) in batch.into_iter().zip(geojson).zip(rows) {
+            let mut errors = Vec::new();
+            if !task.fields.category.is_empty() && !categories.contains_key(&task.fields.category) {
+                let mut known: Vec<&str> = categories.keys().map(String::as_str).collect();
+                known.sort();
+                errors.push(FieldError::new(
+                    "/properties/category",
+                    format!("unknown category '{}'; categories are: {}", task.fields.category, known.join(", ")),
+                ));
+            }
+            if let Some(code) = task.fields.township_override.as_ref().filter(|c| unknown_townships.contains(c)) {
+                errors.push(FieldError::new("/properties/township", format!("unknown township '{code}'")));
+            }
+            let township = task.fields.township_override.clone().or(township);
+            if reason != "Valid Geometry" {
+                errors.push(FieldError::new(
+                    "/geometry",
+                    format!("the {} is not valid: {}", task.geometry.kind().name(), super::geometry::describe(&reason)),
+                ));
+            } else if township.is_none() {
+                errors.push(FieldError::new(
+                    "/geometry",
+                    if swapped {
+                        "the geometry lies outside the county, but would lie inside it with longitude and latitude swapped: GeoJSON positions are [longitude, latitude]"
+                    } else {
+                        "the geometry touches no township of the county"
+                    },
+                ));
+            }
+            match township {
+                Some(township) if errors.is_empty() => checked.push((index, task, gj, township)),
+                _ => failed.push(Failure::new(index, errors)),
+            }
+        }
+        done = (done + BATCH).min(total);
+        progress(CHECKING, done, total);
+    }
+    failed.sort_by_key(|f| f.index);
+
+    let mut report = ImportReport {
+        received,
+        imported: 0,
+        mode: if mode == Mode::All { "all" } else { "partial" },
+        created: Vec::new(),
+        failed,
+    };
+    if checked.is_empty() || (mode == Mode::All && !report.failed.is_empty()) {
+        return Ok(report);
+    }
+
+    let mut tx = db.begin().await?;
+    // Townships and codes are assigned here, set-based; the per-row trigger leaves them alone.
+    sqlx::query("SET LOCAL greenledger.bulk_assigned = 'on'").execute(&mut *tx).await?;
+    let mut per_category: HashMap<&str, i32> = HashMap::new();
+    for (_, t, _, _) in &checked {
+        *per_category.entry(t.fields.category.as_str()).or_default() += 1;
+    }
+    let (names, counts): (Vec<String>, Vec<i32>) = per_category.iter().map(|(k, v)| (k.to_string(), *v)).unzip();
+    let reserved: Vec<(String, i32, i32)> = sqlx::query_as(
+        "INSERT INTO task_code_counters AS c (category, year, last)
+         SELECT u.category, extract(year FROM current_date)::int, u.n FROM unnest($1::text[], $2::int4[]) AS u(category, n)
+         ORDER BY u.category
+         ON CONFLICT (category, year) DO UPDATE SET last = c.last + EXCLUDED.last
+         RETURNING category, year, last",
+    )
+    .bind(&names)
+    .bind(&counts)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut next: HashMap<String, (i32, i32)> = reserved
+        .into_iter()
+        .map(|(cat, year, last)| {
+            let n = per_category[cat.as_str()];
+            (cat, (year, last - n + 1))
+        })
+        .collect();
+
+    let total = checked.len();
+    let mut rest = checked.into_iter();
+    loop {
+        let batch: Vec<(usize, NewTask, String, String)> = rest.by_ref().take(BATCH).collect();
+        if batch.is_empty() {
+            break;
+        }
+        let mut cols = Columns::default();
+        for (index, t, gj, township) in &batch {
+            let (year, seq) = next.get_mut(&t.fields.category).expect("counted above");
+            let code = format!("{}-{year}-{:04}", categories[&t.fields.category], *seq);
+            *seq += 1;
+            cols.push(*index, code, t, gj, township);
+        }
+        let rows: Vec<(Uuid, String)> = cols.insert(&mut tx, actor).await?;
+        let index_of: HashMap<&str, usize> =
+            cols.code.iter().map(String::as_str).zip(cols.index.iter().copied()).collect();
+        let mut created: Vec<Created> =
+            rows.into_iter().map(|(id, code)| Created { index: index_of[code.as_str()], id, code }).collect();
+        created.sort_by_key(|c| c.index);
+        report.created.extend(created);
+        progress(WRITING, report.created.len(), total);
+    }
+    tx.commit().await?;
+    report.imported = report.created.len();
+    Ok(report)
+}
+
+/// Per feature: PostGIS's validity verdict, the township holding it (the point's township, the only
+/// one touched, or the majority by `township_for`), and whether swapping the axes would have put it
+/// in the county.
+const CHECK_SQL: &str = "
+    WITH g AS (
+        SELECT u.i::int4 AS i, ST_GeomFromGeoJSON(u.gj) AS geom
+        FROM unnest($1::text[]) WITH ORDINALITY AS u(gj, i)
+    ), v AS (
+        SELECT i, geom, ST_IsValidReason(geom) AS reason FROM g
+    ), c AS (
+        SELECT v.i, array_agg(t.code ORDER BY t.code) AS codes
+        FROM v JOIN townships t ON ST_Intersects(t.boundary, v.geom)
+        WHERE v.reason = 'Valid Geometry'
+        GROUP BY v.i
+    )
+    SELECT v.i, v.reason,
+           CASE WHEN c.codes IS NULL THEN NULL
+                WHEN cardinality(c.codes) = 1 OR GeometryType(v.geom) = 'POINT' THEN c.codes[1]
+                ELSE township_for(v.geom) END AS township,
+           CASE WHEN c.codes IS NULL AND v.reason = 'Valid Geometry'
+                THEN township_for(ST_FlipCoordinates(v.geom)) IS NOT NULL ELSE false END AS swapped
+    FROM v LEFT JOIN c USING (i)
+    ORDER BY v.i";
+
+/// One batch as column arrays for `unnest`.
+#[derive(Default)]
+struct Columns {
+    index: Vec<usize>,
+    code: Vec<String>,
+    geojson: Vec<String>,
+    title: Vec<String>,
+    description: Vec<String>,
+    category: Vec<String>,
+    status: Vec<String>,
+    progress: Vec<i16>,
+    lead_unit: Vec<String>,
+    contact_person: Vec<Option<String>>,
+    contact_phone: Vec<Option<String>>,
+    due_date: Vec<Option<NaiveDate>>,
+    planned_investment: Vec<Option<f64>>,
+    actual_investment: Vec<Option<f64>>,
+    target_quantity: Vec<Option<f64>>,
+    target_unit: Vec<Option<String>>,
+    visibility: Vec<String>,
+    supervised: Vec<bool>,
+    township: Vec<String>,
+    overridden: Vec<bool>,
+    completed_at: Vec<Option<DateTime<Utc>>>,
+    cancel_reason: Vec<Option<String>>,
+    snapshot: Vec<String>,
+}
+
+impl Columns {
+    fn push(&mut self, index: usize, code: String, t: &NewTask, gj: &str, township: &str) {
+        let f = &t.fields;
+        // The `created` event holds what a single create records: the fields, township and geometry.
+        let mut snapshot = serde_json::to_value(f).unwrap_or_default();
+        snapshot["township"] = township.into();
+        snapshot["geometry"] = serde_json::from_str(gj).unwrap_or_default();
+        self.index.push(index);
+        self.code.push(code);
+        self.geojson.push(gj.to_owned());
+        self.title.push(f.title.clone());
+        self.description.push(f.description.clone());
+        self.category.push(f.category.clone());
+        self.status.push(f.status.as_str().to_owned());
+        self.progress.push(f.progress);
+        self.lead_unit.push(f.lead_unit.clone());
+        self.contact_person.push(f.contact_person.clone());
+        self.contact_phone.push(f.contact_phone.clone());
+        self.due_date.push(f.due_date);
+        self.planned_investment.push(f.planned_investment);
+        self.actual_investment.push(f.actual_investment);
+        self.target_quantity.push(f.target_quantity);
+        self.target_unit.push(f.target_unit.clone());
+        self.visibility.push(f.visibility.as_str().to_owned());
+        self.supervised.push(f.supervised);
+        self.township.push(township.to_owned());
+        self.overridden.push(f.township_override.is_some());
+        self.completed_at.push(f.completed_at);
+        self.cancel_reason.push(f.cancel_reason.clone());
+        self.snapshot.push(snapshot.to_string());
+    }
+
+    async fn insert(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        actor: Option<Uuid>,
+    ) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
+        let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+            "INSERT INTO tasks (code, geom, title, description, category, status, progress, lead_unit,
+                                contact_person, contact_phone, due_date, planned_investment, actual_investment,
+                                target_quantity, target_unit, visibility, supervised, township_code,
+                                township_overridden, completed_at, cancel_reason, created_by, updated_by)
+             SELECT u.code, ST_GeomFromGeoJSON(u.gj), u.title, u.description, u.category, u.status, u.progress,
+                    u.lead_unit, u.contact_person, u.contact_phone, u.due_date, u.planned, u.actual, u.quantity,
+                    u.unit, u.visibility, u.supervised, u.township, u.overridden, u.completed_at, u.cancel_reason,
+                    $22, $22
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int2[],
+                         $8::text[], $9::text[], $10::text[], $11::date[], $12::float8[], $13::float8[],
+                         $14::float8[], $15::text[], $16::text[], $17::bool[], $18::text[], $19::bool[],
+                         $20::timestamptz[], $21::text[])
+                  AS u(code, gj, title, description, category, status, progress, lead_unit, contact_person,
+                       contact_phone, due_date, planned, actual, quantity, unit, visibility, supervised, township,
+                       overridden, completed_at, cancel_reason)
+             RETURNING id, code, status",
+        )
+        .bind(&self.code)
+        .bind(&self.geojson)
+        .bind(&self.title)
+        .bind(&self.description)
+        .bind(&self.category)
+        .bind(&self.status)
+        .bind(&self.progress)
+        .bind(&self.lead_unit)
+        .bind(&self.contact_person)
+        .bind(&self.contact_phone)
+        .bind(&self.due_date)
+        .bind(&self.planned_investment)
+        .bind(&self.actual_investment)
+        .bind(&self.target_quantity)
+        .bind(&self.target_unit)
+        .bind(&self.visibility)
+        .bind(&self.supervised)
+        .bind(&self.township)
+        .bind(&self.overridden)
+        .bind(&self.completed_at)
+        .bind(&self.cancel_reason)
+        .bind(actor)
+        .fetch_all(&mut *conn)
+        .await?;
+        let snapshot_of: HashMap<&str, &str> =
+            self.code.iter().map(String::as_str).zip(self.snapshot.iter().map(String::as_str)).collect();
+        let (ids, (statuses, snapshots)): (Vec<Uuid>, (Vec<String>, Vec<String>)) = rows
+            .iter()
+            .map(|(id, code, status)| (*id, (status.clone(), snapshot_of[code.as_str()].to_owned())))
+            .unzip();
+        events::record_created(conn, &ids, &statuses, &snapshots, actor).await?;
+        Ok(rows.into_iter().map(|(id, code, _)| (id, code)).collect())
+    }
+}

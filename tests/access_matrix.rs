@@ -1,0 +1,338 @@
+//! Who may do what, endpoint by endpoint: every route of the API description against the five
+//! kinds of caller. The table below is the access policy of PRODUCT.md written out; the test fails
+//! if an endpoint exists that the table does not cover.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+/// The callers, in the order of the expected-status columns.
+const WHO: [&str; 5] = ["anonymous", "own township", "other township", "bureau", "admin"];
+
+struct Fixture {
+    public_task: String,
+    internal_task: String,
+    photo_url: String,
+}
+
+async fn fixture(app: &TestApp) -> Fixture {
+    let (public_task, _, _) = app
+        .create(&task_at(
+            point(119.95, 30.85),
+            json!({"status": "in_progress", "progress": 30, "contact_person": "王伟", "contact_phone": "13900001111"}),
+        ))
+        .await;
+    let (internal_task, _, _) =
+        app.create(&task_at(point(119.96, 30.86), json!({"visibility": "internal", "title": "内部核查点位"}))).await;
+    let own = app.login(&format!("township-{MIDDLE}")).await;
+    let etag = own.etag(&public_task).await;
+    let res = own.report(&public_task, &etag, &new_key(), &[("progress", "40")], &[("a.jpg", jpeg(9, 300))]).await;
+    let report: Value = res.json().await.unwrap();
+    Fixture { public_task, internal_task, photo_url: report["photos"][0]["url"].as_str().unwrap().to_owned() }
+}
+
+/// What a cell sends.
+enum Body {
+    None,
+    Json(Value),
+    /// A fresh JSON body for each caller (unique usernames and the like).
+    JsonFn(fn(usize) -> Value),
+    /// A report, multipart with one text field.
+    Report,
+}
+
+struct Row {
+    method: Method,
+    /// The route as the API description names it.
+    route: &'static str,
+    /// The concrete path to call.
+    path: String,
+    body: Body,
+    if_match: bool,
+    expect: [u16; 5],
+}
+
+fn rows(f: &Fixture) -> Vec<Row> {
+    let p = &f.public_task;
+    let i = &f.internal_task;
+    let row = |method: Method, route: &'static str, path: String, body: Body, if_match: bool, expect: [u16; 5]| Row {
+        method,
+        route,
+        path,
+        body,
+        if_match,
+        expect,
+    };
+    let township = json!({"type": "Feature", "properties": {"name": "清源经济开发区", "kind": "development_zone"},
+        "geometry": {"type": "Polygon", "coordinates": [[[120.0, SOUTH], [120.1, SOUTH], [120.1, NORTH], [120.0, NORTH], [120.0, SOUTH]]]}});
+    vec![
+        row(Method::GET, "/api/health", "/api/health".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/api/openapi.json", "/api/openapi.json".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/api/townships", "/api/townships".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/api/categories", "/api/categories".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/api/tasks", "/api/tasks".into(), Body::None, false, [200; 5]),
+        row(
+            Method::POST,
+            "/api/tasks",
+            "/api/tasks".into(),
+            Body::Json(task_at(point(119.95, 30.8), json!({}))),
+            false,
+            [401, 403, 403, 201, 201],
+        ),
+        row(Method::GET, "/api/tasks/{id}", format!("/api/tasks/{p}"), Body::None, false, [200; 5]),
+        row(Method::GET, "/api/tasks/{id}", format!("/api/tasks/{i}"), Body::None, false, [404, 200, 404, 200, 200]),
+        row(
+            Method::PATCH,
+            "/api/tasks/{id}",
+            format!("/api/tasks/{p}"),
+            Body::Json(json!({"properties": {"lead_unit": "县水利局"}})),
+            true,
+            [401, 403, 403, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/tasks/{id}/reports",
+            format!("/api/tasks/{p}/reports"),
+            Body::Report,
+            true,
+            [401, 201, 403, 201, 201],
+        ),
+        row(
+            Method::GET,
+            "/api/tasks/{id}/reports",
+            format!("/api/tasks/{p}/reports"),
+            Body::None,
+            false,
+            [401, 200, 403, 200, 200],
+        ),
+        row(
+            Method::GET,
+            "/api/tasks/{id}/reports",
+            format!("/api/tasks/{i}/reports"),
+            Body::None,
+            false,
+            [401, 200, 404, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/tasks/{id}/transitions",
+            format!("/api/tasks/{p}/transitions"),
+            Body::JsonFn(|n| json!({"action": if n % 2 == 1 { "supervise" } else { "unsupervise" }})),
+            true,
+            [401, 403, 403, 200, 200],
+        ),
+        row(Method::GET, "/api/tasks/{id}/history", format!("/api/tasks/{p}/history"), Body::None, false, [200; 5]),
+        row(
+            Method::GET,
+            "/api/tasks/{id}/history",
+            format!("/api/tasks/{i}/history"),
+            Body::None,
+            false,
+            [404, 200, 404, 200, 200],
+        ),
+        row(Method::GET, "/api/photos/{sha256}", f.photo_url.clone(), Body::None, false, [404, 200, 404, 200, 200]),
+        row(Method::GET, "/api/me", "/api/me".into(), Body::None, false, [401, 200, 200, 200, 200]),
+        row(Method::GET, "/api/me/tokens", "/api/me/tokens".into(), Body::None, false, [401, 200, 200, 200, 200]),
+        row(
+            Method::POST,
+            "/api/me/tokens",
+            "/api/me/tokens".into(),
+            Body::Json(json!({"name": "脚本"})),
+            false,
+            [401, 201, 201, 201, 201],
+        ),
+        row(
+            Method::DELETE,
+            "/api/me/tokens/{id}",
+            format!("/api/me/tokens/{}", uuid::Uuid::new_v4()),
+            Body::None,
+            false,
+            [401, 404, 404, 404, 404],
+        ),
+        row(Method::GET, "/api/users", "/api/users".into(), Body::None, false, [401, 403, 403, 403, 200]),
+        row(
+            Method::POST,
+            "/api/users",
+            "/api/users".into(),
+            Body::JsonFn(|n| json!({"username": format!("user{n}"), "role": "bureau", "password": "long enough"})),
+            false,
+            [401, 403, 403, 403, 201],
+        ),
+        row(
+            Method::PATCH,
+            "/api/users/{id}",
+            "/api/users/{bureau}".into(),
+            Body::Json(json!({"display_name": "县环保局"})),
+            false,
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            Method::PUT,
+            "/api/townships/{code}",
+            format!("/api/townships/{EAST}"),
+            Body::Json(township),
+            false,
+            [401, 403, 403, 403, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/session",
+            "/api/session".into(),
+            Body::Json(json!({"username": "bureau", "password": "wrong"})),
+            false,
+            [401; 5],
+        ),
+        row(Method::DELETE, "/api/session", "/api/session".into(), Body::None, false, [204; 5]),
+        row(
+            Method::POST,
+            "/api/import",
+            "/api/import".into(),
+            Body::Json(json!({"type": "FeatureCollection", "features": [task_at(point(119.97, 30.8), json!({}))]})),
+            false,
+            [401, 403, 403, 200, 200],
+        ),
+        row(Method::GET, "/ogc", "/ogc".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/ogc/api", "/ogc/api".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/ogc/conformance", "/ogc/conformance".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/ogc/collections", "/ogc/collections".into(), Body::None, false, [200; 5]),
+        row(
+            Method::GET,
+            "/ogc/collections/{collectionId}",
+            "/ogc/collections/tasks".into(),
+            Body::None,
+            false,
+            [200; 5],
+        ),
+        row(Method::GET, OGC_ITEMS, "/ogc/collections/tasks/items".into(), Body::None, false, [200; 5]),
+        row(Method::GET, OGC_ITEM, format!("/ogc/collections/tasks/items/{p}"), Body::None, false, [200; 5]),
+        row(
+            Method::GET,
+            OGC_ITEM,
+            format!("/ogc/collections/tasks/items/{i}"),
+            Body::None,
+            false,
+            [404, 200, 404, 200, 200],
+        ),
+        row(Method::GET, "/tiles/tasks.json", "/tiles/tasks.json".into(), Body::None, false, [200; 5]),
+        // The z14 tile holding both fixture tasks.
+        row(
+            Method::GET,
+            "/tiles/tasks/{z}/{x}/{y}",
+            "/tiles/tasks/14/13651/6714.mvt".into(),
+            Body::None,
+            false,
+            [200; 5],
+        ),
+        row(Method::GET, "/api/config", "/api/config".into(), Body::None, false, [200; 5]),
+        // Rollups count what each caller may see; every caller may ask.
+        row(Method::GET, "/api/rollups/townships", "/api/rollups/townships".into(), Body::None, false, [200; 5]),
+        row(
+            Method::GET,
+            "/api/rollups/townships.geojson",
+            "/api/rollups/townships.geojson".into(),
+            Body::None,
+            false,
+            [200; 5],
+        ),
+        row(Method::GET, "/api/rollups/monthly", "/api/rollups/monthly".into(), Body::None, false, [200; 5]),
+    ]
+}
+
+const OGC_ITEMS: &str = "/ogc/collections/{collectionId}/items";
+const OGC_ITEM: &str = "/ogc/collections/{collectionId}/items/{featureId}";
+
+/// Fields of a task Feature only some callers see.
+const PRIVATE: [&str; 2] = ["contact_person", "contact_phone"];
+
+#[tokio::test]
+async fn every_endpoint_answers_every_kind_of_caller_as_the_policy_says() {
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let bureau_id: String =
+        sqlx::query_scalar("SELECT id::text FROM users WHERE username = 'bureau'").fetch_one(&app.db).await.unwrap();
+    let table = rows(&f);
+
+    // Every route in the API description is in the table.
+    let doc: Value = app.get("/api/openapi.json").await.json().await.unwrap();
+    let described: BTreeSet<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| ops.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), path.clone())))
+        .collect();
+    let covered: BTreeSet<(String, String)> =
+        table.iter().map(|r| (r.method.to_string(), r.route.to_owned())).collect();
+    let missing: Vec<_> = described.difference(&covered).collect();
+    assert!(missing.is_empty(), "endpoints without an access rule in this test: {missing:?}");
+
+    let mut cells = 0;
+    for (n, row) in table.iter().enumerate() {
+        for (who, expected) in WHO.iter().zip(row.expect) {
+            // A fresh session per cell: logging out (a row of the table) must not spoil the next.
+            let caller = match *who {
+                "anonymous" => app.anonymous(),
+                "own township" => app.login(&format!("township-{MIDDLE}")).await,
+                "other township" => app.login(&format!("township-{WEST}")).await,
+                "bureau" => app.login("bureau").await,
+                _ => app.login("admin").await,
+            };
+            let path = row.path.replace("{bureau}", &bureau_id);
+            let etag = if row.if_match { app.etag(&f.public_task).await } else { String::new() };
+            let res = match &row.body {
+                Body::Report => caller.report(&f.public_task, &etag, &new_key(), &[("note", "巡查")], &[]).await,
+                body => {
+                    let mut req = caller.request(row.method.clone(), &path);
+                    if row.if_match {
+                        req = req.header("if-match", &etag);
+                    }
+                    let json = match body {
+                        Body::Json(v) => Some(v.clone()),
+                        Body::JsonFn(make) => Some(make(n * 10 + cells)),
+                        _ => None,
+                    };
+                    if let Some(v) = json {
+                        req = req.header("content-type", "application/json").body(v.to_string());
+                    }
+                    req.send().await.unwrap()
+                }
+            };
+            let status = res.status();
+            let text = res.text().await.unwrap_or_default();
+            assert_eq!(status, StatusCode::from_u16(expected).unwrap(), "{} {path} as {who}: {text}", row.method);
+
+            // Reads of tasks: private fields only for those entitled to them.
+            if row.method == Method::GET
+                && (row.route.starts_with("/api/tasks") || row.route.starts_with(OGC_ITEMS))
+                && status == StatusCode::OK
+                && !row.route.contains("/reports")
+            {
+                let entitled = matches!(*who, "own township" | "bureau" | "admin");
+                let body: Value = serde_json::from_str(&text).unwrap();
+                let features = match body["type"].as_str() {
+                    Some("FeatureCollection") => body["features"].as_array().unwrap().clone(),
+                    Some("Feature") => vec![body.clone()],
+                    _ => vec![],
+                };
+                for feature in features.iter().filter(|x| x["id"] == f.public_task.as_str()) {
+                    for field in PRIVATE {
+                        assert_eq!(feature["properties"].get(field).is_some(), entitled, "{field} of {path} as {who}");
+                    }
+                }
+                if row.route == "/api/tasks" || row.route == OGC_ITEMS {
+                    let sees_internal = features.iter().any(|x| x["id"] == f.internal_task.as_str());
+                    assert_eq!(sees_internal, entitled, "internal task in the list as {who}");
+                }
+                if row.route == "/api/tasks/{id}/history" {
+                    let named = body.as_array().unwrap().iter().any(|e| e.get("actor").is_some());
+                    assert_eq!(named, entitled, "names in the history as {who}");
+                }
+            }
+            cells += 1;
+        }
+    }
+    println!("access matrix: {} endpoint rows × {} callers = {cells} cells", table.len(), WHO.len());
+}

@@ -1,0 +1,130 @@
+// Shared by the browser tests: Debian's Chromium driven by playwright-core (no browser download),
+// one browser per test file, a fresh context per test, and every page error or console error
+// turned into a test failure, since a screenshot would hide them.
+
+import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import assert from 'node:assert/strict';
+
+const require = createRequire(new URL('../../web/package.json', import.meta.url));
+const { chromium } = require('playwright-core');
+
+export const BASE = process.env.GREENLEDGER_E2E_URL || 'http://127.0.0.1:8097';
+export const PASSWORD = process.env.GREENLEDGER_DEMO_PASSWORD || 'greenledger-demo';
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const ARTIFACTS = path.join(root, 'test-artifacts');
+mkdirSync(ARTIFACTS, { recursive: true });
+
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run'];
+
+export function launch() {
+  return chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+export const PHONE = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+export const DESKTOP = { viewport: { width: 1280, height: 820 } };
+
+// An anonymous visitor's page asks who is logged in and is told 401: that is the answer, not a fault.
+const EXPECTED = [/status of 401 .* @ .*\/api\/me$/];
+
+/// A page in a new context that records JavaScript errors; `done()` asserts there were none.
+/// `allow` lists console errors a test provokes on purpose (a 412 it sets up, a network it cuts).
+export async function open(browser, { device = DESKTOP, path: p = '/', user, allow = [] } = {}) {
+  const context = await browser.newContext({ ...device, baseURL: BASE, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()} @ ${m.location()?.url || ''}`);
+  });
+  if (user) await login(page, user);
+  if (p !== null) await gotoReady(page, p);
+  return {
+    page,
+    context,
+    errors,
+    async done() {
+      const left = errors.filter((e) => ![...EXPECTED, ...allow].some((re) => re.test(e)));
+      await context.close();
+      assert.deepEqual(left, [], 'no JavaScript errors in the page');
+    },
+  };
+}
+
+/// Logs in through the API from the page's context, so the session cookie is the page's.
+export async function login(page, username) {
+  const res = await page.request.post(`${BASE}/api/session`, {
+    data: { username, password: PASSWORD }, headers: { Origin: BASE },
+  });
+  assert.equal(res.status(), 200, `login as ${username}`);
+}
+
+export async function gotoReady(page, p = '/') {
+  await page.goto(p);
+  await page.waitForSelector('body[data-ready="true"]');
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
+}
+
+/// The API as a logged-in user, outside the browser: for setting up and checking what got stored.
+export async function apiAs(username) {
+  let cookie = '';
+  if (username) {
+    const res = await fetch(`${BASE}/api/session`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ username, password: PASSWORD }) });
+    assert.equal(res.status, 200, `login as ${username}`);
+    cookie = res.headers.get('set-cookie').split(';')[0];
+  }
+  const call = async (method, p, { json, headers = {} } = {}) => {
+    const res = await fetch(`${BASE}${p}`, { method, headers: { Cookie: cookie, Origin: BASE,
+      ...(json ? { 'Content-Type': 'application/json' } : {}), ...headers }, body: json ? JSON.stringify(json) : undefined });
+    const type = res.headers.get('content-type') || '';
+    const body = type.includes('json') ? await res.json() : await res.text();
+    return { status: res.status, body, etag: res.headers.get('etag'), headers: res.headers };
+  };
+  return {
+    get: (p) => call('GET', p),
+    call,
+    async transition(id, action, reason) {
+      const { etag } = await call('GET', `/api/tasks/${id}`);
+      return call('POST', `/api/tasks/${id}/transitions`, { json: { action, reason }, headers: { 'If-Match': etag } });
+    },
+  };
+}
+
+/// A 1×1 PNG, as a phone camera's picture would arrive (an image the browser can decode).
+export const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+
+/// Tasks as an anonymous visitor or a user sees them (all pages of the filter).
+export async function tasks(api, params = {}) {
+  const q = new URLSearchParams({ limit: '10000', ...params });
+  const r = await api.get(`/api/tasks?${q}`);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body;
+}
+
+/// Opens a task's panel through the search box, as a user would find it by its code.
+export async function openByCode(page, code) {
+  await page.fill('#search-input', code);
+  await page.press('#search-input', 'Enter');
+  const hit = page.locator('#search-results button', { hasText: code }).first();
+  await hit.click();
+  await page.locator('#detail-title', { hasText: code }).waitFor();
+}
+
+/// The league table as shown: township name → {column: text}.
+export async function leagueRows(page) {
+  return page.$$eval('#league-table tbody tr', (rows) => rows.map((tr) => ({
+    code: tr.dataset.code,
+    name: tr.querySelector('th').textContent.trim(),
+    ...Object.fromEntries([...tr.querySelectorAll('td')].map((td) => [td.dataset.col, td.textContent.trim()])),
+  })));
+}
+
+export const pct = (x) => (x === null || x === undefined ? '—' : `${(x * 100).toFixed(1)}%`);

@@ -1,0 +1,273 @@
+//! /ogc: OGC API - Features as GIS clients use it, GDAL's OAPIF reader first among them.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::*;
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+
+/// The demo county and its tasks in place of the fixture strips.
+async fn demo_county(app: &TestApp) {
+    sqlx::query("DELETE FROM users WHERE role = 'township'").execute(&app.db).await.unwrap();
+    sqlx::query("DELETE FROM townships").execute(&app.db).await.unwrap();
+    greenledger::seed::load_demo(&app.db, Path::new("data"), |_| {}).await.unwrap();
+}
+
+/// Runs ogrinfo with `args` (blocking, off the runtime the service runs on) and returns its stdout.
+async fn ogrinfo(args: Vec<String>) -> String {
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("ogrinfo")
+            .args(&args)
+            .env("GDAL_HTTP_TIMEOUT", "60")
+            .output()
+            .expect("ogrinfo runs (scripts/deps.sh test installs gdal-bin)")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "ogrinfo failed:\n{stderr}\n{stdout}");
+    assert!(!stderr.contains("ERROR"), "ogrinfo reported errors:\n{stderr}");
+    stdout
+}
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[tokio::test]
+async fn gdal_lists_both_collections_and_reads_every_public_demo_feature() {
+    let app = spawn_app().await;
+    demo_county(&app).await;
+    let public: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM tasks WHERE visibility = 'public'").fetch_one(&app.db).await.unwrap();
+    let all = app.task_count().await;
+    assert!(public > 100 && public < all, "the demo ledger has public and internal tasks ({public} of {all})");
+    let source = format!("OAPIF:{}/ogc", app.base);
+
+    let summary = ogrinfo(vec!["-ro".into(), "-al".into(), "-so".into(), source.clone()]).await;
+    assert!(summary.contains("Layer name: tasks"), "{summary}");
+    assert!(summary.contains("Layer name: townships"), "{summary}");
+    assert!(summary.contains("code: String"), "{summary}");
+    assert!(summary.contains("title: String"), "{summary}");
+
+    // Every public task, with its attributes and its geometry; nothing internal or private.
+    let tasks = ogrinfo(vec!["-ro".into(), "-al".into(), source.clone(), "tasks".into()]).await;
+    assert_eq!(count(&tasks, "OGRFeature(tasks):") as i64, public, "{}", &tasks[..2000.min(tasks.len())]);
+    assert_eq!(count(&tasks, "  code (String) = ") as i64, public);
+    assert_eq!(count(&tasks, "  category (String) = ") as i64, public);
+    let geometries = count(&tasks, "  POINT (")
+        + count(&tasks, "  LINESTRING (")
+        + count(&tasks, "  POLYGON (")
+        + count(&tasks, "  MULTIPOINT (")
+        + count(&tasks, "  MULTILINESTRING (")
+        + count(&tasks, "  MULTIPOLYGON (");
+    assert_eq!(geometries as i64, public);
+    assert!(!tasks.contains("visibility (String) = internal"));
+    assert!(!tasks.contains("contact_phone"), "anonymous callers never see contact details");
+
+    let townships = ogrinfo(vec!["-ro".into(), "-al".into(), source, "townships".into()]).await;
+    assert_eq!(count(&townships, "OGRFeature(townships):"), 12);
+    assert_eq!(count(&townships, "  MULTIPOLYGON ("), 12);
+    assert!(townships.contains("name (String) = 城东街道"), "{}", &townships[..1000.min(townships.len())]);
+}
+
+#[tokio::test]
+async fn gdal_with_a_bureau_token_reads_internal_tasks_and_private_fields() {
+    let app = spawn_app().await;
+    demo_county(&app).await;
+    let res = app.post("/api/me/tokens", &json!({"name": "QGIS"})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let secret = res.json::<Value>().await.unwrap()["secret"].as_str().unwrap().to_owned();
+    let all = app.task_count().await;
+    let tasks = ogrinfo(vec![
+        "-ro".into(),
+        "-al".into(),
+        "--config".into(),
+        "GDAL_HTTP_HEADERS".into(),
+        format!("Authorization: Bearer {secret}"),
+        format!("OAPIF:{}/ogc", app.base),
+        "tasks".into(),
+    ])
+    .await;
+    assert_eq!(count(&tasks, "OGRFeature(tasks):") as i64, all);
+    assert!(tasks.contains("visibility (String) = internal"));
+}
+
+#[tokio::test]
+async fn landing_page_conformance_and_collections_follow_the_standard() {
+    let app = spawn_app().await;
+    let anon = app.anonymous();
+    let landing: Value = anon.get("/ogc").await.json().await.unwrap();
+    let rels: Vec<&str> = landing["links"].as_array().unwrap().iter().map(|l| l["rel"].as_str().unwrap()).collect();
+    for rel in ["self", "alternate", "service-desc", "service-doc", "conformance", "data"] {
+        assert!(rels.contains(&rel), "{rel} missing from {rels:?}");
+    }
+    let conformance: Value = anon.get("/ogc/conformance").await.json().await.unwrap();
+    let classes = conformance["conformsTo"].as_array().unwrap();
+    assert!(classes.iter().any(|c| c.as_str().unwrap().ends_with("/conf/core")));
+    assert!(classes.iter().any(|c| c.as_str().unwrap().ends_with("/conf/oas30")));
+
+    let api = anon.get("/ogc/api").await;
+    assert!(api.headers()[header::CONTENT_TYPE].to_str().unwrap().contains("openapi"));
+    let api: Value = api.json().await.unwrap();
+    assert!(api["openapi"].as_str().unwrap().starts_with("3.0"));
+    assert!(api["paths"]["/ogc/collections/{collectionId}/items"].is_object());
+
+    let collections: Value = anon.get("/ogc/collections").await.json().await.unwrap();
+    let ids: Vec<&str> =
+        collections["collections"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["tasks", "townships"]);
+    let tasks: Value = anon.get("/ogc/collections/tasks").await.json().await.unwrap();
+    let bbox = &tasks["extent"]["spatial"]["bbox"][0];
+    assert_eq!(bbox[0].as_f64(), Some(119.8));
+    assert_eq!(bbox[3].as_f64(), Some(NORTH));
+
+    let missing = problem(anon.get("/ogc/collections/rivers").await, StatusCode::NOT_FOUND).await;
+    assert!(missing["detail"].as_str().unwrap().contains("tasks, townships"));
+}
+
+#[tokio::test]
+async fn html_is_served_to_browsers_and_on_request() {
+    let app = spawn_app().await;
+    let res = app
+        .anonymous()
+        .request(reqwest::Method::GET, "/ogc/collections")
+        .header(header::ACCEPT, "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    let page = res.text().await.unwrap();
+    assert!(page.starts_with("<!doctype html>"));
+    assert!(page.contains("/ogc/collections/tasks"), "links are links");
+
+    app.create(&task_at(point(119.85, 30.8), json!({"title": "城东<河道>清淤"}))).await;
+    let page = app.anonymous().get("/ogc/collections/tasks/items?f=html").await.text().await.unwrap();
+    assert!(page.contains("城东&lt;河道&gt;清淤"), "text is escaped");
+    let bad = problem(app.get("/ogc/collections/tasks/items?f=xml").await, StatusCode::BAD_REQUEST).await;
+    assert_eq!(pointers(&bad), ["f"]);
+}
+
+/// Seven tasks, two of them internal, one created long ago and finished.
+async fn ledger(app: &TestApp) {
+    for (i, lon) in [119.81, 119.83, 119.85, 119.91, 119.95, 120.02, 120.08].iter().enumerate() {
+        let extra = if i < 2 { json!({"visibility": "internal", "category": "energy"}) } else { json!({}) };
+        app.create(&task_at(point(*lon, 30.8), extra)).await;
+    }
+    // History written as it was: past the trigger that keeps created_at from changing.
+    let mut tx = app.db.begin().await.unwrap();
+    sqlx::query("SET LOCAL session_replication_role = replica").execute(&mut *tx).await.unwrap();
+    sqlx::query(
+        "UPDATE tasks SET created_at = '2025-01-10T00:00:00Z', status = 'completed', progress = 100,
+                completed_at = '2025-03-01T00:00:00Z'
+         WHERE id = (SELECT id FROM tasks WHERE visibility = 'public' ORDER BY code LIMIT 1)",
+    )
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn items(caller: &Caller, query: &str) -> Value {
+    let res = caller.get(&format!("/ogc/collections/tasks/items?{query}")).await;
+    assert_eq!(res.status(), StatusCode::OK, "{query}");
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "application/geo+json");
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn items_page_with_links_and_follow_the_roles() {
+    let app = spawn_app().await;
+    ledger(&app).await;
+    let anon = app.anonymous();
+
+    let page = items(&anon, "limit=2").await;
+    assert_eq!(page["numberMatched"], 5, "anonymous callers do not see internal tasks");
+    assert_eq!(page["numberReturned"], 2);
+    let next = page["links"].as_array().unwrap().iter().find(|l| l["rel"] == "next").expect("a next link");
+    let href = next["href"].as_str().unwrap();
+    assert!(href.starts_with(&app.base), "links are absolute: {href}");
+    let second: Value = anon.client.get(href).send().await.unwrap().json().await.unwrap();
+    assert_eq!(second["numberReturned"], 2);
+    assert!(second["links"].as_array().unwrap().iter().any(|l| l["rel"] == "prev"));
+    assert!(page["features"][0]["properties"].get("contact_person").is_none());
+
+    assert_eq!(items(&app, "limit=2").await["numberMatched"], 7, "bureau staff see everything");
+    // A limit over the maximum is lowered, not refused.
+    assert_eq!(items(&anon, "limit=999999").await["numberReturned"], 5);
+    assert_eq!(items(&anon, "bbox=119.9,30.7,120.1,31.0").await["numberMatched"], 4);
+    assert_eq!(items(&app, "category=energy").await["numberMatched"], 2);
+    assert_eq!(items(&anon, "category=energy").await["numberMatched"], 0);
+
+    let bad = problem(anon.get("/ogc/collections/tasks/items?colour=red").await, StatusCode::BAD_REQUEST).await;
+    assert_eq!(pointers(&bad), ["colour"]);
+    let bad = problem(anon.get("/ogc/collections/tasks/items?bbox=1,2,3").await, StatusCode::BAD_REQUEST).await;
+    assert_eq!(pointers(&bad), ["bbox"]);
+}
+
+#[tokio::test]
+async fn datetime_selects_tasks_alive_in_the_interval() {
+    let app = spawn_app().await;
+    ledger(&app).await;
+    assert_eq!(items(&app, "datetime=2025-02-01").await["numberMatched"], 1);
+    assert_eq!(items(&app, "datetime=2025-04-01T00:00:00Z/..").await["numberMatched"], 6);
+    assert_eq!(items(&app, "datetime=../2024-12-31").await["numberMatched"], 0);
+    let bad = problem(app.get("/ogc/collections/tasks/items?datetime=soon").await, StatusCode::BAD_REQUEST).await;
+    assert_eq!(pointers(&bad), ["datetime"]);
+}
+
+#[tokio::test]
+async fn one_feature_by_id_as_the_caller_may_see_it() {
+    let app = spawn_app().await;
+    let (public_id, _, _) = app.create(&task_at(point(119.85, 30.8), json!({"contact_phone": "0571-1234567"}))).await;
+    let (internal_id, _, _) = app.create(&task_at(point(119.86, 30.8), json!({"visibility": "internal"}))).await;
+    let anon = app.anonymous();
+
+    let res = anon.get(&format!("/ogc/collections/tasks/items/{public_id}")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers().contains_key(header::ETAG));
+    let f: Value = res.json().await.unwrap();
+    assert_eq!(f["id"], public_id.as_str());
+    assert!(f["properties"].get("contact_phone").is_none());
+    assert!(f["links"].as_array().unwrap().iter().any(|l| l["rel"] == "collection"));
+    let staff: Value = app.get(&format!("/ogc/collections/tasks/items/{public_id}")).await.json().await.unwrap();
+    assert_eq!(staff["properties"]["contact_phone"], "0571-1234567");
+
+    problem(anon.get(&format!("/ogc/collections/tasks/items/{internal_id}")).await, StatusCode::NOT_FOUND).await;
+    problem(anon.get("/ogc/collections/tasks/items/not-a-uuid").await, StatusCode::NOT_FOUND).await;
+    let township: Value = anon.get(&format!("/ogc/collections/townships/items/{MIDDLE}")).await.json().await.unwrap();
+    assert_eq!(township["properties"]["name"], "青溪镇");
+    assert_eq!(township["geometry"]["type"], "MultiPolygon");
+}
+
+#[tokio::test]
+async fn unchanged_pages_answer_304_and_public_ones_may_be_cached() {
+    let app = spawn_app().await;
+    app.create(&task_at(point(119.85, 30.8), json!({}))).await;
+    let anon = app.anonymous();
+    let first = anon.get("/ogc/collections/tasks/items").await;
+    assert_eq!(first.headers()[header::CACHE_CONTROL], "public, max-age=60");
+    let etag = first.headers()[header::ETAG].to_str().unwrap().to_owned();
+    let again = anon
+        .request(reqwest::Method::GET, "/ogc/collections/tasks/items")
+        .header(header::IF_NONE_MATCH, &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    let staff = app.get("/ogc/collections/tasks/items").await;
+    assert_eq!(staff.headers()[header::CACHE_CONTROL], "private, no-cache");
+
+    app.create(&task_at(point(119.95, 30.8), json!({}))).await;
+    let changed = anon
+        .request(reqwest::Method::GET, "/ogc/collections/tasks/items")
+        .header(header::IF_NONE_MATCH, &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK, "a new task changes the page");
+}

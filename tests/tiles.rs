@@ -1,0 +1,170 @@
+//! /tiles: vector tiles of the tasks, read back with GDAL's MVT driver as a map client would.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+
+/// The XYZ tile holding a position at zoom `z`.
+fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n).floor();
+    let lat = lat.to_radians();
+    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor();
+    (x as u32, y as u32)
+}
+
+/// Fetches a tile and returns ogrinfo's listing of it ("" for an empty tile).
+async fn tile(caller: &Caller, lon: f64, lat: f64, z: u32) -> String {
+    let (x, y) = tile_of(lon, lat, z);
+    let res = caller.get(&format!("/tiles/tasks/{z}/{x}/{y}.mvt")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "application/vnd.mapbox-vector-tile");
+    let bytes = res.bytes().await.unwrap();
+    if bytes.is_empty() {
+        return String::new();
+    }
+    let dir =
+        std::env::temp_dir().join(format!("greenledger-tile-{}-{z}-{x}-{y}-{}", std::process::id(), rand_suffix()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("tile.mvt");
+    std::fs::write(&path, &bytes).unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("ogrinfo")
+            .args(["-ro", "-al", "-oo", &format!("Z={z}"), "-oo", &format!("X={x}"), "-oo", &format!("Y={y}")])
+            .arg(format!("MVT:{}", path.display()))
+            .output()
+            .expect("ogrinfo runs (scripts/deps.sh test installs gdal-bin)")
+    })
+    .await
+    .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn rand_suffix() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64
+}
+
+/// The integer values of `field` in an ogrinfo listing.
+fn values(listing: &str, field: &str) -> Vec<i64> {
+    let prefix = format!("  {field} (Integer) = ");
+    listing.lines().filter_map(|l| l.strip_prefix(&prefix)).map(|v| v.trim().parse().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn a_detail_tile_holds_the_tasks_the_caller_may_see_with_the_map_attributes() {
+    let app = spawn_app().await;
+    let (_, _, public) = app
+        .create(&task_at(
+            point(119.85, 30.8),
+            json!({"category": "chemical", "status": "in_progress", "progress": 30, "contact_phone": "0571-1234567"}),
+        ))
+        .await;
+    app.create(&task_at(point(119.8501, 30.8001), json!({"title": "内部任务", "visibility": "internal"}))).await;
+
+    let anon = tile(&app.anonymous(), 119.85, 30.8, 15).await;
+    assert_eq!(anon.matches("OGRFeature(tasks)").count(), 1, "{anon}");
+    let code = public["properties"]["code"].as_str().unwrap();
+    assert!(anon.contains(&format!("code (String) = {code}")), "{anon}");
+    assert!(anon.contains("category (String) = chemical"));
+    assert!(anon.contains("status (String) = in_progress"));
+    assert!(anon.contains(&format!("township (String) = {WEST}")));
+    assert!(anon.contains("POINT ("));
+    assert!(!anon.contains("0571"), "no private fields in tiles");
+
+    let staff = tile(&app, 119.85, 30.8, 15).await;
+    assert_eq!(staff.matches("OGRFeature(tasks)").count(), 2);
+    assert!(staff.contains("visibility (String) = internal"));
+    assert_eq!(tile(&app.anonymous(), 120.05, 30.9, 15).await, "", "an empty tile is empty");
+}
+
+/// `n` tasks spread over the western township, written in one statement through the triggers.
+async fn many_tasks(app: &TestApp, n: i32, visibility: &str) {
+    sqlx::query(
+        "INSERT INTO tasks (title, category, geom, visibility)
+         SELECT 'task ' || i, (ARRAY['watershed', 'chemical', 'energy', 'village'])[1 + i % 4],
+                ST_SetSRID(ST_MakePoint(119.81 + (i % 97) * 0.0007, 30.71 + (i / 97) * 0.0007), 4326), $2
+         FROM generate_series(1, $1) AS i",
+    )
+    .bind(n)
+    .bind(visibility)
+    .execute(&app.db)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn crowded_low_zoom_tiles_hold_clusters_that_count_every_visible_task() {
+    let app = spawn_app().await;
+    many_tasks(&app, 2700, "public").await;
+    many_tasks(&app, 300, "internal").await;
+
+    let anon = tile(&app.anonymous(), 119.85, 30.75, 10).await;
+    assert!(
+        anon.contains("cluster (Integer) = 1") || anon.contains("cluster (Integer(Boolean)) = 1"),
+        "{}",
+        &anon[..anon.len().min(3000)]
+    );
+    assert_eq!(values(&anon, "count").iter().sum::<i64>(), 2700);
+    let staff = tile(&app, 119.85, 30.75, 10).await;
+    assert_eq!(values(&staff, "count").iter().sum::<i64>(), 3000);
+    assert_eq!(values(&staff, "planned").iter().sum::<i64>(), 3000);
+
+    // Edits move tasks between cells and counts: a task taken out of public view leaves the public count.
+    sqlx::query("UPDATE tasks SET visibility = 'internal' WHERE title IN ('task 1', 'task 2')")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE tasks SET status = 'in_progress' WHERE title = 'task 3' AND visibility = 'public'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let anon = tile(&app.anonymous(), 119.85, 30.75, 10).await;
+    assert_eq!(values(&anon, "count").iter().sum::<i64>(), 2698);
+    assert_eq!(values(&anon, "in_progress").iter().sum::<i64>(), 1);
+
+    // Deeper, the same tasks are drawn one by one.
+    let z16 = tile(&app.anonymous(), 119.81, 30.71, 16).await;
+    assert!(z16.contains("OGRFeature(tasks)") && !z16.contains("count (Integer)"), "{z16}");
+}
+
+#[tokio::test]
+async fn tiles_are_cached_by_etag_and_refuse_bad_addresses() {
+    let app = spawn_app().await;
+    app.create(&task_at(point(119.85, 30.8), json!({}))).await;
+    let anon = app.anonymous();
+    let (x, y) = tile_of(119.85, 30.8, 14);
+    let path = format!("/tiles/tasks/14/{x}/{y}.mvt");
+    let first = anon.get(&path).await;
+    assert_eq!(first.headers()[header::CACHE_CONTROL], "public, max-age=60");
+    let etag = first.headers()[header::ETAG].to_str().unwrap().to_owned();
+    let again = anon.request(reqwest::Method::GET, &path).header(header::IF_NONE_MATCH, &etag).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(app.get(&path).await.headers()[header::CACHE_CONTROL], "private, no-cache");
+
+    for (bad, says) in [
+        ("/tiles/tasks/23/0/0.mvt", "zoom '23'"),
+        ("/tiles/tasks/2/4/0.mvt", "tile x '4'"),
+        ("/tiles/tasks/14/1/1.png", "{y}.mvt"),
+    ] {
+        let p = problem(anon.get(bad).await, StatusCode::BAD_REQUEST).await;
+        assert!(p["detail"].as_str().unwrap().contains(says), "{bad}: {p}");
+    }
+}
+
+#[tokio::test]
+async fn tilejson_points_at_the_tiles_and_the_county() {
+    let app = spawn_app().await;
+    let tj: Value = app.anonymous().get("/tiles/tasks.json").await.json().await.unwrap();
+    assert_eq!(tj["tilejson"], "3.0.0");
+    assert_eq!(tj["tiles"][0], format!("{}/tiles/tasks/{{z}}/{{x}}/{{y}}.mvt", app.base));
+    assert_eq!(tj["bounds"], json!([119.8, SOUTH, 120.1, NORTH]));
+    assert_eq!(tj["vector_layers"][0]["id"], "tasks");
+    assert!(tj["vector_layers"][0]["fields"]["category"].is_string());
+}

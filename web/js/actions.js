@@ -1,0 +1,73 @@
+// The bureau's transitions on a task: verify (销号), return with a reason (退回整改), cancel with a
+// reason, supervise (督办) and lift supervision. Each is sent with the ETag the user looked at.
+
+import { api, ApiError } from './api.js';
+import { t, actionName } from './i18n.js';
+import { h, clear } from './ui.js';
+
+function available(p) {
+  const open = p.status !== 'verified' && p.status !== 'cancelled';
+  return [
+    p.status === 'completed' && 'verify',
+    p.status === 'completed' && 'return',
+    open && 'cancel',
+    open && !p.supervised && 'supervise',
+    p.supervised && 'unsupervise',
+  ].filter(Boolean);
+}
+
+const NEEDS_REASON = new Set(['return', 'cancel']);
+
+/// The 412 answer as something to show: the task as it is now, with its ETag and a message.
+export function staleFrom(err) {
+  const current = err.problem?.current;
+  if (err instanceof ApiError && err.status === 412 && current) {
+    return { feature: current, etag: `"v${err.problem.current_version}"`,
+      message: t('conflict.message', { version: err.problem.current_version }) };
+  }
+  return null;
+}
+
+export function transitionControls(feature, etag, { onDone, onStale }) {
+  const box = h('div', { class: 'transitions' });
+  const error = h('p', { class: 'error', role: 'alert', id: 'transition-error' });
+  const reasonBox = h('div', { class: 'reason-form', hidden: true });
+
+  async function send(action, reason) {
+    error.textContent = '';
+    try {
+      const r = await api(`/api/tasks/${feature.id}/transitions`, {
+        method: 'POST', json: { action, reason: reason || undefined }, headers: { 'If-Match': etag },
+      });
+      onDone(r.data, r.etag);
+    } catch (e) {
+      const stale = staleFrom(e);
+      if (stale) onStale(stale);
+      else error.textContent = e instanceof ApiError ? e.detail : t('error.network');
+    }
+  }
+
+  function askReason(action) {
+    const text = h('textarea', { id: 'transition-reason', required: true, rows: 3 });
+    clear(reasonBox,
+      h('label', { class: 'field' }, t(`actions.reason.${action}`), text),
+      h('div', { class: 'buttons' },
+        h('button', { type: 'button', id: 'transition-confirm', onclick: () => {
+          if (!text.value.trim()) {
+            error.textContent = t('actions.reasonRequired');
+            text.focus();
+            return;
+          }
+          send(action, text.value.trim());
+        } }, t('actions.confirm', { action: actionName(action) })),
+        h('button', { type: 'button', class: 'secondary', onclick: () => { reasonBox.hidden = true; } }, t('common.cancel'))));
+    reasonBox.hidden = false;
+    text.focus();
+  }
+
+  for (const action of available(feature.properties)) {
+    box.append(h('button', { type: 'button', class: action === 'cancel' ? 'danger' : '', dataset: { action },
+      onclick: () => (NEEDS_REASON.has(action) ? askReason(action) : send(action)) }, actionName(action)));
+  }
+  return h('div', { class: 'transition-box' }, box, reasonBox, error);
+}

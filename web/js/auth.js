@@ -1,0 +1,63 @@
+// Logging in and out. The session is an HttpOnly cookie the page never sees; /api/me says who we are.
+
+import { api, ApiError } from './api.js';
+import { t } from './i18n.js';
+import { h, clear } from './ui.js';
+
+export async function whoAmI() {
+  try {
+    return (await api('/api/me')).data.user;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) return null;
+    throw e;
+  }
+}
+
+export async function logout() {
+  await api('/api/session', { method: 'DELETE' });
+}
+
+/// Fills the <dialog> with a login form; resolves the logged-in user through onLogin.
+export function loginDialog(dialog, { onLogin }) {
+  const error = h('p', { class: 'error', role: 'alert', id: 'login-error' });
+  const username = h('input', { name: 'username', autocomplete: 'username', required: true, id: 'login-username' });
+  const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true, id: 'login-password' });
+  const submit = h('button', { type: 'submit' }, '');
+  const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => dialog.close() }, '');
+  const title = h('h2', { id: 'login-title' });
+  const form = h('form', { method: 'dialog', class: 'stack', onsubmit: async (e) => {
+    e.preventDefault();
+    error.textContent = '';
+    submit.disabled = true;
+    try {
+      const r = await api('/api/session', { method: 'POST', json: { username: username.value.trim(), password: password.value } });
+      password.value = '';
+      dialog.close();
+      onLogin(r.data.user);
+    } catch (err) {
+      error.textContent = err instanceof ApiError ? err.detail : t('error.network');
+    } finally {
+      submit.disabled = false;
+    }
+  } },
+  title,
+  h('label', { class: 'field' }, h('span', { 'data-i18n': 'login.username' }), username),
+  h('label', { class: 'field' }, h('span', { 'data-i18n': 'login.password' }), password),
+  error,
+  h('div', { class: 'buttons' }, submit, cancel));
+  clear(dialog, form);
+  const label = () => {
+    title.textContent = t('login.title');
+    submit.textContent = t('login.submit');
+    cancel.textContent = t('common.cancel');
+  };
+  label();
+  return {
+    open() {
+      label();
+      error.textContent = '';
+      dialog.showModal();
+      username.focus();
+    },
+  };
+}

@@ -1,0 +1,67 @@
+// The filter panel (family, status, township, overdue, supervised) and the search box. Every
+// change goes to the URL and to the map through onChange.
+
+import { t, statusName, catName, onLangChange, STATUSES } from './i18n.js';
+import { h, clear, debounce } from './ui.js';
+import { emptyFilters } from './state.js';
+
+export function filterPanel(root, searchForm, { categories, townships, filters, onChange }) {
+  let current = structuredClone(filters);
+
+  const changed = () => onChange(structuredClone(current));
+
+  function checkboxes(name, items, selected) {
+    return items.map(({ value, label, color }) => h('label', { class: 'check' },
+      h('input', { type: 'checkbox', name, value, checked: selected.includes(value), onchange: (e) => {
+        const set = new Set(current[name]);
+        if (e.target.checked) set.add(value);
+        else set.delete(value);
+        // Keep the order of the list, so the URL does not depend on click order.
+        current[name] = items.map((i) => i.value).filter((v) => set.has(v));
+        changed();
+      } }),
+      color ? h('i', { class: 'swatch', style: { background: color }, 'aria-hidden': 'true' }) : null,
+      label));
+  }
+
+  function render() {
+    clear(root,
+      h('fieldset', {}, h('legend', {}, t('filters.family')),
+        checkboxes('category', categories.map((c) => ({ value: c.code, label: catName(c), color: c.color })), current.category)),
+      h('fieldset', {}, h('legend', {}, t('filters.status')),
+        checkboxes('status', STATUSES.map((s) => ({ value: s, label: statusName(s) })), current.status)),
+      h('label', { class: 'field' }, t('filters.township'),
+        h('select', { name: 'township', onchange: (e) => { current.township = e.target.value; changed(); } },
+          h('option', { value: '' }, t('filters.all')),
+          townships.map((w) => h('option', { value: w.code, selected: w.code === current.township }, w.name)))),
+      h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'overdue', checked: current.overdue,
+        onchange: (e) => { current.overdue = e.target.checked; changed(); } }), t('filters.overdue')),
+      h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'supervised', checked: current.supervised,
+        onchange: (e) => { current.supervised = e.target.checked; changed(); } }), t('filters.supervised')),
+      h('button', { type: 'button', class: 'secondary', id: 'filters-reset', onclick: () => {
+        current = emptyFilters();
+        searchInput.value = '';
+        render();
+        changed();
+      } }, t('filters.reset')));
+  }
+
+  const searchInput = searchForm.querySelector('input[type=search]');
+  searchInput.value = current.q;
+  const search = () => {
+    if (current.q === searchInput.value.trim()) return;
+    current.q = searchInput.value.trim();
+    changed();
+  };
+  searchForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    search();
+  });
+  searchInput.addEventListener('input', debounce(search, 400));
+
+  render();
+  onLangChange(render);
+  return {
+    get: () => structuredClone(current),
+  };
+}

@@ -1,0 +1,36 @@
+// Libraries only some users need (drawing for the bureau, charts for whoever opens them) are
+// loaded on demand, so the public map's first load stays small.
+
+const loaded = new Map();
+
+export function script(src) {
+  if (!loaded.has(src)) {
+    loaded.set(src, new Promise((resolve, reject) => {
+      const el = document.createElement('script');
+      el.src = src;
+      el.onload = resolve;
+      el.onerror = () => reject(new Error(`cannot load ${src}`));
+      document.head.append(el);
+    }));
+  }
+  return loaded.get(src);
+}
+
+export function stylesheet(href) {
+  if (!document.querySelector(`link[href="${href}"]`)) {
+    document.head.append(Object.assign(document.createElement('link'), { rel: 'stylesheet', href }));
+  }
+}
+
+export const chartJs = () => script('/node_modules/chart.js/dist/chart.umd.min.js').then(() => window.Chart);
+
+/// Loads Leaflet-Geoman and attaches it to `map`: Geoman hooks into maps created after it loads,
+/// and ours was created before, for visitors who never draw.
+export async function geoman(map) {
+  stylesheet('/node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css');
+  await script('/node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js');
+  if (map && !map.pm) {
+    window.L.PM.reInitLayer(map);
+    map.pm.setGlobalOptions({});
+  }
+}

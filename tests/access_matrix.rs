@@ -239,10 +239,14 @@ fn rows(f: &Fixture) -> Vec<Row> {
             [200; 5],
         ),
         row(Method::GET, "/api/rollups/monthly", "/api/rollups/monthly".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/api/export/tasks.csv", "/api/export/tasks.csv".into(), Body::None, false, [200; 5]),
+        row(Method::GET, EXPORT_FEATURES, EXPORT_FEATURES.into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/api/export/ledger.xlsx", "/api/export/ledger.xlsx".into(), Body::None, false, [200; 5]),
     ]
 }
 
 const OGC_ITEMS: &str = "/ogc/collections/{collectionId}/items";
+const EXPORT_FEATURES: &str = "/api/export/tasks.geojson";
 const OGC_ITEM: &str = "/ogc/collections/{collectionId}/items/{featureId}";
 
 /// Fields of a task Feature only some callers see.
@@ -306,7 +310,9 @@ async fn every_endpoint_answers_every_kind_of_caller_as_the_policy_says() {
 
             // Reads of tasks: private fields only for those entitled to them.
             if row.method == Method::GET
-                && (row.route.starts_with("/api/tasks") || row.route.starts_with(OGC_ITEMS))
+                && (row.route.starts_with("/api/tasks")
+                    || row.route.starts_with(OGC_ITEMS)
+                    || row.route == EXPORT_FEATURES)
                 && status == StatusCode::OK
                 && !row.route.contains("/reports")
             {
@@ -322,7 +328,7 @@ async fn every_endpoint_answers_every_kind_of_caller_as_the_policy_says() {
                         assert_eq!(feature["properties"].get(field).is_some(), entitled, "{field} of {path} as {who}");
                     }
                 }
-                if row.route == "/api/tasks" || row.route == OGC_ITEMS {
+                if row.route == "/api/tasks" || row.route == OGC_ITEMS || row.route == EXPORT_FEATURES {
                     let sees_internal = features.iter().any(|x| x["id"] == f.internal_task.as_str());
                     assert_eq!(sees_internal, entitled, "internal task in the list as {who}");
                 }

@@ -691,3 +691,29 @@ async fn the_api_description_defines_every_figure() {
         assert!(d.contains(says), "{name}: {d}");
     }
 }
+
+#[tokio::test]
+async fn a_busy_pool_gives_the_same_rollup_on_one_connection() {
+    use greenledger::domain::access::Viewer;
+    use greenledger::domain::rollup::RollupFilter;
+    let app = spawn_app().await;
+    let today = county_today();
+    load(&app, today, &data_set()).await;
+    // One connection only: the second statement cannot get its own and runs after the first.
+    let options = (*app.db.connect_options()).clone();
+    let single = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::query("SET TIME ZONE 'Asia/Shanghai'").execute(conn).await?;
+                Ok(())
+            })
+        })
+        .connect_lazy_with(options);
+    for viewer in [Viewer::Staff, Viewer::Public, Viewer::Township(WEST.into())] {
+        let two = greenledger::store::rollups::townships(&app.db, &RollupFilter::default(), &viewer).await.unwrap();
+        let one = greenledger::store::rollups::townships(&single, &RollupFilter::default(), &viewer).await.unwrap();
+        assert_eq!(one, two, "{viewer:?}");
+        assert!(two.1.county.late > 0);
+    }
+}

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod account;
 pub mod chinacoords;
+pub mod export;
 pub mod fields;
 pub mod filter;
 pub mod geometry;

@@ -141,6 +141,18 @@ impl RollupFilter {
         }
         if errors.is_empty() { Ok(f) } else { Err(errors) }
     }
+
+    /// The filter's categories that are not among `known`, as errors naming the parameter.
+    pub fn unknown_categories(&self, known: &[String]) -> Vec<FieldError> {
+        self.categories
+            .iter()
+            .flatten()
+            .filter(|c| !known.contains(c))
+            .map(|c| {
+                FieldError::new("category", format!("unknown category '{c}'; categories are: {}", known.join(", ")))
+            })
+            .collect()
+    }
 }
 
 /// Plain facts about the tasks of one township, category and status, as the database counts them.
@@ -532,6 +544,10 @@ mod tests {
         }
         let e = RollupFilter::parse(&pairs("township=abc"), MONTHLY_PARAMETERS).unwrap_err();
         assert_eq!(e[0].pointer, "township");
+        let f = RollupFilter::parse(&pairs("category=energy,mining"), TOWNSHIP_PARAMETERS).unwrap();
+        let e = f.unknown_categories(&["watershed".into(), "energy".into()]);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].detail, "unknown category 'mining'; categories are: watershed, energy");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The HTTP API: one module per resource, thin handlers over `domain` and `store`.
 
 pub mod cache;
+pub mod export;
 pub mod extract;
 pub mod health;
 pub mod import;
@@ -79,6 +80,7 @@ impl AppState {
         (name = "tasks", description = "Remediation tasks"),
         (name = "reference", description = "Townships and task families"),
         (name = "workflow", description = "Reports, transitions, history and photos"),
+        (name = "export", description = "The ledger as CSV, Excel and GeoJSON"),
         (name = "rollups", description = "Figures by township and month: the league table, the choropleth, the chart"),
         (name = "accounts", description = "Logging in, the caller, API tokens"),
         (name = "admin", description = "Accounts and townships (administrators)"),
@@ -124,6 +126,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(rollups::townships))
         .routes(routes!(rollups::townships_geojson))
         .routes(routes!(rollups::monthly))
+        .routes(routes!(export::tasks_csv))
+        .routes(routes!(export::tasks_geojson))
+        .routes(routes!(export::ledger_xlsx))
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(workflow::create_report, workflow::list_reports))

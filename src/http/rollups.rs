@@ -80,16 +80,8 @@ fn coverage(viewer: &Viewer) -> &'static str {
     }
 }
 
-/// Parses the query string and refuses categories and townships that do not exist.
-async fn filter(state: &AppState, pairs: &[(String, String)], allowed: &[&str]) -> Result<RollupFilter> {
-    let f = RollupFilter::parse(pairs, allowed).map_err(ApiError::bad_query)?;
-    let names = TaskFilter {
-        categories: f.categories.clone(),
-        townships: f.township.clone().map(|t| vec![t]),
-        ..Default::default()
-    };
-    task_store::check_filter(&state.db, &names).await?;
-    Ok(f)
+fn parse(pairs: &[(String, String)], allowed: &[&str]) -> Result<RollupFilter> {
+    RollupFilter::parse(pairs, allowed).map_err(ApiError::bad_query)
 }
 
 /// The township league table: one row per township and a county total, over the tasks the caller
@@ -123,7 +115,7 @@ pub async fn townships(
     principal: Principal,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<TownshipRollup>> {
-    let f = filter(&state, &pairs, rollup::TOWNSHIP_PARAMETERS).await?;
+    let f = parse(&pairs, rollup::TOWNSHIP_PARAMETERS)?;
     let viewer = principal.viewer();
     let (as_of, r) = store::townships(&state.db, &f, &viewer).await?;
     Ok(Json(TownshipRollup { as_of, coverage: coverage(&viewer), townships: r.townships, county: r.county }))
@@ -148,10 +140,10 @@ pub async fn townships_geojson(
     principal: Principal,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Response> {
-    let f = filter(&state, &pairs, rollup::TOWNSHIP_PARAMETERS).await?;
+    let f = parse(&pairs, rollup::TOWNSHIP_PARAMETERS)?;
     let viewer = principal.viewer();
     let ((as_of, r), boundaries) =
-        tokio::try_join!(store::townships(&state.db, &f, &viewer), store::boundaries(&state.db))?;
+        tokio::try_join!(store::townships(&state.db, &f, &viewer), async { Ok(store::boundaries(&state.db).await?) })?;
     let mut figures: std::collections::HashMap<String, Figures> =
         r.townships.into_iter().filter_map(|t| Some((t.township_code.clone()?, t))).collect();
     let mut features = Vec::with_capacity(boundaries.len());
@@ -191,7 +183,14 @@ pub async fn monthly(
     principal: Principal,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<MonthlySeries>> {
-    let f = filter(&state, &pairs, rollup::MONTHLY_PARAMETERS).await?;
+    let f = parse(&pairs, rollup::MONTHLY_PARAMETERS)?;
+    // Names that exist nowhere are refused rather than answered with an empty series.
+    let names = TaskFilter {
+        categories: f.categories.clone(),
+        townships: f.township.clone().map(|t| vec![t]),
+        ..Default::default()
+    };
+    task_store::check_filter(&state.db, &names).await?;
     let viewer = principal.viewer();
     let counts = store::monthly(&state.db, &f, &viewer).await?;
     let township_name = match &f.township {

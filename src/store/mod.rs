@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod categories;
 pub mod events;
+pub mod export;
 pub mod geometry;
 pub mod import;
 pub mod reports;

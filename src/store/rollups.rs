@@ -4,10 +4,14 @@
 //!
 //! The two counting statements each scan every matching task, so they run at the same time on two
 //! connections that share one snapshot (`pg_export_snapshot`): the figures add up as of one
-//! instant, and on a million tasks the answer takes the longer of the two scans, not their sum.
+//! instant, and on a million tasks the answer takes about the longer of the two scans, not their
+//! sum. When no second connection is free they run one after the other in the same snapshot.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{Postgres, QueryBuilder};
+use std::time::Duration;
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, PgConnection, Postgres, QueryBuilder};
 
 use super::Db;
 use super::tasks::push_visibility;
@@ -96,6 +100,10 @@ fn push_rollup_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &RollupFilter, vie
 }
 
 /// Counts by township, category and status. Public for the benchmark, which times the bare SQL.
+///
+/// Both counting statements run unprepared (`persistent(false)`): after five runs a prepared
+/// statement may switch to a generic plan, which for these scans can lose the parallel workers and
+/// cannot see how selective a period is; planning afresh costs well under a millisecond.
 pub fn cells_query<'a>(f: &RollupFilter, viewer: &Viewer, frame: &Frame) -> QueryBuilder<'a, Postgres> {
     let mut qb = QueryBuilder::new(
         "SELECT t.township_code AS township, t.category, t.status,
@@ -186,30 +194,59 @@ pub async fn frame(db: &Db) -> Result<(sqlx::Transaction<'static, Postgres>, Fra
     Ok((tx, frame))
 }
 
-/// A second read-only transaction seeing exactly what the frame's transaction sees.
-pub async fn join_snapshot(db: &Db, frame: &Frame) -> Result<sqlx::Transaction<'static, Postgres>, sqlx::Error> {
+/// A second read-only transaction, on `conn`, seeing exactly what the frame's transaction sees.
+pub async fn join_snapshot<'c>(
+    conn: &'c mut PgConnection,
+    frame: &Frame,
+) -> Result<sqlx::Transaction<'c, Postgres>, sqlx::Error> {
     // The id comes from pg_export_snapshot (hex digits and dashes); SET TRANSACTION SNAPSHOT takes
     // no parameters, so check it before it goes into the statement.
     if !frame.snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
         return Err(sqlx::Error::Protocol(format!("unexpected snapshot id {:?}", frame.snapshot)));
     }
-    let mut tx = db.begin_with(REPEATABLE_READ).await?;
-    sqlx::query(&format!("SET TRANSACTION SNAPSHOT '{}'", frame.snapshot)).execute(&mut *tx).await?;
-    Ok(tx)
+    // One round trip for both: BEGIN goes out as a simple query, which may hold two statements.
+    conn.begin_with(format!("{REPEATABLE_READ}; SET TRANSACTION SNAPSHOT '{}'", frame.snapshot)).await
 }
 
-/// The township rollup of the tasks `viewer` may see that match `f`, and the day it was made for.
-pub async fn townships(db: &Db, f: &RollupFilter, viewer: &Viewer) -> Result<(NaiveDate, Rollup), sqlx::Error> {
-    let (mut main, frame) = frame(db).await?;
-    let mut other = join_snapshot(db, &frame).await?;
+/// A second connection for the rollup, if one comes quickly. Waiting long for it while holding the
+/// first could starve the pool when many rollups run at once; without it, both statements run one
+/// after the other on the first connection.
+async fn second_connection(db: &Db) -> Option<PoolConnection<Postgres>> {
+    tokio::time::timeout(Duration::from_millis(50), db.acquire()).await.ok()?.ok()
+}
+
+/// The township rollup of the tasks `viewer` may see that match `f`, and the day it was made for;
+/// a 400 when the filter names a category that does not exist.
+pub async fn townships(db: &Db, f: &RollupFilter, viewer: &Viewer) -> crate::error::Result<(NaiveDate, Rollup)> {
+    // The second connection is asked for while the frame is read, off the critical path. `join!`
+    // polls the frame first, so it queues for a connection ahead of the spare: a pool with a
+    // single free connection gives it to the frame, and the spare gives up after its short wait.
+    let (framed, mut spare) = tokio::join!(frame(db), second_connection(db));
+    let (mut main, frame) = framed?;
+    // Checked against the frame's list rather than with a query of its own: one round trip less.
+    let unknown = f.unknown_categories(frame.categories());
+    if !unknown.is_empty() {
+        return Err(crate::error::ApiError::bad_query(unknown));
+    }
     let mut cells_q = cells_query(f, viewer, &frame);
     let mut late_q = late_query(f, viewer, &frame);
-    let (cells, late) = tokio::try_join!(
-        cells_q.build_query_as::<CellRow>().fetch_all(&mut *main),
-        late_q.build_query_as::<LateRow>().fetch_all(&mut *other),
-    )?;
-    main.commit().await?;
-    other.commit().await?;
+    let (cells, late) = match spare.as_deref_mut() {
+        Some(conn) => {
+            let mut other = join_snapshot(conn, &frame).await?;
+            let both = tokio::try_join!(
+                cells_q.build_query_as::<CellRow>().persistent(false).fetch_all(&mut *main),
+                late_q.build_query_as::<LateRow>().persistent(false).fetch_all(&mut *other),
+            )?;
+            tokio::try_join!(main.commit(), other.commit())?;
+            both
+        }
+        None => {
+            let cells = cells_q.build_query_as::<CellRow>().persistent(false).fetch_all(&mut *main).await?;
+            let late = late_q.build_query_as::<LateRow>().persistent(false).fetch_all(&mut *main).await?;
+            main.commit().await?;
+            (cells, late)
+        }
+    };
     let cells: Vec<Cell> = cells.into_iter().map(Cell::from).collect();
     let late: Vec<LateCount> =
         late.into_iter().map(|r| LateCount { township: r.township, days: r.days, tasks: r.tasks }).collect();

@@ -5,7 +5,6 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::Response;
-use chrono::{SecondsFormat, Utc};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
@@ -281,7 +280,8 @@ pub async fn items(
         "type": "FeatureCollection",
         "numberMatched": matched,
         "numberReturned": returned,
-        "timeStamp": Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+        // No `timeStamp` (optional in OGC API - Features): it would change the ETag every second
+        // and defeat the 304s for pages whose tasks have not changed.
         "links": links,
         "features": features,
     });

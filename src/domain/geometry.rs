@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::fields::json_type;
 use crate::error::FieldError;
 
 /// More than this many positions is refused: a ledger feature is a site, a river stretch or a
@@ -236,17 +237,6 @@ impl Parser {
             }
         }
         ok.then_some(out)
-    }
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -1,6 +1,6 @@
 // Tasks on the map, drawn one of three ways depending on how many the view holds:
 //
-//   features  few enough (at most FEATURES_MAX in view, and no tile of the view in cluster form):
+//   features  few enough (at most FEATURES_MAX in view, and no cluster among them):
 //             the full features from GET /api/tasks for the view plus a margin, lines and areas
 //             drawn as what they are, editable by the bureau. Pans inside that box cost nothing.
 //   tiles     more than that: the vector tiles of the view, whose clusters and single tasks are

@@ -6,7 +6,8 @@ import { get, ApiError } from './api.js';
 import { t, setLang, lang, applyI18n, onLangChange } from './i18n.js';
 import { readUrl, writeUrl } from './state.js';
 import { createMap, townshipLayer } from './map.js';
-import { tasksLayer, LIMIT } from './tasks-layer.js';
+import { tasksLayer } from './tasks-layer.js';
+import { statusLine } from './map-status.js';
 import { filterPanel } from './filters.js';
 import { leagueTable } from './league.js';
 import { monthlyChart } from './monthly.js';
@@ -40,19 +41,8 @@ async function main() {
   if (state.view) map.setView([state.view.lat, state.view.lng], state.view.z);
   else map.fitBounds(towns.layer.getBounds(), { padding: [8, 8] });
 
-  // Status line: how many tasks are drawn, and when not all are, what to do about it.
-  const statusLine = L.control({ position: 'bottomright' });
-  statusLine.onAdd = () => h('div', { class: 'map-status', id: 'map-status', role: 'status', 'aria-live': 'polite' });
-  statusLine.addTo(map);
-  let counts = null;
-  const renderCounts = () => {
-    const el = $('#map-status');
-    if (!counts) return;
-    el.textContent = counts.error ? counts.error
-      : counts.matched > counts.shown ? t('map.capped', { shown: counts.shown, matched: counts.matched, limit: LIMIT })
-        : t('map.count', { n: counts.shown });
-    el.classList.toggle('warn', !!counts.error || counts.matched > counts.shown);
-  };
+  // Status line: how many tasks are in view, and when not all are drawn, why and what to do.
+  const status = statusLine(map, { onMore: () => layer.more() });
 
   const detail = detailPanel($('#detail'), {
     categories,
@@ -66,8 +56,13 @@ async function main() {
   const layer = tasksLayer(map, {
     colors,
     onSelect: (id) => selectTask(id),
-    onLoaded: (c) => { counts = c; renderCounts(); document.body.dataset.tasksLoaded = String(c.shown); },
-    onError: (e) => { counts = { error: e.detail || t('error.network') }; renderCounts(); },
+    onLoaded: (c) => {
+      status.update(c);
+      // For tests and the benchmark: how the view is drawn, and a tick each time a view is done.
+      document.body.dataset.tasksMode = c.mode;
+      document.body.dataset.tasksDrawn = String(Number(document.body.dataset.tasksDrawn || 0) + 1);
+    },
+    onError: (e) => status.update({ error: e.detail || t('error.network') }),
   });
 
   filterPanel($('#tab-filters'), $('#search'), {
@@ -251,7 +246,6 @@ async function main() {
     localStorage.setItem('greenledger.lang', state.lang);
     writeUrl(state);
     renderAccount();
-    renderCounts();
     searchResults();
   });
   $('#lang-switch').addEventListener('click', () => setLang(lang() === 'zh' ? 'en' : 'zh'));

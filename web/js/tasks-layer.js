@@ -1,116 +1,209 @@
-// Tasks on the map: points clustered when dense, lines and areas drawn as what they are, coloured
-// by family and marked by status. Only the visible box (with a margin) is asked for, with a cap, so
-// a province-sized ledger costs the browser no more than a county's.
+// Tasks on the map, drawn one of three ways depending on how many the view holds:
+//
+//   features  few enough (at most FEATURES_MAX in view, and no cluster among them):
+//             the full features from GET /api/tasks for the view plus a margin, lines and areas
+//             drawn as what they are, editable by the bureau. Pans inside that box cost nothing.
+//   tiles     more than that: the vector tiles of the view, whose clusters and single tasks are
+//             counted into bubbles per square of the screen; a click on a bubble zooms in, and
+//             single tasks show as markers that open the task.
+//   pages     a filter the tiles cannot answer (search always; township, overdue, and supervision
+//             with some statuses where the tiles hold clusters): the API's pages for the view, at
+//             most LIMIT at a time, with a note saying so and a button for the next page.
+//
+// The switch costs nothing extra: the tiles of the view are read first (small, cached, and cheap
+// for the service at any size of ledger, as clusters come from precounted cells), and they tell how
+// many tasks pass the filters in view. Only then is a page of features asked for, and only when
+// it will hold every task in view; so the service never counts or sends a huge page.
 
 import { get, query } from './api.js';
 import { filterParams } from './state.js';
-import { statusName } from './i18n.js';
+import { featuresLayer, geometryBox } from './features-layer.js';
+import { countsLayer } from './counts-layer.js';
+import { vectorTiles, tileZoom } from './vector-tiles.js';
+import { beyondTiles, beyondClusters, clusterCount, taskMatches } from './tile-filters.js';
 
 const L = window.L;
 
-/// Most tasks drawn at once; beyond it the user is asked to zoom in or filter.
+/// Features per request to the API.
 export const LIMIT = 2000;
+/// Most tasks in view drawn as full features; beyond it the tiles are drawn.
+export const FEATURES_MAX = 1000;
+/// Most features drawn by paging on; past it the user has to zoom in or filter.
+const PAGES_MAX = 10000;
 
-const STATUS_DASH = { planned: '6 5', in_progress: '10 4', completed: null, verified: null, cancelled: '2 6' };
+const round = (x) => Math.round(x * 1e5) / 1e5;
+const bboxOf = (b) => [round(b.getWest()), round(b.getSouth()), round(b.getEast()), round(b.getNorth())];
+const contains = (a, b) => a[0] <= b[0] && a[1] <= b[1] && a[2] >= b[2] && a[3] >= b[3];
+const intersects = (a, b) => a[0] <= b[2] && a[2] >= b[0] && a[1] <= b[3] && a[3] >= b[1];
+const inBox = (b, lng, lat) => lng >= b[0] && lng <= b[2] && lat >= b[1] && lat <= b[3];
 
 export function tasksLayer(map, { colors, onSelect, onLoaded, onError }) {
-  const cluster = L.markerClusterGroup({
-    chunkedLoading: true,
-    showCoverageOnHover: false,
-    maxClusterRadius: 45,
-    spiderfyOnMaxZoom: true,
-    pmIgnore: true,
-  });
-  const shapes = L.featureGroup([], { pmIgnore: true });
-  const selection = L.featureGroup([], { pmIgnore: true });
-  cluster.addTo(map);
-  shapes.addTo(map);
-  selection.addTo(map);
-
-  let last = null; // {key, bbox, complete}
-  let controller = null;
-  const features = new Map();
+  const features = featuresLayer(map, { colors, onSelect });
+  const counts = countsLayer(map, { colors, onSelect });
+  const selection = L.featureGroup([], { pmIgnore: true }).addTo(map);
+  const tiles = vectorTiles();
   const hidden = new Set();
 
-  const color = (f) => (f.properties.status === 'cancelled' ? '#8c8c8c' : colors.get(f.properties.category) || '#555');
+  let mode = null;
+  let page = null; // features and pages: {key, params, bbox, list, matched, complete, reason}
+  let items = null; // tiles: what the counts layer draws
+  let seq = 0;
+  let latest = null;
+  let controller = null;
 
-  function marker(f, latlng) {
-    const p = f.properties;
-    const cls = ['pin', `st-${p.status}`, p.supervised ? 'sup' : '', p.overdue ? 'od' : ''].join(' ');
-    const icon = L.divIcon({
-      className: 'task-marker',
-      html: `<span class="${cls}" style="--c:${color(f)}" data-code="${escape(p.code)}"></span>`,
-      iconSize: [20, 20],
-      iconAnchor: [10, 10],
-    });
-    const label = `${p.code} ${p.title} · ${statusName(p.status)}`;
-    return L.marker(latlng, { icon, title: label, alt: label, keyboard: true, pmIgnore: true });
+  const view = () => bboxOf(map.getBounds());
+  const featuresInView = (list, v = view()) => list.filter((f) => intersects(f.box, v)).length;
+
+  function report(extra) {
+    onLoaded({ mode, ...extra });
   }
 
-  function shapeStyle(f) {
-    const p = f.properties;
-    const line = /LineString/.test(f.geometry.type);
-    return {
-      color: p.supervised && !['verified', 'cancelled'].includes(p.status) ? '#c0392b' : color(f),
-      weight: line ? 5 : 2.5,
-      opacity: p.status === 'cancelled' ? 0.5 : 0.95,
-      dashArray: STATUS_DASH[p.status] || null,
-      fillColor: color(f),
-      fillOpacity: p.status === 'verified' || p.status === 'completed' ? 0.55 : 0.25,
-      className: `task-shape cat-${p.category} st-${p.status}`,
-    };
-  }
-
-  function render(list) {
-    cluster.clearLayers();
-    shapes.clearLayers();
-    features.clear();
-    const markers = [];
-    for (const f of list) {
-      features.set(f.id, f);
-      if (hidden.has(f.id) || !f.geometry) continue;
-      const onClick = () => onSelect(f.id);
-      if (f.geometry.type === 'Point' || f.geometry.type === 'MultiPoint') {
-        const coords = f.geometry.type === 'Point' ? [f.geometry.coordinates] : f.geometry.coordinates;
-        for (const [lng, lat] of coords) {
-          const m = marker(f, [lat, lng]).on('click', onClick);
-          m.on('keypress', (e) => e.originalEvent.key === 'Enter' && onClick());
-          markers.push(m);
-        }
-      } else {
-        L.geoJSON(f, { style: shapeStyle, pmIgnore: true })
-          .bindTooltip(`${escape(f.properties.code)} ${escape(f.properties.title)}`, { sticky: true })
-          .on('click', (e) => {
-            L.DomEvent.stopPropagation(e);
-            onClick();
-          })
-          .addTo(shapes);
+  /// What the tiles say about the view under these filters: the items to draw, how many tasks pass
+  /// the filters in view, whether clusters are among them, and the filter they cannot answer.
+  function summarize(content, filters) {
+    const v = view();
+    const area = bboxOf(map.getBounds().pad(0.25));
+    const out = { items: [], inView: 0, uncertain: 0, clusters: 0, beyond: null };
+    for (const c of content.clusters) {
+      if (!inBox(area, c.lng, c.lat)) continue;
+      const n = clusterCount(c, filters);
+      if (n === null) {
+        out.beyond = beyondClusters(filters) || 'tiles';
+        return out;
+      }
+      if (!n) continue;
+      out.items.push({ lat: c.lat, lng: c.lng, count: n, category: c.category });
+      if (inBox(v, c.lng, c.lat)) {
+        out.inView += n;
+        out.clusters += 1;
       }
     }
-    cluster.addLayers(markers);
+    for (const t of content.tasks) {
+      if (hidden.has(t.id)) continue;
+      const ok = taskMatches(t.properties, filters);
+      if (ok === null) {
+        out.beyond = 'tiles';
+        return out;
+      }
+      if (!ok) continue;
+      const [w, s, e, n] = t.box;
+      out.items.push({ lat: (s + n) / 2, lng: (w + e) / 2, count: 1, category: t.properties.category, task: t });
+      if (intersects(t.box, v)) {
+        out.inView += 1;
+        if (t.uncertain) out.uncertain += 1;
+      }
+    }
+    return out;
   }
 
-  function bboxOf(bounds) {
-    const r = (x) => Math.round(x * 1e5) / 1e5;
-    return [r(bounds.getWest()), r(bounds.getSouth()), r(bounds.getEast()), r(bounds.getNorth())];
+  async function fetchPage(params, bbox, offset, signal) {
+    const fc = await get(`/api/tasks${query({ ...params, bbox, limit: LIMIT, offset: offset || '' })}`, { signal });
+    for (const f of fc.features) f.box = geometryBox(f.geometry);
+    return fc;
   }
 
-  const contains = (a, b) => a[0] <= b[0] && a[1] <= b[1] && a[2] >= b[2] && a[3] >= b[3];
+  function drawFeatures(next) {
+    page = next;
+    items = null;
+    counts.clear();
+    features.render(page.list, hidden);
+  }
 
-  /// Loads the tasks in view. A pan inside an area already loaded in full costs no request.
-  async function load(filters, { force = false } = {}) {
+  /// Full features of the view and a margin, when they all come in one page; false otherwise.
+  async function showFeatures(params, key, my, signal) {
+    let bbox = bboxOf(map.getBounds().pad(0.3));
+    let fc = await fetchPage(params, bbox, 0, signal);
+    if (fc.numberMatched > fc.numberReturned) {
+      // The margin holds more than a page: the view alone, which the tiles said is small enough.
+      bbox = view();
+      fc = await fetchPage(params, bbox, 0, signal);
+      if (fc.numberMatched > fc.numberReturned) return false;
+    }
+    if (my !== seq) return true;
+    mode = 'features';
+    drawFeatures({ key, params, bbox, list: fc.features, matched: fc.numberMatched, complete: true });
+    report({ inView: featuresInView(page.list) });
+    return true;
+  }
+
+  /// The API's pages for the view, for filters the tiles cannot answer.
+  async function showPages(params, key, reason, my, signal) {
+    const bbox = view();
+    const fc = await fetchPage(params, bbox, 0, signal);
+    if (my !== seq) return;
+    mode = 'pages';
+    drawFeatures({ key, params, bbox, list: fc.features, matched: fc.numberMatched,
+      complete: fc.numberMatched <= fc.numberReturned, reason });
+    reportPages();
+  }
+
+  function reportPages() {
+    const shown = page.list.length;
+    report(page.complete ? { inView: page.matched }
+      : { inView: page.matched, shown, matched: page.matched, reason: page.reason,
+        more: shown < PAGES_MAX ? Math.min(LIMIT, page.matched - shown, PAGES_MAX - shown) : 0 });
+  }
+
+  function showTiles(s) {
+    mode = 'tiles';
+    page = null;
+    items = s.items;
+    features.clear();
+    counts.render(items);
+    report({ inView: s.inView, approximate: s.uncertain > 0 });
+  }
+
+  async function run(filters, force) {
+    const my = ++seq;
     const params = filterParams(filters);
     const key = JSON.stringify(params);
-    const view = bboxOf(map.getBounds());
-    if (!force && last && last.key === key && last.complete && contains(last.bbox, view)) return;
-    const bbox = bboxOf(map.getBounds().pad(0.3));
+    const v = view();
+    if (!force && page && page.key === key && page.complete && contains(page.bbox, v)) {
+      report({ inView: featuresInView(page.list, v) });
+      return;
+    }
     controller?.abort();
     controller = new AbortController();
+    const { signal } = controller;
     try {
-      const fc = await get(`/api/tasks${query({ ...params, bbox, limit: LIMIT })}`, { signal: controller.signal });
-      last = { key, bbox, complete: fc.numberMatched <= fc.numberReturned };
-      render(fc.features);
-      onLoaded({ shown: fc.numberReturned, matched: fc.numberMatched });
+      const search = beyondTiles(filters);
+      if (search) {
+        await showPages(params, key, search, my, signal);
+        return;
+      }
+      const content = await tiles.load(v, tileZoom(map.getZoom()));
+      if (my !== seq) return;
+      const s = summarize(content, filters);
+      if (s.beyond) {
+        await showPages(params, key, s.beyond, my, signal);
+        return;
+      }
+      if (!s.clusters && s.inView <= FEATURES_MAX && (await showFeatures(params, key, my, signal))) return;
+      if (my === seq) showTiles(s);
+    } catch (e) {
+      if (e.name !== 'AbortError' && my === seq) onError(e);
+    }
+  }
+
+  /// Loads the tasks in view; resolves once the latest view asked for is drawn.
+  function load(filters, { force = false } = {}) {
+    const p = run(filters, force).then(() => (latest !== p ? latest : undefined));
+    latest = p;
+    return p;
+  }
+
+  /// The next page, in pages mode.
+  async function more() {
+    if (mode !== 'pages' || !page || page.complete) return;
+    const my = seq;
+    try {
+      const fc = await fetchPage(page.params, page.bbox, page.list.length, controller?.signal);
+      if (my !== seq) return;
+      page.list.push(...fc.features);
+      page.complete = page.list.length >= fc.numberMatched || !fc.features.length;
+      page.matched = fc.numberMatched;
+      features.render(page.list, hidden);
+      reportPages();
     } catch (e) {
       if (e.name !== 'AbortError') onError(e);
     }
@@ -118,7 +211,7 @@ export function tasksLayer(map, { colors, onSelect, onLoaded, onError }) {
 
   return {
     load,
-    feature: (id) => features.get(id),
+    more,
     /// Marks the selected task on the map (a halo around it).
     select(feature) {
       selection.clearLayers();
@@ -134,15 +227,13 @@ export function tasksLayer(map, { colors, onSelect, onLoaded, onError }) {
     hide(id, yes) {
       if (yes) hidden.add(id);
       else hidden.delete(id);
-      render([...features.values()]);
+      if (page) features.render(page.list, hidden);
+      if (items) counts.render(items.filter((it) => !it.task || !hidden.has(it.task.id)));
     },
+    /// The ledger changed: nothing loaded so far may be shown again without asking.
     invalidate() {
-      last = null;
+      page = null;
+      tiles.clear();
     },
   };
 }
-
-function escape(s) {
-  return String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-

@@ -11,7 +11,7 @@ for r in rows:
     try:
         ratio50 = f"{float(p50) / float(s50):.2f}×"
         ratio99 = f"{float(p99) / float(s99):.2f}×"
-    except ValueError:
+    except (ValueError, ZeroDivisionError):
         ratio50 = ratio99 = "—"
     print(f"| {int(size):,} | {what} | {rps} | {p50} | {p99} | {srps} | {s50} | {s99} | {ratio50} | {ratio99} |")
 for r in rows:

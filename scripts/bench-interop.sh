@@ -109,11 +109,16 @@ print(f'{d["summary"]["requestsPerSec"]:.0f} {p["p50"]*1000:.2f} {p["p99"]*1000:
 PY
 }
 
-# pgbench over a script -> "tps p50_ms p99_ms" (from the per-transaction log)
+# pgbench over a script -> "tps p50_ms p99_ms" (from the per-transaction log). The service's
+# interactive reads (tiles, pages) run in a read-only transaction with parallel workers off and
+# custom plans (src/store/mod.rs, interactive_read); their floors get the same settings through
+# PGOPTIONS (second argument "interactive"): pgbench cannot send them with BEGIN in one prepared
+# round trip as the service does, so they are set for the floor's whole session instead.
 sql() {
-  local dir
+  local dir opts=""
+  [ "${2:-}" = interactive ] && opts="-c max_parallel_workers_per_gather=0 -c plan_cache_mode=force_custom_plan"
   dir=$(mktemp -d "$OUT/pgbench.XXXX")
-  (cd "$dir" && "$pgbench_bin" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "${DURATION%s}" -l -f "$1" "$DATABASE_URL" >run.txt 2>&1) ||
+  (cd "$dir" && PGOPTIONS="$opts" "$pgbench_bin" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" -T "${DURATION%s}" -l -f "$1" "$DATABASE_URL" >run.txt 2>&1) ||
     { cat "$dir/run.txt"; exit 1; }
   python3 - "$dir" <<'PY'
 import glob, sys
@@ -135,7 +140,13 @@ record() { # size what rps p50 p99 sql_rps sql_p50 sql_p99
 }
 
 tile_floor() { # z xmin xmax ymin ymax -> pgbench script of the service's tile SQL for an anonymous caller
-  local z=$1
+  local z=$1 level=$(($1 - 5)) west north per_metre
+  [ "$z" -ge 5 ] || { echo "bench: zooms below 5 are not measured" >&2; exit 1; }
+  # The tile's west and north edges in web-mercator metres and tile units per metre, as
+  # TileId::mercator_frame computes them.
+  read -r west north per_metre <<<"$(python3 -c "
+h = 20037508.342789244; side = 2 * h / 2**$z
+print(f'(-{h!r}+:x*{side!r})', f'({h!r}-:y*{side!r})', repr(4096 / side))")"
   cat <<EOF
 \set x random($2, $3)
 \set y random($4, $5)
@@ -144,20 +155,22 @@ tile_floor() { # z xmin xmax ymin ymax -> pgbench script of the service's tile S
 \set y0 :y * 32
 \set y1 :y * 32 + 31
 \set covered 0
+BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 EOF
-  if [ "$z" -lt 14 ]; then
-    echo "SELECT coalesce(sum(t.n), 0)::int8 AS covered FROM task_cells t WHERE t.z = $z AND t.cx BETWEEN :x0 AND :x1 AND t.cy BETWEEN :y0 AND :y1 AND t.visibility = 'public' \gset"
+  if [ "$z" -lt 15 ]; then
+    echo "SELECT coalesce(sum(t.n), 0)::int8 AS covered FROM task_cells t WHERE t.z = $level AND t.cx BETWEEN :x AND :x AND t.cy BETWEEN :y AND :y AND t.visibility = 'public' \gset"
   fi
   cat <<EOF
 \if :covered > 2500
-SELECT ST_AsMVT(m, 'tasks', 4096, 'geom') FROM (SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(sum(t.sx) / sum(t.n), sum(t.sy) / sum(t.n)), 3857), ST_TileEnvelope($z, :x, :y), 4096, 0, false) AS geom, true AS cluster, t.category, sum(t.n)::int4 AS count, sum(t.planned)::int4 AS planned, sum(t.in_progress)::int4 AS in_progress, sum(t.completed)::int4 AS completed, sum(t.verified)::int4 AS verified, sum(t.cancelled)::int4 AS cancelled, sum(t.supervised)::int4 AS supervised FROM task_cells t WHERE t.z = $z AND t.cx BETWEEN :x0 AND :x1 AND t.cy BETWEEN :y0 AND :y1 AND t.visibility = 'public' GROUP BY t.cx, t.cy, t.category HAVING sum(t.n) > 0) m WHERE m.geom IS NOT NULL;
+SELECT ST_AsMVT(m, 'tasks', 4096, 'geom') FROM (SELECT ST_MakePoint(round((sum(t.sx) / sum(t.n) - $west) * $per_metre), round(($north - sum(t.sy) / sum(t.n)) * $per_metre)) AS geom, true AS cluster, t.category, sum(t.n)::int4 AS count, sum(t.planned)::int4 AS planned, sum(t.in_progress)::int4 AS in_progress, sum(t.completed)::int4 AS completed, sum(t.verified)::int4 AS verified, sum(t.cancelled)::int4 AS cancelled, sum(t.supervised)::int4 AS supervised FROM task_cells t WHERE t.z = $z AND t.cx BETWEEN :x0 AND :x1 AND t.cy BETWEEN :y0 AND :y1 AND t.visibility = 'public' GROUP BY t.cx, t.cy, t.category HAVING sum(t.n) > 0) m;
 \else
-SELECT ST_AsMVT(m, 'tasks', 4096, 'geom') FROM (SELECT ST_AsMVTGeom(ST_Transform(t.geom, 3857), ST_TileEnvelope($z, :x, :y), 4096, 64, true) AS geom, t.id::text AS id, t.code, t.title, t.category, t.status, t.progress::int4 AS progress, t.township_code AS township, coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) AS overdue, t.supervised, t.due_date::text AS due_date, t.visibility FROM tasks t WHERE t.geom && ST_Transform(ST_TileEnvelope($z, :x, :y, margin => 64.0 / 4096), 4326) AND t.visibility = 'public') m WHERE m.geom IS NOT NULL;
+SELECT ST_AsMVT(m, 'tasks', 4096, 'geom') FROM (SELECT ST_AsMVTGeom(t.geom_3857, ST_TileEnvelope($z, :x, :y), 4096, 64, true) AS geom, t.id::text AS id, t.code, t.title, t.category, t.status, t.progress::int4 AS progress, t.township_code AS township, coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) AS overdue, t.supervised, t.due_date::text AS due_date, t.visibility FROM tasks t WHERE t.geom && ST_Transform(ST_TileEnvelope($z, :x, :y, margin => 64.0 / 4096), 4326) AND t.visibility = 'public') m;
 \endif
+COMMIT;
 EOF
 }
 
-SELECT_TASK="SELECT t.id, t.code, t.title, t.description, t.category, t.status, t.progress, t.township_code AS township, w.name AS township_name, t.township_overridden, t.lead_unit, t.contact_person, t.contact_phone, t.due_date, coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) AS overdue, t.planned_investment::float8 AS planned_investment, t.actual_investment::float8 AS actual_investment, t.target_quantity::float8 AS target_quantity, t.target_unit, t.visibility, t.supervised, t.completed_at, t.verified_at, t.last_report_at, t.created_at, t.updated_at, t.version, t.return_reason, t.cancel_reason, ST_AsGeoJSON(t.geom, 15) AS geometry FROM tasks t JOIN townships w ON w.code = t.township_code"
+SELECT_TASK="SELECT t.id, t.code, t.title, t.description, t.category, t.status, t.progress, t.township_code AS township, (SELECT w.name FROM townships w WHERE w.code = t.township_code) AS township_name, t.township_overridden, t.lead_unit, t.contact_person, t.contact_phone, t.due_date, coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) AS overdue, t.planned_investment::float8 AS planned_investment, t.actual_investment::float8 AS actual_investment, t.target_quantity::float8 AS target_quantity, t.target_unit, t.visibility, t.supervised, t.completed_at, t.verified_at, t.last_report_at, t.created_at, t.updated_at, t.version, t.return_reason, t.cancel_reason, ST_AsGeoJSON(t.geom, 15) AS geometry FROM tasks t"
 
 read -r W S E N <<<"$(q "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(boundary) e FROM townships) b" | tr '|' ' ')"
 echo "bench: county $W $S $E $N"
@@ -166,6 +179,7 @@ measure() {
   local size=$1 d="$OUT/$1"
   mkdir -p "$d"
   q "ANALYZE tasks; ANALYZE task_cells;" >/dev/null
+  echo "bench: $size tasks; load average before measuring: $(cut -d' ' -f1-3 /proc/loadavg)"
   # Tiles, zooms 10-16, uniformly over the tiles covering the county.
   for z in 10 11 12 13 14 15 16; do
     read -r x0 x1 y0 y1 <<<"$(python3 - "$z" "$W" "$S" "$E" "$N" <<'PY'
@@ -184,10 +198,10 @@ for _ in range(5000):
     print(f"http://127.0.0.1:{port}/tiles/tasks/{z}/{random.randint(x0, x1)}/{random.randint(y0, y1)}.mvt")
 PY
     tile_floor "$z" "$x0" "$x1" "$y0" "$y1" >"$d/tiles-$z.sql"
-    record "$size" "tile_z$z" $(http "$d/tiles-$z.urls") $(sql "$PWD/$d/tiles-$z.sql")
+    record "$size" "tile_z$z" $(http "$d/tiles-$z.urls") $(sql "$PWD/$d/tiles-$z.sql" interactive)
     if [ -x "$MARTIN" ]; then
       sed "s#:$PORT/tiles/tasks/#:$MARTIN_PORT/tasks/#; s#\.mvt\$##" "$d/tiles-$z.urls" >"$d/martin-$z.urls"
-      record "$size" "martin_z$z" $(http "$d/martin-$z.urls") $(sql "$PWD/$d/tiles-$z.sql")
+      record "$size" "martin_z$z" $(http "$d/martin-$z.urls") $(sql "$PWD/$d/tiles-$z.sql" interactive)
     fi
   done
   # bbox pages of 1,000 features: boxes sized to hold about 1,500 tasks at this size.
@@ -213,15 +227,32 @@ print("\\\\set w :wm / 1000000.0")
 print("\\\\set s :sm / 1000000.0")
 print(f"\\\\set e :w + {dx}")
 print(f"\\\\set n :s + {dy}")
-print("SELECT count(*) FROM tasks t WHERE true AND t.visibility = 'public' AND ST_Intersects(t.geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326));")
+print("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;")
 print("$SELECT_TASK WHERE true AND t.visibility = 'public' AND ST_Intersects(t.geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326)) ORDER BY t.code LIMIT 1000 OFFSET 0;")
+print("SELECT count(*) FROM tasks t WHERE true AND t.visibility = 'public' AND ST_Intersects(t.geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326));")
+print("COMMIT;")
 PY
-  record "$size" "bbox_page_1000" $(http "$d/bbox.urls") $(sql "$PWD/$d/bbox.sql")
+  # (The service skips the count when a page is not full, as it then knows the number; the floor
+  # always counts. Boxes near the county's corners can hold fewer than 1,000 tasks.)
+  record "$size" "bbox_page_1000" $(http "$d/bbox.urls") $(sql "$PWD/$d/bbox.sql" interactive)
+  # The map's question at county zoom: the whole county's box, one feature, and numberMatched.
+  for _ in $(seq 100); do echo "http://127.0.0.1:$PORT/api/tasks?bbox=$W,$S,$E,$N&limit=1"; done >"$d/county.urls"
+  cat >"$d/county.sql" <<EOF
+BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+$SELECT_TASK WHERE true AND t.visibility = 'public' AND ST_Intersects(t.geom, ST_MakeEnvelope($W, $S, $E, $N, 4326)) ORDER BY t.code LIMIT 1 OFFSET 0;
+SELECT count(*) FROM tasks t WHERE true AND t.visibility = 'public' AND ST_Intersects(t.geom, ST_MakeEnvelope($W, $S, $E, $N, 4326));
+COMMIT;
+EOF
+  record "$size" "county_count_limit1" $(http "$d/county.urls") $(sql "$PWD/$d/county.sql" interactive)
   # Single task GETs over 2,000 random public tasks.
   q "DROP TABLE IF EXISTS bench_ids; CREATE TABLE bench_ids AS SELECT row_number() OVER () AS n, id FROM (SELECT id FROM tasks WHERE visibility = 'public' ORDER BY random() LIMIT 2000) r; ALTER TABLE bench_ids ADD PRIMARY KEY (n);" >/dev/null
   q "SELECT id FROM bench_ids" | sed "s#^#http://127.0.0.1:$PORT/api/tasks/#" >"$d/get.urls"
   printf '\\set n random(1, 2000)\n%s WHERE t.id = (SELECT id FROM bench_ids WHERE n = :n) AND t.visibility = '"'public'"';\n' "$SELECT_TASK" >"$d/get.sql"
   record "$size" "task_get" $(http "$d/get.urls") $(sql "$PWD/$d/get.sql")
+  # The fixed cost of any answer: /api/health runs one trivial statement.
+  for _ in $(seq 100); do echo "http://127.0.0.1:$PORT/api/health"; done >"$d/health.urls"
+  echo "SELECT postgis_lib_version();" >"$d/health.sql"
+  record "$size" "health" $(http "$d/health.urls") $(sql "$PWD/$d/health.sql")
 }
 
 have=0
@@ -254,7 +285,7 @@ app_s=$(python3 -c "import time; print(f'{time.time() - $start:.2f}')")
 # The floor: the same rows, parsed by PostgreSQL beforehand, inserted set-based with the same
 # township join, code counters and created events, through the same triggers and indexes.
 "$psql_bin" -qAt "$base/import_sql" -c "CREATE TABLE staging AS SELECT (row_number() OVER ())::int AS i, f FROM jsonb_array_elements(pg_read_file('$file')::jsonb -> 'features') f"
-sql_s=$("$psql_bin" -qAt "$base/import_sql" <<'EOF' | awk '/^Time:/ {s += $2} END {printf "%.2f", s / 1000}'
+sql_s=$("$psql_bin" -qAt -v ON_ERROR_STOP=1 "$base/import_sql" <<'EOF' | awk '/^Time:/ {s += $2} END {printf "%.2f", s / 1000}'
 \timing on
 BEGIN;
 SET LOCAL greenledger.bulk_assigned = 'on';
@@ -263,12 +294,13 @@ CREATE TEMP TABLE tw AS SELECT g.i, CASE WHEN cardinality(c.codes) = 1 OR Geomet
   FROM g JOIN (SELECT g.i, array_agg(t.code ORDER BY t.code) AS codes FROM g JOIN townships t ON ST_Intersects(t.boundary, g.geom) WHERE ST_IsValid(g.geom) GROUP BY g.i) c USING (i);
 WITH ins AS (
   INSERT INTO tasks (code, geom, title, category, status, progress, lead_unit, due_date, planned_investment, visibility, township_code)
-  SELECT c.prefix || '-2026-' || lpad((row_number() OVER (PARTITION BY g.f -> 'properties' ->> 'category' ORDER BY g.i))::text, 4, '0'),
+  SELECT c.prefix || '-2026-' || lpad((row_number() OVER w)::text, greatest(4, length((row_number() OVER w)::text)), '0'),
          g.geom, g.f -> 'properties' ->> 'title', g.f -> 'properties' ->> 'category', g.f -> 'properties' ->> 'status',
          CASE WHEN g.f -> 'properties' ->> 'status' IN ('completed', 'verified') THEN 100 ELSE 0 END,
          g.f -> 'properties' ->> 'lead_unit', (g.f -> 'properties' ->> 'due_date')::date,
          (g.f -> 'properties' ->> 'planned_investment')::numeric, g.f -> 'properties' ->> 'visibility', tw.township
   FROM g JOIN tw USING (i) JOIN categories c ON c.code = g.f -> 'properties' ->> 'category'
+  WINDOW w AS (PARTITION BY g.f -> 'properties' ->> 'category' ORDER BY g.i)
   RETURNING id, status, category)
 INSERT INTO task_events (task_id, kind, status_after, changes) SELECT id, 'created', status, jsonb_build_object('category', category) FROM ins;
 INSERT INTO task_code_counters (category, year, last) SELECT category, 2026, count(*) FROM tasks GROUP BY category;

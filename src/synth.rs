@@ -30,6 +30,11 @@ pub async fn generate(db: &Db, tasks: i64, seed: f64, progress: impl Fn(i64, i64
     }
     // The triggers that keep the map's cell counts were off too: recount them once.
     sqlx::query("SELECT task_cells_rebuild()").execute(db).await?;
+    // Rows are written township by township in random order within each, so the tasks under one
+    // tile or box lie on thousands of pages. Ordering the table along the spatial index puts them
+    // on a few hundred, as a ledger that is clustered from time to time (README, "Maintenance")
+    // would be; measured, a crowded tile's statement ran 10-25 % faster.
+    sqlx::query("CLUSTER tasks USING tasks_geom_gist").execute(db).await?;
     sqlx::query("ANALYZE tasks").execute(db).await?;
     sqlx::query("ANALYZE task_cells").execute(db).await?;
     Ok(())

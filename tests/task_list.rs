@@ -124,6 +124,25 @@ async fn pages_carry_counts_and_links_that_walk_the_whole_list() {
 }
 
 #[tokio::test]
+async fn number_matched_is_exact_for_full_short_empty_and_past_the_end_pages() {
+    let app = spawn_app().await;
+    ledger(&app).await;
+    for (query, matched, returned) in [
+        ("limit=6", 6, 6),
+        ("limit=5", 6, 5),
+        ("limit=4&offset=4", 6, 2),
+        ("limit=2&offset=6", 6, 0),
+        ("limit=2&offset=40", 6, 0),
+        ("limit=10&category=energy", 1, 1),
+        ("limit=10&bbox=119.96,30.71,119.99,30.74", 0, 0),
+    ] {
+        let body: Value = app.get(&format!("/api/tasks?{query}")).await.json().await.unwrap();
+        assert_eq!(body["numberMatched"], matched, "{query}");
+        assert_eq!(body["numberReturned"], returned, "{query}");
+    }
+}
+
+#[tokio::test]
 async fn bad_filters_are_400_naming_the_parameter() {
     let app = spawn_app().await;
     for (query, param, says) in [

@@ -135,6 +135,34 @@ async fn crowded_low_zoom_tiles_hold_clusters_that_count_every_visible_task() {
 }
 
 #[tokio::test]
+async fn a_crowded_zoom_14_tile_holds_clusters_and_zoom_15_single_tasks() {
+    let app = spawn_app().await;
+    // 52 × 52 tasks 25 m apart, all inside one zoom-14 tile (about 2.1 × 1.9 km here).
+    let (x, y) = tile_of(119.85, 30.75, 14);
+    let n = f64::from(1u32 << 14);
+    let west = f64::from(x) / n * 360.0 - 180.0;
+    let north = (std::f64::consts::PI * (1.0 - 2.0 * f64::from(y) / n)).sinh().atan().to_degrees();
+    sqlx::query(
+        "INSERT INTO tasks (title, category, geom)
+         SELECT 'task ' || i, (ARRAY['watershed', 'chemical', 'energy', 'village'])[1 + i % 4],
+                ST_SetSRID(ST_MakePoint($1 + 0.002 + (i % 52) * 0.00025, $2 - 0.002 - (i / 52) * 0.00025), 4326)
+         FROM generate_series(0, 2703) AS i",
+    )
+    .bind(west)
+    .bind(north)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let (lon, lat) = (west + 0.008, north - 0.008);
+    let z14 = tile(&app.anonymous(), lon, lat, 14).await;
+    assert!(z14.contains("cluster (Integer"), "{}", &z14[..z14.len().min(2000)]);
+    assert_eq!(values(&z14, "count").iter().sum::<i64>(), 2704);
+    assert_eq!(values(&z14, "planned").iter().sum::<i64>(), 2704);
+    let z15 = tile(&app.anonymous(), lon, lat, 15).await;
+    assert!(z15.contains("code (String) = ") && !z15.contains("count (Integer)"), "{}", &z15[..z15.len().min(2000)]);
+}
+
+#[tokio::test]
 async fn tiles_are_cached_by_etag_and_refuse_bad_addresses() {
     let app = spawn_app().await;
     app.create(&task_at(point(119.85, 30.8), json!({}))).await;

@@ -3,13 +3,16 @@
 
 /// Deepest zoom served; past it tiles would only magnify the zoom-22 geometry.
 pub const MAX_ZOOM: u8 = 22;
-/// From this zoom on, tiles always hold single tasks (cells are kept up to the zoom below it).
-pub const DETAIL_ZOOM: u8 = 14;
+/// From this zoom on, tiles always hold single tasks (cells are kept up to the zoom below it). At a
+/// million tasks over a county a zoom-14 tile covers 3,000-5,000 of them, a zoom-15 tile about 1,000.
+pub const DETAIL_ZOOM: u8 = 15;
 /// A tile below `DETAIL_ZOOM` holds single tasks while it covers at most this many; more would
 /// make tiles of megabytes that take longer to build than to look at.
 pub const DETAIL_MAX: i64 = 2500;
 /// Cells per tile side in cluster tiles (see migrations: cells are tiles of zoom z + 5).
 pub const CELL_BITS: u8 = 5;
+/// Half the width of the web-mercator (EPSG:3857) world in metres, as PostGIS's ST_TileEnvelope uses.
+const MERCATOR_HALF: f64 = 20_037_508.342_789_244;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TileId {
@@ -45,9 +48,30 @@ impl TileId {
 
     /// The range of cells (at this zoom's cell level) the tile covers, as (x_min, x_max, y_min, y_max).
     pub fn cell_range(&self) -> (i32, i32, i32, i32) {
-        let span = 1i64 << CELL_BITS;
-        let x0 = i64::from(self.x) * span;
-        let y0 = i64::from(self.y) * span;
+        self.cells_at(self.z)
+    }
+
+    /// The tile's west and north edges in web-mercator metres, and tile units (of `extent` per side)
+    /// per metre: what places a point inside the tile as ST_AsMVTGeom would, without its clipping.
+    pub fn mercator_frame(&self, extent: i32) -> (f64, f64, f64) {
+        let side = 2.0 * MERCATOR_HALF / f64::from(1u32 << self.z);
+        (-MERCATOR_HALF + f64::from(self.x) * side, MERCATOR_HALF - f64::from(self.y) * side, f64::from(extent) / side)
+    }
+
+    /// The coarsest cell level that still fits the tile exactly, and the tile's cells there: from
+    /// zoom 5 on one cell the size of the tile. Counting what a tile covers reads these few rows
+    /// instead of the tile's thousand cells at its own level.
+    pub fn count_cells(&self) -> (u8, (i32, i32, i32, i32)) {
+        let level = self.z.saturating_sub(CELL_BITS);
+        (level, self.cells_at(level))
+    }
+
+    /// The cells of level `level` (tiles of zoom level + 5, so level >= z - 5) inside this tile.
+    fn cells_at(&self, level: u8) -> (i32, i32, i32, i32) {
+        let shift = u32::from(level + CELL_BITS - self.z);
+        let span = 1i64 << shift;
+        let x0 = i64::from(self.x) << shift;
+        let y0 = i64::from(self.y) << shift;
         (x0 as i32, (x0 + span - 1) as i32, y0 as i32, (y0 + span - 1) as i32)
     }
 }
@@ -77,5 +101,29 @@ mod tests {
     #[test]
     fn cells_are_tiles_five_zooms_deeper() {
         assert_eq!(TileId { z: 10, x: 852, y: 418 }.cell_range(), (852 * 32, 852 * 32 + 31, 418 * 32, 418 * 32 + 31));
+        let z14 = TileId { z: 14, x: 13651, y: 6714 };
+        assert_eq!(z14.cell_range(), (13651 * 32, 13651 * 32 + 31, 6714 * 32, 6714 * 32 + 31));
+        assert!(!z14.shows_tasks(Some(DETAIL_MAX + 1)), "crowded zoom-14 tiles hold clusters");
+        assert!(TileId { z: 15, x: 0, y: 0 }.shows_tasks(None));
+    }
+
+    #[test]
+    fn the_mercator_frame_is_postgis_tile_envelope() {
+        // ST_TileEnvelope(14, 13651, 6714): BOX(13352631.597080868 3612719.7048705705,
+        // 13355077.581985995 3615165.689775696).
+        let (west, north, per_metre) = TileId { z: 14, x: 13651, y: 6714 }.mercator_frame(4096);
+        assert!((west - 13352631.597080868).abs() < 1e-6, "{west}");
+        assert!((north - 3615165.689775696).abs() < 1e-6, "{north}");
+        assert!((per_metre - 4096.0 / (13355077.581985995 - 13352631.597080868)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_tile_is_counted_from_the_one_cell_of_its_own_size() {
+        // Level 9 cells are tiles of zoom 14: the tile itself.
+        assert_eq!(TileId { z: 14, x: 13651, y: 6714 }.count_cells(), (9, (13651, 13651, 6714, 6714)));
+        assert_eq!(TileId { z: 5, x: 26, y: 13 }.count_cells(), (0, (26, 26, 13, 13)));
+        // Below zoom 5 the coarsest level (tiles of zoom 5) splits the tile.
+        assert_eq!(TileId { z: 3, x: 6, y: 3 }.count_cells(), (0, (24, 27, 12, 15)));
+        assert_eq!(TileId { z: 0, x: 0, y: 0 }.count_cells(), (0, (0, 31, 0, 31)));
     }
 }

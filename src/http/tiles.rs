@@ -17,7 +17,7 @@ use crate::store::tiles as store;
 
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
 
-/// One tile of the tasks the caller may see (layer `tasks`). From zoom 14 on, and below it where a
+/// One tile of the tasks the caller may see (layer `tasks`). From zoom 15 on, and below it where a
 /// tile covers at most 2,500 tasks, features are single tasks with `id`, `code`, `title`,
 /// `category`, `status`, `progress`, `township`, `overdue`, `supervised`, `due_date` and
 /// `visibility`; elsewhere they are clusters (`cluster` = true) per cell and family with `category`,

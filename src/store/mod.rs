@@ -77,6 +77,17 @@ impl DbConfig {
     }
 }
 
+/// Opens the transaction of an interactive read (a tile, a page of features and its count): its
+/// statements see one snapshot, so a page's `numberMatched` agrees with its features, and they run
+/// without parallel workers. Starting a worker took 15-20 ms on the 2-core machines measured
+/// (BENCHMARKS.md, "Interop and scale"), longer than the whole of such a statement; PostgreSQL's
+/// planner still chose them for a statement's first five runs on each connection, before its
+/// cached plan turned generic.
+pub(crate) async fn interactive_read(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    db.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL plan_cache_mode = force_custom_plan")
+        .await
+}
+
 /// Applies pending migrations (creating PostGIS first if the database lacks it).
 pub async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(db).await

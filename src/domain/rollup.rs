@@ -37,7 +37,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
-use super::filter::{flag, list};
+use super::filter::{flag, list, statuses};
 use super::task::Status;
 use crate::error::FieldError;
 
@@ -98,19 +98,10 @@ impl RollupFilter {
             seen.push(key);
             match key.as_str() {
                 "category" => f.categories = Some(list(value)),
-                "status" => {
-                    let mut statuses = Vec::new();
-                    for s in list(value) {
-                        match Status::parse(&s) {
-                            Some(st) => statuses.push(st),
-                            None => fail(format!(
-                                "unknown status '{s}'; statuses are: {}",
-                                Status::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-                            )),
-                        }
-                    }
-                    f.statuses = Some(statuses);
-                }
+                "status" => match statuses(value) {
+                    Ok(st) => f.statuses = Some(st),
+                    Err(e) => fail(e),
+                },
                 "from" => match date(value) {
                     Ok(d) => f.from = Some(d),
                     Err(e) => fail(e),

@@ -217,6 +217,32 @@ fn rows(f: &Fixture) -> Vec<Row> {
             false,
             [404, 200, 404, 200, 200],
         ),
+        // OGC API - Features Part 4: the same rules as /api/tasks; nobody deletes a task.
+        row(
+            Method::POST,
+            OGC_ITEMS,
+            "/ogc/collections/tasks/items".into(),
+            Body::Json(task_at(point(119.95, 30.8), json!({}))),
+            false,
+            [401, 403, 403, 201, 201],
+        ),
+        row(
+            Method::PUT,
+            OGC_ITEM,
+            format!("/ogc/collections/tasks/items/{p}"),
+            Body::Json(task_at(point(119.95, 30.85), json!({"contact_person": "王伟"}))),
+            true,
+            [401, 403, 403, 200, 200],
+        ),
+        row(
+            Method::PATCH,
+            OGC_ITEM,
+            format!("/ogc/collections/tasks/items/{p}"),
+            Body::Json(json!({"properties": {"lead_unit": "县生态环境局"}})),
+            true,
+            [401, 403, 403, 200, 200],
+        ),
+        row(Method::DELETE, OGC_ITEM, format!("/ogc/collections/tasks/items/{p}"), Body::None, false, [405; 5]),
         row(Method::GET, "/tiles/tasks.json", "/tiles/tasks.json".into(), Body::None, false, [200; 5]),
         // The z14 tile holding both fixture tasks.
         row(

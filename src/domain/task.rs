@@ -139,8 +139,18 @@ pub const WRITABLE: &[&str] = &[
 const WORKFLOW_ONLY: &[&str] = &["status", "completed_at", "cancel_reason"];
 
 /// Properties the server computes; accepted and ignored so a read Feature can be written back.
-pub const READ_ONLY: &[&str] =
-    &["code", "township_name", "township_overridden", "overdue", "verified_at", "created_at", "updated_at", "version"];
+pub const READ_ONLY: &[&str] = &[
+    "code",
+    "township_name",
+    "township_overridden",
+    "overdue",
+    "verified_at",
+    "last_report_at",
+    "return_reason",
+    "created_at",
+    "updated_at",
+    "version",
+];
 
 fn category_code(v: &Value) -> Result<String, String> {
     let s = v.as_str().ok_or_else(|| format!("must be a category code string, got {}", json_type(v)))?;
@@ -387,6 +397,68 @@ impl TaskPatch {
         self == &TaskPatch::default()
     }
 
+    /// A whole Feature that replaces everything editing can change (OGC API - Features Part 4,
+    /// PUT): geometry, title and category are required, and a writable property left out is cleared
+    /// or set to its default. Left out, the progress (the township's figure) is kept. Properties
+    /// the server or the workflow sets are accepted so a read Feature can be written back; see
+    /// [`Replacement::against`] for what is checked of them.
+    pub fn replacement(body: &Value) -> Result<Replacement, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let Some(FeatureParts { geometry, properties }) = feature_parts(body, &mut errors) else {
+            return Err(errors);
+        };
+        if geometry.is_none() {
+            errors.push(FieldError::new("/geometry", "a replacement states the whole task: the geometry is missing"));
+        }
+        let mut props = properties.cloned().unwrap_or_default();
+        for key in ["title", "category"] {
+            if props.get(key).is_none_or(Value::is_null) {
+                errors.push(FieldError::new(
+                    format!("/properties/{key}"),
+                    format!("'{key}' is required: a replacement states the whole task"),
+                ));
+            }
+        }
+        let status = match props.remove("status") {
+            None | Some(Value::Null) => None,
+            Some(v) => {
+                fields::one_of(Status::ALL)(&v).map_err(|e| errors.push(FieldError::new("/properties/status", e))).ok()
+            }
+        };
+        for key in WORKFLOW_ONLY {
+            props.remove(*key);
+        }
+        let defaults = [
+            ("description", Value::from("")),
+            ("lead_unit", Value::from("")),
+            ("visibility", Value::from(Visibility::Public.as_str())),
+            ("supervised", Value::from(false)),
+        ];
+        for (key, value) in defaults {
+            props.entry(key).or_insert(value);
+        }
+        for key in ["contact_person", "contact_phone", "due_date", "planned_investment", "actual_investment"]
+            .into_iter()
+            .chain(["target_quantity", "target_unit", "township"])
+        {
+            props.entry(key).or_insert(Value::Null);
+        }
+        let mut feature = Map::new();
+        feature.insert("type".into(), Value::from("Feature"));
+        if let Some(g) = geometry {
+            feature.insert("geometry".into(), g.clone());
+        }
+        feature.insert("properties".into(), Value::Object(props));
+        match TaskPatch::parse(&Value::Object(feature)) {
+            Ok(patch) if errors.is_empty() => Ok(Replacement { patch, status }),
+            Ok(_) => Err(errors),
+            Err(mut more) => {
+                errors.append(&mut more);
+                Err(errors)
+            }
+        }
+    }
+
     /// The stored fields with this patch applied, if the result keeps every rule.
     pub fn apply(&self, current: &TaskFields, now: DateTime<Utc>) -> Result<TaskFields, Vec<FieldError>> {
         fn pick<T: Clone>(new: &Option<T>, old: &T) -> T {
@@ -414,6 +486,39 @@ impl TaskPatch {
         };
         let errors = check(&merged, now);
         if errors.is_empty() { Ok(merged) } else { Err(errors) }
+    }
+}
+
+/// A parsed replacement, before it is compared with the task it replaces.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replacement {
+    pub patch: TaskPatch,
+    /// The status the client wrote back, if any.
+    pub status: Option<Status>,
+}
+
+impl Replacement {
+    /// The edit to apply to a task now in `status`, in `township` (`overridden` when the bureau
+    /// chose it). A different status is refused: it changes only through the workflow. Writing back
+    /// the township the geometry gave keeps the assignment automatic, so that re-saving a read
+    /// Feature does not quietly pin the task to its township.
+    pub fn against(self, status: &str, township: &str, overridden: bool) -> Result<TaskPatch, FieldError> {
+        if let Some(claimed) = self.status
+            && claimed.as_str() != status
+        {
+            return Err(FieldError::new(
+                "/properties/status",
+                format!(
+                    "the task is {status}, not {}: status changes through the workflow (POST /api/tasks/{{id}}/reports or /transitions)",
+                    claimed.as_str()
+                ),
+            ));
+        }
+        let mut patch = self.patch;
+        if !overridden && patch.township_override.as_ref().is_some_and(|t| t.as_deref() == Some(township)) {
+            patch.township_override = Some(None);
+        }
+        Ok(patch)
     }
 }
 
@@ -651,5 +756,63 @@ mod tests {
     fn an_empty_patch_is_recognised() {
         assert!(TaskPatch::parse(&json!({})).unwrap().is_empty());
         assert!(TaskPatch::parse(&json!({"type": "Feature", "properties": {}})).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_replacement_clears_what_it_leaves_out_and_keeps_the_progress() {
+        let r = TaskPatch::replacement(&feature(json!({"title": "河道清淤", "category": "watershed"}))).unwrap();
+        let p = r.patch;
+        assert!(p.geometry.is_some());
+        assert_eq!(p.title.as_deref(), Some("河道清淤"));
+        assert_eq!(p.description.as_deref(), Some(""));
+        assert_eq!(p.lead_unit.as_deref(), Some(""));
+        assert_eq!(p.contact_phone, Some(None));
+        assert_eq!(p.due_date, Some(None));
+        assert_eq!(p.planned_investment, Some(None));
+        assert_eq!(p.visibility, Some(Visibility::Public));
+        assert_eq!(p.supervised, Some(false));
+        assert_eq!(p.township_override, Some(None));
+        assert_eq!(p.progress, None);
+        assert_eq!(r.status, None);
+    }
+
+    #[test]
+    fn a_replacement_needs_the_whole_task() {
+        let body = json!({"type": "Feature", "properties": {"description": "只有描述"}});
+        let e = TaskPatch::replacement(&body).unwrap_err();
+        let mut got = pointers(&e);
+        got.sort();
+        assert_eq!(got, ["/geometry", "/properties/category", "/properties/title"]);
+        let e = TaskPatch::replacement(&json!([1])).unwrap_err();
+        assert_eq!(pointers(&e), [""]);
+        let e = TaskPatch::replacement(&feature(json!({"title": "x", "category": "energy", "status": "finished"})))
+            .unwrap_err();
+        assert_eq!(pointers(&e), ["/properties/status"]);
+    }
+
+    #[test]
+    fn a_read_feature_written_back_is_accepted_as_it_is() {
+        let read = feature(json!({
+            "title": "x", "category": "energy", "code": "EN-2026-0001", "status": "in_progress", "progress": 30,
+            "township": "330599101", "township_name": "城关镇", "overdue": false, "version": 3,
+            "completed_at": null, "cancel_reason": null, "verified_at": null, "last_report_at": null,
+            "return_reason": null, "created_at": "2026-11-01T08:00:00Z", "updated_at": "2026-11-02T08:00:00Z"
+        }));
+        let r = TaskPatch::replacement(&read).unwrap();
+        assert_eq!(r.status, Some(Status::InProgress));
+        // Re-saving the township the geometry gave keeps the assignment automatic...
+        let p = r.clone().against("in_progress", "330599101", false).unwrap();
+        assert_eq!(p.township_override, Some(None));
+        assert_eq!(p.progress, Some(30));
+        // ...and keeps the bureau's choice when it was one.
+        let p = r.clone().against("in_progress", "330599101", true).unwrap();
+        assert_eq!(p.township_override, Some(Some("330599101".into())));
+        // Another township is a choice.
+        let p = r.clone().against("in_progress", "330599102", false).unwrap();
+        assert_eq!(p.township_override, Some(Some("330599101".into())));
+        // The status is not edited this way.
+        let e = r.against("completed", "330599101", false).unwrap_err();
+        assert_eq!(e.pointer, "/properties/status");
+        assert!(e.detail.contains("the task is completed, not in_progress"), "{}", e.detail);
     }
 }

@@ -25,6 +25,17 @@ pub fn content_etag(body: &[u8]) -> HeaderValue {
 /// after revalidation.
 pub fn respond(request: &HeaderMap, public: bool, content_type: &'static str, body: Vec<u8>) -> Response {
     let tag = content_etag(&body);
+    respond_tagged(request, public, content_type, body, tag)
+}
+
+/// As [`respond`], under a tag the caller chose: a task's version, which its edits' If-Match names.
+pub fn respond_tagged(
+    request: &HeaderMap,
+    public: bool,
+    content_type: &'static str,
+    body: Vec<u8>,
+    tag: HeaderValue,
+) -> Response {
     let cache_control = if public {
         HeaderValue::from_str(&format!("public, max-age={PUBLIC_MAX_AGE}")).expect("a valid header value")
     } else {

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod health;
 pub mod import;
 pub mod ogc;
+pub mod ogc_write;
 pub mod rollups;
 pub mod session;
 pub mod tasks;
@@ -85,7 +86,7 @@ impl AppState {
         (name = "accounts", description = "Logging in, the caller, API tokens"),
         (name = "admin", description = "Accounts and townships (administrators)"),
         (name = "service", description = "Service status and description"),
-        (name = "ogc", description = "OGC API - Features (Part 1) for GIS clients"),
+        (name = "ogc", description = "OGC API - Features for GIS clients: Part 1 (reading) and Part 4 (editing tasks)"),
         (name = "map", description = "Vector tiles for the map"),
     )
 )]
@@ -116,8 +117,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ogc::api))
         .routes(routes!(ogc::collections))
         .routes(routes!(ogc::collection))
-        .routes(routes!(ogc::items))
-        .routes(routes!(ogc::item))
+        .routes(routes!(ogc::items, ogc_write::create))
+        .routes(routes!(ogc::item, ogc_write::replace, ogc_write::update, ogc_write::delete))
         .routes(routes!(tiles::tile))
         .routes(routes!(tiles::tilejson))
         .merge(

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::cache;
-use super::extract::QueryPairs;
+use super::extract::{QueryPairs, etag};
 use super::tasks::GEOJSON;
 use crate::auth::Principal;
 use crate::domain::access::Viewer;
@@ -27,6 +27,11 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    // Tasks only, for bureau staff. DELETE is answered 405 by design (tasks are cancelled, never
+    // deleted); clients learn it from the Allow header and from the API description.
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
 ];
 const COLLECTIONS: &[(&str, &str, &str)] = &[
     (
@@ -34,7 +39,8 @@ const COLLECTIONS: &[(&str, &str, &str)] = &[
         "Remediation tasks",
         "The bureau's remediation tasks (台账) as the caller may see them: anonymous callers get public tasks and public \
          fields only. Filters: bbox, datetime (the task's lifespan, from creation until finished or cancelled), \
-         category, status, township, overdue, supervised, q; limit (at most 10,000) and offset.",
+         category, status, township, overdue, supervised, q; limit (at most 10,000) and offset. Bureau staff may \
+         create, replace and update tasks here (Part 4), with the item's ETag as If-Match.",
     ),
     ("townships", "Townships", "The county's townships (乡镇/街道/开发区). Filters: bbox, kind; limit and offset."),
 ];
@@ -307,10 +313,13 @@ pub async fn item(
     let format = format(&q, &headers)?;
     let viewer = principal.viewer();
     let missing = || ApiError::not_found(format!("there is no feature '{fid}' in {id}"));
+    // A task's JSON carries the ETag of its version, the one its edits (Part 4) send as If-Match.
+    let mut version = None;
     let feature = match id {
         "tasks" => {
             let uuid = uuid::Uuid::parse_str(&fid).map_err(|_| missing())?;
             let f = store::tasks::get(&state.db, uuid, &viewer).await?.ok_or_else(missing)?;
+            version = Some(f.version());
             serde_json::to_value(&f).unwrap_or_default()
         }
         _ => {
@@ -323,6 +332,10 @@ pub async fn item(
     links.push(link(format!("{base}/ogc/collections/{id}"), "collection", JSON, title));
     if let Value::Object(m) = &mut feature {
         m.insert("links".into(), Value::Array(links));
+    }
+    if let (Some(version), Format::Json) = (version, format) {
+        let body = serde_json::to_vec(&feature).unwrap_or_default();
+        return Ok(cache::respond_tagged(&headers, viewer == Viewer::Public, GEOJSON, body, etag(version)));
     }
     Ok(answer(&headers, &viewer, format, GEOJSON, &format!("{title}: {fid}"), &feature))
 }
@@ -419,6 +432,47 @@ fn openapi30(base: &str) -> Value {
         param("kind", "query", json!({"type": "string"}), "townships: kind(s)"),
         f.clone(),
     ];
+    let feature_id = param("featureId", "path", json!({"type": "string"}), "task id or township code");
+    let if_match = json!({"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"},
+                          "description": "the ETag of the version being changed"});
+    let write = |id: &str, summary: &str, params: Vec<Value>, media: Option<&str>, ok: &str| {
+        let mut responses = Map::new();
+        responses.insert(ok.into(), json!({"description": summary}));
+        for code in ["400", "401", "403", "404", "405", "412", "415", "422", "428"] {
+            responses.insert(code.into(), problem.clone());
+        }
+        let mut op = json!({"operationId": id, "summary": summary, "tags": ["ogc"], "parameters": params,
+                            "responses": responses});
+        if let Some(media) = media {
+            op["requestBody"] = json!({"required": true, "content": {media: {"schema": {"type": "object"}}}});
+        }
+        op
+    };
+    let mut items = op("getFeatures", "features of a collection", items_params, GEOJSON);
+    items["post"] = write(
+        "createFeature",
+        "add a task (bureau staff; tasks collection only)",
+        vec![collection_id.clone()],
+        Some(GEOJSON),
+        "201",
+    );
+    let mut item = op("getFeature", "one feature", vec![collection_id.clone(), feature_id.clone(), f.clone()], GEOJSON);
+    let item_params = vec![collection_id.clone(), feature_id, if_match];
+    item["put"] = write("replaceFeature", "replace a task (bureau staff)", item_params.clone(), Some(GEOJSON), "200");
+    item["patch"] = write(
+        "updateFeature",
+        "change part of a task (bureau staff)",
+        item_params.clone(),
+        Some("application/merge-patch+json"),
+        "200",
+    );
+    item["delete"] = write(
+        "deleteFeature",
+        "not supported: tasks are cancelled (POST /api/tasks/{id}/transitions), never deleted",
+        item_params[..2].to_vec(),
+        None,
+        "405",
+    );
     json!({
         "openapi": "3.0.3",
         "info": {"title": "greenledger OGC API - Features", "version": env!("CARGO_PKG_VERSION"),
@@ -430,9 +484,8 @@ fn openapi30(base: &str) -> Value {
             "/ogc/api": op("getApi", "this API description", vec![f.clone()], OAS30),
             "/ogc/collections": op("getCollections", "the collections", vec![f.clone()], JSON),
             "/ogc/collections/{collectionId}": op("describeCollection", "one collection", vec![collection_id.clone(), f.clone()], JSON),
-            "/ogc/collections/{collectionId}/items": op("getFeatures", "features of a collection", items_params, GEOJSON),
-            "/ogc/collections/{collectionId}/items/{featureId}": op("getFeature", "one feature",
-                vec![collection_id, param("featureId", "path", json!({"type": "string"}), "task id or township code"), f], GEOJSON),
+            "/ogc/collections/{collectionId}/items": items,
+            "/ogc/collections/{collectionId}/items/{featureId}": item,
         },
     })
 }

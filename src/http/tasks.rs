@@ -205,16 +205,28 @@ pub async fn create(
     QueryPairs(query): QueryPairs,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
+    created(&state, &principal, &query, &body, "/api/tasks").await
+}
+
+/// Creates a task from a Feature (for /api/tasks and the OGC items), answering 201 with the task at
+/// `{collection}/{id}`.
+pub async fn created(
+    state: &AppState,
+    principal: &Principal,
+    query: &[(String, String)],
+    body: &serde_json::Value,
+    collection: &str,
+) -> Result<Response> {
     let user = principal.require_staff("create tasks")?;
-    let datum = Datum::from_query(&query).map_err(ApiError::bad_query)?;
-    let mut task = NewTask::parse(&body, Utc::now()).map_err(ApiError::invalid)?;
+    let datum = Datum::from_query(query).map_err(ApiError::bad_query)?;
+    let mut task = NewTask::parse(body, Utc::now()).map_err(ApiError::invalid)?;
     task.geometry = datum.geometry_to_wgs84(&task.geometry);
     let mut tx = state.db.begin().await?;
     let stored = store::insert(&state.db, &mut tx, None, &task, Some(user.id)).await?;
     tx.commit().await?;
-    let feature = load(&state, stored.id, &principal.viewer()).await?;
+    let feature = load(state, stored.id, &principal.viewer()).await?;
     let mut res = feature_response(StatusCode::CREATED, &feature);
-    let location = format!("/api/tasks/{}", stored.id);
+    let location = format!("{collection}/{}", stored.id);
     res.headers_mut().insert(header::LOCATION, location.parse().expect("a path is a valid header"));
     Ok(res)
 }
@@ -269,18 +281,43 @@ pub async fn patch(
     QueryPairs(query): QueryPairs,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
+    edit(&state, &principal, id, &headers, &query, &body).await
+}
+
+/// A partial edit (for /api/tasks and the OGC items): If-Match, then the patch.
+pub async fn edit(
+    state: &AppState,
+    principal: &Principal,
+    id: uuid::Uuid,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+    body: &serde_json::Value,
+) -> Result<Response> {
     let user = principal.require_staff("edit tasks")?;
-    let expected = if_match_version(&headers)?;
-    let datum = Datum::from_query(&query).map_err(ApiError::bad_query)?;
-    let mut patch = TaskPatch::parse(&body).map_err(ApiError::invalid)?;
-    patch.geometry = patch.geometry.map(|g| datum.geometry_to_wgs84(&g));
+    let expected = if_match_version(headers)?;
+    let datum = Datum::from_query(query).map_err(ApiError::bad_query)?;
+    let patch = TaskPatch::parse(body).map_err(ApiError::invalid)?;
     if patch.is_empty() {
         return Err(ApiError::invalid_field(
             "",
             "the patch changes nothing: send a geometry and/or properties to change",
         ));
     }
-    let viewer = principal.viewer();
-    let update = store::update(&state.db, id, expected, &patch, Utc::now(), user.id).await?;
-    answer_update(&state, id, &viewer, expected, update).await
+    updated(state, &principal.viewer(), user.id, id, expected, datum, patch).await
+}
+
+/// Applies an edit made at version `expected` (If-Match) and answers with the task as it is now,
+/// or 412 when someone else changed it first.
+pub async fn updated(
+    state: &AppState,
+    viewer: &Viewer,
+    by: uuid::Uuid,
+    id: uuid::Uuid,
+    expected: i32,
+    datum: Datum,
+    mut patch: TaskPatch,
+) -> Result<Response> {
+    patch.geometry = patch.geometry.map(|g| datum.geometry_to_wgs84(&g));
+    let update = store::update(&state.db, id, expected, &patch, Utc::now(), by).await?;
+    answer_update(state, id, viewer, expected, update).await
 }

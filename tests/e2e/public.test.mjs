@@ -176,7 +176,7 @@ test('logging in through the form: a wrong password is told, the right one shows
   await page.fill('#login-username', 'bureau');
   await page.fill('#login-password', 'not-the-password');
   await page.click('#login-dialog button[type=submit]');
-  await page.locator('#login-error', { hasText: 'wrong username or password' }).waitFor();
+  await page.locator('#login-error', { hasText: '用户名或密码不正确' }).waitFor();
   await page.fill('#login-password', process.env.GREENLEDGER_DEMO_PASSWORD || 'greenledger-demo');
   await page.click('#login-dialog button[type=submit]');
   await page.locator('#who').waitFor();

@@ -124,6 +124,30 @@ test('a township officer reports completion with a photo; the bureau verifies it
   await b.done();
 });
 
+test('a file that is not a photo is refused in Chinese, with the service\'s reason, and nothing is stored', async () => {
+  const township = '330599108';
+  const task = await pick(township, 'in_progress');
+  const earlier = (await reports(task.id)).length;
+  const s = await open(browser, { user: `township-${township}`, device: PHONE, allow: [/status of 415/] });
+  const { page } = s;
+  await page.locator(`#mine-list li[data-code="${task.properties.code}"] .mine-report`).click();
+  await page.locator('#report-form').waitFor();
+  await page.fill('#r-progress', '60');
+  await page.fill('#r-note', '附上验收单');
+  // Named and typed as a picture, but a text file: the service judges by the bytes.
+  await page.setInputFiles('#r-photo', { name: 'receipt.png', mimeType: 'image/png', buffer: Buffer.from('验收单：已完成') });
+  await page.locator('#e-photo', { hasText: '“receipt.png”不是可识别的照片' }).waitFor();
+  // Sent anyway, the service refuses it too.
+  await page.click('#r-submit');
+  const error = page.locator('#report-error', { hasText: '不支持的文件类型' });
+  await error.waitFor();
+  assert.match(await error.textContent(), /receipt\.png/, 'the service\'s reason names the file');
+  await shot(page, 'phone-report-refused');
+  assert.equal((await reports(task.id)).length, earlier, 'nothing was stored');
+  assert.equal((await bureau.get(`/api/tasks/${task.id}`)).body.properties.progress, task.properties.progress);
+  await s.done();
+});
+
 test('a report written offline waits in the browser and is stored once when the network is back', async () => {
   const township = '330599106';
   const task = await pick(township, 'planned');

@@ -1,14 +1,28 @@
 // The one way the map talks to the service. Refusals arrive as RFC 9457 problem documents and
 // leave here as ApiError, so every form can show `detail` and put `errors` next to their fields.
 
+import { t } from './i18n.js';
+
+/// Kinds of refusal the service's detail adds nothing to, beyond the map's own words.
+const SAID_ENOUGH = new Set(['wrong-credentials', 'unavailable', 'internal']);
+
 export class ApiError extends Error {
   constructor(status, problem) {
     super(problem?.detail || `HTTP ${status}`);
     this.status = status;
     this.problem = problem || {};
-    this.detail = this.problem.detail || '';
+    this.kind = String(this.problem.type || '').replace(/^\/problems\//, '');
+    this.detail = shown(this.kind, this.problem.detail || '');
     this.errors = Array.isArray(this.problem.errors) ? this.problem.errors : [];
   }
+}
+
+/// What a form shows for a refusal: the map's words for its kind, in the reader's language, then
+/// the service's detail, which is English and precise (which field, which coordinate).
+function shown(kind, said) {
+  const lead = kind ? t(`problem.${kind}`, {}, '') : '';
+  if (!lead) return said;
+  return said && !SAID_ENOUGH.has(kind) ? t('problem.show', { lead, detail: said }) : lead;
 }
 
 /// The request never reached the service (offline, or the connection dropped).

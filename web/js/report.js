@@ -22,9 +22,21 @@ export function reportForm(feature, etag, { onSent, onQueued, onStale }) {
   progress.addEventListener('input', () => { slider.value = progress.value; });
   const note = h('textarea', { name: 'note', id: 'r-note', rows: 3, 'aria-describedby': 'e-note' });
   const previews = h('div', { class: 'photos', id: 'r-previews' });
+  const photoError = h('p', { class: 'field-error', dataset: { for: 'photo' }, id: 'e-photo' });
+  // A file the browser cannot show is told at once, before a slow upload the service would refuse.
+  const preview = (f) => {
+    const img = h('img', { src: URL.createObjectURL(f), alt: f.name });
+    img.addEventListener('error', () => {
+      img.classList.add('broken');
+      photoError.textContent = t('report.notAPicture', { name: f.name });
+    }, { once: true });
+    return img;
+  };
   const photos = h('input', { type: 'file', name: 'photo', id: 'r-photo', accept: 'image/*', capture: 'environment', multiple: true,
+    'aria-describedby': 'e-photo',
     onchange: () => {
-      clear(previews, [...photos.files].slice(0, MAX_PHOTOS).map((f) => h('img', { src: URL.createObjectURL(f), alt: f.name })));
+      photoError.textContent = '';
+      clear(previews, [...photos.files].slice(0, MAX_PHOTOS).map(preview));
       error.textContent = photos.files.length > MAX_PHOTOS ? t('report.tooManyPhotos', { max: MAX_PHOTOS }) : '';
     } });
   const actionInputs = actions.map((a, i) => h('label', { class: 'check' },
@@ -81,8 +93,7 @@ export function reportForm(feature, etag, { onSent, onQueued, onStale }) {
     h('p', { class: 'field-error', dataset: { for: 'progress' }, id: 'e-progress' })),
   h('div', { class: 'field' }, h('label', { for: 'r-note' }, t('report.note')), note,
     h('p', { class: 'field-error', dataset: { for: 'note' }, id: 'e-note' })),
-  h('div', { class: 'field' }, h('label', { for: 'r-photo' }, t('report.photos')), photos, previews,
-    h('p', { class: 'field-error', dataset: { for: 'photo' } })),
+  h('div', { class: 'field' }, h('label', { for: 'r-photo' }, t('report.photos')), photos, previews, photoError),
   error,
   h('div', { class: 'buttons' }, submit));
   return form;

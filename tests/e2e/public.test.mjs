@@ -2,6 +2,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { launch, open, gotoReady, shot, apiAs, tasks, openByCode, leagueRows, pct, PHONE, BASE } from './helpers.mjs';
 
 let browser;
@@ -185,4 +186,44 @@ test('logging in through the form: a wrong password is told, the right one shows
   await page.locator('#login-open').waitFor();
   assert.equal(await page.locator('#draw-bar').count(), 0);
   await s.done();
+});
+
+/// Clicks a download link and returns what arrived.
+async function download(page, selector) {
+  const [file] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
+  return { name: file.suggestedFilename(), bytes: await readFile(await file.path()) };
+}
+
+test('the ledger downloads from the league tab as Excel, CSV and GeoJSON, holding what the caller may see', async () => {
+  const s = await open(browser, { path: '/?tab=league' });
+  const { page } = s;
+  await page.locator('#league-table').waitFor();
+  await page.locator('#export-xlsx').scrollIntoViewIfNeeded();
+  await shot(page, 'league-downloads');
+  const visible = (await tasks(anon)).numberMatched;
+
+  const xlsx = await download(page, '#export-xlsx');
+  assert.match(xlsx.name, /^台账-\d{8}\.xlsx$/);
+  assert.equal(xlsx.bytes.subarray(0, 4).toString('latin1'), 'PK\u0003\u0004', 'a workbook (a zip)');
+  const csv = await download(page, '#export-csv');
+  assert.equal(csv.name, 'tasks.csv');
+  const lines = csv.bytes.toString('utf8').split('\r\n').filter(Boolean);
+  assert.ok(lines[0].startsWith('\uFEFFid,code,title'), 'UTF-8 with a BOM, for Excel');
+  assert.ok(!lines[0].includes('contact_phone'), 'no contact columns for the public');
+  assert.equal(lines.length - 1, visible, 'one row per public task');
+  const geojson = await download(page, '#export-geojson');
+  const collection = JSON.parse(geojson.bytes.toString('utf8'));
+  assert.equal(collection.features.length, visible);
+  assert.ok(collection.features.every((f) => f.properties.visibility === 'public' && !('contact_phone' in f.properties)));
+  await s.done();
+
+  // Bureau staff download everything, contact details included.
+  const b = await open(browser, { user: 'bureau', path: '/?tab=league' });
+  await b.page.locator('#league-table').waitFor();
+  const all = (await tasks(await apiAs('bureau'))).numberMatched;
+  assert.ok(all > visible, 'the demo ledger has internal tasks');
+  const staff = (await download(b.page, '#export-csv')).bytes.toString('utf8').split('\r\n').filter(Boolean);
+  assert.ok(staff[0].includes('contact_phone'));
+  assert.equal(staff.length - 1, all);
+  await b.done();
 });

@@ -76,7 +76,7 @@ async function main() {
     },
   });
 
-  const league = leagueTable($('#tab-league'), {
+  const league = leagueTable($('#league'), {
     onPick: (code) => {
       const b = towns.bounds(code);
       if (b) map.fitBounds(b, { padding: [16, 16] });

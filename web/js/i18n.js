@@ -177,6 +177,9 @@ export const MESSAGES = {
     'common.loading': '加载中…',
     'error.network': '网络连接失败，请稍后重试。',
     'error.start': '地图无法加载：',
+    'export.title': '下载台账',
+    'export.xlsx': 'Excel 台账',
+    'export.note': '下载的是您在地图上可查看的全部任务；Excel 台账另附各乡镇汇总。',
     // Refusals, by the problem type the service names; the service's own words (English, precise
     // about which field or coordinate) follow (web/js/api.js).
     'problem.show': '{lead}（{detail}）',
@@ -372,6 +375,9 @@ export const MESSAGES = {
     'common.loading': 'Loading…',
     'error.network': 'The network connection failed; please try again.',
     'error.start': 'The map cannot start:',
+    'export.title': 'Download the ledger',
+    'export.xlsx': 'Excel ledger',
+    'export.note': 'Downloads hold every task you may see on the map; the Excel ledger adds the township summary.',
     'problem.show': '{lead}: {detail}',
     'problem.bad-request': 'The request is not right',
     'problem.invalid-query': 'The search or filter is not right',

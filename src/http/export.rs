@@ -45,13 +45,16 @@ fn no_parameters(pairs: &[(String, String)]) -> Result<()> {
     ))
 }
 
-fn attachment(filename: &str) -> HeaderValue {
+/// A file to save: its type, and its name in the Content-Disposition.
+fn download(content_type: &'static str, filename: &str, body: impl IntoResponse) -> Response {
     // An ASCII name for old clients, the real one (RFC 6266 / RFC 8187) for the rest.
     let ascii: String =
         filename.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
     let encoded: String = form_urlencoded::byte_serialize(filename.as_bytes()).collect();
-    HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
-        .expect("an ASCII header value")
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
+        .expect("an ASCII header value");
+    ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type)), (header::CONTENT_DISPOSITION, disposition)], body)
+        .into_response()
 }
 
 /// Waits for the first row, so a failure before any byte is sent is still a proper error response
@@ -205,14 +208,7 @@ pub async fn tasks_csv(
     }
     head.push_str("\r\n");
     let body = body(head, first, rx, move |out, row| csv_record(out, row, private_columns), "");
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
-            (header::CONTENT_DISPOSITION, attachment("tasks.csv")),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(download("text/csv; charset=utf-8", "tasks.csv", body))
 }
 
 /// Every task the caller may see as one GeoJSON FeatureCollection, each Feature as GET /api/tasks/{id}
@@ -240,14 +236,7 @@ pub async fn tasks_geojson(
         }
     };
     let body = body("{\"type\":\"FeatureCollection\",\"features\":[\n".into(), first, rx, encode, "\n]}\n");
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON)),
-            (header::CONTENT_DISPOSITION, attachment("tasks.geojson")),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(download(GEOJSON, "tasks.geojson", body))
 }
 
 /// The ledger (台账) as an Excel workbook: a sheet of the tasks the caller may see and a sheet of the
@@ -281,14 +270,7 @@ pub async fn ledger_xlsx(
         tracing::error!(error = %e, "the workbook writer stopped");
         ApiError::internal()
     })??;
-    Ok((
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static(XLSX)),
-            (header::CONTENT_DISPOSITION, attachment(&format!("台账-{}.xlsx", as_of.format("%Y%m%d")))),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(download(XLSX, &format!("台账-{}.xlsx", as_of.format("%Y%m%d")), bytes))
 }
 
 fn xlsx_error(e: XlsxError) -> ApiError {

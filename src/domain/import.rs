@@ -140,8 +140,8 @@ mod tests {
     fn gcj02_features_are_stored_in_wgs84() {
         let doc = collection(vec![feature(json!({"title": "ok", "category": "energy"}))]);
         let task = parse(&doc, Datum::Gcj02, Utc::now()).unwrap().remove(0).unwrap();
-        let super::super::geometry::Coordinates::Point(p) = task.geometry.coordinates() else { panic!() };
-        assert!((p[0] - 119.9).abs() > 0.003, "moved by the GCJ-02 offset: {p:?}");
+        let geo::Geometry::Point(p) = task.geometry.geometry() else { panic!() };
+        assert!((p.x() - 119.9).abs() > 0.003, "moved by the GCJ-02 offset: {p:?}");
     }
 
     #[test]

@@ -6,7 +6,6 @@ pub mod extract;
 pub mod health;
 pub mod import;
 pub mod ogc;
-pub mod ogc_write;
 pub mod rollups;
 pub mod session;
 pub mod tasks;
@@ -117,8 +116,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ogc::api))
         .routes(routes!(ogc::collections))
         .routes(routes!(ogc::collection))
-        .routes(routes!(ogc::items, ogc_write::create))
-        .routes(routes!(ogc::item, ogc_write::replace, ogc_write::update, ogc_write::delete))
+        .routes(routes!(ogc::items, ogc::write::create))
+        .routes(routes!(ogc::item, ogc::write::replace, ogc::write::update, ogc::write::delete))
         .routes(routes!(tiles::tile))
         .routes(routes!(tiles::tilejson))
         .merge(

@@ -7,13 +7,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 
-use super::AppState;
-use super::extract::{JsonBody, QueryPairs, if_match_version};
-use super::tasks::{self, TaskInput};
 use crate::auth::Principal;
 use crate::domain::chinacoords::Datum;
 use crate::domain::task::TaskPatch;
 use crate::error::{ApiError, Problem, Result};
+use crate::http::AppState;
+use crate::http::extract::{JsonBody, QueryPairs, if_match_version};
+use crate::http::tasks::{self, TaskInput};
 
 /// Writes go to the tasks collection only; the townships belong to administrators.
 fn tasks_only(collection: &str) -> Result<()> {

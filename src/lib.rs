@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod http;
 pub mod seed;
 pub mod store;

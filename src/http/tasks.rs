@@ -205,12 +205,12 @@ pub async fn create(
     QueryPairs(query): QueryPairs,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
-    created(&state, &principal, &query, &body, "/api/tasks").await
+    create_from_feature(&state, &principal, &query, &body, "/api/tasks").await
 }
 
 /// Creates a task from a Feature (for /api/tasks and the OGC items), answering 201 with the task at
 /// `{collection}/{id}`.
-pub async fn created(
+pub async fn create_from_feature(
     state: &AppState,
     principal: &Principal,
     query: &[(String, String)],
@@ -281,11 +281,11 @@ pub async fn patch(
     QueryPairs(query): QueryPairs,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
-    edit(&state, &principal, id, &headers, &query, &body).await
+    patch_from_request(&state, &principal, id, &headers, &query, &body).await
 }
 
 /// A partial edit (for /api/tasks and the OGC items): If-Match, then the patch.
-pub async fn edit(
+pub async fn patch_from_request(
     state: &AppState,
     principal: &Principal,
     id: uuid::Uuid,
@@ -303,12 +303,12 @@ pub async fn edit(
             "the patch changes nothing: send a geometry and/or properties to change",
         ));
     }
-    updated(state, &principal.viewer(), user.id, id, expected, datum, patch).await
+    save_patch(state, &principal.viewer(), user.id, id, expected, datum, patch).await
 }
 
 /// Applies an edit made at version `expected` (If-Match) and answers with the task as it is now,
 /// or 412 when someone else changed it first.
-pub async fn updated(
+pub async fn save_patch(
     state: &AppState,
     viewer: &Viewer,
     by: uuid::Uuid,

@@ -56,7 +56,7 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     tasks_only(&collection)?;
-    tasks::created(&state, &principal, &query, &body, "/ogc/collections/tasks/items").await
+    tasks::create_from_feature(&state, &principal, &query, &body, "/ogc/collections/tasks/items").await
 }
 
 /// Replace a task (Part 4, replace): the whole Feature. Geometry, title and category are
@@ -103,7 +103,7 @@ pub async fn replace(
     } else {
         replacement.patch
     };
-    tasks::updated(&state, &viewer, user.id, id, expected, datum, patch).await
+    tasks::save_patch(&state, &viewer, user.id, id, expected, datum, patch).await
 }
 
 /// Change part of a task (Part 4, update): a merge patch of the Feature, as for PATCH
@@ -133,7 +133,7 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     tasks_only(&collection)?;
-    tasks::edit(&state, &principal, task_id(&fid)?, &headers, &query, &body).await
+    tasks::patch_from_request(&state, &principal, task_id(&fid)?, &headers, &query, &body).await
 }
 
 /// Tasks are not deleted: 405, with how to cancel one instead.

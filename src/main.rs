@@ -108,7 +108,7 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
     match command {
         Command::Serve { db, server } => {
             let pool = db.pool()?;
-            let state = AppState::new(pool, &server);
+            let state = AppState::new(pool, &server, &db.timezone);
             let listener = tokio::net::TcpListener::bind(server.addr)
                 .await
                 .map_err(|e| format!("cannot listen on {}: {e}", server.addr))?;

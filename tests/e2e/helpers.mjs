@@ -31,9 +31,10 @@ export const DESKTOP = { viewport: { width: 1280, height: 820 } };
 const EXPECTED = [/status of 401 .* @ .*\/api\/me$/];
 
 /// A page in a new context that records JavaScript errors; `done()` asserts there were none.
-/// `allow` lists console errors a test provokes on purpose (a 412 it sets up, a network it cuts).
-export async function open(browser, { device = DESKTOP, path: p = '/', user, allow = [] } = {}) {
-  const context = await browser.newContext({ ...device, baseURL: BASE, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+/// `allow` lists console errors a test provokes on purpose (a 412 it sets up, a network it cuts);
+/// `base` is another service than the tests' own (scripts/e2e.sh starts a few).
+export async function open(browser, { device = DESKTOP, path: p = '/', user, allow = [], base = BASE } = {}) {
+  const context = await browser.newContext({ ...device, baseURL: base, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));

@@ -4,6 +4,7 @@
 
 import { get, ApiError } from './api.js';
 import { t, setLang, lang, applyI18n, onLangChange } from './i18n.js';
+import { setCountyZone } from './county.js';
 import { readUrl, writeUrl } from './state.js';
 import { createMap, townshipLayer } from './map.js';
 import { tasksLayer } from './tasks-layer.js';
@@ -30,6 +31,7 @@ async function main() {
     get('/api/config'), get('/api/townships'), get('/api/categories'), whoAmI(),
   ]);
   let user = firstUser;
+  setCountyZone(config.timezone);
   const state = { view: url.view, filters: url.filters, task: url.task, tab: url.tab, lang: lang() };
   const categories = new Map(categoryList.map((c) => [c.code, c]));
   const colors = new Map(categoryList.map((c) => [c.code, c.color]));

@@ -6,9 +6,18 @@ import { t, statusName, catName, fmtDate, fmtDateTime, fmtMoney, onLangChange, a
 import { h, clear, progressBar } from './ui.js';
 import { transitionControls } from './actions.js';
 
+/** Whether the user works for the bureau (bureau staff or an administrator). */
 export const isStaff = (user) => user && (user.role === 'bureau' || user.role === 'admin');
-export const isOwnTownship = (user, p) => user && user.role === 'township' && user.township === p.township;
+const isOwnTownship = (user, p) => user && user.role === 'township' && user.township === p.township;
 
+/**
+ * The panel of one task in `panel` (#detail).
+ * @param {HTMLElement} panel
+ * @param {object} ctx `categories` (Map by code), `user()` (the caller now), and the handlers
+ *   `onClose`, `onEdit(feature, etag)`, `onReport(feature, etag)` and `onChanged()`
+ * @returns {object} `open(id)`, `show(feature, etag, message)`, `showContent(heading, node)`,
+ *   `close()`, `current()` ({feature, etag} shown) and `rerender()`
+ */
 export function detailPanel(panel, ctx) {
   const body = panel.querySelector('.panel-body');
   const title = panel.querySelector('.panel-title');
@@ -142,7 +151,7 @@ export function detailPanel(panel, ctx) {
 
   onLangChange(render);
   return {
-    /// Loads a task fresh (with its ETag) and shows it; false when it does not exist for the viewer.
+    /** Loads a task fresh (with its ETag) and shows it; false when it does not exist for the viewer. */
     async open(id, message) {
       try {
         const r = await api(`/api/tasks/${id}`);
@@ -154,7 +163,7 @@ export function detailPanel(panel, ctx) {
       }
     },
     show,
-    /// Puts a form (task editor, report) in the panel in place of a task.
+    /** Puts a form (task editor, report) in the panel in place of a task. */
     showContent(heading, node) {
       shown = null;
       title.textContent = heading;

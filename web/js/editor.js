@@ -32,6 +32,15 @@ const FIELDS = [
 
 const draftIcon = () => L.divIcon({ className: 'task-marker', html: '<span class="pin draft"></span>', iconSize: [20, 20], iconAnchor: [10, 10] });
 
+/**
+ * The bureau's editor on `map`, its forms shown in the task panel.
+ * @param {object} map the Leaflet map
+ * @param {HTMLElement} panel the task panel (#detail)
+ * @param {object} ctx `categories` (Map by code), `townships()`, `showForm(title, node)`,
+ *   `hideOnMap(id, yes)`, and the handlers `onSaved(feature, etag, message)`, `onChanged()` and
+ *   `onCancel(feature | null)`
+ * @returns {{enable: () => Promise<void>, disable: () => void, edit: (feature: object, etag: string) => void}}
+ */
 export function editor(map, panel, ctx) {
   let draft = null; // the layer being drawn or edited
   let toolbar = null;
@@ -90,7 +99,7 @@ export function editor(map, panel, ctx) {
       h('p', { class: 'field-error', id: `e-${name}`, dataset: { for: name } }));
   }
 
-  /// The task form. `mode` create: a new task on `geometry`; edit: `feature` with `etag`.
+  /** The task form. `mode` create: a new task on `geometry`; edit: `feature` with `etag`. */
   function openForm({ mode, geometry, feature, etag, message }) {
     const p = feature?.properties || {};
     let geometryChanged = mode === 'create';
@@ -239,7 +248,7 @@ export function editor(map, panel, ctx) {
   }
 
   return {
-    /// Shows the drawing tools (bureau and administrators only).
+    /** Shows the drawing tools (bureau and administrators only). */
     async enable() {
       if (toolbar) return;
       toolbar = buildToolbar().addTo(map);

@@ -6,7 +6,7 @@ import { t, statusName, fmtDate, fmtDateTime, onLangChange } from './i18n.js';
 import { h, clear, progressBar } from './ui.js';
 import * as outbox from './offline.js';
 
-export function sortMine(features) {
+function sortMine(features) {
   const urgent = (p) => (p.overdue || p.return_reason ? 0 : 1);
   return [...features].sort((a, b) => {
     const x = a.properties;
@@ -17,6 +17,12 @@ export function sortMine(features) {
   });
 }
 
+/**
+ * A township officer's "My tasks" in `root`.
+ * @param {HTMLElement} root
+ * @param {object} options the `user`, and `onOpen(id)` and `onReport(id)` for a task's buttons
+ * @returns {{reload: () => Promise<void>, notify: (message: string) => void}}
+ */
 export function myTasks(root, { user, onOpen, onReport }) {
   let tasks = null;
   let waiting = [];
@@ -95,7 +101,7 @@ export function myTasks(root, { user, onOpen, onReport }) {
   return {
     reload,
     refreshOutbox,
-    /// A message over the list (e.g. that a report was kept for later).
+    /** A message over the list (e.g. that a report was kept for later). */
     async notify(text) {
       notice = text;
       await refreshOutbox();

@@ -9,6 +9,14 @@ import { staleFrom } from './actions.js';
 
 const MAX_PHOTOS = 6;
 
+/**
+ * The report form of a task.
+ * @param {object} feature the task
+ * @param {string} etag its ETag: the report is refused (412) if the task changed meanwhile
+ * @param {object} handlers `onSent()`, `onQueued()` (kept in the outbox for lack of a network)
+ *   and `onStale(stale)` (see actions.js `staleFrom`)
+ * @returns {HTMLFormElement}
+ */
 export function reportForm(feature, etag, { onSent, onQueued, onStale }) {
   const p = feature.properties;
   // One key per report written: pressing send twice, or a resend after a dropped answer, files it once.

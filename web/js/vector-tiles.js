@@ -8,14 +8,16 @@ import { PbfReader } from 'pbf';
 import { ApiError, NetworkError } from './api.js';
 import { readFeature } from './tile-filters.js';
 
-export const LAYER = 'tasks';
+const LAYER = 'tasks';
 const MAX_ZOOM = 22;
-/// Decoded tiles kept in memory, so going back to a view costs nothing.
+/** Decoded tiles kept in memory, so going back to a view costs nothing. */
 const KEEP = 256;
 
-/// The tile zoom for a map zoom: tiles are drawn at 512 px, one zoom below the map, as vector map
-/// libraries do. A quarter of the requests of 256-px tiles, and clusters a tile's 32 cells per side
-/// still place 16 px apart on screen.
+/**
+ * The tile zoom for a map zoom: tiles are drawn at 512 px, one zoom below the map, as vector map
+ * libraries do. A quarter of the requests of 256-px tiles, and clusters a tile's 32 cells per side
+ * still place 16 px apart on screen.
+ */
 export const tileZoom = (mapZoom) => Math.max(0, Math.min(MAX_ZOOM, Math.floor(mapZoom) - 1));
 
 const lon2x = (lon, n) => ((lon + 180) / 360) * n;
@@ -26,8 +28,8 @@ function lat2y(lat, n) {
 const x2lon = (x, n) => (x / n) * 360 - 180;
 const y2lat = (y, n) => (Math.atan(Math.sinh(Math.PI * (1 - (2 * y) / n))) * 180) / Math.PI;
 
-/// The tiles of zoom z covering [west, south, east, north].
-export function tilesFor([w, s, e, n], z) {
+/** The tiles of zoom z covering [west, south, east, north]. */
+function tilesFor([w, s, e, n], z) {
   const size = 2 ** z;
   const clamp = (v) => Math.max(0, Math.min(size - 1, Math.floor(v)));
   const [x0, x1] = [clamp(lon2x(w, size)), clamp(lon2x(e, size))];
@@ -37,8 +39,10 @@ export function tilesFor([w, s, e, n], z) {
   return out;
 }
 
-/// One tile's features: clusters with their position, single tasks with the box of the part of
-/// their geometry inside the tile (a line or area crossing tiles is in each of them).
+/**
+ * One tile's features: clusters with their position, single tasks with the box of the part of
+ * their geometry inside the tile (a line or area crossing tiles is in each of them).
+ */
 function decode(buffer, { z, x, y }) {
   const layer = buffer.byteLength ? new VectorTile(new PbfReader(new Uint8Array(buffer))).layers[LAYER] : null;
   const clusters = [];
@@ -69,6 +73,10 @@ function decode(buffer, { z, x, y }) {
   return { clusters, tasks };
 }
 
+/**
+ * A reader of the task tiles, keeping the most recently used in memory.
+ * @returns {{load: (bbox: number[], z: number) => Promise<{clusters: object[], tasks: object[]}>, clear: () => void}}
+ */
 export function vectorTiles() {
   const cache = new Map(); // "z/x/y" -> Promise of a decoded tile
   let fresh = false;
@@ -99,8 +107,10 @@ export function vectorTiles() {
   }
 
   return {
-    /// Every cluster and single task in the tiles covering `bbox` at tile zoom z. Single tasks come
-    /// once each, with the box of all their parts.
+    /**
+     * Every cluster and single task in the tiles covering `bbox` at tile zoom z. Single tasks come
+     * once each, with the box of all their parts.
+     */
     async load(bbox, z) {
       const range = tilesFor(bbox, z);
       const tiles = await Promise.all(range.map(fetchTile));
@@ -140,7 +150,7 @@ export function vectorTiles() {
       }
       return { z, clusters, tasks: single };
     },
-    /// Forgets every tile: the next look asks the service.
+    /** Forgets every tile: the next look asks the service. */
     clear() {
       cache.clear();
       fresh = true;

@@ -102,7 +102,7 @@ function buildPanels(app) {
       app.search.update(f.q);
     },
   });
-  app.editor = editor(app.map, $('#detail'), {
+  app.editor = editor(app.map, {
     categories: app.categories,
     townships: () => app.townships,
     showForm: (title, node) => app.panel.showContent(title, node),

@@ -73,6 +73,53 @@ function decode(buffer, { z, x, y }) {
   return { clusters, tasks };
 }
 
+/** The clusters of these tiles, and their single tasks once each with the box of all their parts. */
+function merge(tiles) {
+  const clusters = [];
+  const tasks = new Map();
+  for (const tile of tiles) {
+    clusters.push(...tile.clusters);
+    for (const t of tile.tasks) {
+      const seen = tasks.get(t.id);
+      if (!seen) {
+        tasks.set(t.id, { ...t, box: [...t.box] });
+      } else {
+        const b = seen.box;
+        seen.box = [Math.min(b[0], t.box[0]), Math.min(b[1], t.box[1]), Math.max(b[2], t.box[2]), Math.max(b[3], t.box[3])];
+      }
+    }
+  }
+  return { clusters, tasks };
+}
+
+/**
+ * The single tasks not already counted in a cluster. A task near a tile's edge is also in its
+ * neighbour's margin; where that neighbour is the tile holding it and counts it in a cluster, the
+ * copy would count it twice. The service places a task in a cell by a point on its surface: a
+ * point is placed exactly, but of a line or area reaching into a tile of clusters only the part
+ * outside it is seen here, so where it is counted is a guess, and it is marked `uncertain`.
+ * @param {Map<string, object>} tasks by id
+ * @param {Set<string>} clustered "x/y" of the tiles holding clusters
+ * @param {number} z the tiles' zoom
+ */
+function outsideClusters(tasks, clustered, z) {
+  const n = 2 ** z;
+  const single = [];
+  for (const t of tasks.values()) {
+    const [w, s, e, nn] = t.box;
+    if (clustered.has(`${Math.floor(lon2x((w + e) / 2, n))}/${Math.floor(lat2y((s + nn) / 2, n))}`)) continue;
+    if (!t.point) {
+      const [x0, x1] = [Math.floor(lon2x(w, n)), Math.floor(lon2x(e, n))];
+      const [y0, y1] = [Math.floor(lat2y(nn, n)), Math.floor(lat2y(s, n))];
+      for (let y = y0; y <= y1 && !t.uncertain; y++) {
+        for (let x = x0; x <= x1; x++) if (clustered.has(`${x}/${y}`)) t.uncertain = true;
+      }
+    }
+    single.push(t);
+  }
+  return single;
+}
+
 /**
  * A reader of the task tiles, keeping the most recently used in memory.
  * @returns {{load: (bbox: number[], z: number) => Promise<{clusters: object[], tasks: object[]}>, clear: () => void}}
@@ -114,41 +161,9 @@ export function vectorTiles() {
     async load(bbox, z) {
       const range = tilesFor(bbox, z);
       const tiles = await Promise.all(range.map(fetchTile));
-      const clusters = [];
-      const tasks = new Map();
       const clustered = new Set(range.filter((_, i) => tiles[i].clusters.length).map((t) => `${t.x}/${t.y}`));
-      for (const tile of tiles) {
-        clusters.push(...tile.clusters);
-        for (const t of tile.tasks) {
-          const seen = tasks.get(t.id);
-          if (!seen) {
-            tasks.set(t.id, { ...t, box: [...t.box] });
-          } else {
-            const b = seen.box;
-            seen.box = [Math.min(b[0], t.box[0]), Math.min(b[1], t.box[1]), Math.max(b[2], t.box[2]), Math.max(b[3], t.box[3])];
-          }
-        }
-      }
-      // A task near a tile's edge is also in its neighbour's margin; where that neighbour is the
-      // tile holding it and counts it in a cluster, the copy would count it twice. The service
-      // places a task in a cell by a point on its surface: a point is placed exactly, but of a line
-      // or area reaching into a tile of clusters only the part outside it is seen here, so where
-      // it is counted is a guess, and the count says "about".
-      const n = 2 ** z;
-      const single = [];
-      for (const t of tasks.values()) {
-        const [w, s, e, nn] = t.box;
-        if (clustered.has(`${Math.floor(lon2x((w + e) / 2, n))}/${Math.floor(lat2y((s + nn) / 2, n))}`)) continue;
-        if (!t.point) {
-          const [x0, x1] = [Math.floor(lon2x(w, n)), Math.floor(lon2x(e, n))];
-          const [y0, y1] = [Math.floor(lat2y(nn, n)), Math.floor(lat2y(s, n))];
-          for (let y = y0; y <= y1 && !t.uncertain; y++) {
-            for (let x = x0; x <= x1; x++) if (clustered.has(`${x}/${y}`)) t.uncertain = true;
-          }
-        }
-        single.push(t);
-      }
-      return { z, clusters, tasks: single };
+      const { clusters, tasks } = merge(tiles);
+      return { z, clusters, tasks: outsideClusters(tasks, clustered, z) };
     },
     /** Forgets every tile: the next look asks the service. */
     clear() {

@@ -122,7 +122,7 @@ async fn run(command: Command) -> CliResult {
 
 async fn serve(db: DbConfig, server: ServerConfig) -> CliResult {
     let pool = db.pool()?;
-    let state = AppState::new(pool, &server);
+    let state = AppState::new(pool, &server, &db.timezone);
     let listener = tokio::net::TcpListener::bind(server.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", server.addr))?;

@@ -50,7 +50,8 @@ pub struct Settings {
 }
 
 impl AppState {
-    pub fn new(db: Db, config: &ServerConfig) -> Self {
+    /// `timezone` is the county's, as the database connections are set to it (`DbConfig::timezone`).
+    pub fn new(db: Db, config: &ServerConfig, timezone: &str) -> Self {
         let settings = Settings {
             data_dir: config.data_dir.clone(),
             secure_cookies: config.secure_cookies,
@@ -60,6 +61,7 @@ impl AppState {
                     url,
                     attribution: config.tile_attribution.clone().unwrap_or_default(),
                 }),
+                timezone: timezone.to_owned(),
             },
         };
         Self { db, settings: Arc::new(settings), limiter: Arc::new(LoginLimiter::default()) }

@@ -11,6 +11,7 @@ mod exports;
 mod import;
 mod ogc_api;
 mod ogc_write;
+mod request_id;
 mod rollups;
 mod seed;
 mod service;

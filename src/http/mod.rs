@@ -11,6 +11,7 @@ pub mod session;
 pub mod tasks;
 pub mod tiles;
 pub mod townships;
+pub mod trace;
 pub mod users;
 pub mod web;
 pub mod workflow;

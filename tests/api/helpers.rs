@@ -1,6 +1,5 @@
 //! The one test helper: every test gets the real service on a loopback port over its own fresh
 //! PostGIS database, cloned from a migrated template with a small fixture county.
-#![allow(dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

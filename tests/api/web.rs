@@ -1,8 +1,6 @@
 //! The web map as the service delivers it: its settings, its files and the libraries from npm.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use greenledger::store::DbConfig;
 use greenledger::{AppState, ServerConfig};
 use reqwest::{StatusCode, header};

@@ -232,6 +232,30 @@ impl Parser {
     }
 }
 
+/// The geometry's `type`, if it is one a task may have.
+fn kind_of(obj: &serde_json::Map<String, Value>, pointer: &str) -> Result<GeometryKind, FieldError> {
+    let at = format!("{pointer}/type");
+    match obj.get("type") {
+        Some(Value::String(t)) => match GeometryKind::parse(t) {
+            Some(k) => Ok(k),
+            None if t == "GeometryCollection" => Err(FieldError::new(
+                at,
+                "GeometryCollection is not supported: a task is one point, line or area (or a Multi- form of one of them)",
+            )),
+            None => Err(FieldError::new(
+                at,
+                format!(
+                    "unsupported geometry type '{t}': use Point, LineString, Polygon, MultiPoint, MultiLineString or MultiPolygon"
+                ),
+            )),
+        },
+        Some(other) => {
+            Err(FieldError::new(at, format!("the geometry type must be a string, got {}", json_type(other))))
+        }
+        None => Err(FieldError::new(pointer, "the geometry has no 'type'")),
+    }
+}
+
 impl TaskGeometry {
     /// Parses a GeoJSON geometry object found at `pointer` in the request.
     pub fn parse(value: &Value, pointer: &str) -> Result<Self, Vec<FieldError>> {
@@ -239,32 +263,7 @@ impl TaskGeometry {
         let Value::Object(obj) = value else {
             return err(format!("the geometry must be a GeoJSON geometry object, got {}", json_type(value)));
         };
-        let kind = match obj.get("type") {
-            Some(Value::String(t)) => match GeometryKind::parse(t) {
-                Some(k) => k,
-                None if t == "GeometryCollection" => {
-                    return Err(vec![FieldError::new(
-                        format!("{pointer}/type"),
-                        "GeometryCollection is not supported: a task is one point, line or area (or a Multi- form of one of them)",
-                    )]);
-                }
-                None => {
-                    return Err(vec![FieldError::new(
-                        format!("{pointer}/type"),
-                        format!(
-                            "unsupported geometry type '{t}': use Point, LineString, Polygon, MultiPoint, MultiLineString or MultiPolygon"
-                        ),
-                    )]);
-                }
-            },
-            Some(other) => {
-                return Err(vec![FieldError::new(
-                    format!("{pointer}/type"),
-                    format!("the geometry type must be a string, got {}", json_type(other)),
-                )]);
-            }
-            None => return err("the geometry has no 'type'".into()),
-        };
+        let kind = kind_of(obj, pointer).map_err(|e| vec![e])?;
         if let Some(crs) = obj.get("crs") {
             check_crs(crs, &format!("{pointer}/crs")).map_err(|e| vec![e])?;
         }

@@ -83,6 +83,10 @@ pub struct TaskProperties {
     pub private: Option<PrivateProperties>,
 }
 
+/// A task as a GeoJSON Feature, serialised straight from its row (PostGIS's geometry text passed through)
+/// rather than a `geojson::Feature`: geojson has no way to carry a geometry as text, so PostGIS's
+/// `ST_AsGeoJSON` would be parsed into positions and written out again, and typed properties held as
+/// a JSON map. The OGC API converts these into geojson Features (`http::ogc`).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TaskFeature {
     #[serde(rename = "type")]

@@ -17,6 +17,10 @@ pub struct TownshipProperties {
     pub area_km2: f64,
 }
 
+/// A township as a GeoJSON Feature, serialised straight from its row (PostGIS's geometry text passed through)
+/// rather than a `geojson::Feature`: geojson has no way to carry a geometry as text, so PostGIS's
+/// `ST_AsGeoJSON` would be parsed into positions and written out again, and typed properties held as
+/// a JSON map. The OGC API converts these into geojson Features (`http::ogc`).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TownshipFeature {
     #[serde(rename = "type")]

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::FieldError;
 use super::filter::MAX_LIMIT;
-use crate::error::FieldError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -5,7 +5,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SecondsFormat, Timelike, Utc};
 use futures_util::{Stream, StreamExt, stream};
@@ -22,7 +22,7 @@ use crate::domain::export::{
 };
 use crate::domain::rollup::{Figures, Rollup, RollupFilter};
 use crate::domain::task::Status;
-use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::error::{ApiError, FieldError, Problem, ProblemKind, Result};
 use crate::store::export::{self as store, LedgerRow};
 use crate::store::rollups;
 
@@ -522,8 +522,7 @@ fn workbook(
             row += 1;
             if row as usize >= MAX_SHEET_ROWS {
                 return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "too-many-rows",
+                    ProblemKind::TooManyRows,
                     format!(
                         "the ledger has more tasks than one Excel sheet holds ({}); export /api/export/tasks.csv instead",
                         MAX_SHEET_ROWS - 1

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod categories;
+mod error;
 pub mod events;
 pub mod export;
 pub mod geometry;
@@ -17,6 +18,8 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
+
+pub use error::{StoreError, StoreResult};
 
 pub type Db = PgPool;
 

@@ -40,8 +40,8 @@ impl Datum {
     }
 
     /// The `coords` parameter of a write's query string (the only parameter writes take).
-    pub fn from_query(pairs: &[(String, String)]) -> Result<Datum, Vec<crate::error::FieldError>> {
-        use crate::error::FieldError;
+    pub fn from_query(pairs: &[(String, String)]) -> Result<Datum, Vec<super::FieldError>> {
+        use super::FieldError;
         let mut datum = Datum::Wgs84;
         let mut errors = Vec::new();
         for (key, value) in pairs {

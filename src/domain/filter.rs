@@ -1,8 +1,8 @@
 //! The task list's query string: parsed strictly, so a misspelt parameter is an error rather than
 //! a silently unfiltered answer.
 
+use super::FieldError;
 use crate::domain::task::Status;
-use crate::error::FieldError;
 
 pub const DEFAULT_LIMIT: i64 = 500;
 pub const MAX_LIMIT: i64 = 10_000;

@@ -9,8 +9,8 @@
 use geo::{Coord, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon};
 use serde_json::Value;
 
+use super::FieldError;
 use super::fields::json_type;
-use crate::error::FieldError;
 
 /// More than this many positions is refused: a ledger feature is a site, a river stretch or a
 /// village, never a survey-grade boundary, and big geometries make every map view slow.

@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::FieldError;
 use super::chinacoords::Datum;
 use super::fields::json_type;
 use super::task::NewTask;
-use crate::error::FieldError;
 
 /// Largest import accepted in one go.
 pub const MAX_FEATURES: usize = 200_000;

@@ -37,9 +37,10 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
+use super::FieldError;
+use super::codes::{self, TownshipCode};
 use super::filter::{flag, list, statuses};
 use super::task::Status;
-use crate::error::FieldError;
 
 /// Days without a report after which an open task is stale.
 pub const STALE_AFTER_DAYS: i32 = 30;
@@ -114,14 +115,10 @@ impl RollupFilter {
                     Ok(b) => f.supervised = Some(b),
                     Err(e) => fail(e),
                 },
-                "township" => {
-                    let code = value.trim();
-                    if (code.len() == 9 || code.len() == 12) && code.bytes().all(|b| b.is_ascii_digit()) {
-                        f.township = Some(code.to_owned());
-                    } else {
-                        fail(format!("'{code}' is not a township code (9 or 12 digits)"));
-                    }
-                }
+                "township" => match TownshipCode::parse(value.trim()) {
+                    Ok(code) => f.township = Some(code.into_string()),
+                    Err(e) => fail(e),
+                },
                 _ => unreachable!("every allowed parameter is handled"),
             }
         }
@@ -139,9 +136,7 @@ impl RollupFilter {
             .iter()
             .flatten()
             .filter(|c| !known.contains(c))
-            .map(|c| {
-                FieldError::new("category", format!("unknown category '{c}'; categories are: {}", known.join(", ")))
-            })
+            .map(|c| codes::unknown_category("category", c, known))
             .collect()
     }
 }
@@ -289,7 +284,7 @@ impl Acc {
         self.tasks += c.tasks;
         self.by_status.add(status, c.tasks);
         *self.by_category.entry(c.category.clone()).or_default() += c.tasks;
-        let open = matches!(status, Status::Planned | Status::InProgress);
+        let open = status.is_open();
         if open {
             self.overdue += c.past_due;
             self.stale += c.unreported;

@@ -5,7 +5,7 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt, stream};
 use tokio::sync::mpsc;
@@ -16,7 +16,7 @@ use super::tasks::GEOJSON;
 use crate::auth::Principal;
 use crate::domain::access::Viewer;
 use crate::domain::rollup::RollupFilter;
-use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::error::{ApiError, FieldError, Problem, ProblemKind, Result};
 use crate::export::csv;
 use crate::export::xlsx::{self, WorkbookError};
 use crate::store::export as store;
@@ -187,7 +187,7 @@ pub async fn ledger_xlsx(
 
 fn workbook_refusal(e: WorkbookError) -> ApiError {
     match e {
-        WorkbookError::TooManyRows => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "too-many-rows", e.to_string()),
+        WorkbookError::TooManyRows => ApiError::new(ProblemKind::TooManyRows, e.to_string()),
         WorkbookError::Read(e) => e.into(),
         WorkbookError::Write(e) => {
             tracing::error!(error = %e, "writing the workbook failed");

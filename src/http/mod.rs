@@ -18,7 +18,7 @@ pub mod workflow;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{StatusCode, Uri};
+use axum::http::Uri;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +31,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ProblemKind};
 use crate::store::Db;
 
 #[derive(Clone)]
@@ -48,6 +48,13 @@ pub struct Settings {
     pub secure_cookies: bool,
     pub session_ttl: Duration,
     pub map: web::MapConfig,
+}
+
+/// Lets extractors that need only the database (the caller's identity) take it from the state.
+impl axum::extract::FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Db {
+        state.db.clone()
+    }
 }
 
 impl AppState {
@@ -148,11 +155,7 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
     api.route("/api/openapi.json", get(move || async move { openapi.clone() }))
         .route("/api/{*rest}", any(not_found))
         .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-                "this endpoint does not accept that method",
-            )
+            ApiError::new(ProblemKind::MethodNotAllowed, "this endpoint does not accept that method")
         })
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
         .with_state(state)

@@ -10,14 +10,14 @@ use serde_json::Value;
 
 use super::AppState;
 use super::extract::{JsonBody, TaskId, if_match_version};
-use super::tasks::{answer_update, load};
+use super::tasks::{answer_update, load, refused_write};
 use crate::auth::Principal;
 use crate::domain::fields::{self, Props};
 use crate::domain::photo;
-use crate::domain::workflow::Action;
-use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::domain::workflow::{self, Action};
+use crate::error::{ApiError, FieldError, Problem, ProblemKind, Result};
 use crate::store::events::{self, HistoryEntry};
-use crate::store::reports::{self, Filed, Photo, ReportInput, ReportView};
+use crate::store::reports::{self, Filed, Filing, Photo, ReportInput, ReportView};
 use crate::store::tasks as task_store;
 
 /// Reports carry up to six 10 MB photos.
@@ -36,7 +36,7 @@ fn report_action(v: &Value) -> Result<Action, String> {
 }
 
 fn too_large(detail: String) -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", detail)
+    ApiError::new(ProblemKind::TooLarge, detail)
 }
 
 /// Reads a report from multipart/form-data (fields `progress`, `note`, `action`, files `photo`) or
@@ -77,8 +77,7 @@ async fn read_report(req: Request, state: &AppState) -> Result<ReportInput> {
                 }
                 let Some(media_type) = photo::sniff(&bytes) else {
                     return Err(ApiError::new(
-                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "unsupported-media-type",
+                        ProblemKind::UnsupportedMediaType,
                         format!("'{filename}' is not a JPEG, PNG or WebP image (judged by its content, not its name)"),
                     ));
                 };
@@ -170,11 +169,13 @@ pub async fn create_report(
     let input = read_report(req, &state).await?;
     let expected = if_match_version(&headers)?;
     let viewer = principal.viewer();
-    let filed = reports::file(&state.db, &state.settings.data_dir, id, &user, &viewer, &key, expected, &input).await?;
-    let (view, replayed) = match filed {
-        Filed::Created(v) => (v, false),
-        Filed::Replayed(v) => (v, true),
-        Filed::Refused(refusal) => return answer_update(&state, id, &viewer, expected, refusal).await,
+    let township = task_store::township_of(&state.db, id).await?;
+    workflow::may_report(viewer.relation(&township))?;
+    let filing = Filing { task: id, author: user.id, key: &key, expected_version: expected };
+    let (view, replayed) = match reports::file(&state.db, &state.settings.data_dir, &filing, &input).await {
+        Ok(Filed::Created(v)) => (v, false),
+        Ok(Filed::Replayed(v)) => (v, true),
+        Err(e) => return Err(refused_write(&state, id, &viewer, expected, e).await),
     };
     let task = load(&state, id, &viewer).await?;
     let mut res = (StatusCode::CREATED, Json(&view)).into_response();
@@ -201,7 +202,7 @@ pub async fn list_reports(
     let viewer = principal.viewer();
     let task = load(&state, id, &viewer).await?;
     if !viewer.sees_private(&task.properties.public.township) {
-        return Err(crate::auth::forbidden("reports are for the bureau and the task's own township"));
+        return Err(ApiError::forbidden("reports are for the bureau and the task's own township"));
     }
     Ok(Json(reports::list(&state.db, id).await?))
 }
@@ -251,7 +252,9 @@ pub async fn transition(
     }
     let expected = if_match_version(&headers)?;
     let viewer = principal.viewer();
-    let update = task_store::transition(&state.db, id, expected, action, reason.as_deref(), &viewer, user.id).await?;
+    let township = task_store::township_of(&state.db, id).await?;
+    workflow::may_act(action, viewer.relation(&township))?;
+    let update = task_store::transition(&state.db, id, expected, action, reason.as_deref(), user.id).await;
     answer_update(&state, id, &viewer, expected, update).await
 }
 

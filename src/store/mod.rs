@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod categories;
 mod database_url;
+mod error;
 pub mod events;
 pub mod export;
 pub mod geometry;
@@ -20,6 +21,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
 pub use database_url::DatabaseUrl;
+pub use error::{StoreError, StoreResult};
 
 pub type Db = PgPool;
 

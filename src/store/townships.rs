@@ -102,8 +102,7 @@ pub async fn replace(
     code: &str,
     t: &crate::domain::township::TownshipInput,
     actor: uuid::Uuid,
-) -> crate::error::Result<usize> {
-    use crate::error::ApiError;
+) -> super::StoreResult<usize> {
     let mut tx = db.begin().await?;
     super::geometry::check_valid(&mut *tx, &t.boundary).await?;
     upsert(&mut *tx, code, &t.name, t.kind, &t.boundary.to_geojson()).await?;
@@ -126,7 +125,7 @@ pub async fn replace(
     .await?;
     let orphans = moves.iter().filter(|m| m.after.is_none()).count();
     if orphans > 0 {
-        return Err(ApiError::conflict(format!(
+        return Err(super::StoreError::Conflict(format!(
             "{orphans} task(s) would lie in no township with this boundary; move or cancel them first"
         )));
     }

@@ -4,13 +4,13 @@
 //! so DELETE answers 405 and says how to cancel one.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 
 use crate::auth::Principal;
 use crate::domain::chinacoords::Datum;
 use crate::domain::task::TaskPatch;
-use crate::error::{ApiError, Problem, Result};
+use crate::error::{ApiError, Problem, ProblemKind, Result};
 use crate::http::AppState;
 use crate::http::extract::{JsonBody, QueryPairs, if_match_version};
 use crate::http::tasks::{self, TaskInput};
@@ -20,8 +20,7 @@ fn tasks_only(collection: &str) -> Result<()> {
     match collection {
         "tasks" => Ok(()),
         "townships" => Err(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method-not-allowed",
+            ProblemKind::MethodNotAllowed,
             "the townships collection is read-only here: administrators change a township with PUT /api/townships/{code}",
         )
         .with_header(header::ALLOW, HeaderValue::from_static("GET"))),
@@ -146,8 +145,7 @@ pub async fn update(
 pub async fn delete(Path((collection, _)): Path<(String, String)>) -> Result<Response> {
     tasks_only(&collection)?;
     Err(ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
+        ProblemKind::MethodNotAllowed,
         "tasks are never deleted: the ledger keeps every task and its history. To withdraw one, cancel it with POST /api/tasks/{id}/transitions {\"action\": \"cancel\", \"reason\": \"...\"}",
     )
     .with_header(header::ALLOW, HeaderValue::from_static("GET, PUT, PATCH")))

@@ -4,6 +4,8 @@ pub mod auth;
 pub mod domain;
 pub mod error;
 pub mod http;
+#[cfg(test)]
+mod layers;
 pub mod seed;
 pub mod store;
 pub mod synth;

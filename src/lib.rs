@@ -5,6 +5,8 @@ pub mod domain;
 pub mod error;
 pub mod export;
 pub mod http;
+#[cfg(test)]
+mod layers;
 pub mod seed;
 pub mod store;
 pub mod synth;

@@ -41,21 +41,12 @@ impl Datum {
 
     /// The `coords` parameter of a write's query string (the only parameter writes take).
     pub fn from_query(pairs: &[(String, String)]) -> Result<Datum, Vec<super::FieldError>> {
-        use super::FieldError;
         let mut datum = Datum::Wgs84;
-        let mut errors = Vec::new();
-        for (key, value) in pairs {
-            match key.as_str() {
-                "coords" => match Datum::parse(value) {
-                    Ok(d) => datum = d,
-                    Err(e) => errors.push(FieldError::new("coords", e)),
-                },
-                other => errors.push(FieldError::new(
-                    other,
-                    format!("unknown parameter '{other}'; this endpoint takes only coords=gcj02|bd09|wgs84"),
-                )),
-            }
-        }
+        let hint = "this endpoint takes only coords=gcj02|bd09|wgs84";
+        let errors = super::filter::each_parameter(pairs, &["coords"], hint, |_, value| {
+            datum = Datum::parse(value)?;
+            Ok(())
+        });
         if errors.is_empty() { Ok(datum) } else { Err(errors) }
     }
 

@@ -131,28 +131,24 @@ pub struct TownshipQuery {
 impl TownshipQuery {
     pub fn parse(pairs: &[(String, String)]) -> Result<TownshipQuery, Vec<FieldError>> {
         let mut q = TownshipQuery { bbox: None, kinds: None, limit: 500, offset: 0 };
-        let mut errors = Vec::new();
-        for (key, value) in pairs {
-            let mut fail = |d: String| errors.push(FieldError::new(key.clone(), d));
-            match key.as_str() {
-                "bbox" => match BBox::parse(value) {
-                    Ok(b) => q.bbox = Some(b),
-                    Err(e) => fail(e),
-                },
+        let allowed = ["bbox", "kind", "limit", "offset"];
+        let hint = "townships take bbox, kind, limit, offset, datetime, f";
+        let errors = super::filter::each_parameter(pairs, &allowed, hint, |key, value| {
+            match key {
+                "bbox" => q.bbox = Some(BBox::parse(value)?),
                 "kind" => q.kinds = Some(value.split(',').map(|s| s.trim().to_owned()).collect()),
                 "limit" => match value.parse::<i64>() {
                     Ok(n) if (1..=MAX_LIMIT).contains(&n) => q.limit = n,
-                    _ => fail(format!("limit: '{value}' is not between 1 and {MAX_LIMIT}")),
+                    _ => return Err(format!("limit: '{value}' is not between 1 and {MAX_LIMIT}")),
                 },
                 "offset" => match value.parse::<i64>() {
                     Ok(n) if n >= 0 => q.offset = n,
-                    _ => fail(format!("offset: '{value}' is not a whole number of at least 0")),
+                    _ => return Err(format!("offset: '{value}' is not a whole number of at least 0")),
                 },
-                other => {
-                    fail(format!("unknown parameter '{other}'; townships take bbox, kind, limit, offset, datetime, f"))
-                }
+                _ => unreachable!("every allowed parameter is handled"),
             }
-        }
+            Ok(())
+        });
         if errors.is_empty() { Ok(q) } else { Err(errors) }
     }
 }

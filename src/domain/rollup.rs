@@ -39,7 +39,7 @@ use serde::Serialize;
 
 use super::FieldError;
 use super::codes::{self, TownshipCode};
-use super::filter::{flag, list, statuses};
+use super::filter::{each_parameter, flag, list, statuses};
 use super::task::Status;
 
 /// Days without a report after which an open task is stale.
@@ -84,44 +84,19 @@ impl RollupFilter {
     /// Parses a query string strictly: each unknown parameter or bad value is an error naming it.
     pub fn parse(pairs: &[(String, String)], allowed: &[&str]) -> Result<RollupFilter, Vec<FieldError>> {
         let mut f = RollupFilter::default();
-        let mut errors = Vec::new();
-        let mut seen: Vec<&str> = Vec::new();
-        for (key, value) in pairs {
-            let mut fail = |d: String| errors.push(FieldError::new(key.clone(), d));
-            if !allowed.contains(&key.as_str()) {
-                fail(format!("unknown parameter '{key}'; parameters are: {}", allowed.join(", ")));
-                continue;
-            }
-            if seen.contains(&key.as_str()) {
-                fail(format!("'{key}' is given more than once; separate several values with commas"));
-                continue;
-            }
-            seen.push(key);
-            match key.as_str() {
+        let hint = format!("parameters are: {}", allowed.join(", "));
+        let mut errors = each_parameter(pairs, allowed, &hint, |key, value| {
+            match key {
                 "category" => f.categories = Some(list(value)),
-                "status" => match statuses(value) {
-                    Ok(st) => f.statuses = Some(st),
-                    Err(e) => fail(e),
-                },
-                "from" => match date(value) {
-                    Ok(d) => f.from = Some(d),
-                    Err(e) => fail(e),
-                },
-                "to" => match date(value) {
-                    Ok(d) => f.to = Some(d),
-                    Err(e) => fail(e),
-                },
-                "supervised" => match flag(value) {
-                    Ok(b) => f.supervised = Some(b),
-                    Err(e) => fail(e),
-                },
-                "township" => match TownshipCode::parse(value.trim()) {
-                    Ok(code) => f.township = Some(code.into_string()),
-                    Err(e) => fail(e),
-                },
+                "status" => f.statuses = Some(statuses(value)?),
+                "from" => f.from = Some(date(value)?),
+                "to" => f.to = Some(date(value)?),
+                "supervised" => f.supervised = Some(flag(value)?),
+                "township" => f.township = Some(TownshipCode::parse(value.trim())?.into_string()),
                 _ => unreachable!("every allowed parameter is handled"),
             }
-        }
+            Ok(())
+        });
         if let (Some(from), Some(to)) = (f.from, f.to)
             && from > to
         {

@@ -29,6 +29,11 @@ if [ "$purpose" = test ]; then
   command -v chromium >/dev/null || apt_install chromium
   # A Chinese font, so the browser tests' screenshots show the UI's words rather than empty boxes.
   fc-list :lang=zh 2>/dev/null | grep -q . || apt_install fonts-wqy-microhei
+  # sqlx-cli checks the committed query descriptions (.sqlx/) against the migrated schema.
+  if ! cargo sqlx --version >/dev/null 2>&1; then
+    echo "deps: cargo install sqlx-cli"
+    cargo install sqlx-cli --version 0.8.6 --locked --no-default-features --features postgres,rustls
+  fi
 fi
 
 if [ -f web/package-lock.json ]; then

@@ -15,6 +15,14 @@ echo "test: format and lints"
 cargo fmt --check
 cargo clippy --quiet --all-targets -- -D warnings
 
+# Builds read the queries' descriptions from .sqlx/ (SQLX_OFFLINE in .cargo/config.toml); this
+# proves they still match the migrations, against a database made and migrated for it.
+echo "test: the compile-checked queries match the schema (.sqlx/)"
+sqlx_db="$GREENLEDGER_TEST_DB/sqlx_check"
+"$(scripts/pg.sh bindir)/psql" -q "$GREENLEDGER_TEST_DB/postgres" -c "CREATE DATABASE sqlx_check"
+DATABASE_URL=$sqlx_db cargo run --quiet -- migrate
+DATABASE_URL=$sqlx_db cargo sqlx prepare --check -- --all-targets
+
 echo "test: unit and integration tests (PostGIS at $GREENLEDGER_TEST_DB)"
 cargo test --quiet
 

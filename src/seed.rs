@@ -50,17 +50,17 @@ pub async fn load_demo(db: &Db, dir: &Path, progress: impl Fn(&str)) -> Result<S
         let p = f.get("properties").ok_or_else(|| bad("no properties"))?;
         let text = |k: &str| p.get(k).and_then(Value::as_str).ok_or_else(|| bad(&format!("no '{k}'")));
         let geometry = f.get("geometry").ok_or_else(|| bad("no geometry"))?.to_string();
-        let added: bool = sqlx::query_scalar(
-            "WITH ins AS (
-                 INSERT INTO townships (code, name, kind, boundary)
-                 VALUES ($1, $2, $3, ST_Multi(ST_GeomFromGeoJSON($4)))
-                 ON CONFLICT (code) DO NOTHING RETURNING 1)
-             SELECT EXISTS (SELECT 1 FROM ins)",
+        let added = sqlx::query_scalar!(
+            r#"WITH ins AS (
+                   INSERT INTO townships (code, name, kind, boundary)
+                   VALUES ($1, $2, $3, ST_Multi(ST_GeomFromGeoJSON($4)))
+                   ON CONFLICT (code) DO NOTHING RETURNING 1)
+               SELECT EXISTS (SELECT 1 FROM ins) AS "added!""#,
+            text("code")?,
+            text("name")?,
+            text("kind")?,
+            geometry
         )
-        .bind(text("code")?)
-        .bind(text("name")?)
-        .bind(text("kind")?)
-        .bind(geometry)
         .fetch_one(&mut *tx)
         .await?;
         report.townships_added += usize::from(added);
@@ -78,8 +78,7 @@ pub async fn load_demo(db: &Db, dir: &Path, progress: impl Fn(&str)) -> Result<S
             })
         })
         .collect::<Result<_, _>>()?;
-    let present: Vec<Uuid> =
-        sqlx::query_scalar("SELECT id FROM tasks WHERE id = ANY($1)").bind(&ids).fetch_all(&mut *tx).await?;
+    let present = sqlx::query_scalar!("SELECT id FROM tasks WHERE id = ANY($1)", &ids).fetch_all(&mut *tx).await?;
     let now = Utc::now();
     for (index, (f, id)) in tasks.iter().zip(&ids).enumerate() {
         if present.contains(id) {
@@ -116,16 +115,15 @@ pub fn demo_password() -> String {
 /// `admin`, `bureau`, and `township-<code>` for every township, all with `password`; existing
 /// accounts are left as they are.
 pub async fn demo_accounts(db: &Db, password: &str) -> Result<usize, SeedError> {
-    let townships: Vec<(String, String)> =
-        sqlx::query_as("SELECT code, name FROM townships ORDER BY code").fetch_all(db).await?;
+    let townships = sqlx::query!("SELECT code, name FROM townships ORDER BY code").fetch_all(db).await?;
     let mut accounts = vec![
         ("admin".to_owned(), "系统管理员".to_owned(), "admin", None),
         ("bureau".to_owned(), "县环保局".to_owned(), "bureau", None),
     ];
-    for (code, name) in townships {
-        accounts.push((format!("township-{code}"), name, "township", Some(code)));
+    for t in townships {
+        accounts.push((format!("township-{}", t.code), t.name, "township", Some(t.code)));
     }
-    let existing: Vec<String> = sqlx::query_scalar("SELECT username FROM users").fetch_all(db).await?;
+    let existing = sqlx::query_scalar!("SELECT username FROM users").fetch_all(db).await?;
     let mut added = 0;
     for (username, display_name, role, township) in accounts.iter().filter(|a| !existing.contains(&a.0)) {
         let hash = crate::auth::password::hash(password.to_owned())

@@ -3,7 +3,7 @@ use serde::Serialize;
 use super::Db;
 
 /// A task family (category). Rows, not code: a bureau adds one without a release.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Category {
     #[schema(example = "watershed")]
     pub code: String,
@@ -19,7 +19,7 @@ pub struct Category {
 }
 
 pub async fn list(db: &Db) -> Result<Vec<Category>, sqlx::Error> {
-    sqlx::query_as("SELECT code, prefix, name_zh, name_en, color FROM categories ORDER BY sort_order, code")
+    sqlx::query_as!(Category, "SELECT code, prefix, name_zh, name_en, color FROM categories ORDER BY sort_order, code")
         .fetch_all(db)
         .await
 }

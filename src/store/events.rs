@@ -39,26 +39,26 @@ impl<'a> Event<'a> {
 }
 
 pub async fn record(conn: &mut PgConnection, e: &Event<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO task_events (task_id, actor_id, kind, action, status_before, status_after, reason, report_id, changes)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        e.task,
+        e.actor,
+        e.kind,
+        e.action,
+        e.status_before,
+        e.status_after,
+        e.reason,
+        e.report,
+        &e.changes
     )
-    .bind(e.task)
-    .bind(e.actor)
-    .bind(e.kind)
-    .bind(e.action)
-    .bind(e.status_before)
-    .bind(e.status_after)
-    .bind(e.reason)
-    .bind(e.report)
-    .bind(&e.changes)
     .execute(conn)
     .await?;
     Ok(())
 }
 
 /// An event as the history endpoint shows it.
-#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub at: DateTime<Utc>,
     /// created, updated, reported or transition.
@@ -86,7 +86,8 @@ pub struct HistoryEntry {
 /// The task's history, oldest first. `full` is for staff and the task's own township; others see
 /// only the moments its status changed, with no names, reasons or notes.
 pub async fn history(db: &Db, task: Uuid, full: bool) -> Result<Vec<HistoryEntry>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        HistoryEntry,
         "SELECT e.at, e.kind, e.action, e.status_before, e.status_after,
                 CASE WHEN $2 THEN u.username END AS actor,
                 CASE WHEN $2 THEN u.display_name END AS actor_name,
@@ -97,9 +98,9 @@ pub async fn history(db: &Db, task: Uuid, full: bool) -> Result<Vec<HistoryEntry
          WHERE e.task_id = $1
            AND ($2 OR e.kind = 'created' OR e.status_before IS DISTINCT FROM e.status_after)
          ORDER BY e.id",
+        task,
+        full
     )
-    .bind(task)
-    .bind(full)
     .fetch_all(db)
     .await
 }
@@ -113,15 +114,15 @@ pub async fn record_created(
     changes: &[String],
     actor: Option<Uuid>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO task_events (task_id, actor_id, kind, status_after, changes)
          SELECT u.id, $4, 'created', u.status, u.changes::jsonb
          FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(id, status, changes)",
+        tasks,
+        statuses,
+        changes,
+        actor
     )
-    .bind(tasks)
-    .bind(statuses)
-    .bind(changes)
-    .bind(actor)
     .execute(conn)
     .await?;
     Ok(())

@@ -152,5 +152,6 @@ pub fn features(db: Db, viewer: Viewer) -> mpsc::Receiver<Result<TaskFeature, sq
 
 /// Category codes and Chinese names, in the ledger's order.
 pub async fn categories(db: &Db) -> Result<Vec<(String, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT code, name_zh FROM categories ORDER BY sort_order, code").fetch_all(db).await
+    let rows = sqlx::query!("SELECT code, name_zh FROM categories ORDER BY sort_order, code").fetch_all(db).await?;
+    Ok(rows.into_iter().map(|r| (r.code, r.name_zh)).collect())
 }

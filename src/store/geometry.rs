@@ -6,8 +6,7 @@ use crate::domain::geometry::TaskGeometry;
 /// Refuses a geometry PostGIS considers invalid (self-intersection, ring self-touching, collapsed
 /// line), with PostGIS's own reason and location.
 pub async fn check_valid<'e>(conn: impl sqlx::PgExecutor<'e>, g: &TaskGeometry) -> StoreResult<()> {
-    let reason: String = sqlx::query_scalar("SELECT ST_IsValidReason(ST_GeomFromGeoJSON($1))")
-        .bind(g.to_geojson())
+    let reason = sqlx::query_scalar!(r#"SELECT ST_IsValidReason(ST_GeomFromGeoJSON($1)) AS "reason!""#, g.to_geojson())
         .fetch_one(conn)
         .await?;
     if reason == "Valid Geometry" {

@@ -105,10 +105,8 @@ async fn check(
             break;
         }
         let geojson: Vec<String> = batch.iter().map(|(_, t)| t.geometry.to_geojson()).collect();
-        let rows: Vec<(i32, String, Option<String>, bool)> =
-            sqlx::query_as(CHECK_SQL).bind(&geojson).fetch_all(db).await?;
-        for (((index, task), gj), (_, reason, township, swapped)) in batch.into_iter().zip(geojson).zip(rows) {
-            let verdict = Verdict { reason, township, swapped };
+        let rows = check_batch(db, &geojson).await?;
+        for (((index, task), gj), verdict) in batch.into_iter().zip(geojson).zip(rows) {
             match verdict.judge(&task, &known, &unknown_townships) {
                 Ok(township) => checked.push((index, task, gj, township)),
                 Err(errors) => failed.push(Failure::new(index, errors)),
@@ -120,7 +118,7 @@ async fn check(
     Ok(checked)
 }
 
-/// What `CHECK_SQL` says of one feature.
+/// What `check_batch` says of one feature.
 struct Verdict {
     reason: String,
     township: Option<String>,
@@ -209,22 +207,22 @@ async fn reserve_codes(
         *per_category.entry(t.fields.category.as_str()).or_default() += 1;
     }
     let (names, counts): (Vec<String>, Vec<i32>) = per_category.iter().map(|(k, v)| (k.to_string(), *v)).unzip();
-    let reserved: Vec<(String, i32, i32)> = sqlx::query_as(
+    let reserved = sqlx::query!(
         "INSERT INTO task_code_counters AS c (category, year, last)
          SELECT u.category, extract(year FROM current_date)::int, u.n FROM unnest($1::text[], $2::int4[]) AS u(category, n)
          ORDER BY u.category
          ON CONFLICT (category, year) DO UPDATE SET last = c.last + EXCLUDED.last
          RETURNING category, year, last",
+        &names,
+        &counts
     )
-    .bind(&names)
-    .bind(&counts)
     .fetch_all(conn)
     .await?;
     Ok(reserved
         .into_iter()
-        .map(|(cat, year, last)| {
-            let n = per_category[cat.as_str()];
-            (cat, (year, last - n + 1))
+        .map(|r| {
+            let n = per_category[r.category.as_str()];
+            (r.category, (r.year, r.last - n + 1))
         })
         .collect())
 }
@@ -232,7 +230,10 @@ async fn reserve_codes(
 /// Per feature: PostGIS's validity verdict, the township holding it (the point's township, the only
 /// one touched, or the majority by `township_for`), and whether swapping the axes would have put it
 /// in the county.
-const CHECK_SQL: &str = "
+async fn check_batch(db: &Db, geojson: &[String]) -> Result<Vec<Verdict>, sqlx::Error> {
+    sqlx::query_as!(
+        Verdict,
+        r#"
     WITH g AS (
         SELECT u.i::int4 AS i, ST_GeomFromGeoJSON(u.gj) AS geom
         FROM unnest($1::text[]) WITH ORDINALITY AS u(gj, i)
@@ -244,14 +245,19 @@ const CHECK_SQL: &str = "
         WHERE v.reason = 'Valid Geometry'
         GROUP BY v.i
     )
-    SELECT v.i, v.reason,
+    SELECT v.reason AS "reason!",
            CASE WHEN c.codes IS NULL THEN NULL
                 WHEN cardinality(c.codes) = 1 OR GeometryType(v.geom) = 'POINT' THEN c.codes[1]
                 ELSE township_for(v.geom) END AS township,
            CASE WHEN c.codes IS NULL AND v.reason = 'Valid Geometry'
-                THEN township_for(ST_FlipCoordinates(v.geom)) IS NOT NULL ELSE false END AS swapped
+                THEN township_for(ST_FlipCoordinates(v.geom)) IS NOT NULL ELSE false END AS "swapped!"
     FROM v LEFT JOIN c USING (i)
-    ORDER BY v.i";
+    ORDER BY v.i"#,
+        geojson
+    )
+    .fetch_all(db)
+    .await
+}
 
 /// One batch as column arrays for `unnest`.
 #[derive(Default)]
@@ -318,7 +324,8 @@ impl Columns {
         conn: &mut sqlx::PgConnection,
         actor: Option<Uuid>,
     ) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
-        let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+        // Arrays of nullable values have no element type the macro can check (`as _`).
+        let rows = sqlx::query!(
             "INSERT INTO tasks (code, geom, title, description, category, status, progress, lead_unit,
                                 contact_person, contact_phone, due_date, planned_investment, actual_investment,
                                 target_quantity, target_unit, visibility, supervised, township_code,
@@ -335,38 +342,36 @@ impl Columns {
                        contact_phone, due_date, planned, actual, quantity, unit, visibility, supervised, township,
                        overridden, completed_at, cancel_reason)
              RETURNING id, code, status",
+            &self.code,
+            &self.geojson,
+            &self.title,
+            &self.description,
+            &self.category,
+            &self.status,
+            &self.progress,
+            &self.lead_unit,
+            &self.contact_person as _,
+            &self.contact_phone as _,
+            &self.due_date as _,
+            &self.planned_investment as _,
+            &self.actual_investment as _,
+            &self.target_quantity as _,
+            &self.target_unit as _,
+            &self.visibility,
+            &self.supervised,
+            &self.township,
+            &self.overridden,
+            &self.completed_at as _,
+            &self.cancel_reason as _,
+            actor
         )
-        .bind(&self.code)
-        .bind(&self.geojson)
-        .bind(&self.title)
-        .bind(&self.description)
-        .bind(&self.category)
-        .bind(&self.status)
-        .bind(&self.progress)
-        .bind(&self.lead_unit)
-        .bind(&self.contact_person)
-        .bind(&self.contact_phone)
-        .bind(&self.due_date)
-        .bind(&self.planned_investment)
-        .bind(&self.actual_investment)
-        .bind(&self.target_quantity)
-        .bind(&self.target_unit)
-        .bind(&self.visibility)
-        .bind(&self.supervised)
-        .bind(&self.township)
-        .bind(&self.overridden)
-        .bind(&self.completed_at)
-        .bind(&self.cancel_reason)
-        .bind(actor)
         .fetch_all(&mut *conn)
         .await?;
         let snapshot_of: HashMap<&str, &str> =
             self.code.iter().map(String::as_str).zip(self.snapshot.iter().map(String::as_str)).collect();
-        let (ids, (statuses, snapshots)): (Vec<Uuid>, (Vec<String>, Vec<String>)) = rows
-            .iter()
-            .map(|(id, code, status)| (*id, (status.clone(), snapshot_of[code.as_str()].to_owned())))
-            .unzip();
+        let (ids, (statuses, snapshots)): (Vec<Uuid>, (Vec<String>, Vec<String>)) =
+            rows.iter().map(|r| (r.id, (r.status.clone(), snapshot_of[r.code.as_str()].to_owned()))).unzip();
         events::record_created(conn, &ids, &statuses, &snapshots, actor).await?;
-        Ok(rows.into_iter().map(|(id, code, _)| (id, code)).collect())
+        Ok(rows.into_iter().map(|r| (r.id, r.code)).collect())
     }
 }

@@ -75,7 +75,7 @@ impl DbConfig {
             .after_connect(move |conn, _| {
                 let timezone = timezone.clone();
                 Box::pin(async move {
-                    sqlx::query("SELECT set_config('TimeZone', $1, false)").bind(timezone).execute(conn).await?;
+                    sqlx::query!("SELECT set_config('TimeZone', $1, false)", timezone).fetch_one(conn).await?;
                     Ok(())
                 })
             })
@@ -101,5 +101,5 @@ pub async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
 
 /// The PostGIS version, which also proves the database answers.
 pub async fn postgis_version(db: &Db) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("SELECT postgis_lib_version()").fetch_one(db).await
+    sqlx::query_scalar!(r#"SELECT postgis_lib_version() AS "version!""#).fetch_one(db).await
 }

@@ -21,7 +21,7 @@ use crate::domain::task::Status;
 
 /// "Today" and the stale cut-off as the database sees them (the session's time zone is the
 /// county's), fixed once per rollup so both statements judge lateness against the same day.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Frame {
     pub today: NaiveDate,
     /// Start (county time) of the day `STALE_AFTER_DAYS` before today.
@@ -47,17 +47,6 @@ impl Frame {
 }
 
 const REPEATABLE_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
-
-fn frame_sql() -> String {
-    format!(
-        "SELECT current_date AS today,
-                (current_date - {STALE_AFTER_DAYS})::timestamptz AS stale_before,
-                pg_export_snapshot() AS snapshot,
-                ARRAY(SELECT code FROM townships ORDER BY code) AS township_codes,
-                ARRAY(SELECT name FROM townships ORDER BY code) AS township_names,
-                ARRAY(SELECT code FROM categories ORDER BY sort_order, code) AS categories"
-    )
-}
 
 /// The filter's conditions on category, status and supervision.
 fn push_common(qb: &mut QueryBuilder<'_, Postgres>, f: &RollupFilter, viewer: &Viewer) {
@@ -190,7 +179,18 @@ struct LateRow {
 /// other connections can join.
 pub async fn frame(db: &Db) -> Result<(sqlx::Transaction<'static, Postgres>, Frame), sqlx::Error> {
     let mut tx = db.begin_with(REPEATABLE_READ).await?;
-    let frame: Frame = sqlx::query_as(&frame_sql()).fetch_one(&mut *tx).await?;
+    let frame = sqlx::query_as!(
+        Frame,
+        r#"SELECT current_date AS "today!",
+                  (current_date - $1::int4)::timestamptz AS "stale_before!",
+                  pg_export_snapshot() AS "snapshot!",
+                  ARRAY(SELECT code FROM townships ORDER BY code) AS "township_codes!",
+                  ARRAY(SELECT name FROM townships ORDER BY code) AS "township_names!",
+                  ARRAY(SELECT code FROM categories ORDER BY sort_order, code) AS "categories!""#,
+        STALE_AFTER_DAYS
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     Ok((tx, frame))
 }
 
@@ -255,7 +255,10 @@ pub async fn townships(db: &Db, f: &RollupFilter, viewer: &Viewer) -> super::Sto
 
 /// Township boundaries as GeoJSON geometries, by code.
 pub async fn boundaries(db: &Db) -> Result<Vec<(String, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT code, ST_AsGeoJSON(boundary, 6) FROM townships ORDER BY code").fetch_all(db).await
+    let rows = sqlx::query!(r#"SELECT code, ST_AsGeoJSON(boundary, 6) AS "geometry!" FROM townships ORDER BY code"#)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.code, r.geometry)).collect())
 }
 
 #[derive(sqlx::FromRow)]
@@ -291,5 +294,5 @@ pub async fn monthly(db: &Db, f: &RollupFilter, viewer: &Viewer) -> Result<Vec<M
 
 /// The name of a township, if it exists.
 pub async fn township_name(db: &Db, code: &str) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT name FROM townships WHERE code = $1").bind(code).fetch_optional(db).await
+    sqlx::query_scalar!("SELECT name FROM townships WHERE code = $1", code).fetch_optional(db).await
 }

@@ -120,12 +120,13 @@ fn clusters_query(tile: TileId, viewer: &Viewer) -> QueryBuilder<'static, Postgr
 
 /// The extent of the county (west, south, east, north) and its centre, for the TileJSON.
 pub async fn county_bounds(db: &Db) -> Result<Option<[f64; 4]>, sqlx::Error> {
-    let row: (Option<f64>, Option<f64>, Option<f64>, Option<f64>) = sqlx::query_as(
-        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(boundary) AS e FROM townships) b",
+    let r = sqlx::query!(
+        "SELECT ST_XMin(e) AS west, ST_YMin(e) AS south, ST_XMax(e) AS east, ST_YMax(e) AS north
+         FROM (SELECT ST_Extent(boundary) AS e FROM townships) b",
     )
     .fetch_one(db)
     .await?;
-    Ok(match row {
+    Ok(match (r.west, r.south, r.east, r.north) {
         (Some(w), Some(s), Some(e), Some(n)) => Some([w, s, e, n]),
         _ => None,
     })

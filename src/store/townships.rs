@@ -33,7 +33,6 @@ pub struct TownshipFeature {
     pub properties: TownshipProperties,
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     code: String,
     name: String,
@@ -43,31 +42,23 @@ struct Row {
 }
 
 pub async fn list(db: &Db) -> Result<Vec<TownshipFeature>, sqlx::Error> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT code, name, kind, ST_Area(boundary::geography) / 1e6 AS area_km2,
-                ST_AsGeoJSON(boundary, 6) AS geometry
-         FROM townships ORDER BY code",
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT code, name, kind, ST_Area(boundary::geography) / 1e6 AS "area_km2!",
+                  ST_AsGeoJSON(boundary, 6) AS "geometry!"
+           FROM townships ORDER BY code"#
     )
     .fetch_all(db)
     .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok(TownshipFeature {
-                kind: "Feature",
-                id: r.code.clone(),
-                geometry: RawValue::from_string(r.geometry).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-                properties: TownshipProperties { code: r.code, name: r.name, kind: r.kind, area_km2: r.area_km2 },
-            })
-        })
-        .collect()
+    rows.into_iter().map(feature).collect()
 }
 
 /// The codes among `codes` that name no township.
 pub async fn unknown_codes(db: &Db, codes: &[String]) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT c FROM unnest($1::text[]) AS c WHERE NOT EXISTS (SELECT 1 FROM townships WHERE code = c)",
+    sqlx::query_scalar!(
+        r#"SELECT c AS "c!" FROM unnest($1::text[]) AS c WHERE NOT EXISTS (SELECT 1 FROM townships WHERE code = c)"#,
+        codes
     )
-    .bind(codes)
     .fetch_all(db)
     .await
 }
@@ -80,15 +71,15 @@ pub async fn upsert<'e>(
     kind: &str,
     boundary_geojson: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO townships (code, name, kind, boundary)
          VALUES ($1, $2, $3, ST_Multi(ST_GeomFromGeoJSON($4)))
          ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, boundary = EXCLUDED.boundary",
+        code,
+        name,
+        kind,
+        boundary_geojson
     )
-    .bind(code)
-    .bind(name)
-    .bind(kind)
-    .bind(boundary_geojson)
     .execute(conn)
     .await?;
     Ok(())
@@ -106,21 +97,15 @@ pub async fn replace(
     let mut tx = db.begin().await?;
     super::geometry::check_valid(&mut *tx, &t.boundary).await?;
     upsert(&mut *tx, code, &t.name, t.kind, &t.boundary.to_geojson()).await?;
-    #[derive(sqlx::FromRow)]
-    struct Move {
-        id: uuid::Uuid,
-        before: String,
-        after: Option<String>,
-    }
-    let moves: Vec<Move> = sqlx::query_as(
-        "SELECT id, before, after FROM (
+    let moves = sqlx::query!(
+        r#"SELECT id AS "id!", before AS "before!", after FROM (
              SELECT t.id, t.township_code AS before, township_for(t.geom) AS after
              FROM tasks t
              WHERE NOT t.township_overridden
                AND (t.township_code = $1 OR ST_Intersects(t.geom, (SELECT boundary FROM townships WHERE code = $1)))
-         ) m WHERE after IS DISTINCT FROM before",
+         ) m WHERE after IS DISTINCT FROM before"#,
+        code
     )
-    .bind(code)
     .fetch_all(&mut *tx)
     .await?;
     let orphans = moves.iter().filter(|m| m.after.is_none()).count();
@@ -130,10 +115,7 @@ pub async fn replace(
         )));
     }
     for m in &moves {
-        sqlx::query("UPDATE tasks SET township_code = $2, updated_by = $3 WHERE id = $1")
-            .bind(m.id)
-            .bind(&m.after)
-            .bind(actor)
+        sqlx::query!("UPDATE tasks SET township_code = $2, updated_by = $3 WHERE id = $1", m.id, m.after, actor)
             .execute(&mut *tx)
             .await?;
         let mut event = super::events::Event::new(m.id, Some(actor), "updated");
@@ -153,26 +135,29 @@ pub async fn page(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<TownshipFeature>, i64), sqlx::Error> {
-    let rows: Vec<(i64, Row)> = sqlx::query_as::<_, PagedRow>(
-        "SELECT count(*) OVER () AS matched, code, name, kind, ST_Area(boundary::geography) / 1e6 AS area_km2,
-                ST_AsGeoJSON(boundary, 6) AS geometry
-         FROM townships
-         WHERE ($1::float8 IS NULL OR boundary && ST_MakeEnvelope($1, $2, $3, $4, 4326)
-                AND ST_Intersects(boundary, ST_MakeEnvelope($1, $2, $3, $4, 4326)))
-           AND ($5::text[] IS NULL OR kind = ANY($5))
-         ORDER BY code LIMIT $6 OFFSET $7",
+    let rows: Vec<(i64, Row)> = sqlx::query!(
+        r#"SELECT count(*) OVER () AS "matched!", code, name, kind, ST_Area(boundary::geography) / 1e6 AS "area_km2!",
+                  ST_AsGeoJSON(boundary, 6) AS "geometry!"
+           FROM townships
+           WHERE ($1::float8 IS NULL OR boundary && ST_MakeEnvelope($1, $2, $3, $4, 4326)
+                  AND ST_Intersects(boundary, ST_MakeEnvelope($1, $2, $3, $4, 4326)))
+             AND ($5::text[] IS NULL OR kind = ANY($5))
+           ORDER BY code LIMIT $6 OFFSET $7"#,
+        bbox.map(|b| b.west),
+        bbox.map(|b| b.south),
+        bbox.map(|b| b.east),
+        bbox.map(|b| b.north),
+        kinds,
+        limit,
+        offset
     )
-    .bind(bbox.map(|b| b.west))
-    .bind(bbox.map(|b| b.south))
-    .bind(bbox.map(|b| b.east))
-    .bind(bbox.map(|b| b.north))
-    .bind(kinds)
-    .bind(limit)
-    .bind(offset)
     .fetch_all(db)
     .await?
     .into_iter()
-    .map(|r| (r.matched, r.row))
+    .map(|r| {
+        let row = Row { code: r.code, name: r.name, kind: r.kind, area_km2: r.area_km2, geometry: r.geometry };
+        (r.matched, row)
+    })
     .collect();
     let matched = match rows.first() {
         Some((m, _)) => *m,
@@ -188,21 +173,16 @@ pub async fn page(
 
 /// One township as a Feature.
 pub async fn get(db: &Db, code: &str) -> Result<Option<TownshipFeature>, sqlx::Error> {
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT code, name, kind, ST_Area(boundary::geography) / 1e6 AS area_km2, ST_AsGeoJSON(boundary, 6) AS geometry
-         FROM townships WHERE code = $1",
+    let row = sqlx::query_as!(
+        Row,
+        r#"SELECT code, name, kind, ST_Area(boundary::geography) / 1e6 AS "area_km2!",
+                  ST_AsGeoJSON(boundary, 6) AS "geometry!"
+           FROM townships WHERE code = $1"#,
+        code
     )
-    .bind(code)
     .fetch_optional(db)
     .await?;
     row.map(feature).transpose()
-}
-
-#[derive(sqlx::FromRow)]
-struct PagedRow {
-    matched: i64,
-    #[sqlx(flatten)]
-    row: Row,
 }
 
 fn feature(r: Row) -> Result<TownshipFeature, sqlx::Error> {

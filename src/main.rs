@@ -53,6 +53,10 @@ enum Command {
         #[arg(long, default_value = "wgs84")]
         coords: String,
     },
+    /// Write the database and the report photos to one archive, while the service runs.
+    Backup(greenledger::backup::BackupArgs),
+    /// Restore an archive of `backup` into an empty database and the data folder.
+    Restore(greenledger::backup::RestoreArgs),
     /// Manage user accounts.
     User {
         #[command(subcommand)]
@@ -108,6 +112,9 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
     match command {
         Command::Serve { db, server } => {
             let pool = db.pool()?;
+            // Every start brings the schema up to this release (a no-op when it is), so an upgraded
+            // package needs no separate step.
+            store::migrate(&pool).await?;
             let state = AppState::new(pool, &server);
             let listener = tokio::net::TcpListener::bind(server.addr)
                 .await
@@ -120,6 +127,8 @@ async fn run(command: Command) -> Result<(), Box<dyn std::error::Error>> {
             store::migrate(&pool).await?;
             println!("migrations applied");
         }
+        Command::Backup(args) => greenledger::backup::run_backup(args).await?,
+        Command::Restore(args) => greenledger::backup::run_restore(args).await?,
         Command::Seed { db, data_dir } => {
             let pool = db.pool()?;
             let report = greenledger::seed::load_demo(&pool, &data_dir, |m| println!("seed: {m}")).await?;

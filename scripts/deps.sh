@@ -27,6 +27,11 @@ if [ "$purpose" = test ]; then
   # GDAL's OGC API reader and Chromium are real clients the tests drive.
   command -v ogrinfo >/dev/null || apt_install gdal-bin
   command -v chromium >/dev/null || apt_install chromium
+  # The package and proxy tests: Debian's nginx in front of the service, systemd-analyze on the
+  # units, dpkg-deb to build the package.
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx
+  command -v systemd-analyze >/dev/null || apt_install systemd
+  command -v openssl >/dev/null || apt_install openssl
   # A Chinese font, so the browser tests' screenshots show the UI's words rather than empty boxes.
   fc-list :lang=zh 2>/dev/null | grep -q . || apt_install fonts-wqy-microhei
   # sqlx-cli checks the committed query descriptions (.sqlx/) against the migrated schema.

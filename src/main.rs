@@ -54,6 +54,10 @@ enum Command {
         #[arg(long, default_value = "wgs84")]
         coords: String,
     },
+    /// Write the database and the report photos to one archive, while the service runs.
+    Backup(greenledger::backup::BackupArgs),
+    /// Restore an archive of `backup` into an empty database and the data folder.
+    Restore(greenledger::backup::RestoreArgs),
     /// Manage user accounts.
     User {
         #[command(subcommand)]
@@ -111,6 +115,8 @@ async fn run(command: Command) -> CliResult {
     match command {
         Command::Serve { db, server } => serve(db, server).await,
         Command::Migrate { db } => migrate(db).await,
+        Command::Backup(args) => Ok(greenledger::backup::run_backup(args).await?),
+        Command::Restore(args) => Ok(greenledger::backup::run_restore(args).await?),
         Command::Seed { db, data_dir } => seed(db, data_dir).await,
         Command::Synth { db, tasks, seed } => synth(db, tasks, seed).await,
         Command::Import { db, file, partial, coords } => import(db, file, partial, &coords).await,
@@ -122,6 +128,9 @@ async fn run(command: Command) -> CliResult {
 
 async fn serve(db: DbConfig, server: ServerConfig) -> CliResult {
     let pool = db.pool()?;
+    // Every start brings the schema up to this release (a no-op when it is), so an upgraded
+    // package needs no separate step.
+    store::migrate(&pool).await?;
     let state = AppState::new(pool, &server, &db.timezone);
     let listener = tokio::net::TcpListener::bind(server.addr)
         .await

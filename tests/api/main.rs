@@ -6,11 +6,14 @@ mod helpers;
 
 mod access_matrix;
 mod accounts;
+mod backup;
 mod bad_input;
 mod exports;
 mod import;
 mod ogc_api;
 mod ogc_write;
+mod package;
+mod proxy;
 mod request_id;
 mod rollups;
 mod seed;

@@ -115,7 +115,12 @@ pub struct ApiToken {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-pub async fn create_token(db: &Db, user: Uuid, name: &str, token_hash: &[u8]) -> Result<ApiToken, sqlx::Error> {
+pub async fn create_token<'e>(
+    conn: impl sqlx::PgExecutor<'e>,
+    user: Uuid,
+    name: &str,
+    token_hash: &[u8],
+) -> Result<ApiToken, sqlx::Error> {
     sqlx::query_as(
         "INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, $2, $3)
          RETURNING id, name, created_at, last_used_at",
@@ -123,7 +128,7 @@ pub async fn create_token(db: &Db, user: Uuid, name: &str, token_hash: &[u8]) ->
     .bind(user)
     .bind(name)
     .bind(token_hash)
-    .fetch_one(db)
+    .fetch_one(conn)
     .await
 }
 
@@ -157,12 +162,12 @@ pub struct UserRecord {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn list_users(db: &Db) -> Result<Vec<UserRecord>, sqlx::Error> {
+pub async fn list_users<'e>(conn: impl sqlx::PgExecutor<'e>) -> Result<Vec<UserRecord>, sqlx::Error> {
     sqlx::query_as(
         "SELECT u.id, u.username, u.display_name, u.role, u.township_code AS township, u.active, u.created_at
          FROM users u ORDER BY u.role, u.username",
     )
-    .fetch_all(db)
+    .fetch_all(conn)
     .await
 }
 

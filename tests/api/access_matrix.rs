@@ -273,6 +273,17 @@ const OGC_ITEMS: &str = "/ogc/collections/{collectionId}/items";
 const EXPORT_FEATURES: &str = "/api/export/tasks.geojson";
 const OGC_ITEM: &str = "/ogc/collections/{collectionId}/items/{featureId}";
 
+/// A fresh session for one of `WHO`.
+async fn caller(app: &TestApp, who: &str) -> Caller {
+    match who {
+        "anonymous" => app.anonymous(),
+        "own township" => app.login(&format!("township-{MIDDLE}")).await,
+        "other township" => app.login(&format!("township-{WEST}")).await,
+        "bureau" => app.login("bureau").await,
+        _ => app.login("admin").await,
+    }
+}
+
 /// Fields of a task Feature only some callers see.
 const PRIVATE: [&str; 2] = ["contact_person", "contact_phone"];
 
@@ -301,13 +312,7 @@ async fn every_endpoint_answers_every_kind_of_caller_as_the_policy_says() {
     for (n, row) in table.iter().enumerate() {
         for (who, expected) in WHO.iter().zip(row.expect) {
             // A fresh session per cell: logging out (a row of the table) must not spoil the next.
-            let caller = match *who {
-                "anonymous" => app.anonymous(),
-                "own township" => app.login(&format!("township-{MIDDLE}")).await,
-                "other township" => app.login(&format!("township-{WEST}")).await,
-                "bureau" => app.login("bureau").await,
-                _ => app.login("admin").await,
-            };
+            let caller = caller(&app, who).await;
             let path = row.path.replace("{bureau}", &bureau_id);
             let etag = if row.if_match { app.etag(&f.public_task).await } else { String::new() };
             let res = match &row.body {
@@ -378,13 +383,7 @@ async fn who_may_write_is_decided_before_the_missing_if_match() {
     assert!(guarded.len() >= 5, "PATCH, reports, transitions and the OGC edits");
     for row in &guarded {
         for (who, allowed) in WHO.iter().zip(row.expect) {
-            let caller = match *who {
-                "anonymous" => app.anonymous(),
-                "own township" => app.login(&format!("township-{MIDDLE}")).await,
-                "other township" => app.login(&format!("township-{WEST}")).await,
-                "bureau" => app.login("bureau").await,
-                _ => app.login("admin").await,
-            };
+            let caller = caller(&app, who).await;
             let req = caller.request(row.method.clone(), &row.path);
             let req = match &row.body {
                 Body::Report => req

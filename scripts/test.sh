@@ -26,6 +26,11 @@ DATABASE_URL=$sqlx_db cargo sqlx prepare --check -- --all-targets
 echo "test: unit and integration tests (PostGIS at $GREENLEDGER_TEST_DB)"
 cargo test --quiet
 
+# kill -9 of a backend makes PostgreSQL restart every backend of the cluster, so this one runs
+# alone, after the others.
+echo "test: creates while a database backend is killed"
+cargo test --quiet --test api crash -- --ignored
+
 echo "test: web/js exports imported and documented"
 node scripts/check-js.mjs
 

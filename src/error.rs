@@ -229,17 +229,17 @@ impl From<StoreError> for ApiError {
 }
 
 fn database(err: sqlx::Error) -> ApiError {
-    match err {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-            tracing::error!(error = %err, "database unreachable");
-            ApiError::unavailable("the database is unreachable; try again shortly")
-                .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
-        }
-        _ => {
-            tracing::error!(error = %err, "database error");
-            ApiError::internal()
-        }
+    if crate::store::is_transient(&err) {
+        tracing::error!(error = %err, "database unreachable");
+        // Whether a write that was cut off was stored is unknown to us too: the answer says how to
+        // find out safely.
+        return ApiError::unavailable(
+            "the database is unreachable or restarting; try again shortly (a create sent again with the same Idempotency-Key is stored once)",
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("2"));
     }
+    tracing::error!(error = %err, "database error");
+    ApiError::internal()
 }
 
 impl From<sqlx::Error> for ApiError {

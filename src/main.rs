@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use greenledger::domain::account::NewAccount;
 use greenledger::domain::chinacoords::Datum;
-use greenledger::domain::import::Mode;
+use greenledger::domain::import::{Mode, Options};
 use greenledger::store::{self, DbConfig};
 use greenledger::{AppState, ServerConfig};
 
@@ -178,10 +178,13 @@ async fn import(db: DbConfig, file: PathBuf, partial: bool, coords: &str) -> Cli
         .map_err(|e| format!("{}: {}: {}", file.display(), e.pointer, e.detail))?;
     eprintln!("import: {} features read in {:.1} s", parsed.len(), started.elapsed().as_secs_f64());
     let pool = db.pool()?;
-    let report = store::import::import(&pool, parsed, mode, None, |stage, done, of| {
+    let options = Options { mode, datum, accept_outside: false };
+    let mut tx = pool.begin().await?;
+    let report = store::import::import(&pool, &mut tx, parsed, options, None, |stage, done, of| {
         eprintln!("import: {stage} {done} of {of} ({:.1} s)", started.elapsed().as_secs_f64())
     })
     .await?;
+    tx.commit().await?;
     for f in &report.failed {
         eprintln!("import: feature {}: {}", f.index, f.error);
     }

@@ -39,17 +39,6 @@ impl Datum {
         }
     }
 
-    /// The `coords` parameter of a write's query string (the only parameter writes take).
-    pub fn from_query(pairs: &[(String, String)]) -> Result<Datum, Vec<super::FieldError>> {
-        let mut datum = Datum::Wgs84;
-        let hint = "this endpoint takes only coords=gcj02|bd09|wgs84";
-        let errors = super::filter::each_parameter(pairs, &["coords"], hint, |_, value| {
-            datum = Datum::parse(value)?;
-            Ok(())
-        });
-        if errors.is_empty() { Ok(datum) } else { Err(errors) }
-    }
-
     /// The geometry in WGS 84.
     pub fn geometry_to_wgs84(self, g: &TaskGeometry) -> TaskGeometry {
         if self == Datum::Wgs84 {

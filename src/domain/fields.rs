@@ -133,6 +133,9 @@ impl<'a> Props<'a> {
 pub fn text(max: usize, allow_empty: bool) -> impl FnOnce(&Value) -> Result<String, String> {
     move |v| {
         let s = v.as_str().ok_or_else(|| format!("must be a string, got {}", json_type(v)))?.trim();
+        if let Some(why) = super::text::refusal(s) {
+            return Err(why);
+        }
         let n = s.chars().count();
         if n == 0 && !allow_empty {
             return Err("must not be empty".into());

@@ -27,14 +27,16 @@ pub enum Mode {
 pub struct Options {
     pub mode: Mode,
     pub datum: Datum,
+    /// `outside=accept`: features beyond the county's tolerance are stored (see `bounds`).
+    pub accept_outside: bool,
 }
 
 impl Options {
     /// `mode=all|partial` and `coords=wgs84|gcj02|bd09` from a query string.
     pub fn from_query(pairs: &[(String, String)]) -> Result<Options, Vec<FieldError>> {
         let mut o = Options::default();
-        let hint = "imports take mode=all|partial and coords=gcj02|bd09|wgs84";
-        let errors = super::filter::each_parameter(pairs, &["mode", "coords"], hint, |key, value| {
+        let hint = "imports take mode=all|partial, coords=gcj02|bd09|wgs84 and outside=accept";
+        let errors = super::filter::each_parameter(pairs, &["mode", "coords", "outside"], hint, |key, value| {
             match (key, value) {
                 ("mode", "all") => o.mode = Mode::All,
                 ("mode", "partial") => o.mode = Mode::Partial,
@@ -43,6 +45,7 @@ impl Options {
                         "unknown mode '{other}': all (nothing is stored unless every feature is valid) or partial"
                     ));
                 }
+                ("outside", _) => o.accept_outside = super::bounds::accept_outside(value)?,
                 _ => o.datum = Datum::parse(value)?,
             }
             Ok(())
@@ -147,7 +150,7 @@ mod tests {
         let q = |s: &str| form_urlencoded::parse(s.as_bytes()).into_owned().collect::<Vec<_>>();
         assert_eq!(
             Options::from_query(&q("mode=partial&coords=bd09")),
-            Ok(Options { mode: Mode::Partial, datum: Datum::Bd09 })
+            Ok(Options { mode: Mode::Partial, datum: Datum::Bd09, accept_outside: false })
         );
         assert_eq!(Options::from_query(&q("mode=some")).unwrap_err()[0].pointer, "mode");
         assert_eq!(Options::from_query(&q("dry=1")).unwrap_err()[0].pointer, "dry");

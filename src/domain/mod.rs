@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod account;
+pub mod bounds;
 pub mod chinacoords;
 pub mod codes;
 pub mod export;
@@ -13,6 +14,7 @@ pub mod ogc;
 pub mod photo;
 pub mod rollup;
 pub mod task;
+pub mod text;
 pub mod tile;
 pub mod township;
 pub mod workflow;

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::domain::text;
 use crate::error::{ApiError, ProblemKind};
 
 /// Largest JSON body accepted: a 10,000-vertex geometry with its properties fits several times over.
@@ -47,9 +48,18 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if bytes.len() > MAX_JSON_BODY {
             return Err(too_large());
         }
-        serde_json::from_slice(&bytes)
-            .map(JsonBody)
-            .map_err(|e| ApiError::new(ProblemKind::MalformedJson, format!("the body is not valid JSON: {e}")))
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// A JSON document, refused when it is not JSON text (400) or holds U+0000 anywhere (422, at its
+/// pointer), which no stored text can hold.
+pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::new(ProblemKind::MalformedJson, format!("the body is not valid JSON: {e}")))?;
+    match text::nul_in_json(&value, "") {
+        Some(pointer) => Err(ApiError::invalid_field(pointer, "holds the character U+0000, which no text can hold")),
+        None => Ok(value),
     }
 }
 
@@ -61,7 +71,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let q = parts.uri.query().unwrap_or("");
-        Ok(QueryPairs(form_urlencoded::parse(q.as_bytes()).into_owned().collect()))
+        text::query_pairs(q).map(QueryPairs).map_err(ApiError::bad_query)
     }
 }
 

@@ -9,6 +9,7 @@ use chrono::Utc;
 
 use super::AppState;
 use super::extract::QueryPairs;
+use super::idempotency::{Idempotency, fingerprint_json};
 use crate::auth::Principal;
 use crate::domain::import::{self, Mode, Options};
 use crate::error::{ApiError, Problem, ProblemKind, Result};
@@ -50,10 +51,14 @@ pub async fn import(
             "send the FeatureCollection with Content-Type: application/geo+json",
         ));
     }
-    let doc: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::new(ProblemKind::MalformedJson, format!("the body is not valid JSON: {e}")))?;
+    let doc = super::extract::parse_json(&body)?;
     let parsed = import::parse(&doc, options.datum, Utc::now()).map_err(|e| ApiError::invalid(vec![e]))?;
-    let report = store::import(&state.db, parsed, options.mode, Some(user.id), |_, _, _| {}).await?;
+    let once = Idempotency::read(&headers, user.id, "POST /api/import".into(), fingerprint_json(&query, &doc))?;
+    if let Some(first) = once.replay(&state.db).await? {
+        return Ok(first);
+    }
+    let mut tx = state.db.begin().await?;
+    let report = store::import(&state.db, &mut tx, parsed, options, Some(user.id), |_, _, _| {}).await?;
     if options.mode == Mode::All && !report.failed.is_empty() {
         let errors = report.failed.iter().flat_map(|f| f.errors.clone()).collect();
         let failed = serde_json::to_value(&report.failed).unwrap_or_default();
@@ -62,5 +67,5 @@ pub async fn import(
             .with("imported", 0)
             .with("received", report.received));
     }
-    Ok((StatusCode::OK, Json(report)).into_response())
+    once.commit(&state.db, tx, (StatusCode::OK, Json(report)).into_response()).await
 }

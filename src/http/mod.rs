@@ -4,6 +4,7 @@ pub mod cache;
 pub mod export;
 pub mod extract;
 pub mod health;
+pub mod idempotency;
 pub mod import;
 pub mod ogc;
 pub mod rollups;

@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::AppState;
 use super::extract::{ClientAddr, JsonBody, PathId};
+use super::idempotency::{Idempotency, fingerprint_json};
 use crate::auth::{self, Principal, SESSION_COOKIE, TOKEN_PREFIX, User, password, secret};
 use crate::domain::fields::{self, Props};
 use crate::error::{ApiError, Problem, ProblemKind, Result};
@@ -19,8 +20,9 @@ use crate::store::accounts::{self, ApiToken};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Me {
-    pub user: User,
-    /// `session` (cookie) or `token` (bearer).
+    /// The caller's account; null for an anonymous caller.
+    pub user: Option<User>,
+    /// `session` (cookie), `token` (bearer) or `anonymous`.
     pub via: &'static str,
 }
 
@@ -100,7 +102,7 @@ pub async fn login(
     let expires = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(14));
     accounts::create_session(&state.db, user.id, &secret::hash(&token), expires).await?;
     let cookie = session_cookie(&state, &headers, &token, ttl.as_secs());
-    Ok(([(header::SET_COOKIE, cookie)], Json(Me { user, via: "session" })).into_response())
+    Ok(([(header::SET_COOKIE, cookie)], Json(Me { user: Some(user), via: "session" })).into_response())
 }
 
 /// Log out: ends the session server-side and clears the cookie.
@@ -114,19 +116,19 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, principal
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, session_cookie(&state, &headers, "", 0))]).into_response())
 }
 
-/// Who is logged in.
+/// Who is calling. Not being logged in is an answer, not an error: the public map asks on every
+/// load, and a 401 there would only fill the browser's console.
 #[utoipa::path(get, path = "/api/me", tag = "accounts",
     responses(
-        (status = 200, description = "The caller", body = Me),
-        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 200, description = "The caller; `user` is null and `via` is `anonymous` when nobody is logged in", body = Me),
     ))]
-pub async fn me(principal: Principal) -> Result<Json<Me>> {
-    match principal {
+pub async fn me(principal: Principal) -> Json<Me> {
+    Json(match principal {
         Principal::User { user, via } => {
-            Ok(Json(Me { user, via: if via == auth::Via::Token { "token" } else { "session" } }))
+            Me { user: Some(user), via: if via == auth::Via::Token { "token" } else { "session" } }
         }
-        Principal::Anonymous => Err(principal.require_user().err().unwrap_or_else(ApiError::internal)),
-    }
+        Principal::Anonymous => Me { user: None, via: "anonymous" },
+    })
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -147,6 +149,7 @@ pub struct NewToken {
 pub async fn create_token(
     State(state): State<AppState>,
     principal: Principal,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     let user = principal.require_user()?;
@@ -154,9 +157,29 @@ pub async fn create_token(
     p.refuse_unknown(&["name"], &[]);
     let name = p.required("name", fields::text(100, false));
     let Some(name) = name.filter(|_| p.errors.is_empty()) else { return Err(ApiError::invalid(p.errors)) };
+    let once = Idempotency::read(&headers, user.id, "POST /api/me/tokens".into(), fingerprint_json(&[], &body))?
+        .sealed(seal_secret);
+    if let Some(first) = once.replay(&state.db).await? {
+        return Ok(first);
+    }
     let secret = secret::generate(TOKEN_PREFIX);
-    let token = accounts::create_token(&state.db, user.id, &name, &secret::hash(&secret)).await?;
-    Ok((StatusCode::CREATED, Json(NewToken { token, secret })).into_response())
+    let mut tx = state.db.begin().await?;
+    let token = accounts::create_token(&mut *tx, user.id, &name, &secret::hash(&secret)).await?;
+    once.commit(&state.db, tx, (StatusCode::CREATED, Json(NewToken { token, secret })).into_response()).await
+}
+
+/// A new token's answer with its secret XORed with the Idempotency-Key's pad (the same function
+/// seals and unseals): the kept answer holds no secret that works, and only a retry that holds the
+/// key gets it back.
+fn seal_secret(body: &[u8], pad: &[u8; 32]) -> Vec<u8> {
+    let Ok(mut doc) = serde_json::from_slice::<Value>(body) else { return body.to_vec() };
+    let Some(hex) = doc["secret"].as_str().and_then(|s| s.strip_prefix(TOKEN_PREFIX)) else { return body.to_vec() };
+    let bytes: Option<Vec<u8>> =
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect();
+    let Some(bytes) = bytes.filter(|b| b.len() == pad.len()) else { return body.to_vec() };
+    let sealed: Vec<u8> = bytes.iter().zip(pad).map(|(b, p)| b ^ p).collect();
+    doc["secret"] = format!("{TOKEN_PREFIX}{}", secret::hex(&sealed)).into();
+    serde_json::to_vec(&doc).unwrap_or_else(|_| body.to_vec())
 }
 
 /// The caller's live API tokens (never their secrets).

@@ -9,9 +9,10 @@ use serde::Serialize;
 
 use super::AppState;
 use super::extract::{JsonBody, QueryPairs, TaskId, etag, if_match_version, not_modified};
+use super::idempotency::{Idempotency, fingerprint_json};
 use crate::auth::Principal;
 use crate::domain::access::Viewer;
-use crate::domain::chinacoords::Datum;
+use crate::domain::bounds::WriteQuery;
 use crate::domain::filter::TaskFilter;
 use crate::domain::task::{NewTask, TaskPatch};
 use crate::error::{ApiError, Problem, ProblemKind, Result};
@@ -213,10 +214,11 @@ pub async fn list(
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
+    headers: HeaderMap,
     QueryPairs(query): QueryPairs,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
-    create_from_feature(&state, &principal, &query, &body, "/api/tasks").await
+    create_from_feature(&state, &principal, &headers, &query, &body, "/api/tasks").await
 }
 
 /// Creates a task from a Feature (for /api/tasks and the OGC items), answering 201 with the task at
@@ -224,22 +226,29 @@ pub async fn create(
 pub async fn create_from_feature(
     state: &AppState,
     principal: &Principal,
+    headers: &HeaderMap,
     query: &[(String, String)],
     body: &serde_json::Value,
     collection: &str,
 ) -> Result<Response> {
     let user = principal.require_staff("create tasks")?;
-    let datum = Datum::from_query(query).map_err(ApiError::bad_query)?;
+    let write = WriteQuery::parse(query).map_err(ApiError::bad_query)?;
     let mut task = NewTask::parse(body, Utc::now()).map_err(ApiError::invalid)?;
-    task.geometry = datum.geometry_to_wgs84(&task.geometry);
+    let once = Idempotency::read(headers, user.id, format!("POST {collection}"), fingerprint_json(query, body))?;
+    if let Some(first) = once.replay(&state.db).await? {
+        return Ok(first);
+    }
+    task.geometry = write.datum.geometry_to_wgs84(&task.geometry);
     let mut tx = state.db.begin().await?;
+    if write.accept_outside {
+        store::accept_outside(&mut tx).await?;
+    }
     let stored = store::insert(&state.db, &mut tx, None, &task, Some(user.id)).await?;
-    tx.commit().await?;
-    let feature = load(state, stored.id, &principal.viewer()).await?;
+    let feature = store::get(&mut *tx, stored.id, &principal.viewer()).await?.ok_or_else(ApiError::internal)?;
     let mut res = feature_response(StatusCode::CREATED, &feature);
     let location = format!("{collection}/{}", stored.id);
     res.headers_mut().insert(header::LOCATION, location.parse().expect("a path is a valid header"));
-    Ok(res)
+    once.commit(&state.db, tx, res).await
 }
 
 /// One task as a GeoJSON Feature, with its ETag.
@@ -306,7 +315,7 @@ pub async fn patch_from_request(
 ) -> Result<Response> {
     let user = principal.require_staff("edit tasks")?;
     let expected = if_match_version(headers)?;
-    let datum = Datum::from_query(query).map_err(ApiError::bad_query)?;
+    let write = WriteQuery::parse(query).map_err(ApiError::bad_query)?;
     let patch = TaskPatch::parse(body).map_err(ApiError::invalid)?;
     if patch.is_empty() {
         return Err(ApiError::invalid_field(
@@ -314,7 +323,7 @@ pub async fn patch_from_request(
             "the patch changes nothing: send a geometry and/or properties to change",
         ));
     }
-    save_patch(state, &principal.viewer(), user.id, id, expected, datum, patch).await
+    save_patch(state, &principal.viewer(), user.id, id, expected, write, patch).await
 }
 
 /// Applies an edit made at version `expected` (If-Match) and answers with the task as it is now,
@@ -325,10 +334,10 @@ pub async fn save_patch(
     by: uuid::Uuid,
     id: uuid::Uuid,
     expected: i32,
-    datum: Datum,
+    write: WriteQuery,
     mut patch: TaskPatch,
 ) -> Result<Response> {
-    patch.geometry = patch.geometry.map(|g| datum.geometry_to_wgs84(&g));
-    let update = store::update(&state.db, id, expected, &patch, Utc::now(), by).await;
+    patch.geometry = patch.geometry.map(|g| write.datum.geometry_to_wgs84(&g));
+    let update = store::update(&state.db, id, expected, &patch, Utc::now(), by, write.accept_outside).await;
     answer_update(state, id, viewer, expected, update).await
 }

@@ -2,11 +2,12 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::extract::{JsonBody, PathId};
+use super::idempotency::{Idempotency, fingerprint_json};
 use crate::auth::{Principal, password};
 use crate::domain::account::{AccountChange, NewAccount, check_role_township};
 use crate::domain::task::township_code;
@@ -44,9 +45,18 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> Result
         (status = 409, description = "The username is taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid account", body = Problem, content_type = "application/problem+json"),
     ))]
-pub async fn create(State(state): State<AppState>, principal: Principal, JsonBody(body): JsonBody) -> Result<Response> {
-    principal.require_admin("create accounts")?;
+pub async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response> {
+    let admin = principal.require_admin("create accounts")?;
     let a = NewAccount::parse(&body).map_err(ApiError::invalid)?;
+    let once = Idempotency::read(&headers, admin.id, "POST /api/users".into(), fingerprint_json(&[], &body))?;
+    if let Some(first) = once.replay(&state.db).await? {
+        return Ok(first);
+    }
     let hash = password::hash(a.password.clone()).await?;
     let new = NewUser {
         username: &a.username,
@@ -55,13 +65,14 @@ pub async fn create(State(state): State<AppState>, principal: Principal, JsonBod
         township: a.township.as_deref(),
         password_hash: &hash,
     };
-    let id = accounts::create_user(&state.db, &new)
+    let mut tx = state.db.begin().await?;
+    let id = accounts::create_user(&mut *tx, &new)
         .await
         .map_err(township_reference)?
         .ok_or_else(|| ApiError::conflict(format!("the username '{}' is taken", a.username)))?;
     let record =
-        accounts::list_users(&state.db).await?.into_iter().find(|u| u.user.id == id).ok_or_else(ApiError::internal)?;
-    Ok((StatusCode::CREATED, Json(record)).into_response())
+        accounts::list_users(&mut *tx).await?.into_iter().find(|u| u.user.id == id).ok_or_else(ApiError::internal)?;
+    once.commit(&state.db, tx, (StatusCode::CREATED, Json(record)).into_response()).await
 }
 
 /// Change an account: display name, role, township, active, password. Deactivating an account or

@@ -4,13 +4,14 @@
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::AppState;
 use super::extract::{JsonBody, TaskId, if_match_version};
-use super::tasks::{answer_update, load, refused_write};
+use super::idempotency::{Idempotency, fingerprint_json};
+use super::tasks::{feature_response, load, refused_write};
 use crate::auth::Principal;
 use crate::domain::fields::{self, Props};
 use crate::domain::photo;
@@ -65,10 +66,13 @@ async fn read_form(req: Request, state: &AppState) -> Result<(serde_json::Map<St
                 ));
             }
         } else {
-            let text = field
-                .text()
+            let bytes = field
+                .bytes()
                 .await
                 .map_err(|e| ApiError::bad_request(format!("cannot read field '{name}': {}", e.body_text())))?;
+            let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
+                ApiError::invalid_field(format!("/{name}"), "is not text: its bytes are not valid UTF-8")
+            })?;
             // Form fields are text; progress is a number in the JSON form of a report.
             let value = match name.as_str() {
                 "progress" => text.trim().parse::<i64>().map(Value::from).unwrap_or(Value::String(text)),
@@ -175,26 +179,43 @@ pub async fn create_report(
     headers: HeaderMap,
     req: Request,
 ) -> Result<Response> {
+    // Who may report comes first: a caller learns nothing of what it may not do.
     let user = principal.require_user()?.clone();
-    let key = idempotency_key(&headers)?;
-    let input = read_report(req, &state).await?;
-    let expected = if_match_version(&headers)?;
     let viewer = principal.viewer();
     let township = task_store::township_of(&state.db, id).await?;
     workflow::may_report(viewer.relation(&township))?;
-    let filing = Filing { task: id, author: user.id, key: &key, expected_version: expected };
-    let (view, replayed) = match reports::file(&state.db, &state.settings.data_dir, &filing, &input).await {
-        Ok(Filed::Created(v)) => (v, false),
-        Ok(Filed::Replayed(v)) => (v, true),
-        Err(e) => return Err(refused_write(&state, id, &viewer, expected, e).await),
-    };
-    let task = load(&state, id, &viewer).await?;
-    let mut res = (StatusCode::CREATED, Json(&view)).into_response();
-    res.headers_mut().insert(header::ETAG, super::extract::etag(task.version()));
-    if replayed {
-        res.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    let key = idempotency_key(&headers)?;
+    let input = read_report(req, &state).await?;
+    let expected = if_match_version(&headers)?;
+    let endpoint = format!("POST /api/tasks/{id}/reports");
+    let once = Idempotency::new(Some(&key), user.id, endpoint, input.fingerprint());
+    if let Some(first) = once.replay(&state.db).await? {
+        return Ok(first);
     }
-    Ok(res)
+    let key = once.key().ok_or_else(ApiError::internal)?;
+    let filing = Filing { task: id, author: user.id, key, expected_version: expected };
+    let dir = &state.settings.data_dir;
+    let mut tx = state.db.begin().await?;
+    let filed = reports::file(&mut tx, dir, &filing, &input).await;
+    let (view, version) = match filed {
+        Ok(Filed::Created(view, version)) => (view, version),
+        Ok(Filed::Twin) => {
+            drop(tx);
+            return once.replay(&state.db).await?.ok_or_else(ApiError::internal);
+        }
+        Err(e) => {
+            drop(tx);
+            reports::remove_orphans(&state.db, dir, &input.photos).await;
+            return Err(refused_write(&state, id, &viewer, expected, e).await);
+        }
+    };
+    let mut res = (StatusCode::CREATED, Json(&view)).into_response();
+    res.headers_mut().insert(header::ETAG, super::extract::etag(version));
+    let answered = once.commit(&state.db, tx, res).await;
+    if answered.is_err() {
+        reports::remove_orphans(&state.db, dir, &input.photos).await;
+    }
+    answered
 }
 
 /// A task's reports, newest first (staff and the task's own township).
@@ -261,12 +282,22 @@ pub async fn transition(
             format!("{} is reported by the township: POST /api/tasks/{id}/reports", action.as_str()),
         ));
     }
-    let expected = if_match_version(&headers)?;
     let viewer = principal.viewer();
     let township = task_store::township_of(&state.db, id).await?;
     workflow::may_act(action, viewer.relation(&township))?;
-    let update = task_store::transition(&state.db, id, expected, action, reason.as_deref(), user.id).await;
-    answer_update(&state, id, &viewer, expected, update).await
+    let expected = if_match_version(&headers)?;
+    let endpoint = format!("POST /api/tasks/{id}/transitions");
+    let once = Idempotency::read(&headers, user.id, endpoint, fingerprint_json(&[], &body))?;
+    if let Some(first) = once.replay(&state.db).await? {
+        return Ok(first);
+    }
+    let mut tx = state.db.begin().await?;
+    if let Err(e) = task_store::transition(&mut tx, id, expected, action, reason.as_deref(), user.id).await {
+        drop(tx);
+        return Err(refused_write(&state, id, &viewer, expected, e).await);
+    }
+    let task = task_store::get(&mut *tx, id, &viewer).await?.ok_or_else(ApiError::internal)?;
+    once.commit(&state.db, tx, feature_response(StatusCode::OK, &task)).await
 }
 
 /// Everything that happened to a task, oldest first: creation, edits (before and after), reports

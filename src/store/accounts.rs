@@ -4,17 +4,15 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use sqlx::Postgres;
-use sqlx::postgres::{PgTypeInfo, PgValueRef};
-
 use super::Db;
 use crate::domain::access::Role;
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct User {
     pub id: Uuid,
     pub username: String,
     pub display_name: String,
+    #[sqlx(try_from = "String")]
     pub role: RoleName,
     /// The township a township officer belongs to.
     pub township: Option<String>,
@@ -25,17 +23,10 @@ pub struct User {
 #[serde(transparent)]
 pub struct RoleName(#[schema(inline)] pub Role);
 
-// Read from its text column, so the compile-checked queries can name it (`role AS "role: RoleName"`).
-impl sqlx::Type<Postgres> for RoleName {
-    fn type_info() -> PgTypeInfo {
-        <String as sqlx::Type<Postgres>>::type_info()
-    }
-}
-
-impl<'r> sqlx::Decode<'r, Postgres> for RoleName {
-    fn decode(value: PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
-        let s = <&str as sqlx::Decode<Postgres>>::decode(value)?;
-        Ok(Role::parse(s).map(RoleName).ok_or_else(|| format!("unknown role {s}"))?)
+impl TryFrom<String> for RoleName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Role::parse(&s).map(RoleName).ok_or_else(|| format!("unknown role {s}"))
     }
 }
 
@@ -45,30 +36,27 @@ impl User {
     }
 }
 
+const USER: &str = "SELECT u.id, u.username, u.display_name, u.role, u.township_code AS township FROM users u";
+
 pub async fn user_by_session(db: &Db, token_hash: &[u8]) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as!(
-        User,
-        r#"SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code AS township
-           FROM users u JOIN sessions s ON s.user_id = u.id
-           WHERE s.token_hash = $1 AND s.expires_at > now() AND u.active"#,
-        token_hash
-    )
+    sqlx::query_as(&format!(
+        "{USER} JOIN sessions s ON s.user_id = u.id WHERE s.token_hash = $1 AND s.expires_at > now() AND u.active"
+    ))
+    .bind(token_hash)
     .fetch_optional(db)
     .await
 }
 
 pub async fn user_by_token(db: &Db, token_hash: &[u8]) -> Result<Option<User>, sqlx::Error> {
-    let user = sqlx::query_as!(
-        User,
-        r#"SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code AS township
-           FROM users u JOIN api_tokens t ON t.user_id = u.id
-           WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active"#,
-        token_hash
-    )
+    let user: Option<User> = sqlx::query_as(&format!(
+        "{USER} JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active"
+    ))
+    .bind(token_hash)
     .fetch_optional(db)
     .await?;
     if user.is_some() {
-        sqlx::query!("UPDATE api_tokens SET last_used_at = now() WHERE token_hash = $1", token_hash)
+        sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE token_hash = $1")
+            .bind(token_hash)
             .execute(db)
             .await?;
     }
@@ -76,30 +64,25 @@ pub async fn user_by_token(db: &Db, token_hash: &[u8]) -> Result<Option<User>, s
 }
 
 pub async fn user_by_id(db: &Db, id: Uuid) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as!(
-        User,
-        r#"SELECT id, username, display_name, role AS "role: RoleName", township_code AS township
-           FROM users WHERE id = $1"#,
-        id
-    )
-    .fetch_optional(db)
-    .await
+    sqlx::query_as(&format!("{USER} WHERE u.id = $1")).bind(id).fetch_optional(db).await
 }
 
 /// The user and password hash of an active account, for logging in.
 pub async fn credentials(db: &Db, username: &str) -> Result<Option<(User, String)>, sqlx::Error> {
-    let row = sqlx::query!(
-        r#"SELECT id, username, display_name, role AS "role: RoleName", township_code AS township, password_hash
-           FROM users WHERE username = lower($1) AND active"#,
-        username
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        user: User,
+        password_hash: String,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT u.id, u.username, u.display_name, u.role, u.township_code AS township, u.password_hash
+         FROM users u WHERE u.username = lower($1) AND u.active",
     )
+    .bind(username)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|r| {
-        let user =
-            User { id: r.id, username: r.username, display_name: r.display_name, role: r.role, township: r.township };
-        (user, r.password_hash)
-    }))
+    Ok(row.map(|r| (r.user, r.password_hash)))
 }
 
 pub async fn create_session(
@@ -108,25 +91,23 @@ pub async fn create_session(
     token_hash: &[u8],
     expires_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)",
-        token_hash,
-        user,
-        expires_at
-    )
-    .execute(db)
-    .await?;
+    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
+        .bind(token_hash)
+        .bind(user)
+        .bind(expires_at)
+        .execute(db)
+        .await?;
     // Expired sessions are useless; clear the user's old ones while we are here.
-    sqlx::query!("DELETE FROM sessions WHERE user_id = $1 AND expires_at <= now()", user).execute(db).await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at <= now()").bind(user).execute(db).await?;
     Ok(())
 }
 
 pub async fn delete_session(db: &Db, token_hash: &[u8]) -> Result<(), sqlx::Error> {
-    sqlx::query!("DELETE FROM sessions WHERE token_hash = $1", token_hash).execute(db).await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(db).await?;
     Ok(())
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct ApiToken {
     pub id: Uuid,
     pub name: String,
@@ -134,71 +115,60 @@ pub struct ApiToken {
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
-pub async fn create_token(db: &Db, user: Uuid, name: &str, token_hash: &[u8]) -> Result<ApiToken, sqlx::Error> {
-    sqlx::query_as!(
-        ApiToken,
+pub async fn create_token<'e>(
+    conn: impl sqlx::PgExecutor<'e>,
+    user: Uuid,
+    name: &str,
+    token_hash: &[u8],
+) -> Result<ApiToken, sqlx::Error> {
+    sqlx::query_as(
         "INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, $2, $3)
          RETURNING id, name, created_at, last_used_at",
-        user,
-        name,
-        token_hash
     )
-    .fetch_one(db)
+    .bind(user)
+    .bind(name)
+    .bind(token_hash)
+    .fetch_one(conn)
     .await
 }
 
 pub async fn list_tokens(db: &Db, user: Uuid) -> Result<Vec<ApiToken>, sqlx::Error> {
-    sqlx::query_as!(
-        ApiToken,
+    sqlx::query_as(
         "SELECT id, name, created_at, last_used_at FROM api_tokens
          WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at",
-        user
     )
+    .bind(user)
     .fetch_all(db)
     .await
 }
 
 /// Revokes one of the user's tokens; false if the user has no such live token.
 pub async fn revoke_token(db: &Db, user: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query!(
-        "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
-        id,
-        user
-    )
-    .execute(db)
-    .await?;
+    let done =
+        sqlx::query("UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(user)
+            .execute(db)
+            .await?;
     Ok(done.rows_affected() == 1)
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct UserRecord {
+    #[sqlx(flatten)]
     #[serde(flatten)]
     pub user: User,
     pub active: bool,
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn list_users(db: &Db) -> Result<Vec<UserRecord>, sqlx::Error> {
-    let rows = sqlx::query!(
-        r#"SELECT id, username, display_name, role AS "role: RoleName", township_code AS township, active, created_at
-           FROM users ORDER BY role, username"#
+pub async fn list_users<'e>(conn: impl sqlx::PgExecutor<'e>) -> Result<Vec<UserRecord>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.id, u.username, u.display_name, u.role, u.township_code AS township, u.active, u.created_at
+         FROM users u ORDER BY u.role, u.username",
     )
-    .fetch_all(db)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| UserRecord {
-            user: User {
-                id: r.id,
-                username: r.username,
-                display_name: r.display_name,
-                role: r.role,
-                township: r.township,
-            },
-            active: r.active,
-            created_at: r.created_at,
-        })
-        .collect())
+    .fetch_all(conn)
+    .await
 }
 
 pub struct NewUser<'a> {
@@ -211,15 +181,15 @@ pub struct NewUser<'a> {
 
 /// Creates a user; `None` if the username is taken.
 pub async fn create_user<'e>(conn: impl sqlx::PgExecutor<'e>, u: &NewUser<'_>) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar!(
+    sqlx::query_scalar(
         "INSERT INTO users (username, display_name, role, township_code, password_hash)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING RETURNING id",
-        u.username,
-        u.display_name,
-        u.role,
-        u.township,
-        u.password_hash
     )
+    .bind(u.username)
+    .bind(u.display_name)
+    .bind(u.role)
+    .bind(u.township)
+    .bind(u.password_hash)
     .fetch_optional(conn)
     .await
 }
@@ -236,23 +206,23 @@ pub struct UserChange {
 /// Applies an admin's change; a password change or deactivation ends the user's sessions.
 pub async fn update_user(db: &Db, id: Uuid, c: &UserChange) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let done = sqlx::query!(
+    let done = sqlx::query(
         "UPDATE users SET display_name = coalesce($2, display_name), role = coalesce($3, role),
                 township_code = CASE WHEN $4 THEN $5 ELSE township_code END,
                 active = coalesce($6, active), password_hash = coalesce($7, password_hash)
          WHERE id = $1",
-        id,
-        c.display_name.as_deref(),
-        c.role.as_deref(),
-        c.township.is_some(),
-        c.township.clone().flatten(),
-        c.active,
-        c.password_hash.as_deref()
     )
+    .bind(id)
+    .bind(&c.display_name)
+    .bind(&c.role)
+    .bind(c.township.is_some())
+    .bind(c.township.clone().flatten())
+    .bind(c.active)
+    .bind(&c.password_hash)
     .execute(&mut *tx)
     .await?;
     if c.password_hash.is_some() || c.active == Some(false) {
-        sqlx::query!("DELETE FROM sessions WHERE user_id = $1", id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(done.rows_affected() == 1)

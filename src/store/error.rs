@@ -7,6 +7,7 @@ use crate::domain::workflow::Refusal;
 /// SQLSTATEs our own triggers raise (see migrations).
 const NO_TOWNSHIP: &str = "GL001";
 const SWAPPED_AXES: &str = "GL002";
+const OUTSIDE_COUNTY: &str = "GL004";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -58,6 +59,11 @@ impl From<sqlx::Error> for StoreError {
         let sqlx::Error::Database(db) = &err else { return StoreError::Database(err) };
         match db.code().as_deref() {
             Some(NO_TOWNSHIP | SWAPPED_AXES) => StoreError::invalid_field("/geometry", db.message()),
+            // The trigger names the far position's pointer below `coordinates` as the DETAIL.
+            Some(OUTSIDE_COUNTY) => {
+                let below = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().and_then(|e| e.detail());
+                StoreError::invalid_field(format!("/geometry/coordinates{}", below.unwrap_or("")), db.message())
+            }
             // A CHECK or foreign key caught what the Rust validation let through: still the
             // caller's input, so a 422 naming the constraint rather than a 500.
             Some("23514" | "23503" | "23502") => {
@@ -72,3 +78,22 @@ impl From<sqlx::Error> for StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// True when the database could not answer rather than refused: no connection within the timeout,
+/// a connection lost (its backend crashed or was terminated: broken pipe, unexpected end of the
+/// stream), or a server shutting down, restarting or recovering from a crash (SQLSTATE 57P01-57P03,
+/// class 08 connection exceptions, 53300 too many connections). The same request may well succeed
+/// a moment later; a create sent with an Idempotency-Key can be retried safely.
+pub fn is_transient(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53300") || c.starts_with("08")),
+        _ => false,
+    }
+}

@@ -8,11 +8,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use sqlx::PgConnection;
+
 use super::Db;
 use super::events;
 use crate::domain::FieldError;
 use crate::domain::codes;
-use crate::domain::import::{Failure, Mode};
+use crate::domain::import::{Failure, Mode, Options};
 use crate::domain::task::NewTask;
 
 /// Features per statement: large enough to amortise a round trip, small enough for steady progress.
@@ -42,18 +44,22 @@ pub struct ImportReport {
 pub const CHECKING: &str = "checking";
 pub const WRITING: &str = "writing";
 
-/// A feature that passed every check, with its GeoJSON and township.
-type Checked = (usize, NewTask, String, String);
+/// A feature that passed every check, with its GeoJSON, its township and, when the bureau accepted
+/// it beyond the county's tolerance, what the history records of that.
+type Checked = (usize, NewTask, String, String, Option<String>);
 
-/// Checks every parsed feature against the database (geometry validity, township, category),
-/// then stores them. In `Mode::All` nothing is stored if any feature fails.
+/// Checks every parsed feature against the database (geometry validity, township, the county's
+/// bounds, category), then stores them in the caller's transaction `tx`. In `Mode::All` nothing is
+/// stored if any feature fails.
 pub async fn import(
     db: &Db,
+    tx: &mut PgConnection,
     parsed: Vec<Result<NewTask, Failure>>,
-    mode: Mode,
+    options: Options,
     actor: Option<Uuid>,
     progress: impl Fn(&str, usize, usize),
 ) -> Result<ImportReport, sqlx::Error> {
+    let mode = options.mode;
     let received = parsed.len();
     let mut failed: Vec<Failure> = Vec::new();
     let mut ok: Vec<(usize, NewTask)> = Vec::with_capacity(received);
@@ -65,7 +71,7 @@ pub async fn import(
     }
     let prefixes: HashMap<String, String> =
         super::categories::list(db).await?.into_iter().map(|c| (c.code, c.prefix)).collect();
-    let checked = check(db, ok, &prefixes, &mut failed, &progress).await?;
+    let checked = check(db, ok, &prefixes, options.accept_outside, &mut failed, &progress).await?;
     failed.sort_by_key(|f| f.index);
     let mut report = ImportReport {
         received,
@@ -77,7 +83,7 @@ pub async fn import(
     if checked.is_empty() || (mode == Mode::All && !report.failed.is_empty()) {
         return Ok(report);
     }
-    report.created = write(db, checked, &prefixes, actor, &progress).await?;
+    report.created = write(tx, checked, &prefixes, actor, &progress).await?;
     report.imported = report.created.len();
     Ok(report)
 }
@@ -88,6 +94,7 @@ async fn check(
     db: &Db,
     ok: Vec<(usize, NewTask)>,
     prefixes: &HashMap<String, String>,
+    accept_outside: bool,
     failed: &mut Vec<Failure>,
     progress: &impl Fn(&str, usize, usize),
 ) -> Result<Vec<Checked>, sqlx::Error> {
@@ -105,10 +112,11 @@ async fn check(
             break;
         }
         let geojson: Vec<String> = batch.iter().map(|(_, t)| t.geometry.to_geojson()).collect();
-        let rows = check_batch(db, &geojson).await?;
+        let rows: Vec<Verdict> = sqlx::query_as(CHECK_SQL).bind(&geojson).fetch_all(db).await?;
         for (((index, task), gj), verdict) in batch.into_iter().zip(geojson).zip(rows) {
-            match verdict.judge(&task, &known, &unknown_townships) {
-                Ok(township) => checked.push((index, task, gj, township)),
+            let accepted = verdict.accepted.clone().filter(|_| accept_outside && verdict.beyond == Some(true));
+            match verdict.judge(&task, &known, &unknown_townships, accept_outside) {
+                Ok(township) => checked.push((index, task, gj, township, accepted)),
                 Err(errors) => failed.push(Failure::new(index, errors)),
             }
         }
@@ -118,16 +126,28 @@ async fn check(
     Ok(checked)
 }
 
-/// What `check_batch` says of one feature.
+/// What `CHECK_SQL` says of one feature.
+#[derive(sqlx::FromRow)]
 struct Verdict {
     reason: String,
     township: Option<String>,
     swapped: bool,
+    /// Some position lies beyond the county's tolerance (see migrations/0007, `county_bounds`).
+    beyond: Option<bool>,
+    pointer: Option<String>,
+    message: Option<String>,
+    accepted: Option<String>,
 }
 
 impl Verdict {
     /// The township the feature goes to, or everything wrong with it.
-    fn judge(self, task: &NewTask, known: &[&str], unknown_townships: &[String]) -> Result<String, Vec<FieldError>> {
+    fn judge(
+        self,
+        task: &NewTask,
+        known: &[&str],
+        unknown_townships: &[String],
+        accept_outside: bool,
+    ) -> Result<String, Vec<FieldError>> {
         let mut errors = Vec::new();
         let category = &task.fields.category;
         if !category.is_empty() && !known.contains(&category.as_str()) {
@@ -148,6 +168,9 @@ impl Verdict {
                     "the geometry touches no township of the county"
                 },
             ));
+        } else if self.beyond == Some(true) && !accept_outside {
+            let pointer = format!("/geometry/coordinates{}", self.pointer.unwrap_or_default());
+            errors.push(FieldError::new(pointer, self.message.unwrap_or_default()));
         }
         match township {
             Some(township) if errors.is_empty() => Ok(township),
@@ -158,16 +181,15 @@ impl Verdict {
 
 /// Stores the checked features in one transaction, batch by batch, with their codes.
 async fn write(
-    db: &Db,
+    tx: &mut PgConnection,
     checked: Vec<Checked>,
     prefixes: &HashMap<String, String>,
     actor: Option<Uuid>,
     progress: &impl Fn(&str, usize, usize),
 ) -> Result<Vec<Created>, sqlx::Error> {
-    let mut tx = db.begin().await?;
     // Townships and codes are assigned here, set-based; the per-row trigger leaves them alone.
     sqlx::query("SET LOCAL greenledger.bulk_assigned = 'on'").execute(&mut *tx).await?;
-    let mut next = reserve_codes(&mut tx, &checked).await?;
+    let mut next = reserve_codes(&mut *tx, &checked).await?;
     let total = checked.len();
     let mut all = Vec::with_capacity(total);
     let mut rest = checked.into_iter();
@@ -177,13 +199,13 @@ async fn write(
             break;
         }
         let mut cols = Columns::default();
-        for (index, t, gj, township) in &batch {
+        for (index, t, gj, township, accepted) in &batch {
             let (year, seq) = next.get_mut(&t.fields.category).expect("counted above");
             let code = format!("{}-{year}-{:04}", prefixes[&t.fields.category], *seq);
             *seq += 1;
-            cols.push(*index, code, t, gj, township);
+            cols.push(*index, code, t, gj, township, accepted.as_deref());
         }
-        let rows: Vec<(Uuid, String)> = cols.insert(&mut tx, actor).await?;
+        let rows: Vec<(Uuid, String)> = cols.insert(&mut *tx, actor).await?;
         let index_of: HashMap<&str, usize> =
             cols.code.iter().map(String::as_str).zip(cols.index.iter().copied()).collect();
         let mut created: Vec<Created> =
@@ -192,7 +214,9 @@ async fn write(
         all.extend(created);
         progress(WRITING, all.len(), total);
     }
-    tx.commit().await?;
+    // The bulk assignment is this import's alone: later writes in the transaction are assigned
+    // by the trigger again.
+    sqlx::query("SET LOCAL greenledger.bulk_assigned = 'off'").execute(&mut *tx).await?;
     Ok(all)
 }
 
@@ -203,37 +227,34 @@ async fn reserve_codes(
     checked: &[Checked],
 ) -> Result<HashMap<String, (i32, i32)>, sqlx::Error> {
     let mut per_category: HashMap<&str, i32> = HashMap::new();
-    for (_, t, _, _) in checked {
+    for (_, t, ..) in checked {
         *per_category.entry(t.fields.category.as_str()).or_default() += 1;
     }
     let (names, counts): (Vec<String>, Vec<i32>) = per_category.iter().map(|(k, v)| (k.to_string(), *v)).unzip();
-    let reserved = sqlx::query!(
+    let reserved: Vec<(String, i32, i32)> = sqlx::query_as(
         "INSERT INTO task_code_counters AS c (category, year, last)
          SELECT u.category, extract(year FROM current_date)::int, u.n FROM unnest($1::text[], $2::int4[]) AS u(category, n)
          ORDER BY u.category
          ON CONFLICT (category, year) DO UPDATE SET last = c.last + EXCLUDED.last
          RETURNING category, year, last",
-        &names,
-        &counts
     )
+    .bind(&names)
+    .bind(&counts)
     .fetch_all(conn)
     .await?;
     Ok(reserved
         .into_iter()
-        .map(|r| {
-            let n = per_category[r.category.as_str()];
-            (r.category, (r.year, r.last - n + 1))
+        .map(|(cat, year, last)| {
+            let n = per_category[cat.as_str()];
+            (cat, (year, last - n + 1))
         })
         .collect())
 }
 
 /// Per feature: PostGIS's validity verdict, the township holding it (the point's township, the only
-/// one touched, or the majority by `township_for`), and whether swapping the axes would have put it
-/// in the county.
-async fn check_batch(db: &Db, geojson: &[String]) -> Result<Vec<Verdict>, sqlx::Error> {
-    sqlx::query_as!(
-        Verdict,
-        r#"
+/// one touched, the majority by `township_for`, or the nearest for one that touches none), whether
+/// swapping the axes would have put it in the county, and how it stands to the county's bounds.
+const CHECK_SQL: &str = "
     WITH g AS (
         SELECT u.i::int4 AS i, ST_GeomFromGeoJSON(u.gj) AS geom
         FROM unnest($1::text[]) WITH ORDINALITY AS u(gj, i)
@@ -245,19 +266,16 @@ async fn check_batch(db: &Db, geojson: &[String]) -> Result<Vec<Verdict>, sqlx::
         WHERE v.reason = 'Valid Geometry'
         GROUP BY v.i
     )
-    SELECT v.reason AS "reason!",
-           CASE WHEN c.codes IS NULL THEN NULL
-                WHEN cardinality(c.codes) = 1 OR GeometryType(v.geom) = 'POINT' THEN c.codes[1]
-                ELSE township_for(v.geom) END AS township,
+    SELECT v.i, v.reason,
+           coalesce(CASE WHEN c.codes IS NULL THEN NULL
+                         WHEN cardinality(c.codes) = 1 OR GeometryType(v.geom) = 'POINT' THEN c.codes[1]
+                         ELSE township_for(v.geom) END, b.nearest) AS township,
            CASE WHEN c.codes IS NULL AND v.reason = 'Valid Geometry'
-                THEN township_for(ST_FlipCoordinates(v.geom)) IS NOT NULL ELSE false END AS "swapped!"
+                THEN township_for(ST_FlipCoordinates(v.geom)) IS NOT NULL ELSE false END AS swapped,
+           b.beyond, b.pointer, b.message, b.accepted::text AS accepted
     FROM v LEFT JOIN c USING (i)
-    ORDER BY v.i"#,
-        geojson
-    )
-    .fetch_all(db)
-    .await
-}
+    LEFT JOIN LATERAL county_bounds(v.geom) b ON v.reason = 'Valid Geometry'
+    ORDER BY v.i";
 
 /// One batch as column arrays for `unnest`.
 #[derive(Default)]
@@ -288,12 +306,15 @@ struct Columns {
 }
 
 impl Columns {
-    fn push(&mut self, index: usize, code: String, t: &NewTask, gj: &str, township: &str) {
+    fn push(&mut self, index: usize, code: String, t: &NewTask, gj: &str, township: &str, accepted: Option<&str>) {
         let f = &t.fields;
         // The `created` event holds what a single create records: the fields, township and geometry.
         let mut snapshot = serde_json::to_value(f).unwrap_or_default();
         snapshot["township"] = township.into();
         snapshot["geometry"] = serde_json::from_str(gj).unwrap_or_default();
+        if let Some(accepted) = accepted {
+            snapshot["outside_county"] = serde_json::from_str(accepted).unwrap_or_default();
+        }
         self.index.push(index);
         self.code.push(code);
         self.geojson.push(gj.to_owned());
@@ -324,8 +345,7 @@ impl Columns {
         conn: &mut sqlx::PgConnection,
         actor: Option<Uuid>,
     ) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
-        // Arrays of nullable values have no element type the macro can check (`as _`).
-        let rows = sqlx::query!(
+        let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
             "INSERT INTO tasks (code, geom, title, description, category, status, progress, lead_unit,
                                 contact_person, contact_phone, due_date, planned_investment, actual_investment,
                                 target_quantity, target_unit, visibility, supervised, township_code,
@@ -342,36 +362,38 @@ impl Columns {
                        contact_phone, due_date, planned, actual, quantity, unit, visibility, supervised, township,
                        overridden, completed_at, cancel_reason)
              RETURNING id, code, status",
-            &self.code,
-            &self.geojson,
-            &self.title,
-            &self.description,
-            &self.category,
-            &self.status,
-            &self.progress,
-            &self.lead_unit,
-            &self.contact_person as _,
-            &self.contact_phone as _,
-            &self.due_date as _,
-            &self.planned_investment as _,
-            &self.actual_investment as _,
-            &self.target_quantity as _,
-            &self.target_unit as _,
-            &self.visibility,
-            &self.supervised,
-            &self.township,
-            &self.overridden,
-            &self.completed_at as _,
-            &self.cancel_reason as _,
-            actor
         )
+        .bind(&self.code)
+        .bind(&self.geojson)
+        .bind(&self.title)
+        .bind(&self.description)
+        .bind(&self.category)
+        .bind(&self.status)
+        .bind(&self.progress)
+        .bind(&self.lead_unit)
+        .bind(&self.contact_person)
+        .bind(&self.contact_phone)
+        .bind(&self.due_date)
+        .bind(&self.planned_investment)
+        .bind(&self.actual_investment)
+        .bind(&self.target_quantity)
+        .bind(&self.target_unit)
+        .bind(&self.visibility)
+        .bind(&self.supervised)
+        .bind(&self.township)
+        .bind(&self.overridden)
+        .bind(&self.completed_at)
+        .bind(&self.cancel_reason)
+        .bind(actor)
         .fetch_all(&mut *conn)
         .await?;
         let snapshot_of: HashMap<&str, &str> =
             self.code.iter().map(String::as_str).zip(self.snapshot.iter().map(String::as_str)).collect();
-        let (ids, (statuses, snapshots)): (Vec<Uuid>, (Vec<String>, Vec<String>)) =
-            rows.iter().map(|r| (r.id, (r.status.clone(), snapshot_of[r.code.as_str()].to_owned()))).unzip();
+        let (ids, (statuses, snapshots)): (Vec<Uuid>, (Vec<String>, Vec<String>)) = rows
+            .iter()
+            .map(|(id, code, status)| (*id, (status.clone(), snapshot_of[code.as_str()].to_owned())))
+            .unzip();
         events::record_created(conn, &ids, &statuses, &snapshots, actor).await?;
-        Ok(rows.into_iter().map(|r| (r.id, r.code)).collect())
+        Ok(rows.into_iter().map(|(id, code, _)| (id, code)).collect())
     }
 }

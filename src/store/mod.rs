@@ -8,6 +8,7 @@ mod error;
 pub mod events;
 pub mod export;
 pub mod geometry;
+pub mod idempotency;
 pub mod import;
 pub mod reports;
 pub mod rollups;
@@ -21,7 +22,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
 pub use database_url::DatabaseUrl;
-pub use error::{StoreError, StoreResult};
+pub use error::{StoreError, StoreResult, is_transient};
 
 pub type Db = PgPool;
 
@@ -42,6 +43,10 @@ pub struct DbConfig {
     /// Seconds to wait for a database connection before answering 503.
     #[arg(long, env = "GREENLEDGER_DB_TIMEOUT", default_value_t = 5)]
     pub db_timeout_secs: u64,
+    /// How far (metres) a task's geometry may reach beyond every township before it is refused
+    /// (the bureau may still accept it with outside=accept).
+    #[arg(long, env = "GREENLEDGER_OUTSIDE_TOLERANCE_M", default_value_t = crate::domain::bounds::DEFAULT_TOLERANCE_M)]
+    pub outside_tolerance_m: f64,
 }
 
 impl DbConfig {
@@ -51,6 +56,7 @@ impl DbConfig {
             timezone: "Asia/Shanghai".into(),
             db_connections: 16,
             db_timeout_secs: 5,
+            outside_tolerance_m: crate::domain::bounds::DEFAULT_TOLERANCE_M,
         }
     }
 
@@ -67,15 +73,22 @@ impl DbConfig {
     /// while the database is still down.
     pub fn pool(&self) -> Result<Db, sqlx::Error> {
         let timezone = self.timezone.clone();
+        let tolerance = self.outside_tolerance_m.to_string();
         Ok(PgPoolOptions::new()
             .max_connections(self.db_connections)
             .acquire_timeout(Duration::from_secs(self.db_timeout_secs))
             // sqlx sends TimeZone=UTC in its startup message, which wins over the `-c timezone` of
             // `options`: without this, "today" (overdue, stale, the rollups) would be UTC's date.
             .after_connect(move |conn, _| {
-                let timezone = timezone.clone();
+                let (timezone, tolerance) = (timezone.clone(), tolerance.clone());
                 Box::pin(async move {
-                    sqlx::query!("SELECT set_config('TimeZone', $1, false)", timezone).fetch_one(conn).await?;
+                    // The county's bounds are checked by the tasks' trigger, which reads the
+                    // tolerance from the session (see migrations/0007).
+                    sqlx::query("SELECT set_config('TimeZone', $1, false), set_config('greenledger.outside_tolerance_m', $2, false)")
+                        .bind(timezone)
+                        .bind(tolerance)
+                        .execute(conn)
+                        .await?;
                     Ok(())
                 })
             })
@@ -101,5 +114,5 @@ pub async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
 
 /// The PostGIS version, which also proves the database answers.
 pub async fn postgis_version(db: &Db) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar!(r#"SELECT postgis_lib_version() AS "version!""#).fetch_one(db).await
+    sqlx::query_scalar("SELECT postgis_lib_version()").fetch_one(db).await
 }

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use sqlx::PgConnection;
 
 use super::events::{self, Event};
+use super::idempotency::{Found, Key};
 use super::{Db, StoreError, StoreResult};
 use crate::domain::access::Viewer;
 use crate::domain::task::Status;
@@ -36,8 +37,9 @@ pub struct ReportInput {
 }
 
 impl ReportInput {
-    /// What makes two reports the same report, for idempotent resends.
-    fn fingerprint(&self) -> Vec<u8> {
+    /// What makes two reports the same report, for idempotent resends (as reports have always
+    /// computed it, so keys kept before the one idempotency table still match).
+    pub fn fingerprint(&self) -> Vec<u8> {
         let mut h = Sha256::new();
         h.update(self.action.map_or("", |a| a.as_str()));
         h.update([0]);
@@ -75,6 +77,7 @@ pub struct ReportView {
     pub photos: Vec<PhotoRef>,
 }
 
+#[derive(sqlx::FromRow)]
 struct ReportRow {
     id: Uuid,
     task_id: Uuid,
@@ -86,9 +89,9 @@ struct ReportRow {
     status_before: String,
     status_after: String,
     created_at: DateTime<Utc>,
-    request_hash: Vec<u8>,
 }
 
+#[derive(sqlx::FromRow)]
 struct PhotoRow {
     report_id: Uuid,
     sha256: String,
@@ -96,16 +99,16 @@ struct PhotoRow {
     bytes: i32,
 }
 
-async fn views<'e>(
-    conn: impl sqlx::PgExecutor<'e> + Copy,
-    rows: Vec<ReportRow>,
-) -> Result<Vec<ReportView>, sqlx::Error> {
+const REPORT: &str = "SELECT r.id, r.task_id, u.username AS author, u.display_name AS author_name, r.action,
+                             r.progress, r.note, r.status_before, r.status_after, r.created_at
+                      FROM reports r JOIN users u ON u.id = r.author_id";
+
+async fn views(conn: &mut PgConnection, rows: Vec<ReportRow>) -> Result<Vec<ReportView>, sqlx::Error> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let photos = sqlx::query_as!(
-        PhotoRow,
+    let photos: Vec<PhotoRow> = sqlx::query_as(
         "SELECT report_id, sha256, media_type, bytes FROM report_photos WHERE report_id = ANY($1) ORDER BY position",
-        &ids
     )
+    .bind(&ids)
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -136,49 +139,20 @@ async fn views<'e>(
 
 /// The task's reports, newest first.
 pub async fn list(db: &Db, task: Uuid) -> Result<Vec<ReportView>, sqlx::Error> {
-    let rows = sqlx::query_as!(
-        ReportRow,
-        "SELECT r.id, r.task_id, u.username AS author, u.display_name AS author_name, r.action, r.progress, r.note,
-                r.status_before, r.status_after, r.created_at, r.request_hash
-         FROM reports r JOIN users u ON u.id = r.author_id WHERE r.task_id = $1 ORDER BY r.created_at DESC, r.id",
-        task
-    )
-    .fetch_all(db)
-    .await?;
-    views(db, rows).await
-}
-
-async fn by_key<'e>(
-    conn: impl sqlx::PgExecutor<'e>,
-    author: Uuid,
-    key: &str,
-) -> Result<Option<ReportRow>, sqlx::Error> {
-    sqlx::query_as!(
-        ReportRow,
-        "SELECT r.id, r.task_id, u.username AS author, u.display_name AS author_name, r.action, r.progress, r.note,
-                r.status_before, r.status_after, r.created_at, r.request_hash
-         FROM reports r JOIN users u ON u.id = r.author_id WHERE r.author_id = $1 AND r.idempotency_key = $2",
-        author,
-        key
-    )
-    .fetch_optional(conn)
-    .await
+    let rows: Vec<ReportRow> =
+        sqlx::query_as(&format!("{REPORT} WHERE r.task_id = $1 ORDER BY r.created_at DESC, r.id"))
+            .bind(task)
+            .fetch_all(db)
+            .await?;
+    views(&mut *db.acquire().await?, rows).await
 }
 
 pub enum Filed {
-    Created(ReportView),
-    /// The same report was filed before with this key: its first result, nothing new stored.
-    Replayed(ReportView),
-}
-
-async fn replay(db: &Db, row: ReportRow, input: &ReportInput) -> StoreResult<Filed> {
-    if row.request_hash != input.fingerprint() {
-        return Err(StoreError::invalid_field(
-            "Idempotency-Key",
-            "this Idempotency-Key was already used for a different report; use a new key for a new report",
-        ));
-    }
-    Ok(Filed::Replayed(views(db, vec![row]).await?.remove(0)))
+    /// Filed: the report, and the task's version after it.
+    Created(Box<ReportView>, i32),
+    /// A twin sent with the same key was filed while this one waited for the task: nothing was
+    /// done here; answer with the twin's answer.
+    Twin,
 }
 
 pub fn photo_path(dir: &Path, sha256: &str) -> PathBuf {
@@ -203,14 +177,13 @@ async fn store_photo(dir: &Path, p: &Photo) -> std::io::Result<()> {
 }
 
 /// Removes photo files no stored report points at (after a failed write).
-async fn remove_orphans(db: &Db, dir: &Path, photos: &[Photo]) {
+pub async fn remove_orphans(db: &Db, dir: &Path, photos: &[Photo]) {
     for p in photos {
-        let referenced = sqlx::query_scalar!(
-            r#"SELECT EXISTS (SELECT 1 FROM report_photos WHERE sha256 = $1) AS "referenced!""#,
-            p.sha256
-        )
-        .fetch_one(db)
-        .await;
+        let referenced: Result<bool, _> =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM report_photos WHERE sha256 = $1)")
+                .bind(&p.sha256)
+                .fetch_one(db)
+                .await;
         if let Ok(false) = referenced {
             let _ = tokio::fs::remove_file(photo_path(dir, &p.sha256)).await;
         }
@@ -221,11 +194,12 @@ async fn remove_orphans(db: &Db, dir: &Path, photos: &[Photo]) {
 pub struct Filing<'a> {
     pub task: Uuid,
     pub author: Uuid,
-    pub key: &'a str,
+    pub key: &'a Key,
     pub expected_version: i32,
 }
 
 /// The task as a report finds it (locked).
+#[derive(sqlx::FromRow)]
 struct Current {
     status: String,
     supervised: bool,
@@ -257,47 +231,35 @@ impl Step {
     }
 }
 
-/// Files a report: checks what the task's state allows, moves the task along (start, complete),
-/// stores the photos and the history event — all or nothing. A resend with the same
-/// Idempotency-Key returns the first report and stores nothing.
-pub async fn file(db: &Db, dir: &Path, filing: &Filing<'_>, input: &ReportInput) -> StoreResult<Filed> {
-    if let Some(row) = by_key(db, filing.author, filing.key).await? {
-        return replay(db, row, input).await;
-    }
-    let mut tx = db.begin().await?;
-    let current = sqlx::query_as!(
-        Current,
-        "SELECT status, supervised, progress, version FROM tasks WHERE id = $1 FOR UPDATE",
-        filing.task
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
+/// Files a report in the caller's transaction: checks what the task's state allows, moves the
+/// task along (start, complete), stores the photos and the history event. The caller commits it
+/// with the key's record of the answer (`idempotency::keep`), or, on any error, drops it and calls
+/// `remove_orphans` for the photos.
+pub async fn file(tx: &mut PgConnection, dir: &Path, filing: &Filing<'_>, input: &ReportInput) -> StoreResult<Filed> {
+    let current: Option<Current> =
+        sqlx::query_as("SELECT status, supervised, progress, version FROM tasks WHERE id = $1 FOR UPDATE")
+            .bind(filing.task)
+            .fetch_optional(&mut *tx)
+            .await?;
     let current = current.ok_or_else(|| super::tasks::not_found(filing.task))?;
     // Resends of one report queue on the task's lock; the first to get it has committed by the
     // time the others look again, and they answer with its result. (Inside the transaction only
     // its own connection is used: taking a second one from the pool while holding the lock would
     // let a burst of resends exhaust the pool.)
-    if let Some(row) = by_key(&mut *tx, filing.author, filing.key).await? {
-        tx.rollback().await?;
-        return replay(db, row, input).await;
+    if !matches!(super::idempotency::find(&mut *tx, filing.key).await?, Found::Nothing) {
+        return Ok(Filed::Twin);
     }
     if current.version != filing.expected_version {
         return Err(StoreError::Stale { current_version: current.version });
     }
     let step = Step::plan(&current, input)?;
-    let report_id = insert_report(&mut tx, filing, input, &step).await?;
-    advance_task(&mut tx, filing, input, &step, current.progress, report_id).await?;
-    if let Err(e) = store_photos(dir, &input.photos).await {
-        drop(tx);
-        remove_orphans(db, dir, &input.photos).await;
-        return Err(StoreError::PhotoNotStored(e));
-    }
-    if let Err(e) = tx.commit().await {
-        remove_orphans(db, dir, &input.photos).await;
-        return Err(e.into());
-    }
-    let row = by_key(db, filing.author, filing.key).await?.ok_or(sqlx::Error::RowNotFound)?;
-    Ok(Filed::Created(views(db, vec![row]).await?.remove(0)))
+    let report_id = insert_report(&mut *tx, filing, input, &step).await?;
+    let version = advance_task(&mut *tx, filing, input, &step, current.progress, report_id).await?;
+    store_photos(dir, &input.photos).await.map_err(StoreError::PhotoNotStored)?;
+    let row: ReportRow =
+        sqlx::query_as(&format!("{REPORT} WHERE r.id = $1")).bind(report_id).fetch_one(&mut *tx).await?;
+    let view = views(&mut *tx, vec![row]).await?.remove(0);
+    Ok(Filed::Created(Box::new(view), version))
 }
 
 async fn store_photos(dir: &Path, photos: &[Photo]) -> std::io::Result<()> {
@@ -314,31 +276,28 @@ async fn insert_report(
     input: &ReportInput,
     step: &Step,
 ) -> Result<Uuid, sqlx::Error> {
-    let report_id = sqlx::query_scalar!(
-        "INSERT INTO reports (task_id, author_id, idempotency_key, request_hash, action, progress, note,
-                              status_before, status_after)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
-        filing.task,
-        filing.author,
-        filing.key,
-        input.fingerprint(),
-        input.action.map(|a| a.as_str()),
-        input.progress,
-        input.note,
-        step.before.as_str(),
-        step.after.as_str()
+    let report_id: Uuid = sqlx::query_scalar(
+        "INSERT INTO reports (task_id, author_id, action, progress, note, status_before, status_after)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
+    .bind(filing.task)
+    .bind(filing.author)
+    .bind(input.action.map(|a| a.as_str()))
+    .bind(input.progress)
+    .bind(&input.note)
+    .bind(step.before.as_str())
+    .bind(step.after.as_str())
     .fetch_one(&mut *conn)
     .await?;
     for (i, p) in input.photos.iter().enumerate() {
-        sqlx::query!(
+        sqlx::query(
             "INSERT INTO report_photos (report_id, position, sha256, media_type, bytes) VALUES ($1, $2, $3, $4, $5)",
-            report_id,
-            i as i16,
-            p.sha256,
-            p.media_type,
-            p.bytes.len() as i32
         )
+        .bind(report_id)
+        .bind(i as i16)
+        .bind(&p.sha256)
+        .bind(p.media_type)
+        .bind(p.bytes.len() as i32)
         .execute(&mut *conn)
         .await?;
     }
@@ -353,17 +312,17 @@ async fn advance_task(
     step: &Step,
     progress_before: i16,
     report_id: Uuid,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+) -> Result<i32, sqlx::Error> {
+    let version: i32 = sqlx::query_scalar(
         "UPDATE tasks SET status = $2, progress = $3, last_report_at = now(), updated_by = $4,
                 return_reason = CASE WHEN $2 = 'completed' THEN NULL ELSE return_reason END
-         WHERE id = $1",
-        filing.task,
-        step.after.as_str(),
-        step.progress,
-        filing.author
+         WHERE id = $1 RETURNING version",
     )
-    .execute(&mut *conn)
+    .bind(filing.task)
+    .bind(step.after.as_str())
+    .bind(step.progress)
+    .bind(filing.author)
+    .fetch_one(&mut *conn)
     .await?;
     let mut event = Event::new(filing.task, Some(filing.author), "reported");
     event.action = input.action.map(|a| a.as_str());
@@ -375,18 +334,26 @@ async fn advance_task(
         "note": input.note,
         "photos": input.photos.len(),
     });
-    events::record(conn, &event).await
+    events::record(conn, &event).await?;
+    Ok(version)
 }
 
 /// The media type of a photo if the viewer may see it: staff and the task's own township always;
 /// everyone once the task is verified and public. Otherwise it does not exist for them.
 pub async fn photo_for(db: &Db, sha256: &str, viewer: &Viewer) -> Result<Option<String>, sqlx::Error> {
-    let rows = sqlx::query!(
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        media_type: String,
+        township_code: String,
+        status: String,
+        visibility: String,
+    }
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT p.media_type, t.township_code, t.status, t.visibility
          FROM report_photos p JOIN reports r ON r.id = p.report_id JOIN tasks t ON t.id = r.task_id
          WHERE p.sha256 = $1",
-        sha256
     )
+    .bind(sha256)
     .fetch_all(db)
     .await?;
     Ok(rows

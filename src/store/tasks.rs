@@ -179,11 +179,15 @@ pub(crate) fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, viewer: &View
     }
 }
 
-pub async fn get(db: &Db, id: Uuid, viewer: &Viewer) -> Result<Option<TaskFeature>, sqlx::Error> {
+pub async fn get<'e>(
+    conn: impl sqlx::PgExecutor<'e>,
+    id: Uuid,
+    viewer: &Viewer,
+) -> Result<Option<TaskFeature>, sqlx::Error> {
     let mut qb = QueryBuilder::new(SELECT.as_str());
     qb.push(" WHERE t.id = ").push_bind(id);
     push_visibility(&mut qb, viewer);
-    let row: Option<TaskRow> = qb.build_query_as().fetch_optional(db).await?;
+    let row: Option<TaskRow> = qb.build_query_as().fetch_optional(conn).await?;
     row.map(|r| r.into_feature(viewer)).transpose()
 }
 
@@ -296,6 +300,17 @@ async fn explain_reference_error(db: &Db, err: sqlx::Error, f: &TaskFields) -> S
     err.into()
 }
 
+/// What the tasks' trigger accepted beyond the county's tolerance in this statement (see
+/// migrations/0007), for the history; NULL when nothing was.
+const OUTSIDE_ACCEPTED: &str = "nullif(current_setting('greenledger.outside_accepted', true), '')::jsonb";
+
+/// The bureau accepts, for the rest of the transaction, geometries beyond the county's tolerance
+/// (`outside=accept`); the history records each one.
+pub async fn accept_outside(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT set_config('greenledger.accept_outside', 'on', true)").execute(conn).await?;
+    Ok(())
+}
+
 /// What an insert or update stored.
 #[derive(Debug, Clone, Copy)]
 pub struct Stored {
@@ -352,15 +367,19 @@ pub async fn insert(
     values.push_bind(f.township_override.is_some());
     values.push_bind(f.completed_at).push_bind(&f.cancel_reason).push_bind(actor).push_bind(actor);
     push_fields(&mut values, f);
-    qb.push(") RETURNING id, version, township_code");
-    let row: Result<(Uuid, i32, String), sqlx::Error> = qb.build_query_as().fetch_one(&mut *conn).await;
-    let (id, version, township) = match row {
+    qb.push(") RETURNING id, version, township_code, ").push(OUTSIDE_ACCEPTED);
+    let row: Result<(Uuid, i32, String, Option<serde_json::Value>), sqlx::Error> =
+        qb.build_query_as().fetch_one(&mut *conn).await;
+    let (id, version, township, accepted) = match row {
         Ok(r) => r,
         Err(e) => return Err(explain_reference_error(db, e, f).await),
     };
     let mut snapshot = serde_json::to_value(f).unwrap_or_default();
     snapshot["township"] = township.into();
     snapshot["geometry"] = serde_json::from_str(&geojson).unwrap_or_default();
+    if let Some(accepted) = accepted {
+        snapshot["outside_county"] = accepted;
+    }
     let mut event = Event::new(id, actor, "created");
     event.status_after = Some(f.status.as_str());
     event.changes = snapshot;
@@ -433,8 +452,12 @@ pub async fn update(
     patch: &TaskPatch,
     now: DateTime<Utc>,
     actor: Uuid,
+    outside: bool,
 ) -> StoreResult<Stored> {
     let mut tx = db.begin().await?;
+    if outside {
+        accept_outside(&mut tx).await?;
+    }
     let current = lock(&mut tx, id, expected_version).await?;
     let before = current.fields();
     let merged = patch.apply(&before, now).map_err(StoreError::Invalid)?;
@@ -449,14 +472,18 @@ pub async fn update(
     qb.push(", township_code = coalesce(").push_bind(&f.township_override).push(", township_code)");
     qb.push(", township_overridden = ").push_bind(f.township_override.is_some());
     qb.push(", updated_by = ").push_bind(actor);
-    qb.push(" WHERE id = ").push_bind(id).push(" RETURNING version, township_code");
-    let row: Result<(i32, String), sqlx::Error> = qb.build_query_as().fetch_one(&mut *tx).await;
-    let (version, township) = match row {
+    qb.push(" WHERE id = ").push_bind(id).push(" RETURNING version, township_code, ").push(OUTSIDE_ACCEPTED);
+    let row: Result<(i32, String, Option<serde_json::Value>), sqlx::Error> =
+        qb.build_query_as().fetch_one(&mut *tx).await;
+    let (version, township, accepted) = match row {
         Ok(v) => v,
         Err(e) => return Err(explain_reference_error(db, e, f).await),
     };
     let mut event = Event::new(id, Some(actor), "updated");
     event.changes = update_changes(&current, &before, &merged, &township, new_geometry.as_deref());
+    if let Some(accepted) = accepted {
+        event.changes["outside_county"] = accepted;
+    }
     events::record(&mut tx, &event).await?;
     tx.commit().await?;
     Ok(Stored { id, version })
@@ -484,18 +511,18 @@ fn update_changes(
     serde_json::Value::Object(changes)
 }
 
-/// A bureau action on a task: verify, return, cancel, supervise, unsupervise. Whether the caller
+/// A bureau action on a task, in the caller's transaction: verify, return, cancel, supervise,
+/// unsupervise. Whether the caller
 /// may take it is decided before (`workflow::may_act`); here, what the task's state allows.
 pub async fn transition(
-    db: &Db,
+    tx: &mut PgConnection,
     id: Uuid,
     expected_version: i32,
     action: Action,
     reason: Option<&str>,
     actor: Uuid,
 ) -> StoreResult<Stored> {
-    let mut tx = db.begin().await?;
-    let current = lock(&mut tx, id, expected_version).await?;
+    let current = lock(&mut *tx, id, expected_version).await?;
     let before = current.lifecycle();
     workflow::check_reason(action, reason).map_err(|e| StoreError::Invalid(vec![e]))?;
     let after = workflow::advance(before, action)?;
@@ -519,8 +546,7 @@ pub async fn transition(
     event.status_before = Some(before.status.as_str());
     event.status_after = Some(after.status.as_str());
     event.reason = reason;
-    events::record(&mut tx, &event).await?;
-    tx.commit().await?;
+    events::record(&mut *tx, &event).await?;
     Ok(Stored { id, version })
 }
 

@@ -160,8 +160,8 @@ async fn a_geometry_outside_every_township_is_refused() {
         &app,
         &task_at(point(116.4, 39.9), json!({})),
         StatusCode::UNPROCESSABLE_ENTITY,
-        Some("/geometry"),
-        "touches no township",
+        Some("/geometry/coordinates"),
+        "km from the nearest township",
     )
     .await;
 }

@@ -191,12 +191,19 @@ impl std::ops::Deref for TestApp {
 
 /// Starts the service over a fresh database holding the fixture county and demo accounts.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// `spawn_app` with the database configuration changed by `configure` (e.g. the county's tolerance).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut DbConfig)) -> TestApp {
     let mut admin = PgConnection::connect(&url_for("postgres")).await.expect("the test PostgreSQL server answers");
     ensure_template(&mut admin).await;
     let db_name = format!("gl_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
     admin.execute(format!("CREATE DATABASE {db_name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY").as_str()).await.unwrap();
     admin.close().await.unwrap();
-    let mut app = spawn_with(DbConfig { db_connections: 8, ..DbConfig::new(url_for(&db_name)) }, db_name).await;
+    let mut config = DbConfig { db_connections: 8, ..DbConfig::new(url_for(&db_name)) };
+    configure(&mut config);
+    let mut app = spawn_with(config, db_name).await;
     app.bureau = app.login("bureau").await;
     app
 }

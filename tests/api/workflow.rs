@@ -263,7 +263,7 @@ async fn a_report_resent_with_the_same_key_is_stored_once() {
     let p =
         problem(township.report(&id, &etag, &key, &[("progress", "90")], &[]).await, StatusCode::UNPROCESSABLE_ENTITY)
             .await;
-    assert!(p["detail"].as_str().unwrap().contains("different report"));
+    assert!(p["detail"].as_str().unwrap().contains("different request"), "{p}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1,7 +1,7 @@
 // The bureau's transitions on a task: verify (销号), return with a reason (退回整改), cancel with a
 // reason, supervise (督办) and lift supervision. Each is sent with the ETag the user looked at.
 
-import { api, ApiError } from './api.js';
+import { create, ApiError } from './api.js';
 import { t, actionName } from './i18n.js';
 import { h, clear } from './ui.js';
 
@@ -45,7 +45,7 @@ export function transitionControls(feature, etag, { onDone, onStale }) {
   async function send(action, reason) {
     error.textContent = '';
     try {
-      const r = await api(`/api/tasks/${feature.id}/transitions`, {
+      const r = await create(`/api/tasks/${feature.id}/transitions`, {
         method: 'POST', json: { action, reason: reason || undefined }, headers: { 'If-Match': etag },
       });
       onDone(r.data, r.etag);

@@ -2,6 +2,7 @@
 // leave here as ApiError, so every form can show `detail` and put `errors` next to their fields.
 
 import { t } from './i18n.js';
+import { uuid } from './ui.js';
 
 /** Kinds of refusal the service's detail adds nothing to, beyond the map's own words. */
 const SAID_ENOUGH = new Set(['wrong-credentials', 'unavailable', 'internal']);
@@ -62,6 +63,32 @@ export async function api(path, { method = 'GET', json, form, headers = {}, sign
   }
   if (!res.ok && res.status !== 304) throw new ApiError(res.status, typeof data === 'object' ? data : { detail: data });
   return { data, etag: res.headers.get('etag'), headers: res.headers, status: res.status };
+}
+
+/** Idempotency-Keys of creates whose answer never came, by what they sent. */
+const unanswered = new Map();
+
+/**
+ * Sends a request that creates something (a task, a transition), with an Idempotency-Key: when
+ * the answer does not come (the network dropped, the service answered 503), the same request sent
+ * again carries the same key, so the service stores it once and gives the first answer again. A
+ * changed request gets a new key.
+ * @param {string} path
+ * @param {object} opts as for `api`
+ * @returns {Promise<{data: any, etag: string | null, headers: Headers, status: number}>}
+ */
+export async function create(path, opts) {
+  const sent = `${opts.method || 'POST'} ${path} ${JSON.stringify(opts.json ?? null)} ${JSON.stringify(opts.headers ?? {})}`;
+  const key = unanswered.get(sent) || uuid();
+  unanswered.set(sent, key);
+  try {
+    const r = await api(path, { ...opts, headers: { ...opts.headers, 'Idempotency-Key': key } });
+    unanswered.delete(sent);
+    return r;
+  } catch (e) {
+    if (!(e instanceof NetworkError || e.status === 503)) unanswered.delete(sent);
+    throw e;
+  }
 }
 
 /**

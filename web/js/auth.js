@@ -9,12 +9,7 @@ import { h, clear } from './ui.js';
  * @returns {Promise<object | null>}
  */
 export async function whoAmI() {
-  try {
-    return (await api('/api/me')).data.user;
-  } catch (e) {
-    if (e instanceof ApiError && e.status === 401) return null;
-    throw e;
-  }
+  return (await api('/api/me')).data.user;
 }
 
 /** Ends the session (the service clears the cookie). */

@@ -2,7 +2,7 @@
 // the task form; or change an existing task's fields and geometry. Every change is sent with the
 // ETag of the version the user started from, so nobody overwrites someone else's edit unseen.
 
-import { api, ApiError } from './api.js';
+import { api, create, ApiError } from './api.js';
 import { t, onLangChange, lang } from './i18n.js';
 import { h, clear } from './ui.js';
 import { geoman } from './lib.js';
@@ -22,7 +22,7 @@ const draftIcon = () => L.divIcon({ className: 'task-marker', html: '<span class
 /** Stores a new task from the form's values (those set) on `geometry`. */
 function createTask(values, geometry) {
   const properties = Object.fromEntries(Object.entries(values).filter(([, x]) => x !== null && x !== ''));
-  return api('/api/tasks', { method: 'POST', contentType: 'application/geo+json',
+  return create('/api/tasks', { method: 'POST', contentType: 'application/geo+json',
     json: { type: 'Feature', geometry, properties } });
 }
 

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 
 use crate::auth::Principal;
-use crate::domain::chinacoords::Datum;
+use crate::domain::bounds::WriteQuery;
 use crate::domain::task::TaskPatch;
 use crate::error::{ApiError, Problem, ProblemKind, Result};
 use crate::http::AppState;
@@ -51,11 +51,12 @@ pub async fn create(
     State(state): State<AppState>,
     Path(collection): Path<String>,
     principal: Principal,
+    headers: HeaderMap,
     QueryPairs(query): QueryPairs,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     tasks_only(&collection)?;
-    tasks::create_from_feature(&state, &principal, &query, &body, "/ogc/collections/tasks/items").await
+    tasks::create_from_feature(&state, &principal, &headers, &query, &body, "/ogc/collections/tasks/items").await
 }
 
 /// Replace a task (Part 4, replace): the whole Feature. Geometry, title and category are
@@ -89,7 +90,7 @@ pub async fn replace(
     let user = principal.require_staff("replace tasks")?;
     let id = task_id(&fid)?;
     let expected = if_match_version(&headers)?;
-    let datum = Datum::from_query(&query).map_err(ApiError::bad_query)?;
+    let write = WriteQuery::parse(&query).map_err(ApiError::bad_query)?;
     let replacement = TaskPatch::replacement(&body).map_err(ApiError::invalid)?;
     let viewer = principal.viewer();
     let current = tasks::load(&state, id, &viewer).await?.properties.public;
@@ -102,7 +103,7 @@ pub async fn replace(
     } else {
         replacement.patch
     };
-    tasks::save_patch(&state, &viewer, user.id, id, expected, datum, patch).await
+    tasks::save_patch(&state, &viewer, user.id, id, expected, write, patch).await
 }
 
 /// Change part of a task (Part 4, update): a merge patch of the Feature, as for PATCH

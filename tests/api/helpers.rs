@@ -191,25 +191,36 @@ impl std::ops::Deref for TestApp {
 
 /// Starts the service over a fresh database holding the fixture county and demo accounts.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// [`spawn_app`] with settings of the server changed by `tweak` (e.g. a metrics token).
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
     let mut admin = PgConnection::connect(&url_for("postgres")).await.expect("the test PostgreSQL server answers");
     ensure_template(&mut admin).await;
     let db_name = format!("gl_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
     admin.execute(format!("CREATE DATABASE {db_name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY").as_str()).await.unwrap();
     admin.close().await.unwrap();
-    let mut app = spawn_with(DbConfig { db_connections: 8, ..DbConfig::new(url_for(&db_name)) }, db_name).await;
+    let config = DbConfig { db_connections: 8, ..DbConfig::new(url_for(&db_name)) };
+    let mut app = spawn_served(config, db_name, tweak).await;
     app.bureau = app.login("bureau").await;
     app
 }
 
 /// Starts the service against any database configuration (e.g. an unreachable one).
 pub async fn spawn_with(config: DbConfig, db_name: String) -> TestApp {
+    spawn_served(config, db_name, |_| {}).await
+}
+
+async fn spawn_served(config: DbConfig, db_name: String, tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
     let db = config.pool().unwrap();
     let data_dir = std::env::temp_dir().join(format!(
         "greenledger-test-{}-{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst)
     ));
-    let server = ServerConfig::new("127.0.0.1:0".parse().unwrap(), "web", &data_dir);
+    let mut server = ServerConfig::new("127.0.0.1:0".parse().unwrap(), "web", &data_dir);
+    tweak(&mut server);
     let listener = tokio::net::TcpListener::bind(server.addr).await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = greenledger::app(AppState::new(db.clone(), &server, &config.timezone), &server);
@@ -346,4 +357,28 @@ impl Caller {
 
 pub fn new_key() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// What the service logged, as text: a writer for a test's own tracing subscriber.
+#[derive(Clone, Default)]
+pub struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Log {
+    pub fn lines_with(&self, needle: &str) -> Vec<String> {
+        self.text().lines().filter(|l| l.contains(needle)).map(str::to_owned).collect()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
 }

@@ -9,6 +9,7 @@ mod accounts;
 mod bad_input;
 mod exports;
 mod import;
+mod monitoring;
 mod ogc_api;
 mod ogc_write;
 mod request_id;

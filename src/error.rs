@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::domain::workflow::Refusal;
+use crate::http::trace::RequestId;
 use crate::store::StoreError;
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -94,6 +95,10 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The id of the request (as in its `X-Request-Id` header), to quote when reporting a problem:
+    /// the service's log lines for the request carry the same id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 impl ApiError {
@@ -163,6 +168,7 @@ impl ApiError {
             status: status.as_u16(),
             detail: self.detail.clone(),
             errors: self.errors.clone(),
+            request_id: RequestId::current().map(|id| id.as_str().to_owned()),
         }
     }
 }
@@ -230,6 +236,9 @@ impl From<StoreError> for ApiError {
 
 fn database(err: sqlx::Error) -> ApiError {
     if crate::store::is_transient(&err) {
+        if matches!(err, sqlx::Error::PoolTimedOut) {
+            crate::http::metrics::POOL_TIMEOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         tracing::error!(error = %err, "database unreachable");
         // Whether a write that was cut off was stored is unknown to us too: the answer says how to
         // find out safely.

@@ -8,6 +8,7 @@ pub mod export;
 pub mod http;
 #[cfg(test)]
 mod layers;
+pub mod logging;
 pub mod seed;
 pub mod store;
 pub mod synth;
@@ -41,6 +42,9 @@ pub struct ServerConfig {
     /// Credit line shown with the tile layer.
     #[arg(long, env = "GREENLEDGER_TILE_ATTRIBUTION")]
     pub tile_attribution: Option<String>,
+    /// Bearer token that /metrics requires; without it, /metrics answers loopback callers only.
+    #[arg(long, env = "GREENLEDGER_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
 }
 
 impl ServerConfig {
@@ -52,6 +56,7 @@ impl ServerConfig {
             secure_cookies: false,
             tile_url: None,
             tile_attribution: None,
+            metrics_token: None,
         }
     }
 }

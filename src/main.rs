@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use greenledger::domain::account::NewAccount;
 use greenledger::domain::chinacoords::Datum;
 use greenledger::domain::import::{Mode, Options};
+use greenledger::logging::{self, LogFormat};
 use greenledger::store::{self, DbConfig};
 use greenledger::{AppState, ServerConfig};
 
@@ -94,12 +95,15 @@ enum UserCommand {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "greenledger=info,tower_http=info,sqlx=warn".into()),
-        )
-        .init();
+    let format = match LogFormat::parse(std::env::var("GREENLEDGER_LOG_FORMAT").ok().as_deref()) {
+        Ok(format) => format,
+        Err(e) => {
+            eprintln!("greenledger: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::subscriber::set_global_default(logging::subscriber(format, std::io::stdout))
+        .expect("no other logger is installed");
     match run(Cli::parse().command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

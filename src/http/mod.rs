@@ -6,6 +6,7 @@ pub mod extract;
 pub mod health;
 pub mod idempotency;
 pub mod import;
+pub mod metrics;
 pub mod ogc;
 pub mod rollups;
 pub mod session;
@@ -40,6 +41,7 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub limiter: Arc<LoginLimiter>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// What handlers need of the configuration.
@@ -49,6 +51,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     pub session_ttl: Duration,
     pub map: web::MapConfig,
+    /// Bearer token for /metrics; without one, only loopback callers may read it.
+    pub metrics_token: Option<String>,
 }
 
 /// Lets extractors that need only the database (the caller's identity) take it from the state.
@@ -72,8 +76,9 @@ impl AppState {
                 }),
                 timezone: timezone.to_owned(),
             },
+            metrics_token: config.metrics_token.clone().filter(|t| !t.trim().is_empty()),
         };
-        Self { db, settings: Arc::new(settings), limiter: Arc::new(LoginLimiter::default()) }
+        Self { db, settings: Arc::new(settings), limiter: Arc::new(LoginLimiter::default()), metrics: Arc::default() }
     }
 }
 
@@ -107,6 +112,8 @@ struct ApiDoc;
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
         .routes(routes!(web::config))
         .routes(routes!(townships::list))
         .routes(routes!(townships::categories))
@@ -154,11 +161,13 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
     let openapi = axum::Json(openapi);
     let not_found = |uri: Uri| async move { ApiError::not_found(format!("there is no endpoint {}", uri.path())) };
     api.route("/api/openapi.json", get(move || async move { openapi.clone() }))
+        .route("/metrics", get(metrics::metrics))
         .route("/api/{*rest}", any(not_found))
         .method_not_allowed_fallback(|| async {
             ApiError::new(ProblemKind::MethodNotAllowed, "this endpoint does not accept that method")
         })
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .with_state(state)
         .merge(web::static_files(web_dir, get(not_found)))
 }

@@ -116,3 +116,18 @@ pub async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
 pub async fn postgis_version(db: &Db) -> Result<String, sqlx::Error> {
     sqlx::query_scalar("SELECT postgis_lib_version()").fetch_one(db).await
 }
+
+/// The migrations this binary knows that the database has not applied successfully (an upgrade
+/// whose `migrate` has not run yet, or one that failed half-way).
+pub async fn pending_migrations(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+        .fetch_all(db)
+        .await
+        .or_else(|e| match &e {
+            // No bookkeeping table: nothing was ever applied.
+            sqlx::Error::Database(d) if d.code().as_deref() == Some("42P01") => Ok(Vec::new()),
+            _ => Err(e),
+        })?;
+    let known = MIGRATOR.iter().filter(|m| !m.migration_type.is_down_migration());
+    Ok(known.map(|m| m.version).filter(|v| !applied.contains(v)).collect())
+}

@@ -196,6 +196,18 @@ pub async fn spawn_app() -> TestApp {
 
 /// `spawn_app` with the database configuration changed by `configure` (e.g. the county's tolerance).
 pub async fn spawn_app_with(configure: impl FnOnce(&mut DbConfig)) -> TestApp {
+    spawn_app_configured(configure, |_| {}).await
+}
+
+/// [`spawn_app`] with settings of the server changed by `tweak` (e.g. a metrics token).
+pub async fn spawn_app_serving(tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
+    spawn_app_configured(|_| {}, tweak).await
+}
+
+async fn spawn_app_configured(
+    configure: impl FnOnce(&mut DbConfig),
+    tweak: impl FnOnce(&mut ServerConfig),
+) -> TestApp {
     let mut admin = PgConnection::connect(&url_for("postgres")).await.expect("the test PostgreSQL server answers");
     ensure_template(&mut admin).await;
     let db_name = format!("gl_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));
@@ -203,20 +215,25 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut DbConfig)) -> TestApp {
     admin.close().await.unwrap();
     let mut config = DbConfig { db_connections: 8, ..DbConfig::new(url_for(&db_name)) };
     configure(&mut config);
-    let mut app = spawn_with(config, db_name).await;
+    let mut app = spawn_served(config, db_name, tweak).await;
     app.bureau = app.login("bureau").await;
     app
 }
 
 /// Starts the service against any database configuration (e.g. an unreachable one).
 pub async fn spawn_with(config: DbConfig, db_name: String) -> TestApp {
+    spawn_served(config, db_name, |_| {}).await
+}
+
+async fn spawn_served(config: DbConfig, db_name: String, tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
     let db = config.pool().unwrap();
     let data_dir = std::env::temp_dir().join(format!(
         "greenledger-test-{}-{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst)
     ));
-    let server = ServerConfig::new("127.0.0.1:0".parse().unwrap(), "web", &data_dir);
+    let mut server = ServerConfig::new("127.0.0.1:0".parse().unwrap(), "web", &data_dir);
+    tweak(&mut server);
     let listener = tokio::net::TcpListener::bind(server.addr).await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = greenledger::app(AppState::new(db.clone(), &server, &config.timezone), &server);
@@ -353,4 +370,28 @@ impl Caller {
 
 pub fn new_key() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+/// What the service logged, as text: a writer for a test's own tracing subscriber.
+#[derive(Clone, Default)]
+pub struct Log(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Log {
+    pub fn lines_with(&self, needle: &str) -> Vec<String> {
+        self.text().lines().filter(|l| l.contains(needle)).map(str::to_owned).collect()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
 }

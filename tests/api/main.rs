@@ -14,6 +14,7 @@ mod exports;
 mod fuzz;
 mod idempotency;
 mod import;
+mod monitoring;
 mod ogc_api;
 mod ogc_write;
 mod package;

@@ -1,8 +1,6 @@
 //! Request ids: every answer carries one, a caller's sane id is kept and a bogus one replaced, and
 //! each log line of a request names its id and its route (the pattern, not the path with ids).
 
-use std::sync::{Arc, Mutex};
-
 use crate::helpers::*;
 use greenledger::store::DbConfig;
 use reqwest::{Method, Response, StatusCode};
@@ -47,27 +45,6 @@ async fn a_callers_request_id_is_echoed_and_a_bogus_one_replaced() {
         let got = request_id(&with_id(bogus.clone()).await.unwrap());
         assert_ne!(got, bogus);
         assert!(is_fresh(&got), "{bogus:?} became {got:?}");
-    }
-}
-
-/// What the service logged, as text.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Log {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Log {
-    fn lines_with(&self, needle: &str) -> Vec<String> {
-        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        text.lines().filter(|l| l.contains(needle)).map(str::to_owned).collect()
     }
 }
 

@@ -34,6 +34,8 @@ async fn the_openapi_description_covers_every_endpoint() {
     let paths = doc["paths"].as_object().unwrap();
     for (path, methods) in [
         ("/api/health", &["get"][..]),
+        ("/api/health/live", &["get"]),
+        ("/api/health/ready", &["get"]),
         ("/api/townships", &["get"]),
         ("/api/categories", &["get"]),
         ("/api/tasks", &["get", "post"]),

@@ -1,6 +1,7 @@
 //! greenledger: the environmental bureau's remediation ledger on a map.
 
 pub mod auth;
+pub mod boundaries;
 pub mod domain;
 pub mod error;
 pub mod export;

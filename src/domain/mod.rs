@@ -2,8 +2,10 @@
 
 pub mod access;
 pub mod account;
+pub mod boundary;
 pub mod chinacoords;
 pub mod codes;
+pub mod crs;
 pub mod export;
 pub mod fields;
 pub mod filter;

@@ -24,6 +24,8 @@ pub enum ProblemKind {
     Unauthenticated,
     WrongCredentials,
     Forbidden,
+    /// An account with a temporary password asked for anything but choosing its own.
+    PasswordChangeRequired,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -46,6 +48,7 @@ impl ProblemKind {
         (ProblemKind::Unauthenticated, "unauthenticated", StatusCode::UNAUTHORIZED),
         (ProblemKind::WrongCredentials, "wrong-credentials", StatusCode::UNAUTHORIZED),
         (ProblemKind::Forbidden, "forbidden", StatusCode::FORBIDDEN),
+        (ProblemKind::PasswordChangeRequired, "password-change-required", StatusCode::FORBIDDEN),
         (ProblemKind::NotFound, "not-found", StatusCode::NOT_FOUND),
         (ProblemKind::MethodNotAllowed, "method-not-allowed", StatusCode::METHOD_NOT_ALLOWED),
         (ProblemKind::Conflict, "conflict", StatusCode::CONFLICT),

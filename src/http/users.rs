@@ -54,6 +54,7 @@ pub async fn create(State(state): State<AppState>, principal: Principal, JsonBod
         role: a.role.as_str(),
         township: a.township.as_deref(),
         password_hash: &hash,
+        must_change_password: true,
     };
     let id = accounts::create_user(&state.db, &new)
         .await

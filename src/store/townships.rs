@@ -106,15 +106,9 @@ pub async fn replace(
     let mut tx = db.begin().await?;
     super::geometry::check_valid(&mut *tx, &t.boundary).await?;
     upsert(&mut *tx, code, &t.name, t.kind, &t.boundary.to_geojson()).await?;
-    #[derive(sqlx::FromRow)]
-    struct Move {
-        id: uuid::Uuid,
-        before: String,
-        after: Option<String>,
-    }
-    let moves: Vec<Move> = sqlx::query_as(
-        "SELECT id, before, after FROM (
-             SELECT t.id, t.township_code AS before, township_for(t.geom) AS after
+    let moves: Vec<super::township_import::Move> = sqlx::query_as(
+        "SELECT id, code, before, after FROM (
+             SELECT t.id, t.code, t.township_code AS before, township_for(t.geom) AS after
              FROM tasks t
              WHERE NOT t.township_overridden
                AND (t.township_code = $1 OR ST_Intersects(t.geom, (SELECT boundary FROM townships WHERE code = $1)))
@@ -129,17 +123,7 @@ pub async fn replace(
             "{orphans} task(s) would lie in no township with this boundary; move or cancel them first"
         )));
     }
-    for m in &moves {
-        sqlx::query("UPDATE tasks SET township_code = $2, updated_by = $3 WHERE id = $1")
-            .bind(m.id)
-            .bind(&m.after)
-            .bind(actor)
-            .execute(&mut *tx)
-            .await?;
-        let mut event = super::events::Event::new(m.id, Some(actor), "updated");
-        event.changes = serde_json::json!({"township": {"before": m.before, "after": m.after}});
-        super::events::record(&mut tx, &event).await?;
-    }
+    super::township_import::move_tasks(&mut tx, &moves, Some(actor)).await?;
     tx.commit().await?;
     Ok(moves.len())
 }

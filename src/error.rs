@@ -25,6 +25,8 @@ pub enum ProblemKind {
     Unauthenticated,
     WrongCredentials,
     Forbidden,
+    /// An account with a temporary password asked for anything but choosing its own.
+    PasswordChangeRequired,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -47,6 +49,7 @@ impl ProblemKind {
         (ProblemKind::Unauthenticated, "unauthenticated", StatusCode::UNAUTHORIZED),
         (ProblemKind::WrongCredentials, "wrong-credentials", StatusCode::UNAUTHORIZED),
         (ProblemKind::Forbidden, "forbidden", StatusCode::FORBIDDEN),
+        (ProblemKind::PasswordChangeRequired, "password-change-required", StatusCode::FORBIDDEN),
         (ProblemKind::NotFound, "not-found", StatusCode::NOT_FOUND),
         (ProblemKind::MethodNotAllowed, "method-not-allowed", StatusCode::METHOD_NOT_ALLOWED),
         (ProblemKind::Conflict, "conflict", StatusCode::CONFLICT),

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod backup;
+pub mod boundaries;
 pub mod domain;
 pub mod error;
 pub mod export;

@@ -4,6 +4,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use greenledger::domain::account::NewAccount;
+use greenledger::domain::boundary::{Columns, Request};
 use greenledger::domain::chinacoords::Datum;
 use greenledger::domain::import::{Mode, Options};
 use greenledger::logging::{self, LogFormat};
@@ -64,6 +65,16 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// The first administrator of a county's own ledger.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// The county's township boundaries.
+    Townships {
+        #[command(subcommand)]
+        command: TownshipCommand,
+    },
     /// Load the demo county and its tasks (adds only what is missing).
     Seed {
         #[command(flatten)]
@@ -91,6 +102,81 @@ enum UserCommand {
         #[arg(long, default_value = "")]
         display_name: String,
     },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an administrator. Its temporary password is printed once (or read from
+    /// GREENLEDGER_USER_PASSWORD, or stdin with --password-stdin); it must be changed at first login.
+    Create {
+        #[command(flatten)]
+        db: DbConfig,
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "")]
+        display_name: String,
+        /// Read the temporary password from stdin instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TownshipCommand {
+    /// Check a boundary file (GeoJSON, GeoPackage, Shapefile as .zip or .shp with its .dbf, .prj,
+    /// .cpg) and report what importing it would do; with --apply, do it in one transaction.
+    Import(TownshipImport),
+}
+
+#[derive(clap::Args)]
+struct TownshipImport {
+    #[command(flatten)]
+    db: DbConfig,
+    /// The boundary file.
+    file: PathBuf,
+    /// Store the townships and move the tasks (without it: a dry run that changes nothing).
+    #[arg(long)]
+    apply: bool,
+    /// Check only (the default), said explicitly.
+    #[arg(long, conflicts_with = "apply")]
+    dry_run: bool,
+    /// The column holding the township code (default: code, XZQDM, 乡镇代码, ...).
+    #[arg(long)]
+    code_field: Option<String>,
+    /// The column holding the township name (default: name, XZQMC, 乡镇名称, ...).
+    #[arg(long)]
+    name_field: Option<String>,
+    /// The column holding the kind (镇, 街道, 开发区); without it the kind is read from the name.
+    #[arg(long)]
+    kind_field: Option<String>,
+    /// The coordinate system, when the file names none: EPSG:4549, EPSG:4490, ...
+    #[arg(long)]
+    crs: Option<String>,
+    /// Boundaries traced from a Chinese web map: gcj02 (AMap, Tencent) or bd09 (Baidu).
+    #[arg(long, default_value = "wgs84")]
+    coords: String,
+    /// The text encoding of a Shapefile's attributes, when it has no .cpg: GBK, UTF-8.
+    #[arg(long)]
+    encoding: Option<String>,
+    /// The feature table of a GeoPackage holding several.
+    #[arg(long)]
+    layer: Option<String>,
+}
+
+impl TownshipImport {
+    fn request(&self) -> Result<Request, String> {
+        let crs = self.crs.as_deref().map(greenledger::domain::crs::parse_crs_name).transpose()?;
+        let columns =
+            Columns { code: self.code_field.clone(), name: self.name_field.clone(), kind: self.kind_field.clone() };
+        Ok(Request {
+            columns,
+            crs,
+            datum: Datum::parse(&self.coords)?,
+            encoding: self.encoding.clone(),
+            layer: self.layer.clone(),
+            apply: self.apply && !self.dry_run,
+        })
+    }
 }
 
 #[tokio::main]
@@ -125,8 +211,17 @@ async fn run(command: Command) -> CliResult {
         Command::Synth { db, tasks, seed } => synth(db, tasks, seed).await,
         Command::Import { db, file, partial, coords } => import(db, file, partial, &coords).await,
         Command::User { command: UserCommand::Add { db, username, role, township, display_name } } => {
-            add_user(db, username, role, township, display_name).await
+            let password = read_password()?;
+            let body = serde_json::json!({
+                "username": username, "role": role, "township": township,
+                "display_name": display_name, "password": password,
+            });
+            create_account(db, &body).await
         }
+        Command::Admin { command: AdminCommand::Create { db, username, display_name, password_stdin } } => {
+            create_admin(db, username, display_name, password_stdin).await
+        }
+        Command::Townships { command: TownshipCommand::Import(args) } => import_townships(args).await,
     }
 }
 
@@ -216,25 +311,15 @@ fn read_password() -> std::io::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-async fn add_user(
-    db: DbConfig,
-    username: String,
-    role: String,
-    township: Option<String>,
-    display_name: String,
-) -> CliResult {
-    let password = read_password()?;
-    let body = serde_json::json!({
-        "username": username, "role": role, "township": township,
-        "display_name": display_name, "password": password,
-    });
-    let account = NewAccount::parse(&body).map_err(|errors| {
-        errors
-            .iter()
-            .map(|e| format!("{}: {}", e.pointer.trim_start_matches('/'), e.detail))
-            .collect::<Vec<_>>()
-            .join("; ")
-    })?;
+/// Every refusal on a line of its own, with where it is.
+fn listed(errors: &[greenledger::domain::FieldError]) -> String {
+    errors.iter().map(|e| format!("{}: {}", e.pointer.trim_start_matches('/'), e.detail)).collect::<Vec<_>>().join("; ")
+}
+
+/// Creates the account `body` describes. Its password was chosen by whoever runs the command, so it
+/// is temporary: the account chooses its own at first login.
+async fn create_account(db: DbConfig, body: &serde_json::Value) -> CliResult {
+    let account = NewAccount::parse(body).map_err(|errors| listed(&errors))?;
     let pool = db.pool()?;
     let hash = greenledger::auth::password::hash(account.password.clone()).await?;
     let new = store::accounts::NewUser {
@@ -243,10 +328,83 @@ async fn add_user(
         role: account.role.as_str(),
         township: account.township.as_deref(),
         password_hash: &hash,
+        must_change_password: true,
     };
     match store::accounts::create_user(&pool, &new).await? {
         Some(id) => println!("created {} ({}) {id}", account.username, account.role.as_str()),
         None => return Err(format!("the username '{}' is taken", account.username).into()),
     }
     Ok(())
+}
+
+async fn create_admin(db: DbConfig, username: String, display_name: String, password_stdin: bool) -> CliResult {
+    let given = std::env::var("GREENLEDGER_USER_PASSWORD").is_ok() || password_stdin;
+    let password = if given { read_password()? } else { greenledger::auth::password::temporary() };
+    let body = serde_json::json!({
+        "username": username, "role": "admin", "display_name": display_name, "password": password,
+    });
+    create_account(db, &body).await?;
+    if !given {
+        println!("temporary password: {password}");
+        println!("(shown this once; it must be changed at the first login)");
+    }
+    Ok(())
+}
+
+async fn import_townships(args: TownshipImport) -> CliResult {
+    let request = args.request()?;
+    let uploads = greenledger::boundaries::from_disk(&args.file)?;
+    let (source, townships, srid) =
+        greenledger::boundaries::prepare(uploads, &request).map_err(|errors| listed(&errors))?;
+    let pool = args.db.pool()?;
+    let report = store::township_import::import(&pool, source, &townships, srid, request.datum, None, request.apply)
+        .await
+        .map_err(|e| match e {
+            store::StoreError::Invalid(errors) => listed(&errors),
+            other => other.to_string(),
+        })?;
+    print!("{}", summary(&report));
+    Ok(())
+}
+
+/// The import report as lines for a terminal.
+fn summary(r: &store::township_import::ImportReport) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let encoding = r.source.encoding.as_deref().map(|e| format!(", text in {e}")).unwrap_or_default();
+    let _ = writeln!(out, "{} ({}{encoding}), coordinates from {}", r.source.file, r.source.format, r.crs);
+    let _ = writeln!(
+        out,
+        "{} townships: {} new, {} changed, {} in the ledger but not in the file (kept); county area {:.2} km²",
+        r.townships,
+        r.added.len(),
+        r.changed.len(),
+        r.kept.len(),
+        r.county_area_km2
+    );
+    for x in &r.invalid {
+        let (before, after) = (x.area_km2_before, x.area_km2_after);
+        let _ =
+            writeln!(out, "invalid: {} {}: {}; ST_MakeValid: {before:.4} -> {after:.4} km²", x.code, x.name, x.reason);
+    }
+    for o in &r.overlaps {
+        let _ = writeln!(out, "overlap: {} and {}: {:.1} m²", o.a, o.b, o.area_m2);
+    }
+    for g in &r.gaps {
+        let _ =
+            writeln!(out, "gap between {}: {:.1} m² at {:.6}, {:.6}", g.between.join(", "), g.area_m2, g.lon, g.lat);
+    }
+    for m in &r.moves {
+        let _ = writeln!(out, "task {}: {} -> {}", m.code, m.before, m.after.as_deref().unwrap_or("no township"));
+    }
+    let _ = writeln!(
+        out,
+        "{}",
+        if r.applied {
+            "applied: stored in one transaction".to_owned()
+        } else {
+            format!("dry run: nothing was stored ({} task(s) would move); --apply imports", r.moves.len())
+        }
+    );
+    out
 }

@@ -135,6 +135,8 @@ pub async fn demo_accounts(db: &Db, password: &str) -> Result<usize, SeedError> 
             role,
             township: township.as_deref(),
             password_hash: &hash,
+            // The demo's documented password is meant to be used as it is.
+            must_change_password: false,
         };
         added += usize::from(store::accounts::create_user(db, &new).await?.is_some());
     }

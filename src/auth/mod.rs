@@ -140,7 +140,10 @@ where
                 return Err(unauthorized("Authorization must be 'Bearer <API token>'"));
             };
             return match store::accounts::user_by_token(&db, &secret::hash(token)).await? {
-                Some(user) => Ok(Principal::User { user, via: Via::Token }),
+                Some(user) => {
+                    check_password_chosen(&user, parts)?;
+                    Ok(Principal::User { user, via: Via::Token })
+                }
                 None => Err(unauthorized("the API token is unknown or has been revoked")),
             };
         }
@@ -148,12 +151,30 @@ where
             && let Some(user) = store::accounts::user_by_session(&db, &secret::hash(session)).await?
         {
             check_same_origin(&parts.method, &parts.headers)?;
+            check_password_chosen(&user, parts)?;
             return Ok(Principal::User { user, via: Via::Session });
         }
         // An expired or unknown cookie reads as anonymous: the public map still works, and any
         // change answers 401, which sends the web app to its login form.
         Ok(Principal::Anonymous)
     }
+}
+
+/// What an account with a temporary password may still do: ask who it is, choose its password, log out.
+pub fn allowed_with_temporary_password(method: &Method, path: &str) -> bool {
+    matches!((method.as_str(), path), ("GET", "/api/me") | ("POST", "/api/me/password") | ("DELETE", "/api/session"))
+}
+
+/// Holds an account with a temporary password to choosing its own, whatever else it asks.
+fn check_password_chosen(user: &User, parts: &Parts) -> Result<(), ApiError> {
+    if !user.must_change_password || allowed_with_temporary_password(&parts.method, parts.uri.path()) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ProblemKind::PasswordChangeRequired,
+        "this account has a temporary password: choose your own first (POST /api/me/password with \
+         current_password and new_password)",
+    ))
 }
 
 /// The session cookie's value, if the request carries one.
@@ -195,6 +216,16 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_temporary_password_leaves_only_who_am_i_the_password_and_logging_out() {
+        assert!(allowed_with_temporary_password(&Method::GET, "/api/me"));
+        assert!(allowed_with_temporary_password(&Method::POST, "/api/me/password"));
+        assert!(allowed_with_temporary_password(&Method::DELETE, "/api/session"));
+        assert!(!allowed_with_temporary_password(&Method::POST, "/api/me/tokens"));
+        assert!(!allowed_with_temporary_password(&Method::GET, "/api/tasks"));
+        assert!(!allowed_with_temporary_password(&Method::POST, "/api/me"));
     }
 
     #[test]

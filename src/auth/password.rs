@@ -7,6 +7,16 @@ use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 
 use crate::error::ApiError;
 
+/// A temporary password to hand over: 16 letters and digits without look-alikes (0/o, 1/l/i), in
+/// groups of four; about 78 bits.
+pub fn temporary() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system provides randomness");
+    let chars: Vec<char> = bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect();
+    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+}
+
 fn hash_now(password: &str) -> String {
     Argon2::default().hash_password(password.as_bytes()).expect("argon2 hashes any password").to_string()
 }
@@ -30,6 +40,15 @@ pub async fn verify(password: String, stored: Option<String>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn temporary_passwords_are_long_readable_and_distinct() {
+        let (a, b) = (super::temporary(), super::temporary());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 19);
+        assert!(a.chars().all(|c| c == '-' || (c.is_ascii_alphanumeric() && !"01ilo".contains(c))), "{a}");
+        assert!(crate::domain::account::password(&serde_json::Value::from(a.clone())).is_ok());
+    }
+
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
         let h = super::hash("greenledger-demo".into()).await.unwrap();

@@ -22,7 +22,8 @@ fn role(v: &Value) -> Result<Role, String> {
 pub const MIN_PASSWORD: usize = 8;
 pub const MAX_PASSWORD: usize = 200;
 
-fn password(v: &Value) -> Result<String, String> {
+/// A password a person chooses (or is given): a string within the length rule.
+pub fn password(v: &Value) -> Result<String, String> {
     let s = v.as_str().ok_or_else(|| format!("must be a string, got {}", fields::json_type(v)))?;
     let n = s.chars().count();
     if n < MIN_PASSWORD {

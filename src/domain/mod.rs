@@ -2,9 +2,11 @@
 
 pub mod access;
 pub mod account;
+pub mod boundary;
 pub mod bounds;
 pub mod chinacoords;
 pub mod codes;
+pub mod crs;
 pub mod export;
 pub mod fields;
 pub mod filter;

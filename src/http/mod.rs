@@ -8,10 +8,12 @@ pub mod idempotency;
 pub mod import;
 pub mod metrics;
 pub mod ogc;
+pub mod password;
 pub mod rollups;
 pub mod session;
 pub mod tasks;
 pub mod tiles;
+pub mod township_import;
 pub mod townships;
 pub mod trace;
 pub mod users;
@@ -124,11 +126,17 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(workflow::photo))
         .routes(routes!(session::login, session::logout))
         .routes(routes!(session::me))
+        .routes(routes!(password::change))
         .routes(routes!(session::create_token, session::list_tokens))
         .routes(routes!(session::revoke_token))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::update))
         .routes(routes!(users::put_township))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(township_import::import))
+                .layer(DefaultBodyLimit::max(township_import::MAX_BOUNDARY_UPLOAD)),
+        )
         .routes(routes!(ogc::landing))
         .routes(routes!(ogc::conformance))
         .routes(routes!(ogc::api))

@@ -64,6 +64,7 @@ pub async fn create(
         role: a.role.as_str(),
         township: a.township.as_deref(),
         password_hash: &hash,
+        must_change_password: true,
     };
     let mut tx = state.db.begin().await?;
     let id = accounts::create_user(&mut *tx, &new)

@@ -16,6 +16,9 @@ pub struct User {
     pub role: RoleName,
     /// The township a township officer belongs to.
     pub township: Option<String>,
+    /// The account has a temporary password: until it chooses its own (POST /api/me/password) it
+    /// may do nothing else.
+    pub must_change_password: bool,
 }
 
 /// A role as stored (text in the database, checked there).
@@ -36,7 +39,8 @@ impl User {
     }
 }
 
-const USER: &str = "SELECT u.id, u.username, u.display_name, u.role, u.township_code AS township FROM users u";
+const USER: &str =
+    "SELECT u.id, u.username, u.display_name, u.role, u.township_code AS township, u.must_change_password FROM users u";
 
 pub async fn user_by_session(db: &Db, token_hash: &[u8]) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as(&format!(
@@ -76,7 +80,8 @@ pub async fn credentials(db: &Db, username: &str) -> Result<Option<(User, String
         password_hash: String,
     }
     let row: Option<Row> = sqlx::query_as(
-        "SELECT u.id, u.username, u.display_name, u.role, u.township_code AS township, u.password_hash
+        "SELECT u.id, u.username, u.display_name, u.role, u.township_code AS township, u.must_change_password,
+                u.password_hash
          FROM users u WHERE u.username = lower($1) AND u.active",
     )
     .bind(username)
@@ -164,7 +169,8 @@ pub struct UserRecord {
 
 pub async fn list_users<'e>(conn: impl sqlx::PgExecutor<'e>) -> Result<Vec<UserRecord>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT u.id, u.username, u.display_name, u.role, u.township_code AS township, u.active, u.created_at
+        "SELECT u.id, u.username, u.display_name, u.role, u.township_code AS township, u.must_change_password,
+                u.active, u.created_at
          FROM users u ORDER BY u.role, u.username",
     )
     .fetch_all(conn)
@@ -177,19 +183,22 @@ pub struct NewUser<'a> {
     pub role: &'a str,
     pub township: Option<&'a str>,
     pub password_hash: &'a str,
+    /// The password was chosen by someone else: the account must choose its own at first login.
+    pub must_change_password: bool,
 }
 
 /// Creates a user; `None` if the username is taken.
 pub async fn create_user<'e>(conn: impl sqlx::PgExecutor<'e>, u: &NewUser<'_>) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO users (username, display_name, role, township_code, password_hash)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (username) DO NOTHING RETURNING id",
+        "INSERT INTO users (username, display_name, role, township_code, password_hash, must_change_password)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING RETURNING id",
     )
     .bind(u.username)
     .bind(u.display_name)
     .bind(u.role)
     .bind(u.township)
     .bind(u.password_hash)
+    .bind(u.must_change_password)
     .fetch_optional(conn)
     .await
 }
@@ -204,12 +213,14 @@ pub struct UserChange {
 }
 
 /// Applies an admin's change; a password change or deactivation ends the user's sessions.
+/// A password an administrator sets is temporary: the account must choose its own at next login.
 pub async fn update_user(db: &Db, id: Uuid, c: &UserChange) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
     let done = sqlx::query(
         "UPDATE users SET display_name = coalesce($2, display_name), role = coalesce($3, role),
                 township_code = CASE WHEN $4 THEN $5 ELSE township_code END,
-                active = coalesce($6, active), password_hash = coalesce($7, password_hash)
+                active = coalesce($6, active), password_hash = coalesce($7, password_hash),
+                must_change_password = must_change_password OR $7 IS NOT NULL
          WHERE id = $1",
     )
     .bind(id)
@@ -226,4 +237,21 @@ pub async fn update_user(db: &Db, id: Uuid, c: &UserChange) -> Result<bool, sqlx
     }
     tx.commit().await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Sets the password the account chose itself: no longer temporary. Every other session of the
+/// account ends (`keep` is the caller's own, which stays).
+pub async fn set_own_password(db: &Db, id: Uuid, password_hash: &str, keep: Option<&[u8]>) -> Result<(), sqlx::Error> {
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE users SET password_hash = $2, must_change_password = false WHERE id = $1")
+        .bind(id)
+        .bind(password_hash)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2")
+        .bind(id)
+        .bind(keep)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
 }

@@ -14,6 +14,7 @@ pub mod reports;
 pub mod rollups;
 pub mod tasks;
 pub mod tiles;
+pub mod township_import;
 pub mod townships;
 
 use std::time::Duration;

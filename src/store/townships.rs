@@ -97,15 +97,15 @@ pub async fn replace(
     let mut tx = db.begin().await?;
     super::geometry::check_valid(&mut *tx, &t.boundary).await?;
     upsert(&mut *tx, code, &t.name, t.kind, &t.boundary.to_geojson()).await?;
-    let moves = sqlx::query!(
-        r#"SELECT id AS "id!", before AS "before!", after FROM (
-             SELECT t.id, t.township_code AS before, township_for(t.geom) AS after
+    let moves: Vec<super::township_import::Move> = sqlx::query_as(
+        "SELECT id, code, before, after FROM (
+             SELECT t.id, t.code, t.township_code AS before, township_for(t.geom) AS after
              FROM tasks t
              WHERE NOT t.township_overridden
                AND (t.township_code = $1 OR ST_Intersects(t.geom, (SELECT boundary FROM townships WHERE code = $1)))
-         ) m WHERE after IS DISTINCT FROM before"#,
-        code
+         ) m WHERE after IS DISTINCT FROM before",
     )
+    .bind(code)
     .fetch_all(&mut *tx)
     .await?;
     let orphans = moves.iter().filter(|m| m.after.is_none()).count();
@@ -114,14 +114,7 @@ pub async fn replace(
             "{orphans} task(s) would lie in no township with this boundary; move or cancel them first"
         )));
     }
-    for m in &moves {
-        sqlx::query!("UPDATE tasks SET township_code = $2, updated_by = $3 WHERE id = $1", m.id, m.after, actor)
-            .execute(&mut *tx)
-            .await?;
-        let mut event = super::events::Event::new(m.id, Some(actor), "updated");
-        event.changes = serde_json::json!({"township": {"before": m.before, "after": m.after}});
-        super::events::record(&mut tx, &event).await?;
-    }
+    super::township_import::move_tasks(&mut tx, &moves, Some(actor)).await?;
     tx.commit().await?;
     Ok(moves.len())
 }

@@ -43,7 +43,8 @@ fn without_database(url: &str) -> String {
     query.map_or(base.to_owned(), |q| format!("{base}?{q}"))
 }
 
-fn url_for(db: &str) -> String {
+/// The URL of database `db` on the test server.
+pub fn url_for(db: &str) -> String {
     let server = without_database(&server_url());
     match server.split_once('?') {
         Some((b, q)) => format!("{b}/{db}?{q}"),
@@ -251,21 +252,30 @@ impl Drop for TestApp {
         if self.db_name.is_empty() {
             return;
         }
-        let name = std::mem::take(&mut self.db_name);
-        // Drop runs inside the test's runtime, which cannot block on itself: use a thread.
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-            rt.block_on(async {
-                if let Ok(mut admin) = PgConnection::connect(&url_for("postgres")).await {
-                    let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
-                }
-            });
-        })
-        .join();
+        drop_database(std::mem::take(&mut self.db_name));
     }
 }
 
+/// Drops a test database, from a `Drop`: that runs inside the test's runtime, which cannot block
+/// on itself, so the work happens on a thread of its own.
+pub fn drop_database(name: String) {
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            if let Ok(mut admin) = PgConnection::connect(&url_for("postgres")).await {
+                let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+            }
+        });
+    })
+    .join();
+}
+
 impl TestApp {
+    /// The URL of this app's database, for running the command line against it.
+    pub fn database_url(&self) -> String {
+        url_for(&self.db_name)
+    }
+
     pub fn anonymous(&self) -> Caller {
         Caller { base: self.base.clone(), client: self.client.clone(), cookie: None }
     }

@@ -4,6 +4,8 @@
 import { t, applyI18n } from './i18n.js';
 import { loginDialog, logout } from './auth.js';
 import { isStaff } from './detail.js';
+import { choosePassword } from './password.js';
+import { townshipImport } from './township-import.js';
 import { myTasks } from './mytasks.js';
 import * as outbox from './offline.js';
 import { h, $, clear } from './ui.js';
@@ -16,7 +18,12 @@ import { h, $, clear } from './ui.js';
  */
 export function account(app) {
   const dialog = loginDialog($('#login-dialog'), {
-    onLogin: (u) => {
+    onLogin: async (u) => {
+      if (u.must_change_password) {
+        await choosePassword();
+        location.reload();
+        return;
+      }
       app.user = u;
       apply(true);
     },
@@ -32,6 +39,10 @@ export function account(app) {
       return;
     }
     clear(corner,
+      user.role === 'admin'
+        ? h('button', { type: 'button', class: 'secondary', id: 'township-import-open', onclick: () => openImport(app) },
+          t('townshipImport.open'))
+        : null,
       h('span', { class: 'who', id: 'who' }, user.display_name || user.username),
       h('button', { type: 'button', class: 'secondary', id: 'logout', onclick: async () => {
         await logout().catch(() => {});
@@ -66,4 +77,11 @@ function startMyTasks(app, justLoggedIn) {
   app.mine.reload();
   if (justLoggedIn || !app.state.tab) app.tabs.show('mine');
   outbox.flush();
+}
+
+/** The administrator's township import, in the panel beside the map. */
+function openImport(app) {
+  const box = h('div', { class: 'township-import' });
+  townshipImport(box);
+  app.panel.showContent(t('townshipImport.title'), box);
 }

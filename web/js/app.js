@@ -16,6 +16,7 @@ import { sidebarTabs } from './tabs.js';
 import { taskPanel } from './task-panel.js';
 import { account } from './account.js';
 import { whoAmI } from './auth.js';
+import { choosePassword } from './password.js';
 import { editor } from './editor.js';
 import * as outbox from './offline.js';
 import { $, debounce } from './ui.js';
@@ -62,8 +63,11 @@ function buildMap(app) {
   app.map = createMap($('#map'), app.config);
   app.towns = townshipLayer(app.map, app.townshipFc);
   const { view } = app.state;
+  const county = app.towns.layer.getBounds();
   if (view) app.map.setView([view.lat, view.lng], view.z);
-  else app.map.fitBounds(app.towns.layer.getBounds(), { padding: [8, 8] });
+  else if (county.isValid()) app.map.fitBounds(county, { padding: [8, 8] });
+  // A new ledger has no townships yet: show the country until an administrator imports them.
+  else app.map.setView([35, 105], 4);
 
   // Status line: how many tasks are in view, and when not all are drawn, why and what to do.
   const status = statusLine(app.map, { onMore: () => app.layer.more() });
@@ -143,6 +147,12 @@ async function main() {
   applyI18n();
   /** @type {App} */
   const app = await loadApp(url);
+  if (app.user?.must_change_password) {
+    // Nothing else answers this account yet: the form first, then the page as the account sees it.
+    await choosePassword();
+    location.reload();
+    return;
+  }
   app.refresh = () => {
     app.layer.invalidate();
     app.layer.load(app.state.filters, { force: true });

@@ -1,0 +1,64 @@
+// A county's own start in the browser: an account with a temporary password is held at the
+// change-password form until it chooses its own, and an administrator checks a township boundary
+// file in the import panel before anything is stored.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { launch, open, shot, apiAs, BASE } from './helpers.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(() => browser?.close());
+
+const DEMO_TOWNSHIPS = fileURLToPath(new URL('../../data/townships.geojson', import.meta.url));
+
+test('an account made with a temporary password must choose its own before the map lets it work', async () => {
+  const admin = await apiAs('admin');
+  const username = `new.${Date.now() % 1e8}`;
+  const made = await admin.call('POST', '/api/users', { json: { username, role: 'bureau', password: 'handed over on paper' } });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const s = await open(browser, { path: null, allow: [/status of 403/] });
+  const { page } = s;
+  const res = await page.request.post(`${BASE}/api/session`, {
+    data: { username, password: 'handed over on paper' }, headers: { Origin: BASE } });
+  assert.equal(res.status(), 200);
+  await page.goto('/');
+  await page.locator('#password-current').waitFor();
+  assert.ok(await page.locator('#password-dialog').evaluate((d) => d.open), 'the form is up');
+  await page.keyboard.press('Escape');
+  assert.ok(await page.locator('#password-dialog').evaluate((d) => d.open), 'Escape does not dismiss it');
+  await shot(page, 'password-change-required');
+
+  await page.fill('#password-current', 'handed over on paper');
+  await page.fill('#password-new', 'a password of my own');
+  await page.fill('#password-again', 'a password of my own!');
+  await page.click('#password-submit');
+  await page.locator('#password-error', { hasText: /不一致|match/ }).waitFor();
+  await page.fill('#password-again', 'a password of my own');
+  await page.click('#password-submit');
+  await page.locator('#password-dialog').waitFor({ state: 'hidden' });
+  await page.locator('#who', { hasText: username }).waitFor();
+  await page.waitForSelector('body[data-ready="true"]');
+  const me = await page.evaluate(async () => (await (await fetch('/api/me')).json()).user);
+  assert.equal(me.must_change_password, false);
+  await s.done();
+});
+
+test('an administrator checks a boundary file in the import panel and sees what it would do', async () => {
+  const s = await open(browser, { user: 'admin' });
+  const { page } = s;
+  await page.click('#township-import-open');
+  await page.setInputFiles('#township-file', DEMO_TOWNSHIPS);
+  await page.click('#township-check');
+  const summary = page.locator('#township-summary');
+  await summary.waitFor();
+  const text = await summary.textContent();
+  assert.match(text, /12/, text);
+  assert.match(text, /EPSG:4326/, text);
+  assert.ok(await page.locator('#township-apply').isEnabled(), 'the dry run can be applied');
+  await shot(page, 'township-import-dry-run');
+  // The demo file against the demo county: nothing new, nothing changed, no task moves.
+  assert.equal(await page.locator('.import-moves li').count(), 0);
+  await s.done();
+});

@@ -59,7 +59,7 @@ async fn floor(db: &Db, filter: &RollupFilter, viewer: &Viewer, frame: &rollups:
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
-    let db = DbConfig::new(&args.database_url).pool().expect("a database URL");
+    let db = DbConfig::new(args.database_url.as_str()).pool().expect("a database URL");
     let tasks: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks").fetch_one(&db).await.expect("tasks");
     let (tx, frame) = rollups::frame(&db).await.expect("today and the townships");
     tx.commit().await.expect("commit");

@@ -3,7 +3,8 @@
 # on a free loopback port, driven by Debian's Chromium through playwright-core from web/node_modules.
 # A second service runs over the demo plus GREENLEDGER_E2E_SYNTH synthetic tasks (default 25,000:
 # enough that the county's tiles at zoom 9 hold clusters), for the tests of a view holding too many
-# tasks to draw one by one (tests/e2e/dense.test.mjs).
+# tasks to draw one by one (tests/e2e/dense.test.mjs). A third serves the first database again as a
+# county in another time zone than the browsers' (tests/e2e/county-zone.test.mjs).
 # Called by scripts/test.sh with GREENLEDGER_TEST_DB set; screenshots go to test-artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,16 +28,23 @@ trap cleanup EXIT
 cargo build --quiet
 
 # serve DATABASE LOG [SYNTHETIC_TASKS]: a fresh demo database served on a free port; sets $url.
-# Not run in a subshell, so cleanup knows the server's pid.
 serve() {
-  local db=$1 log=$2 synth=${3:-0} port
+  local db=$1 log=$2 synth=${3:-0}
   "$psql" "$GREENLEDGER_TEST_DB/postgres" -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
   DATABASE_URL="$GREENLEDGER_TEST_DB/$db" target/debug/greenledger migrate >/dev/null
   DATABASE_URL="$GREENLEDGER_TEST_DB/$db" target/debug/greenledger seed >/dev/null
   # synth writes with triggers off, which takes the superuser the test cluster connects as.
   [ "$synth" = 0 ] || DATABASE_URL="$GREENLEDGER_TEST_DB/$db" target/debug/greenledger synth --tasks "$synth" >/dev/null 2>&1
+  start "$db" "$log"
+}
+
+# start DATABASE LOG [VAR=VALUE...]: the service over an existing database, with these settings,
+# on a free port; sets $url. Not run in a subshell, so cleanup knows the server's pid.
+start() {
+  local db=$1 log=$2 port
+  shift 2
   port=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
-  DATABASE_URL="$GREENLEDGER_TEST_DB/$db" GREENLEDGER_ADDR="127.0.0.1:$port" GREENLEDGER_DATA_DIR="$data/files-$db" \
+  env "$@" DATABASE_URL="$GREENLEDGER_TEST_DB/$db" GREENLEDGER_ADDR="127.0.0.1:$port" GREENLEDGER_DATA_DIR="$data/files-$db" \
     RUST_LOG=greenledger=warn target/debug/greenledger serve >"$log" 2>&1 &
   pids+=($!)
   url="http://127.0.0.1:$port"
@@ -55,11 +63,17 @@ dense_log="$data/serve-dense.log"
 serve greenledger_e2e_dense "$dense_log" "${GREENLEDGER_E2E_SYNTH:-25000}"
 dense_url=$url
 serve greenledger_e2e "$log"
+url_main=$url
+# The same ledger as a county in another zone than the browsers' (tests/e2e/county-zone.test.mjs).
+zone=America/Los_Angeles
+start greenledger_e2e "$data/serve-zoned.log" GREENLEDGER_TIMEZONE="$zone"
+zoned_url=$url
 
 mkdir -p test-artifacts
 rm -f test-artifacts/*.png
 status=0
-GREENLEDGER_E2E_URL="$url" GREENLEDGER_E2E_DENSE_URL="$dense_url" node --test --test-concurrency=1 tests/e2e/*.test.mjs || status=$?
+GREENLEDGER_E2E_URL="$url_main" GREENLEDGER_E2E_DENSE_URL="$dense_url" \
+  GREENLEDGER_E2E_ZONED_URL="$zoned_url" GREENLEDGER_E2E_ZONE="$zone" node --test --test-concurrency=1 tests/e2e/*.test.mjs || status=$?
 if [ "$status" != 0 ]; then
   echo "e2e: the service's log ends with:" >&2
   tail -30 "$log" >&2

@@ -18,6 +18,9 @@ cargo clippy --quiet --all-targets -- -D warnings
 echo "test: unit and integration tests (PostGIS at $GREENLEDGER_TEST_DB)"
 cargo test --quiet
 
+echo "test: web/js exports imported and documented"
+node scripts/check-js.mjs
+
 echo "test: the map in Chromium (screenshots in test-artifacts/)"
 scripts/e2e.sh
 

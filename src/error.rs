@@ -7,28 +7,75 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::domain::workflow::Refusal;
+use crate::store::StoreError;
+
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
-/// One problem with one part of the input.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct FieldError {
-    /// JSON pointer into the request body (`/properties/progress`, `/geometry/coordinates/0/3/1`),
-    /// or the query parameter name for query strings.
-    pub pointer: String,
-    pub detail: String,
+pub use crate::domain::FieldError;
+
+/// Every kind of refusal the service gives: its `type` slug and its HTTP status, in one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProblemKind {
+    BadRequest,
+    MalformedJson,
+    InvalidQuery,
+    InvalidInput,
+    Unauthenticated,
+    WrongCredentials,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    VersionMismatch,
+    TooLarge,
+    UnsupportedMediaType,
+    TooManyRows,
+    PreconditionRequired,
+    TooManyLogins,
+    Internal,
+    Unavailable,
 }
 
-impl FieldError {
-    pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { pointer: pointer.into(), detail: detail.into() }
+impl ProblemKind {
+    const TABLE: &'static [(ProblemKind, &'static str, StatusCode)] = &[
+        (ProblemKind::BadRequest, "bad-request", StatusCode::BAD_REQUEST),
+        (ProblemKind::MalformedJson, "malformed-json", StatusCode::BAD_REQUEST),
+        (ProblemKind::InvalidQuery, "invalid-query", StatusCode::BAD_REQUEST),
+        (ProblemKind::InvalidInput, "invalid-input", StatusCode::UNPROCESSABLE_ENTITY),
+        (ProblemKind::Unauthenticated, "unauthenticated", StatusCode::UNAUTHORIZED),
+        (ProblemKind::WrongCredentials, "wrong-credentials", StatusCode::UNAUTHORIZED),
+        (ProblemKind::Forbidden, "forbidden", StatusCode::FORBIDDEN),
+        (ProblemKind::NotFound, "not-found", StatusCode::NOT_FOUND),
+        (ProblemKind::MethodNotAllowed, "method-not-allowed", StatusCode::METHOD_NOT_ALLOWED),
+        (ProblemKind::Conflict, "conflict", StatusCode::CONFLICT),
+        (ProblemKind::VersionMismatch, "version-mismatch", StatusCode::PRECONDITION_FAILED),
+        (ProblemKind::TooLarge, "too-large", StatusCode::PAYLOAD_TOO_LARGE),
+        (ProblemKind::UnsupportedMediaType, "unsupported-media-type", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        (ProblemKind::TooManyRows, "too-many-rows", StatusCode::UNPROCESSABLE_ENTITY),
+        (ProblemKind::PreconditionRequired, "precondition-required", StatusCode::PRECONDITION_REQUIRED),
+        (ProblemKind::TooManyLogins, "too-many-logins", StatusCode::TOO_MANY_REQUESTS),
+        (ProblemKind::Internal, "internal", StatusCode::INTERNAL_SERVER_ERROR),
+        (ProblemKind::Unavailable, "unavailable", StatusCode::SERVICE_UNAVAILABLE),
+    ];
+
+    fn row(self) -> &'static (ProblemKind, &'static str, StatusCode) {
+        Self::TABLE.iter().find(|(k, _, _)| *k == self).expect("every problem kind is in the table")
+    }
+
+    /// The slug, exposed as `type: "/problems/<slug>"`.
+    pub fn slug(self) -> &'static str {
+        self.row().1
+    }
+
+    pub fn status(self) -> StatusCode {
+        self.row().2
     }
 }
 
 #[derive(Debug)]
 pub struct ApiError {
-    pub status: StatusCode,
-    /// Short machine-readable slug, exposed as `type: "/problems/<slug>"`.
-    pub kind: &'static str,
+    pub kind: ProblemKind,
     pub detail: String,
     pub errors: Vec<FieldError>,
     /// Extra members of the problem object (e.g. `current_version` on a 412).
@@ -50,24 +97,28 @@ pub struct Problem {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, kind, detail: detail.into(), errors: Vec::new(), extensions: Map::new(), headers: Vec::new() }
+    pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
+        Self { kind, detail: detail.into(), errors: Vec::new(), extensions: Map::new(), headers: Vec::new() }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.kind.status()
     }
 
     pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad-request", detail)
+        Self::new(ProblemKind::BadRequest, detail)
     }
 
     /// 400 for a query string: each error names the parameter.
     pub fn bad_query(errors: Vec<FieldError>) -> Self {
         let detail = summarize("the query string is invalid", &errors);
-        Self { errors, ..Self::new(StatusCode::BAD_REQUEST, "invalid-query", detail) }
+        Self { errors, ..Self::new(ProblemKind::InvalidQuery, detail) }
     }
 
     /// 422 for a well-formed body whose content breaks the rules.
     pub fn invalid(errors: Vec<FieldError>) -> Self {
         let detail = summarize("the request body is invalid", &errors);
-        Self { errors, ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", detail) }
+        Self { errors, ..Self::new(ProblemKind::InvalidInput, detail) }
     }
 
     pub fn invalid_field(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
@@ -75,23 +126,23 @@ impl ApiError {
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not-found", detail)
+        Self::new(ProblemKind::NotFound, detail)
+    }
+
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(ProblemKind::Forbidden, detail)
     }
 
     pub fn conflict(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict", detail)
+        Self::new(ProblemKind::Conflict, detail)
     }
 
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+        Self::new(ProblemKind::Unavailable, detail)
     }
 
     pub fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "the server failed to handle the request; it has been logged",
-        )
+        Self::new(ProblemKind::Internal, "the server failed to handle the request; it has been logged")
     }
 
     pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
@@ -105,10 +156,11 @@ impl ApiError {
     }
 
     pub fn problem(&self) -> Problem {
+        let status = self.status();
         Problem {
-            kind: format!("/problems/{}", self.kind),
-            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: self.status.as_u16(),
+            kind: format!("/problems/{}", self.kind.slug()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
             detail: self.detail.clone(),
             errors: self.errors.clone(),
         }
@@ -127,7 +179,7 @@ fn summarize(what: &str, errors: &[FieldError]) -> String {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.detail)
+        write!(f, "{} {}", self.status().as_u16(), self.detail)
     }
 }
 
@@ -140,7 +192,7 @@ impl IntoResponse for ApiError {
             _ => Map::new(),
         };
         body.extend(self.extensions);
-        let mut response = (self.status, axum::Json(Value::Object(body))).into_response();
+        let mut response = (self.kind.status(), axum::Json(Value::Object(body))).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         for (name, value) in self.headers {
@@ -150,55 +202,56 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// SQLSTATEs our own triggers raise (see migrations).
-const NO_TOWNSHIP: &str = "GL001";
-const SWAPPED_AXES: &str = "GL002";
-
-impl From<sqlx::Error> for ApiError {
-    fn from(err: sqlx::Error) -> Self {
-        match &err {
-            sqlx::Error::Database(db) => {
-                let code = db.code();
-                match code.as_deref() {
-                    Some(NO_TOWNSHIP) | Some(SWAPPED_AXES) => {
-                        return ApiError::invalid_field("/geometry", db.message());
-                    }
-                    // A CHECK or foreign key caught what the Rust validation let through: still the
-                    // caller's input, so a 422 naming the constraint rather than a 500.
-                    Some("23514") | Some("23503") | Some("23502") => {
-                        tracing::warn!(error = %db, "constraint caught input that validation passed");
-                        let constraint = db.constraint().unwrap_or("a constraint");
-                        return ApiError::invalid_field(
-                            "",
-                            format!("the data breaks the rule {constraint}: {}", db.message()),
-                        );
-                    }
-                    Some("23505") => {
-                        return ApiError::conflict(format!("a record with the same key exists: {}", db.message()));
-                    }
-                    _ => {}
-                }
-                tracing::error!(error = %err, "database error");
-                ApiError::internal()
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound(what) => ApiError::not_found(what),
+            // The handler adds the record as it is now (`current`) where it has one to show.
+            StoreError::Stale { current_version } => ApiError::new(
+                ProblemKind::VersionMismatch,
+                format!(
+                    "the record was changed by someone else since you read it; it is now at version {current_version}"
+                ),
+            )
+            .with("current_version", current_version),
+            StoreError::BadReference(e) => ApiError::invalid(vec![e]),
+            StoreError::BadQuery(errors) => ApiError::bad_query(errors),
+            StoreError::Invalid(errors) => ApiError::invalid(errors),
+            StoreError::Conflict(why) => ApiError::conflict(why),
+            StoreError::Refused(r) => r.into(),
+            StoreError::PhotoNotStored(e) => {
+                tracing::error!(error = %e, "cannot store a report photo");
+                ApiError::unavailable("the photo could not be stored; nothing was saved, send the report again")
             }
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
-                tracing::error!(error = %err, "database unreachable");
-                ApiError::unavailable("the database is unreachable; try again shortly")
-                    .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
-            }
-            _ => {
-                tracing::error!(error = %err, "database error");
-                ApiError::internal()
-            }
+            StoreError::Database(err) => database(err),
         }
     }
 }
 
-impl From<crate::domain::workflow::Refusal> for ApiError {
-    fn from(r: crate::domain::workflow::Refusal) -> Self {
-        use crate::domain::workflow::Refusal;
+fn database(err: sqlx::Error) -> ApiError {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            tracing::error!(error = %err, "database unreachable");
+            ApiError::unavailable("the database is unreachable; try again shortly")
+                .with_header(header::RETRY_AFTER, HeaderValue::from_static("5"))
+        }
+        _ => {
+            tracing::error!(error = %err, "database error");
+            ApiError::internal()
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        StoreError::from(err).into()
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
         match r {
-            Refusal::Forbidden(why) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", why),
+            Refusal::Forbidden(why) => ApiError::forbidden(why),
             Refusal::WrongState(why) => ApiError::conflict(why),
         }
     }

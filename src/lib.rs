@@ -3,7 +3,10 @@
 pub mod auth;
 pub mod domain;
 pub mod error;
+pub mod export;
 pub mod http;
+#[cfg(test)]
+mod layers;
 pub mod seed;
 pub mod store;
 pub mod synth;
@@ -13,7 +16,6 @@ use std::time::Duration;
 
 use axum::Router;
 use tower_http::compression::CompressionLayer;
-use tower_http::trace::TraceLayer;
 
 pub use http::AppState;
 
@@ -54,8 +56,11 @@ impl ServerConfig {
 }
 
 /// The whole service as a router: what `main` serves and what the tests start on port 0.
+/// `Router::layer` puts the request span inside routing, where the matched route is known.
 pub fn app(state: AppState, config: &ServerConfig) -> Router {
-    http::router(state, &config.web_dir).layer(CompressionLayer::new()).layer(TraceLayer::new_for_http())
+    http::router(state, &config.web_dir)
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(http::trace::request_span))
 }
 
 /// Serves until Ctrl-C or SIGTERM, then lets in-flight requests finish (up to `grace`).

@@ -90,7 +90,9 @@ pub async fn load_demo(db: &Db, dir: &Path, progress: impl Fn(&str)) -> Result<S
         let task = NewTask::parse(f, now).map_err(|errors| {
             bad(errors.iter().map(|e| format!("{}: {}", e.pointer, e.detail)).collect::<Vec<_>>().join("; "))
         })?;
-        store::tasks::insert(db, &mut tx, Some(*id), &task, None).await.map_err(|e| bad(e.detail))?;
+        store::tasks::insert(db, &mut tx, Some(*id), &task, None)
+            .await
+            .map_err(|e| bad(crate::error::ApiError::from(e).detail))?;
         report.tasks_added += 1;
         if report.tasks_added % 100 == 0 {
             progress(&format!("tasks: {} of {} added", report.tasks_added, tasks.len() - present.len()));

@@ -5,48 +5,19 @@ pub mod limiter;
 pub mod password;
 pub mod secret;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode, header};
-use serde::Serialize;
+use axum::http::{HeaderMap, Method, header};
 use uuid::Uuid;
 
 use crate::domain::access::{Role, Viewer};
-use crate::error::ApiError;
-use crate::http::AppState;
-use crate::store;
+use crate::error::{ApiError, ProblemKind};
+use crate::store::{self, Db};
+
+pub use crate::store::accounts::{RoleName, User};
 
 pub const SESSION_COOKIE: &str = "gl_session";
 pub const TOKEN_PREFIX: &str = "glt_";
-
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct User {
-    pub id: Uuid,
-    pub username: String,
-    pub display_name: String,
-    #[sqlx(try_from = "String")]
-    pub role: RoleName,
-    /// The township a township officer belongs to.
-    pub township: Option<String>,
-}
-
-/// A role as stored (text in the database, checked there).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(transparent)]
-pub struct RoleName(#[schema(inline)] pub Role);
-
-impl TryFrom<String> for RoleName {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Role::parse(&s).map(RoleName).ok_or_else(|| format!("unknown role {s}"))
-    }
-}
-
-impl User {
-    pub fn role(&self) -> Role {
-        self.role.0
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
@@ -83,12 +54,8 @@ impl Principal {
     /// 401 unless logged in.
     pub fn require_user(&self) -> Result<&User, ApiError> {
         self.user().ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthenticated",
-                "log in first (POST /api/session), or send an API token",
-            )
-            .with_header(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"))
+            ApiError::new(ProblemKind::Unauthenticated, "log in first (POST /api/session), or send an API token")
+                .with_header(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"))
         })
     }
 
@@ -98,19 +65,19 @@ impl Principal {
         if user.role().is_staff() {
             Ok(user)
         } else {
-            Err(forbidden(format!("only bureau staff may {to}; you are logged in as a township officer")))
+            Err(ApiError::forbidden(format!("only bureau staff may {to}; you are logged in as a township officer")))
         }
     }
 
     /// 401 unless logged in, 403 unless admin.
     pub fn require_admin(&self, to: &str) -> Result<&User, ApiError> {
         let user = self.require_user()?;
-        if user.role() == Role::Admin { Ok(user) } else { Err(forbidden(format!("only an administrator may {to}"))) }
+        if user.role() == Role::Admin {
+            Ok(user)
+        } else {
+            Err(ApiError::forbidden(format!("only an administrator may {to}")))
+        }
     }
-}
-
-pub fn forbidden(detail: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
 }
 
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -140,39 +107,45 @@ pub fn check_same_origin(method: &Method, headers: &HeaderMap) -> Result<(), Api
         && site != "same-origin"
         && site != "none"
     {
-        return Err(forbidden(format!("cross-site request refused (Sec-Fetch-Site: {site})")));
+        return Err(ApiError::forbidden(format!("cross-site request refused (Sec-Fetch-Site: {site})")));
     }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     let origin = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
     match (origin, host) {
         (Some(o), Some(h)) if authority(o) == Some(h) => Ok(()),
-        (Some(o), _) => Err(forbidden(format!("cross-site request refused: it comes from {o}"))),
-        (None, _) => Err(forbidden(
+        (Some(o), _) => Err(ApiError::forbidden(format!("cross-site request refused: it comes from {o}"))),
+        (None, _) => Err(ApiError::forbidden(
             "a change made with a session cookie must come from the greenledger web app (no Origin header); scripts use an API token",
         )),
     }
 }
 
-impl FromRequestParts<AppState> for Principal {
+/// Any state that holds the database can tell who is calling.
+impl<S> FromRequestParts<S> for Principal
+where
+    Db: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let db = Db::from_ref(state);
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
             let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim);
             let unauthorized = |d: &str| {
-                ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", d.to_owned())
+                ApiError::new(ProblemKind::Unauthenticated, d.to_owned())
                     .with_header(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"))
             };
             let Some(token) = token else {
                 return Err(unauthorized("Authorization must be 'Bearer <API token>'"));
             };
-            return match store::accounts::user_by_token(&state.db, &secret::hash(token)).await? {
+            return match store::accounts::user_by_token(&db, &secret::hash(token)).await? {
                 Some(user) => Ok(Principal::User { user, via: Via::Token }),
                 None => Err(unauthorized("the API token is unknown or has been revoked")),
             };
         }
         if let Some(session) = session_cookie(&parts.headers)
-            && let Some(user) = store::accounts::user_by_session(&state.db, &secret::hash(session)).await?
+            && let Some(user) = store::accounts::user_by_session(&db, &secret::hash(session)).await?
         {
             check_same_origin(&parts.method, &parts.headers)?;
             return Ok(Principal::User { user, via: Via::Session });

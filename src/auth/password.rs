@@ -1,24 +1,11 @@
-//! Passwords, hashed with Argon2id (PHC string format) off the async threads.
+//! Passwords, hashed with Argon2id (PHC string format) off the async threads. What makes a
+//! password acceptable is a domain rule (`domain::account`).
 
 use std::sync::OnceLock;
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
 
-use crate::error::{ApiError, FieldError};
-
-pub const MIN_LENGTH: usize = 8;
-pub const MAX_LENGTH: usize = 200;
-
-pub fn check_policy(password: &str, pointer: &str) -> Result<(), FieldError> {
-    let n = password.chars().count();
-    if n < MIN_LENGTH {
-        return Err(FieldError::new(pointer, format!("a password needs at least {MIN_LENGTH} characters")));
-    }
-    if n > MAX_LENGTH {
-        return Err(FieldError::new(pointer, format!("a password has at most {MAX_LENGTH} characters")));
-    }
-    Ok(())
-}
+use crate::error::ApiError;
 
 fn hash_now(password: &str) -> String {
     Argon2::default().hash_password(password.as_bytes()).expect("argon2 hashes any password").to_string()

@@ -7,7 +7,12 @@
 
 use std::f64::consts::PI;
 
-use super::geometry::{Position, TaskGeometry};
+use geo::{Coord, Distance, Haversine, MapCoords, Point};
+
+use super::geometry::TaskGeometry;
+
+/// A longitude/latitude position, as the published formulas and test pairs write it.
+pub type Position = [f64; 2];
 
 /// The datum of positions a client sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -35,28 +40,25 @@ impl Datum {
     }
 
     /// The `coords` parameter of a write's query string (the only parameter writes take).
-    pub fn from_query(pairs: &[(String, String)]) -> Result<Datum, Vec<crate::error::FieldError>> {
-        use crate::error::FieldError;
+    pub fn from_query(pairs: &[(String, String)]) -> Result<Datum, Vec<super::FieldError>> {
         let mut datum = Datum::Wgs84;
-        let mut errors = Vec::new();
-        for (key, value) in pairs {
-            match key.as_str() {
-                "coords" => match Datum::parse(value) {
-                    Ok(d) => datum = d,
-                    Err(e) => errors.push(FieldError::new("coords", e)),
-                },
-                other => errors.push(FieldError::new(
-                    other,
-                    format!("unknown parameter '{other}'; this endpoint takes only coords=gcj02|bd09|wgs84"),
-                )),
-            }
-        }
+        let hint = "this endpoint takes only coords=gcj02|bd09|wgs84";
+        let errors = super::filter::each_parameter(pairs, &["coords"], hint, |_, value| {
+            datum = Datum::parse(value)?;
+            Ok(())
+        });
         if errors.is_empty() { Ok(datum) } else { Err(errors) }
     }
 
     /// The geometry in WGS 84.
     pub fn geometry_to_wgs84(self, g: &TaskGeometry) -> TaskGeometry {
-        if self == Datum::Wgs84 { g.clone() } else { g.map_positions(|p| self.to_wgs84(p)) }
+        if self == Datum::Wgs84 {
+            return g.clone();
+        }
+        g.with_geometry(g.geometry().map_coords(|c| {
+            let [x, y] = self.to_wgs84([c.x, c.y]);
+            Coord { x, y }
+        }))
     }
 
     /// The WGS 84 position of `p`, given in this datum.
@@ -146,13 +148,9 @@ fn inverse(p: Position, forward: fn(Position) -> Position) -> Position {
     q
 }
 
-/// Distance in metres between two nearby positions (equirectangular; exact enough below 10 km).
+/// Distance in metres between two positions on the mean Earth sphere (haversine).
 pub fn metres_between(a: Position, b: Position) -> f64 {
-    const R: f64 = 6_371_008.8;
-    let lat = ((a[1] + b[1]) / 2.0).to_radians();
-    let dx = (b[0] - a[0]).to_radians() * lat.cos() * R;
-    let dy = (b[1] - a[1]).to_radians() * R;
-    (dx * dx + dy * dy).sqrt()
+    Haversine.distance(Point::from(a), Point::from(b))
 }
 
 #[cfg(test)]

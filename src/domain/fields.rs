@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
-use crate::error::FieldError;
+use super::FieldError;
 
 pub fn json_type(v: &Value) -> &'static str {
     match v {

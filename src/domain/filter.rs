@@ -1,8 +1,8 @@
 //! The task list's query string: parsed strictly, so a misspelt parameter is an error rather than
 //! a silently unfiltered answer.
 
+use super::FieldError;
 use crate::domain::task::Status;
-use crate::error::FieldError;
 
 pub const DEFAULT_LIMIT: i64 = 500;
 pub const MAX_LIMIT: i64 = 10_000;
@@ -91,6 +91,31 @@ pub(crate) fn page_query(pairs: &[(String, String)], drop: &[&str], limit: i64, 
     out.finish()
 }
 
+/// The one way a query string is read: a parameter not in `allowed`, or given twice, is an error
+/// naming it (`hint` says what is accepted); every other goes to `each`, whose refusal is an error
+/// naming the parameter. All errors are returned, not only the first.
+pub fn each_parameter(
+    pairs: &[(String, String)],
+    allowed: &[&str],
+    hint: &str,
+    mut each: impl FnMut(&str, &str) -> Result<(), String>,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for (key, value) in pairs {
+        let refusal = if !allowed.contains(&key.as_str()) {
+            Some(format!("unknown parameter '{key}'; {hint}"))
+        } else if seen.contains(&key.as_str()) {
+            Some(format!("'{key}' is given more than once; separate several values with commas"))
+        } else {
+            seen.push(key);
+            each(key, value).err()
+        };
+        errors.extend(refusal.map(|d| FieldError::new(key.clone(), d)));
+    }
+    errors
+}
+
 pub(crate) fn flag(s: &str) -> Result<bool, String> {
     match s {
         "true" | "1" => Ok(true),
@@ -107,53 +132,28 @@ fn number(s: &str, min: i64, max: i64) -> Result<i64, String> {
 impl TaskFilter {
     pub fn parse(pairs: &[(String, String)]) -> Result<TaskFilter, Vec<FieldError>> {
         let mut f = TaskFilter { limit: DEFAULT_LIMIT, ..Default::default() };
-        let mut errors = Vec::new();
-        let mut seen: Vec<&str> = Vec::new();
-        for (key, value) in pairs {
-            let mut fail = |d: String| errors.push(FieldError::new(key.clone(), d));
-            if seen.contains(&key.as_str()) {
-                fail(format!("'{key}' is given more than once; separate several values with commas"));
-                continue;
-            }
-            seen.push(key);
-            match key.as_str() {
-                "bbox" => match BBox::parse(value) {
-                    Ok(b) => f.bbox = Some(b),
-                    Err(e) => fail(e),
-                },
+        let hint = format!("parameters are: {}", PARAMETERS.join(", "));
+        let errors = each_parameter(pairs, PARAMETERS, &hint, |key, value| {
+            match key {
+                "bbox" => f.bbox = Some(BBox::parse(value)?),
                 "category" => f.categories = Some(list(value)),
                 "township" => f.townships = Some(list(value)),
-                "status" => match statuses(value) {
-                    Ok(st) => f.statuses = Some(st),
-                    Err(e) => fail(e),
-                },
-                "overdue" => match flag(value) {
-                    Ok(b) => f.overdue = Some(b),
-                    Err(e) => fail(e),
-                },
-                "supervised" => match flag(value) {
-                    Ok(b) => f.supervised = Some(b),
-                    Err(e) => fail(e),
-                },
+                "status" => f.statuses = Some(statuses(value)?),
+                "overdue" => f.overdue = Some(flag(value)?),
+                "supervised" => f.supervised = Some(flag(value)?),
                 "q" => {
                     let q = value.trim();
                     if q.chars().count() > 100 {
-                        fail("q must be at most 100 characters".into());
-                    } else if !q.is_empty() {
-                        f.q = Some(q.to_owned());
+                        return Err("q must be at most 100 characters".into());
                     }
+                    f.q = Some(q.to_owned()).filter(|q| !q.is_empty());
                 }
-                "limit" => match number(value, 1, MAX_LIMIT) {
-                    Ok(n) => f.limit = n,
-                    Err(e) => fail(format!("limit: {e}")),
-                },
-                "offset" => match number(value, 0, i64::from(i32::MAX)) {
-                    Ok(n) => f.offset = n,
-                    Err(e) => fail(format!("offset: {e}")),
-                },
-                other => fail(format!("unknown parameter '{other}'; parameters are: {}", PARAMETERS.join(", "))),
+                "limit" => f.limit = number(value, 1, MAX_LIMIT).map_err(|e| format!("limit: {e}"))?,
+                "offset" => f.offset = number(value, 0, i64::from(i32::MAX)).map_err(|e| format!("offset: {e}"))?,
+                _ => unreachable!("every allowed parameter is handled"),
             }
-        }
+            Ok(())
+        });
         if errors.is_empty() { Ok(f) } else { Err(errors) }
     }
 

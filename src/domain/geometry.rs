@@ -1,11 +1,16 @@
 //! A task's geometry, parsed once at the edge from GeoJSON (RFC 7946) into a value that is known to
 //! be of a supported type, in range and well-formed. Topological validity (self-intersection and the
 //! like) is PostGIS's call, asked before anything is stored (see `store::geometry`).
+//!
+//! The parser walks the JSON itself, rather than deserialising a `geojson::Geometry`, so that every
+//! refusal carries a JSON pointer to the bad coordinate; what it yields is a `geo` geometry, and
+//! `geojson` writes it back out.
 
+use geo::{Coord, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon};
 use serde_json::Value;
 
+use super::FieldError;
 use super::fields::json_type;
-use crate::error::FieldError;
 
 /// More than this many positions is refused: a ledger feature is a site, a river stretch or a
 /// village, never a survey-grade boundary, and big geometries make every map view slow.
@@ -49,22 +54,11 @@ impl GeometryKind {
     }
 }
 
-/// A WGS 84 longitude/latitude position.
-pub type Position = [f64; 2];
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Coordinates {
-    Point(Position),
-    MultiPoint(Vec<Position>),
-    LineString(Vec<Position>),
-    MultiLineString(Vec<Vec<Position>>),
-    Polygon(Vec<Vec<Position>>),
-    MultiPolygon(Vec<Vec<Vec<Position>>>),
-}
-
+/// A geometry of one of the supported kinds, every position checked: only `TaskGeometry::parse`
+/// makes one (and `with_geometry`, for a change of datum that keeps the shape).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskGeometry {
-    coordinates: Coordinates,
+    geometry: Geometry<f64>,
     vertices: usize,
 }
 
@@ -120,7 +114,7 @@ impl Parser {
         }
     }
 
-    fn position(&mut self, v: &Value, pointer: &str) -> Option<Position> {
+    fn position(&mut self, v: &Value, pointer: &str) -> Option<Coord<f64>> {
         self.vertices += 1;
         if self.vertices > MAX_VERTICES {
             return None;
@@ -155,10 +149,10 @@ impl Parser {
             self.fail(format!("{pointer}/2"), format!("elevation must be a number, got {}", json_type(z)));
             ok = false;
         }
-        ok.then_some(out)
+        ok.then_some(Coord { x: out[0], y: out[1] })
     }
 
-    fn positions(&mut self, v: &Value, pointer: &str, what: &str, min: usize) -> Option<Vec<Position>> {
+    fn positions(&mut self, v: &Value, pointer: &str, what: &str, min: usize) -> Option<Vec<Coord<f64>>> {
         let items = self.array(v, pointer, what)?;
         if items.len() < min {
             self.fail(pointer.to_owned(), format!("{what} needs at least {min} positions, got {}", items.len()));
@@ -178,11 +172,11 @@ impl Parser {
         ok.then_some(out)
     }
 
-    fn line(&mut self, v: &Value, pointer: &str) -> Option<Vec<Position>> {
-        self.positions(v, pointer, "a line", 2)
+    fn line(&mut self, v: &Value, pointer: &str) -> Option<LineString<f64>> {
+        self.positions(v, pointer, "a line", 2).map(LineString::new)
     }
 
-    fn polygon(&mut self, v: &Value, pointer: &str) -> Option<Vec<Vec<Position>>> {
+    fn polygon(&mut self, v: &Value, pointer: &str) -> Option<Polygon<f64>> {
         let rings = self.array(v, pointer, "a polygon")?;
         if rings.is_empty() {
             self.fail(pointer.to_owned(), "a polygon needs an exterior ring");
@@ -192,21 +186,18 @@ impl Parser {
         let mut ok = true;
         for (i, ring) in rings.iter().enumerate() {
             let p = format!("{pointer}/{i}");
-            match self.positions(ring, &p, "a polygon ring", 4) {
+            match self.positions(ring, &p, "a polygon ring", 4).map(LineString::new) {
+                Some(ring) if ring.is_closed() => out.push(ring),
                 Some(ring) => {
-                    let (first, last) = (ring[0], ring[ring.len() - 1]);
-                    if first != last {
-                        self.fail(
-                            p,
-                            format!(
-                                "ring {i} is not closed: it starts at [{}, {}] and ends at [{}, {}]; the last position must repeat the first",
-                                first[0], first[1], last[0], last[1]
-                            ),
-                        );
-                        ok = false;
-                    } else {
-                        out.push(ring);
-                    }
+                    let (first, last) = (ring.0[0], ring.0[ring.0.len() - 1]);
+                    self.fail(
+                        p,
+                        format!(
+                            "ring {i} is not closed: it starts at [{}, {}] and ends at [{}, {}]; the last position must repeat the first",
+                            first.x, first.y, last.x, last.y
+                        ),
+                    );
+                    ok = false;
                 }
                 None => ok = false,
             }
@@ -214,7 +205,8 @@ impl Parser {
                 return None;
             }
         }
-        ok.then_some(out)
+        let mut rings = out.into_iter();
+        ok.then(|| Polygon::new(rings.next().expect("a polygon's rings were checked non-empty"), rings.collect()))
     }
 
     fn many<T>(
@@ -240,6 +232,30 @@ impl Parser {
     }
 }
 
+/// The geometry's `type`, if it is one a task may have.
+fn kind_of(obj: &serde_json::Map<String, Value>, pointer: &str) -> Result<GeometryKind, FieldError> {
+    let at = format!("{pointer}/type");
+    match obj.get("type") {
+        Some(Value::String(t)) => match GeometryKind::parse(t) {
+            Some(k) => Ok(k),
+            None if t == "GeometryCollection" => Err(FieldError::new(
+                at,
+                "GeometryCollection is not supported: a task is one point, line or area (or a Multi- form of one of them)",
+            )),
+            None => Err(FieldError::new(
+                at,
+                format!(
+                    "unsupported geometry type '{t}': use Point, LineString, Polygon, MultiPoint, MultiLineString or MultiPolygon"
+                ),
+            )),
+        },
+        Some(other) => {
+            Err(FieldError::new(at, format!("the geometry type must be a string, got {}", json_type(other))))
+        }
+        None => Err(FieldError::new(pointer, "the geometry has no 'type'")),
+    }
+}
+
 impl TaskGeometry {
     /// Parses a GeoJSON geometry object found at `pointer` in the request.
     pub fn parse(value: &Value, pointer: &str) -> Result<Self, Vec<FieldError>> {
@@ -247,32 +263,7 @@ impl TaskGeometry {
         let Value::Object(obj) = value else {
             return err(format!("the geometry must be a GeoJSON geometry object, got {}", json_type(value)));
         };
-        let kind = match obj.get("type") {
-            Some(Value::String(t)) => match GeometryKind::parse(t) {
-                Some(k) => k,
-                None if t == "GeometryCollection" => {
-                    return Err(vec![FieldError::new(
-                        format!("{pointer}/type"),
-                        "GeometryCollection is not supported: a task is one point, line or area (or a Multi- form of one of them)",
-                    )]);
-                }
-                None => {
-                    return Err(vec![FieldError::new(
-                        format!("{pointer}/type"),
-                        format!(
-                            "unsupported geometry type '{t}': use Point, LineString, Polygon, MultiPoint, MultiLineString or MultiPolygon"
-                        ),
-                    )]);
-                }
-            },
-            Some(other) => {
-                return Err(vec![FieldError::new(
-                    format!("{pointer}/type"),
-                    format!("the geometry type must be a string, got {}", json_type(other)),
-                )]);
-            }
-            None => return err("the geometry has no 'type'".into()),
-        };
+        let kind = kind_of(obj, pointer).map_err(|e| vec![e])?;
         if let Some(crs) = obj.get("crs") {
             check_crs(crs, &format!("{pointer}/crs")).map_err(|e| vec![e])?;
         }
@@ -285,18 +276,18 @@ impl TaskGeometry {
         }
 
         let mut p = Parser { errors: Vec::new(), vertices: 0 };
-        let parsed = match kind {
-            GeometryKind::Point => p.position(coords, &cp).map(Coordinates::Point),
-            GeometryKind::MultiPoint => {
-                p.many(coords, &cp, "a MultiPoint", |p, v, ptr| p.position(v, ptr)).map(Coordinates::MultiPoint)
-            }
-            GeometryKind::LineString => p.line(coords, &cp).map(Coordinates::LineString),
+        let parsed: Option<Geometry<f64>> = match kind {
+            GeometryKind::Point => p.position(coords, &cp).map(|c| Point(c).into()),
+            GeometryKind::MultiPoint => p
+                .many(coords, &cp, "a MultiPoint", |p, v, ptr| p.position(v, ptr).map(Point))
+                .map(|ps| MultiPoint(ps).into()),
+            GeometryKind::LineString => p.line(coords, &cp).map(Into::into),
             GeometryKind::MultiLineString => {
-                p.many(coords, &cp, "a MultiLineString", Parser::line).map(Coordinates::MultiLineString)
+                p.many(coords, &cp, "a MultiLineString", Parser::line).map(|ls| MultiLineString(ls).into())
             }
-            GeometryKind::Polygon => p.polygon(coords, &cp).map(Coordinates::Polygon),
+            GeometryKind::Polygon => p.polygon(coords, &cp).map(Into::into),
             GeometryKind::MultiPolygon => {
-                p.many(coords, &cp, "a MultiPolygon", Parser::polygon).map(Coordinates::MultiPolygon)
+                p.many(coords, &cp, "a MultiPolygon", Parser::polygon).map(|ps| MultiPolygon(ps).into())
             }
         };
         if p.vertices > MAX_VERTICES {
@@ -306,90 +297,43 @@ impl TaskGeometry {
             )]);
         }
         match parsed {
-            Some(coordinates) if p.errors.is_empty() => Ok(TaskGeometry { coordinates, vertices: p.vertices }),
+            Some(geometry) if p.errors.is_empty() => Ok(TaskGeometry { geometry, vertices: p.vertices }),
             _ => Err(p.errors),
         }
     }
 
     pub fn kind(&self) -> GeometryKind {
-        match self.coordinates {
-            Coordinates::Point(_) => GeometryKind::Point,
-            Coordinates::MultiPoint(_) => GeometryKind::MultiPoint,
-            Coordinates::LineString(_) => GeometryKind::LineString,
-            Coordinates::MultiLineString(_) => GeometryKind::MultiLineString,
-            Coordinates::Polygon(_) => GeometryKind::Polygon,
-            Coordinates::MultiPolygon(_) => GeometryKind::MultiPolygon,
+        match self.geometry {
+            Geometry::Point(_) => GeometryKind::Point,
+            Geometry::MultiPoint(_) => GeometryKind::MultiPoint,
+            Geometry::LineString(_) => GeometryKind::LineString,
+            Geometry::MultiLineString(_) => GeometryKind::MultiLineString,
+            Geometry::Polygon(_) => GeometryKind::Polygon,
+            // The parser makes no other kind, and `with_geometry` keeps the kind.
+            _ => GeometryKind::MultiPolygon,
         }
     }
 
-    pub fn coordinates(&self) -> &Coordinates {
-        &self.coordinates
+    pub fn geometry(&self) -> &Geometry<f64> {
+        &self.geometry
     }
 
     pub fn vertices(&self) -> usize {
         self.vertices
     }
 
-    /// Every position, in order, whatever the nesting.
-    pub fn positions(&self) -> Box<dyn Iterator<Item = Position> + '_> {
-        match &self.coordinates {
-            Coordinates::Point(p) => Box::new(std::iter::once(*p)),
-            Coordinates::MultiPoint(ps) | Coordinates::LineString(ps) => Box::new(ps.iter().copied()),
-            Coordinates::MultiLineString(ls) | Coordinates::Polygon(ls) => Box::new(ls.iter().flatten().copied()),
-            Coordinates::MultiPolygon(polys) => Box::new(polys.iter().flatten().flatten().copied()),
-        }
+    /// The same shape with its positions moved (a change of datum, see `chinacoords`): `geometry`
+    /// must be `self.geometry()` mapped coordinate by coordinate, so the checks still hold.
+    pub fn with_geometry(&self, geometry: Geometry<f64>) -> TaskGeometry {
+        debug_assert_eq!(std::mem::discriminant(&geometry), std::mem::discriminant(&self.geometry));
+        TaskGeometry { geometry, vertices: self.vertices }
     }
 
-    /// The same geometry with every position moved by `f`: a change of datum (see `chinacoords`).
-    pub fn map_positions(&self, f: impl Fn(Position) -> Position) -> TaskGeometry {
-        let line = |ps: &Vec<Position>| ps.iter().map(|p| f(*p)).collect::<Vec<_>>();
-        let lines = |ls: &Vec<Vec<Position>>| ls.iter().map(line).collect::<Vec<_>>();
-        let coordinates = match &self.coordinates {
-            Coordinates::Point(p) => Coordinates::Point(f(*p)),
-            Coordinates::MultiPoint(ps) => Coordinates::MultiPoint(line(ps)),
-            Coordinates::LineString(ps) => Coordinates::LineString(line(ps)),
-            Coordinates::MultiLineString(ls) => Coordinates::MultiLineString(lines(ls)),
-            Coordinates::Polygon(ls) => Coordinates::Polygon(lines(ls)),
-            Coordinates::MultiPolygon(polys) => Coordinates::MultiPolygon(polys.iter().map(lines).collect()),
-        };
-        TaskGeometry { coordinates, vertices: self.vertices }
-    }
-
-    /// Two-dimensional GeoJSON for `ST_GeomFromGeoJSON`. Rust prints the shortest decimal that reads
-    /// back as the same f64, so stored coordinates are exactly the ones sent.
+    /// Two-dimensional GeoJSON for `ST_GeomFromGeoJSON`. serde_json prints the shortest decimal that
+    /// reads back as the same f64, so stored coordinates are exactly the ones sent.
     pub fn to_geojson(&self) -> String {
-        fn pos(out: &mut String, p: &Position) {
-            out.push_str(&format!("[{},{}]", p[0], p[1]));
-        }
-        fn list(out: &mut String, ps: &[Position]) {
-            out.push('[');
-            for (i, p) in ps.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                pos(out, p);
-            }
-            out.push(']');
-        }
-        fn nested<T>(out: &mut String, items: &[T], f: impl Fn(&mut String, &T)) {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                f(out, item);
-            }
-            out.push(']');
-        }
-        let mut out = format!(r#"{{"type":"{}","coordinates":"#, self.kind().name());
-        match &self.coordinates {
-            Coordinates::Point(p) => pos(&mut out, p),
-            Coordinates::MultiPoint(ps) | Coordinates::LineString(ps) => list(&mut out, ps),
-            Coordinates::MultiLineString(ls) | Coordinates::Polygon(ls) => nested(&mut out, ls, |o, l| list(o, l)),
-            Coordinates::MultiPolygon(polys) => nested(&mut out, polys, |o, p| nested(o, p, |o, l| list(o, l))),
-        }
-        out.push('}');
-        out
+        let geometry = geojson::Geometry::new(geojson::GeometryValue::from(&self.geometry));
+        serde_json::to_string(&geometry).expect("a geometry of finite numbers serialises")
     }
 }
 
@@ -427,6 +371,7 @@ mod tests {
     fn drops_elevation_but_checks_it_is_a_number() {
         let g = parse(json!({"type": "Point", "coordinates": [119.1, 30.5, 12.0]})).unwrap();
         assert_eq!(g.to_geojson(), r#"{"type":"Point","coordinates":[119.1,30.5]}"#);
+        assert_eq!(g.geometry(), &Geometry::Point(Point::new(119.1, 30.5)));
         let e = first_error(json!({"type": "Point", "coordinates": [119.1, 30.5, "high"]}));
         assert_eq!(e.pointer, "/geometry/coordinates/2");
     }

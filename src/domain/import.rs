@@ -5,10 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::FieldError;
 use super::chinacoords::Datum;
 use super::fields::json_type;
 use super::task::NewTask;
-use crate::error::FieldError;
 
 /// Largest import accepted in one go.
 pub const MAX_FEATURES: usize = 200_000;
@@ -33,29 +33,20 @@ impl Options {
     /// `mode=all|partial` and `coords=wgs84|gcj02|bd09` from a query string.
     pub fn from_query(pairs: &[(String, String)]) -> Result<Options, Vec<FieldError>> {
         let mut o = Options::default();
-        let mut errors = Vec::new();
-        for (key, value) in pairs {
-            match key.as_str() {
-                "mode" => match value.as_str() {
-                    "all" => o.mode = Mode::All,
-                    "partial" => o.mode = Mode::Partial,
-                    other => errors.push(FieldError::new(
-                        "mode",
-                        format!(
-                            "unknown mode '{other}': all (nothing is stored unless every feature is valid) or partial"
-                        ),
-                    )),
-                },
-                "coords" => match Datum::parse(value) {
-                    Ok(d) => o.datum = d,
-                    Err(e) => errors.push(FieldError::new("coords", e)),
-                },
-                other => errors.push(FieldError::new(
-                    other,
-                    format!("unknown parameter '{other}'; imports take mode=all|partial and coords=gcj02|bd09|wgs84"),
-                )),
+        let hint = "imports take mode=all|partial and coords=gcj02|bd09|wgs84";
+        let errors = super::filter::each_parameter(pairs, &["mode", "coords"], hint, |key, value| {
+            match (key, value) {
+                ("mode", "all") => o.mode = Mode::All,
+                ("mode", "partial") => o.mode = Mode::Partial,
+                ("mode", other) => {
+                    return Err(format!(
+                        "unknown mode '{other}': all (nothing is stored unless every feature is valid) or partial"
+                    ));
+                }
+                _ => o.datum = Datum::parse(value)?,
             }
-        }
+            Ok(())
+        });
         if errors.is_empty() { Ok(o) } else { Err(errors) }
     }
 }
@@ -140,8 +131,8 @@ mod tests {
     fn gcj02_features_are_stored_in_wgs84() {
         let doc = collection(vec![feature(json!({"title": "ok", "category": "energy"}))]);
         let task = parse(&doc, Datum::Gcj02, Utc::now()).unwrap().remove(0).unwrap();
-        let super::super::geometry::Coordinates::Point(p) = task.geometry.coordinates() else { panic!() };
-        assert!((p[0] - 119.9).abs() > 0.003, "moved by the GCJ-02 offset: {p:?}");
+        let geo::Geometry::Point(p) = task.geometry.geometry() else { panic!() };
+        assert!((p.x() - 119.9).abs() > 0.003, "moved by the GCJ-02 offset: {p:?}");
     }
 
     #[test]

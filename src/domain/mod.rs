@@ -3,6 +3,7 @@
 pub mod access;
 pub mod account;
 pub mod chinacoords;
+pub mod codes;
 pub mod export;
 pub mod fields;
 pub mod filter;
@@ -15,3 +16,20 @@ pub mod task;
 pub mod tile;
 pub mod township;
 pub mod workflow;
+
+use serde::Serialize;
+
+/// One problem with one part of the input.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct FieldError {
+    /// JSON pointer into the request body (`/properties/progress`, `/geometry/coordinates/0/3/1`),
+    /// or the query parameter name for query strings.
+    pub pointer: String,
+    pub detail: String,
+}
+
+impl FieldError {
+    pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self { pointer: pointer.into(), detail: detail.into() }
+    }
+}

@@ -1,10 +1,11 @@
 //! OGC API - Features (Part 1) rules that need no I/O: which representation a caller asked for,
-//! the `datetime` parameter, and how an items query splits into the ledger's own filter.
+//! the `datetime` parameter, how an items query splits into the ledger's own filter, and the
+//! townships collection's filter.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::filter::MAX_LIMIT;
-use crate::error::FieldError;
+use super::FieldError;
+use super::filter::{BBox, MAX_LIMIT};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -118,6 +119,40 @@ impl ItemsQuery {
     }
 }
 
+/// The township collection's filter: bbox, kind, limit, offset.
+#[derive(Debug)]
+pub struct TownshipQuery {
+    pub bbox: Option<BBox>,
+    pub kinds: Option<Vec<String>>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl TownshipQuery {
+    pub fn parse(pairs: &[(String, String)]) -> Result<TownshipQuery, Vec<FieldError>> {
+        let mut q = TownshipQuery { bbox: None, kinds: None, limit: 500, offset: 0 };
+        let allowed = ["bbox", "kind", "limit", "offset"];
+        let hint = "townships take bbox, kind, limit, offset, datetime, f";
+        let errors = super::filter::each_parameter(pairs, &allowed, hint, |key, value| {
+            match key {
+                "bbox" => q.bbox = Some(BBox::parse(value)?),
+                "kind" => q.kinds = Some(value.split(',').map(|s| s.trim().to_owned()).collect()),
+                "limit" => match value.parse::<i64>() {
+                    Ok(n) if (1..=MAX_LIMIT).contains(&n) => q.limit = n,
+                    _ => return Err(format!("limit: '{value}' is not between 1 and {MAX_LIMIT}")),
+                },
+                "offset" => match value.parse::<i64>() {
+                    Ok(n) if n >= 0 => q.offset = n,
+                    _ => return Err(format!("offset: '{value}' is not a whole number of at least 0")),
+                },
+                _ => unreachable!("every allowed parameter is handled"),
+            }
+            Ok(())
+        });
+        if errors.is_empty() { Ok(q) } else { Err(errors) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +193,21 @@ mod tests {
         assert!(q.period.is_some());
         assert_eq!(q.rest, pairs("limit=10000&category=energy"));
         assert_eq!(ItemsQuery::parse(&pairs("datetime=x")).unwrap_err()[0].pointer, "datetime");
+    }
+
+    #[test]
+    fn township_queries_take_bbox_kind_and_paging_and_name_what_they_do_not() {
+        let q = |pairs: &[(&str, &str)]| {
+            let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            TownshipQuery::parse(&pairs)
+        };
+        let t = q(&[("bbox", "119.8,30.7,120.0,30.9"), ("kind", "town, subdistrict"), ("limit", "5")]).unwrap();
+        assert_eq!(t.kinds.as_deref(), Some(&["town".to_owned(), "subdistrict".to_owned()][..]));
+        assert_eq!((t.limit, t.offset), (5, 0));
+        assert!(t.bbox.is_some());
+        let errors = q(&[("limit", "0"), ("offset", "-1"), ("status", "planned")]).unwrap_err();
+        let keys: Vec<_> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        assert_eq!(keys, ["limit", "offset", "status"]);
+        assert!(errors[2].detail.contains("townships take bbox, kind"), "{}", errors[2].detail);
     }
 }

@@ -37,9 +37,10 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
-use super::filter::{flag, list, statuses};
+use super::FieldError;
+use super::codes::{self, TownshipCode};
+use super::filter::{each_parameter, flag, list, statuses};
 use super::task::Status;
-use crate::error::FieldError;
 
 /// Days without a report after which an open task is stale.
 pub const STALE_AFTER_DAYS: i32 = 30;
@@ -83,48 +84,19 @@ impl RollupFilter {
     /// Parses a query string strictly: each unknown parameter or bad value is an error naming it.
     pub fn parse(pairs: &[(String, String)], allowed: &[&str]) -> Result<RollupFilter, Vec<FieldError>> {
         let mut f = RollupFilter::default();
-        let mut errors = Vec::new();
-        let mut seen: Vec<&str> = Vec::new();
-        for (key, value) in pairs {
-            let mut fail = |d: String| errors.push(FieldError::new(key.clone(), d));
-            if !allowed.contains(&key.as_str()) {
-                fail(format!("unknown parameter '{key}'; parameters are: {}", allowed.join(", ")));
-                continue;
-            }
-            if seen.contains(&key.as_str()) {
-                fail(format!("'{key}' is given more than once; separate several values with commas"));
-                continue;
-            }
-            seen.push(key);
-            match key.as_str() {
+        let hint = format!("parameters are: {}", allowed.join(", "));
+        let mut errors = each_parameter(pairs, allowed, &hint, |key, value| {
+            match key {
                 "category" => f.categories = Some(list(value)),
-                "status" => match statuses(value) {
-                    Ok(st) => f.statuses = Some(st),
-                    Err(e) => fail(e),
-                },
-                "from" => match date(value) {
-                    Ok(d) => f.from = Some(d),
-                    Err(e) => fail(e),
-                },
-                "to" => match date(value) {
-                    Ok(d) => f.to = Some(d),
-                    Err(e) => fail(e),
-                },
-                "supervised" => match flag(value) {
-                    Ok(b) => f.supervised = Some(b),
-                    Err(e) => fail(e),
-                },
-                "township" => {
-                    let code = value.trim();
-                    if (code.len() == 9 || code.len() == 12) && code.bytes().all(|b| b.is_ascii_digit()) {
-                        f.township = Some(code.to_owned());
-                    } else {
-                        fail(format!("'{code}' is not a township code (9 or 12 digits)"));
-                    }
-                }
+                "status" => f.statuses = Some(statuses(value)?),
+                "from" => f.from = Some(date(value)?),
+                "to" => f.to = Some(date(value)?),
+                "supervised" => f.supervised = Some(flag(value)?),
+                "township" => f.township = Some(TownshipCode::parse(value.trim())?.into_string()),
                 _ => unreachable!("every allowed parameter is handled"),
             }
-        }
+            Ok(())
+        });
         if let (Some(from), Some(to)) = (f.from, f.to)
             && from > to
         {
@@ -139,9 +111,7 @@ impl RollupFilter {
             .iter()
             .flatten()
             .filter(|c| !known.contains(c))
-            .map(|c| {
-                FieldError::new("category", format!("unknown category '{c}'; categories are: {}", known.join(", ")))
-            })
+            .map(|c| codes::unknown_category("category", c, known))
             .collect()
     }
 }
@@ -289,7 +259,7 @@ impl Acc {
         self.tasks += c.tasks;
         self.by_status.add(status, c.tasks);
         *self.by_category.entry(c.category.clone()).or_default() += c.tasks;
-        let open = matches!(status, Status::Planned | Status::InProgress);
+        let open = status.is_open();
         if open {
             self.overdue += c.past_due;
             self.stale += c.unreported;

@@ -5,9 +5,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::FieldError;
+use super::codes::{CategoryCode, TownshipCode};
 use super::fields::{self, Props, json_type};
 use super::geometry::{TaskGeometry, check_crs};
-use crate::error::FieldError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -34,6 +35,11 @@ impl Status {
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.iter().find(|(n, _)| *n == s).map(|(_, s)| *s)
+    }
+
+    /// Work is still to be done: planned or under way (what "overdue" and "stale" are about).
+    pub fn is_open(self) -> bool {
+        matches!(self, Status::Planned | Status::InProgress)
     }
 
     /// Work is finished (reported done, or closed by the bureau).
@@ -154,19 +160,12 @@ pub const READ_ONLY: &[&str] = &[
 
 fn category_code(v: &Value) -> Result<String, String> {
     let s = v.as_str().ok_or_else(|| format!("must be a category code string, got {}", json_type(v)))?;
-    let ok = s.len() <= 32
-        && s.starts_with(|c: char| c.is_ascii_lowercase())
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok { Ok(s.to_owned()) } else { Err(format!("'{s}' is not a category code (lower-case letters, digits, _)")) }
+    CategoryCode::parse(s).map(CategoryCode::into_string)
 }
 
 pub fn township_code(v: &Value) -> Result<String, String> {
     let s = v.as_str().ok_or_else(|| format!("must be a township code string, got {}", json_type(v)))?;
-    if (s.len() == 9 || s.len() == 12) && s.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(s.to_owned())
-    } else {
-        Err(format!("'{s}' is not a township code (9 or 12 digits)"))
-    }
+    TownshipCode::parse(s).map(TownshipCode::into_string)
 }
 
 fn phone(v: &Value) -> Result<String, String> {

@@ -2,9 +2,9 @@
 
 use serde_json::Value;
 
+use super::FieldError;
 use super::fields::{self, Props};
 use super::geometry::{GeometryKind, TaskGeometry};
-use crate::error::FieldError;
 
 pub const KINDS: &[(&str, &str)] =
     &[("town", "town"), ("subdistrict", "subdistrict"), ("development_zone", "development_zone")];

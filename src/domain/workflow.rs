@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::FieldError;
 use super::task::Status;
 
 /// How the caller stands to a task.
@@ -80,7 +81,12 @@ pub enum Refusal {
 /// The state after `action`, or why it is refused. Who may act is decided before what state allows
 /// it, so a township learns it may never verify rather than that the task is not yet completed.
 pub fn transition(current: Lifecycle, action: Action, who: Relation) -> Result<Lifecycle, Refusal> {
-    let status = current.status;
+    may_act(action, who)?;
+    advance(current, action)
+}
+
+/// Whether `who` may take `action` on a task at all, whatever its state.
+pub fn may_act(action: Action, who: Relation) -> Result<(), Refusal> {
     let may = match who {
         Relation::Staff => true,
         Relation::OwnTownship => action.is_report_action(),
@@ -94,6 +100,35 @@ pub fn transition(current: Lifecycle, action: Action, who: Relation) -> Result<L
         };
         return Err(Refusal::Forbidden(why));
     }
+    Ok(())
+}
+
+/// Whether `who` may file a report (progress, notes, photos) on a task: the bureau, and the
+/// township the task belongs to.
+pub fn may_report(who: Relation) -> Result<(), Refusal> {
+    match who {
+        Relation::Staff | Relation::OwnTownship => Ok(()),
+        Relation::OtherTownship | Relation::Public => Err(Refusal::Forbidden(
+            "this task belongs to another township: you may report only on your own township's tasks".into(),
+        )),
+    }
+}
+
+/// Returning and cancelling must say why (see `Action::needs_reason`).
+pub fn check_reason(action: Action, reason: Option<&str>) -> Result<(), FieldError> {
+    if action.needs_reason() && reason.is_none_or(|r| r.trim().is_empty()) {
+        return Err(FieldError::new(
+            "/reason",
+            format!("say why: a {} needs a reason, which the township and the audit trail keep", action.as_str()),
+        ));
+    }
+    Ok(())
+}
+
+/// The state after `action` from `current`, or why the state does not allow it (who acts is
+/// `may_act`'s question).
+pub fn advance(current: Lifecycle, action: Action) -> Result<Lifecycle, Refusal> {
+    let status = current.status;
     let wrong = |allowed: &str| {
         Err(Refusal::WrongState(format!(
             "cannot {} a task that is {}: only a task that is {allowed} can be",
@@ -143,7 +178,7 @@ pub fn check_report(
     note: &str,
     photos: usize,
 ) -> Result<(), Refusal> {
-    if !matches!(status, Status::Planned | Status::InProgress) {
+    if !status.is_open() {
         return Err(Refusal::WrongState(format!(
             "the task is {}: reports are taken while it is planned or in progress",
             status.as_str()
@@ -239,6 +274,22 @@ mod tests {
                 "cannot verify a task that is planned: only a task that is completed can be".into()
             ))
         );
+    }
+
+    #[test]
+    fn reports_are_for_the_bureau_and_the_tasks_own_township() {
+        assert!(may_report(Relation::Staff).is_ok());
+        assert!(may_report(Relation::OwnTownship).is_ok());
+        assert!(matches!(may_report(Relation::OtherTownship), Err(Refusal::Forbidden(_))));
+        assert!(matches!(may_report(Relation::Public), Err(Refusal::Forbidden(_))));
+    }
+
+    #[test]
+    fn returning_and_cancelling_need_a_reason() {
+        assert_eq!(check_reason(Action::Return, Some("  ")).unwrap_err().pointer, "/reason");
+        assert!(check_reason(Action::Cancel, None).is_err());
+        assert!(check_reason(Action::Cancel, Some("duplicate of WS-2026-0001")).is_ok());
+        assert!(check_reason(Action::Verify, None).is_ok());
     }
 
     #[test]

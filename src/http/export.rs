@@ -5,11 +5,9 @@
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SecondsFormat, Timelike, Utc};
 use futures_util::{Stream, StreamExt, stream};
-use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 use tokio::sync::mpsc;
 
 use super::AppState;
@@ -17,13 +15,11 @@ use super::extract::QueryPairs;
 use super::tasks::GEOJSON;
 use crate::auth::Principal;
 use crate::domain::access::Viewer;
-use crate::domain::export::{
-    self as rules, BOM, MAX_SHEET_ROWS, csv_field, csv_text, display_width, status_zh, yes_no,
-};
-use crate::domain::rollup::{Figures, Rollup, RollupFilter};
-use crate::domain::task::Status;
-use crate::error::{ApiError, FieldError, Problem, Result};
-use crate::store::export::{self as store, LedgerRow};
+use crate::domain::rollup::RollupFilter;
+use crate::error::{ApiError, FieldError, Problem, ProblemKind, Result};
+use crate::export::csv;
+use crate::export::xlsx::{self, WorkbookError};
+use crate::store::export as store;
 use crate::store::rollups;
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -96,96 +92,11 @@ fn body<T: Send + 'static>(
     Body::from_stream(all)
 }
 
-const CSV_PUBLIC: &[&str] = &[
-    "id",
-    "code",
-    "title",
-    "category",
-    "category_name",
-    "status",
-    "progress",
-    "township",
-    "township_name",
-    "lead_unit",
-    "due_date",
-    "overdue",
-    "planned_investment",
-    "actual_investment",
-    "target_quantity",
-    "target_unit",
-    "visibility",
-    "supervised",
-    "completed_at",
-    "verified_at",
-    "last_report_at",
-    "created_at",
-    "updated_at",
-    "description",
-    "lon",
-    "lat",
-    "wkt",
-];
-const CSV_PRIVATE: &[&str] = &["contact_person", "contact_phone", "return_reason", "cancel_reason"];
-
-fn time(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)).unwrap_or_default()
-}
-
-fn num(x: Option<f64>) -> String {
-    x.map(|x| x.to_string()).unwrap_or_default()
-}
-
-fn csv_record(out: &mut String, r: LedgerRow, private_columns: bool) {
-    let p = &r.public;
-    let fields: [std::borrow::Cow<'_, str>; 27] = [
-        r.id.to_string().into(),
-        csv_field(&p.code),
-        csv_text(&p.title),
-        csv_field(&p.category),
-        csv_field(&r.category_name),
-        csv_field(&p.status),
-        p.progress.to_string().into(),
-        csv_field(&p.township),
-        csv_field(&p.township_name),
-        csv_text(&p.lead_unit),
-        p.due_date.map(|d| d.to_string()).unwrap_or_default().into(),
-        p.overdue.to_string().into(),
-        num(p.planned_investment).into(),
-        num(p.actual_investment).into(),
-        num(p.target_quantity).into(),
-        p.target_unit.as_deref().map(csv_text).unwrap_or_default(),
-        csv_field(&p.visibility),
-        p.supervised.to_string().into(),
-        time(p.completed_at).into(),
-        time(p.verified_at).into(),
-        time(p.last_report_at).into(),
-        time(Some(p.created_at)).into(),
-        time(Some(p.updated_at)).into(),
-        csv_text(&p.description),
-        r.lon.to_string().into(),
-        r.lat.to_string().into(),
-        csv_field(&r.wkt),
-    ];
-    out.push_str(&fields.join(","));
-    if private_columns {
-        let q = r.private.as_ref();
-        for v in [
-            q.and_then(|q| q.contact_person.as_deref()),
-            q.and_then(|q| q.contact_phone.as_deref()),
-            q.and_then(|q| q.return_reason.as_deref()),
-            q.and_then(|q| q.cancel_reason.as_deref()),
-        ] {
-            out.push(',');
-            out.push_str(&csv_text(v.unwrap_or("")));
-        }
-    }
-    out.push_str("\r\n");
-}
-
 /// Every task the caller may see, one row each, as CSV (RFC 4180, UTF-8 with a byte order mark so
 /// Excel shows Chinese correctly), in code order. `lon`/`lat` is a point on the task (inside an
 /// area, on a line), `wkt` the geometry, both WGS 84. Times are UTC (RFC 3339). Contact details and
-/// reasons are columns only for logged-in callers, filled for the tasks they may see in full.
+/// reasons are columns only for logged-in callers, filled for the tasks they may see in full
+/// (the layout is `export::csv`).
 #[utoipa::path(get, path = "/api/export/tasks.csv", tag = "export",
     responses(
         (status = 200, description = "The tasks, streamed", content_type = "text/csv"),
@@ -201,13 +112,7 @@ pub async fn tasks_csv(
     let private_columns = viewer != Viewer::Public;
     let mut rx = store::ledger(state.db.clone(), viewer);
     let first = first(&mut rx).await?;
-    let mut head = format!("{BOM}{}", CSV_PUBLIC.join(","));
-    if private_columns {
-        head.push(',');
-        head.push_str(&CSV_PRIVATE.join(","));
-    }
-    head.push_str("\r\n");
-    let body = body(head, first, rx, move |out, row| csv_record(out, row, private_columns), "");
+    let body = body(csv::head(private_columns), first, rx, move |out, row| csv::record(out, row, private_columns), "");
     Ok(download("text/csv; charset=utf-8", "tasks.csv", body))
 }
 
@@ -226,6 +131,11 @@ pub async fn tasks_geojson(
     no_parameters(&pairs)?;
     let mut rx = store::features(state.db.clone(), principal.viewer());
     let first = first(&mut rx).await?;
+    // Written here rather than with geojson's FeatureWriter: that writer owns one io::Write for the
+    // whole collection, where this body is sent in chunks as rows arrive, and it writes either
+    // geojson Features (the geometry parsed from PostGIS's text first) or, for our own structs, a
+    // serde_json::Value per feature. Each Feature here is the one GET /api/tasks/{id} returns,
+    // PostGIS's geometry text passed through untouched.
     let mut separator = "";
     let encode = move |out: &mut String, feature| {
         out.push_str(separator);
@@ -242,7 +152,7 @@ pub async fn tasks_geojson(
 /// The ledger (台账) as an Excel workbook: a sheet of the tasks the caller may see and a sheet of the
 /// township rollup over them with a county total row (the figures of /api/rollups/townships). Numbers
 /// and dates are real number and date cells (times in the county's time zone), the header row is
-/// frozen, and columns are as wide as their Chinese text.
+/// frozen, and columns are as wide as their Chinese text (the layout is `export::xlsx`).
 #[utoipa::path(get, path = "/api/export/ledger.xlsx", tag = "export",
     responses(
         (status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -263,314 +173,25 @@ pub async fn ledger_xlsx(
     let private_columns = viewer != Viewer::Public;
     let bytes = tokio::task::spawn_blocking(move || {
         let mut rows = first.into_iter().map(Ok).chain(std::iter::from_fn(|| rx.blocking_recv()));
-        workbook(&mut rows, private_columns, &rollup, &categories, as_of)
+        let contents = xlsx::Contents { private_columns, rollup: &rollup, categories: &categories, as_of };
+        xlsx::workbook(&mut rows, &contents)
     })
     .await
     .map_err(|e| {
         tracing::error!(error = %e, "the workbook writer stopped");
         ApiError::internal()
-    })??;
+    })?
+    .map_err(workbook_refusal)?;
     Ok(download(XLSX, &format!("台账-{}.xlsx", as_of.format("%Y%m%d")), bytes))
 }
 
-fn xlsx_error(e: XlsxError) -> ApiError {
-    tracing::error!(error = %e, "writing the workbook failed");
-    ApiError::internal()
-}
-
-fn excel_date(d: NaiveDate) -> Result<ExcelDateTime, XlsxError> {
-    ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8)
-}
-
-fn excel_time(t: NaiveDateTime) -> Result<ExcelDateTime, XlsxError> {
-    excel_date(t.date())?.and_hms(t.hour() as u16, t.minute() as u8, t.second())
-}
-
-struct Formats {
-    header: Format,
-    date: Format,
-    time: Format,
-    money: Format,
-    coordinate: Format,
-    percent: Format,
-    decimal: Format,
-    total: Format,
-    total_money: Format,
-    total_percent: Format,
-    total_decimal: Format,
-}
-
-impl Formats {
-    fn new() -> Formats {
-        let bold = || Format::new().set_bold();
-        Formats {
-            header: bold().set_background_color("#E7EEF7").set_text_wrap(),
-            date: Format::new().set_num_format("yyyy-mm-dd"),
-            time: Format::new().set_num_format("yyyy-mm-dd hh:mm"),
-            money: Format::new().set_num_format("#,##0.00"),
-            coordinate: Format::new().set_num_format("0.000000"),
-            percent: Format::new().set_num_format("0.0%"),
-            decimal: Format::new().set_num_format("0.0##"),
-            total: bold(),
-            total_money: bold().set_num_format("#,##0.00"),
-            total_percent: bold().set_num_format("0.0%"),
-            total_decimal: bold().set_num_format("0.0##"),
+fn workbook_refusal(e: WorkbookError) -> ApiError {
+    match e {
+        WorkbookError::TooManyRows => ApiError::new(ProblemKind::TooManyRows, e.to_string()),
+        WorkbookError::Read(e) => e.into(),
+        WorkbookError::Write(e) => {
+            tracing::error!(error = %e, "writing the workbook failed");
+            ApiError::internal()
         }
     }
-}
-
-/// A worksheet written row by row that remembers how wide each column's text is.
-struct Sheet<'a> {
-    ws: &'a mut Worksheet,
-    widths: Vec<usize>,
-}
-
-impl<'a> Sheet<'a> {
-    fn new(ws: &'a mut Worksheet, headers: &[&str], f: &Formats) -> Result<Sheet<'a>, XlsxError> {
-        let mut sheet = Sheet { ws, widths: vec![0; headers.len()] };
-        for (col, h) in headers.iter().enumerate() {
-            sheet.text(0, col, h, Some(&f.header))?;
-        }
-        sheet.ws.set_freeze_panes(1, 0)?;
-        Ok(sheet)
-    }
-
-    fn seen(&mut self, col: usize, width: usize) {
-        if col >= self.widths.len() {
-            self.widths.resize(col + 1, 0);
-        }
-        self.widths[col] = self.widths[col].max(width);
-    }
-
-    fn text(&mut self, row: u32, col: usize, s: &str, format: Option<&Format>) -> Result<(), XlsxError> {
-        if s.is_empty() {
-            return Ok(());
-        }
-        self.seen(col, display_width(s));
-        match format {
-            Some(f) => self.ws.write_string_with_format(row, col as u16, s, f)?,
-            None => self.ws.write_string(row, col as u16, s)?,
-        };
-        Ok(())
-    }
-
-    fn number(&mut self, row: u32, col: usize, x: Option<f64>, format: Option<&Format>) -> Result<(), XlsxError> {
-        let Some(x) = x else { return Ok(()) };
-        // Formatted numbers show about as many characters as their plain decimal form.
-        self.seen(col, format!("{x:.2}").len());
-        match format {
-            Some(f) => self.ws.write_number_with_format(row, col as u16, x, f)?,
-            None => self.ws.write_number(row, col as u16, x)?,
-        };
-        Ok(())
-    }
-
-    fn date(&mut self, row: u32, col: usize, d: Option<NaiveDate>, f: &Format) -> Result<(), XlsxError> {
-        let Some(d) = d else { return Ok(()) };
-        self.seen(col, 10);
-        self.ws.write_datetime_with_format(row, col as u16, excel_date(d)?, f)?;
-        Ok(())
-    }
-
-    fn time(&mut self, row: u32, col: usize, t: Option<NaiveDateTime>, f: &Format) -> Result<(), XlsxError> {
-        let Some(t) = t else { return Ok(()) };
-        self.seen(col, 16);
-        self.ws.write_datetime_with_format(row, col as u16, excel_time(t)?, f)?;
-        Ok(())
-    }
-
-    fn fit_columns(&mut self) -> Result<(), XlsxError> {
-        for (col, w) in self.widths.iter().enumerate() {
-            self.ws.set_column_width(col as u16, rules::column_width(*w))?;
-        }
-        Ok(())
-    }
-}
-
-const TASK_HEADERS: &[&str] = &[
-    "任务编号",
-    "任务名称",
-    "类别",
-    "状态",
-    "进度(%)",
-    "乡镇代码",
-    "乡镇(街道)",
-    "责任单位",
-    "完成时限",
-    "是否逾期",
-    "计划投资(万元)",
-    "实际投资(万元)",
-    "目标量",
-    "单位",
-    "公开范围",
-    "是否督办",
-    "完成时间",
-    "销号时间",
-    "最近上报",
-    "创建时间",
-    "经度",
-    "纬度",
-    "任务内容",
-];
-const TASK_PRIVATE_HEADERS: &[&str] = &["联系人", "联系电话", "退回原因", "取消原因"];
-
-fn task_row(s: &mut Sheet<'_>, row: u32, r: &LedgerRow, private_columns: bool, f: &Formats) -> Result<(), XlsxError> {
-    let p = &r.public;
-    s.text(row, 0, &p.code, None)?;
-    s.text(row, 1, &p.title, None)?;
-    s.text(row, 2, &r.category_name, None)?;
-    let status = Status::parse(&p.status).map(status_zh).unwrap_or(&p.status);
-    s.text(row, 3, status, None)?;
-    s.number(row, 4, Some(f64::from(p.progress)), None)?;
-    // Codes are identifiers, not quantities: as text they keep their digits and are not summed.
-    s.text(row, 5, &p.township, None)?;
-    s.text(row, 6, &p.township_name, None)?;
-    s.text(row, 7, &p.lead_unit, None)?;
-    s.date(row, 8, p.due_date, &f.date)?;
-    s.text(row, 9, yes_no(p.overdue), None)?;
-    s.number(row, 10, p.planned_investment, Some(&f.money))?;
-    s.number(row, 11, p.actual_investment, Some(&f.money))?;
-    s.number(row, 12, p.target_quantity, None)?;
-    s.text(row, 13, p.target_unit.as_deref().unwrap_or(""), None)?;
-    s.text(row, 14, if p.visibility == "public" { "公开" } else { "内部" }, None)?;
-    s.text(row, 15, yes_no(p.supervised), None)?;
-    s.time(row, 16, r.completed_local, &f.time)?;
-    s.time(row, 17, r.verified_local, &f.time)?;
-    s.time(row, 18, r.last_report_local, &f.time)?;
-    s.time(row, 19, Some(r.created_local), &f.time)?;
-    s.number(row, 20, Some(r.lon), Some(&f.coordinate))?;
-    s.number(row, 21, Some(r.lat), Some(&f.coordinate))?;
-    s.text(row, 22, &p.description, None)?;
-    if private_columns && let Some(q) = &r.private {
-        for (i, v) in [&q.contact_person, &q.contact_phone, &q.return_reason, &q.cancel_reason].into_iter().enumerate()
-        {
-            s.text(row, 23 + i, v.as_deref().unwrap_or(""), None)?;
-        }
-    }
-    Ok(())
-}
-
-fn rollup_row(
-    s: &mut Sheet<'_>,
-    row: u32,
-    fig: &Figures,
-    categories: &[(String, String)],
-    total: bool,
-    f: &Formats,
-) -> Result<(), XlsxError> {
-    let (plain, money, percent, decimal) = if total {
-        (Some(&f.total), Some(&f.total_money), Some(&f.total_percent), Some(&f.total_decimal))
-    } else {
-        (None, Some(&f.money), Some(&f.percent), Some(&f.decimal))
-    };
-    let n = |x: i64| Some(x as f64);
-    s.text(row, 0, fig.township_code.as_deref().unwrap_or(""), plain)?;
-    s.text(row, 1, if total { "全县合计" } else { &fig.township_name }, plain)?;
-    let st = &fig.by_status;
-    let mut cells: Vec<(Option<f64>, Option<&Format>)> = vec![
-        (n(fig.tasks), plain),
-        (n(st.planned), plain),
-        (n(st.in_progress), plain),
-        (n(st.completed), plain),
-        (n(st.verified), plain),
-        (n(st.cancelled), plain),
-    ];
-    for (code, _) in categories {
-        cells.push((n(fig.by_category.get(code).copied().unwrap_or(0)), plain));
-    }
-    cells.extend([
-        (fig.completion_rate, percent),
-        (fig.verified_rate, percent),
-        (n(fig.overdue), plain),
-        (fig.on_time_rate, percent),
-        (fig.median_days_late, decimal),
-        (Some(fig.planned_investment), money),
-        (Some(fig.actual_investment), money),
-        (n(fig.stale), plain),
-        (n(fig.supervised), plain),
-        (Some(fig.length_km), decimal),
-        (Some(fig.area_ha), money),
-    ]);
-    for (i, (x, format)) in cells.into_iter().enumerate() {
-        s.number(row, 2 + i, x, format)?;
-    }
-    Ok(())
-}
-
-fn workbook(
-    rows: &mut dyn Iterator<Item = Result<LedgerRow, sqlx::Error>>,
-    private_columns: bool,
-    rollup: &Rollup,
-    categories: &[(String, String)],
-    as_of: NaiveDate,
-) -> Result<Vec<u8>> {
-    let f = Formats::new();
-    let mut wb = Workbook::new();
-    {
-        // Constant-memory mode streams each finished row to a temporary file: a province's ledger
-        // does not have to fit in memory twice.
-        let ws = wb.add_worksheet_with_constant_memory().map_err(xlsx_error)?;
-        ws.set_name("任务台账").map_err(xlsx_error)?;
-        let mut headers = TASK_HEADERS.to_vec();
-        if private_columns {
-            headers.extend_from_slice(TASK_PRIVATE_HEADERS);
-        }
-        let mut sheet = Sheet::new(ws, &headers, &f).map_err(xlsx_error)?;
-        let mut row = 0u32;
-        for r in rows {
-            let r = r?;
-            row += 1;
-            if row as usize >= MAX_SHEET_ROWS {
-                return Err(ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "too-many-rows",
-                    format!(
-                        "the ledger has more tasks than one Excel sheet holds ({}); export /api/export/tasks.csv instead",
-                        MAX_SHEET_ROWS - 1
-                    ),
-                ));
-            }
-            task_row(&mut sheet, row, &r, private_columns, &f).map_err(xlsx_error)?;
-        }
-        sheet.fit_columns().map_err(xlsx_error)?;
-    }
-    {
-        let ws = wb.add_worksheet();
-        ws.set_name("乡镇汇总").map_err(xlsx_error)?;
-        let mut headers: Vec<String> =
-            ["乡镇代码", "乡镇(街道)", "任务数", "未开工", "推进中", "已完成", "已销号", "已取消"]
-                .map(String::from)
-                .to_vec();
-        headers.extend(categories.iter().map(|(_, name)| name.clone()));
-        headers.extend(
-            [
-                "完成率",
-                "销号率",
-                "逾期数",
-                "按期完成率",
-                "逾期天数中位数",
-                "计划投资(万元)",
-                "实际投资(万元)",
-                "30天未上报",
-                "督办数",
-                "线状长度(km)",
-                "面状面积(公顷)",
-            ]
-            .map(String::from),
-        );
-        let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
-        let mut sheet = Sheet::new(ws, &header_refs, &f).map_err(xlsx_error)?;
-        let mut row = 0u32;
-        for t in &rollup.townships {
-            row += 1;
-            rollup_row(&mut sheet, row, t, categories, false, &f).map_err(xlsx_error)?;
-        }
-        row += 1;
-        rollup_row(&mut sheet, row, &rollup.county, categories, true, &f).map_err(xlsx_error)?;
-        row += 2;
-        sheet.text(row, 0, "统计日期", None).map_err(xlsx_error)?;
-        sheet.date(row, 1, Some(as_of), &f.date).map_err(xlsx_error)?;
-        sheet.fit_columns().map_err(xlsx_error)?;
-    }
-    wb.save_to_buffer().map_err(xlsx_error)
 }

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ProblemKind};
 
 /// Largest JSON body accepted: a 10,000-vertex geometry with its properties fits several times over.
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
@@ -30,18 +30,12 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if !is_json(content_type) {
             let got = if content_type.is_empty() { "no Content-Type".to_owned() } else { format!("'{content_type}'") };
             return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported-media-type",
+                ProblemKind::UnsupportedMediaType,
                 format!("send JSON with Content-Type: application/geo+json (or application/json); got {got}"),
             ));
         }
-        let too_large = || {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large",
-                format!("the body is larger than {} KiB", MAX_JSON_BODY / 1024),
-            )
-        };
+        let too_large =
+            || ApiError::new(ProblemKind::TooLarge, format!("the body is larger than {} KiB", MAX_JSON_BODY / 1024));
         let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
         if declared.is_some_and(|n| n > MAX_JSON_BODY) {
             return Err(too_large());
@@ -53,9 +47,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if bytes.len() > MAX_JSON_BODY {
             return Err(too_large());
         }
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
-            ApiError::new(StatusCode::BAD_REQUEST, "malformed-json", format!("the body is not valid JSON: {e}"))
-        })
+        serde_json::from_slice(&bytes)
+            .map(JsonBody)
+            .map_err(|e| ApiError::new(ProblemKind::MalformedJson, format!("the body is not valid JSON: {e}")))
     }
 }
 
@@ -96,8 +90,7 @@ pub fn etag(version: i32) -> HeaderValue {
 /// The version an `If-Match` header names. Writes without one are refused (428): the caller must
 /// show it has seen the current state, so nobody overwrites a change they never saw.
 pub fn if_match_version(headers: &HeaderMap) -> Result<i32, ApiError> {
-    let required =
-        |detail: &str| ApiError::new(StatusCode::PRECONDITION_REQUIRED, "precondition-required", detail.to_owned());
+    let required = |detail: &str| ApiError::new(ProblemKind::PreconditionRequired, detail.to_owned());
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Err(required(
             "send If-Match with the ETag from your last read of this task, so a change made meanwhile by someone else is not overwritten",
@@ -167,12 +160,12 @@ mod tests {
     #[test]
     fn if_match_reads_our_etags_only() {
         let mut h = HeaderMap::new();
-        assert_eq!(if_match_version(&h).unwrap_err().status, StatusCode::PRECONDITION_REQUIRED);
+        assert_eq!(if_match_version(&h).unwrap_err().status(), StatusCode::PRECONDITION_REQUIRED);
         h.insert(header::IF_MATCH, etag(7));
         assert_eq!(if_match_version(&h).unwrap(), 7);
         h.insert(header::IF_MATCH, HeaderValue::from_static("W/\"v7\""));
-        assert_eq!(if_match_version(&h).unwrap_err().status, StatusCode::BAD_REQUEST);
+        assert_eq!(if_match_version(&h).unwrap_err().status(), StatusCode::BAD_REQUEST);
         h.insert(header::IF_MATCH, HeaderValue::from_static("*"));
-        assert_eq!(if_match_version(&h).unwrap_err().status, StatusCode::PRECONDITION_REQUIRED);
+        assert_eq!(if_match_version(&h).unwrap_err().status(), StatusCode::PRECONDITION_REQUIRED);
     }
 }

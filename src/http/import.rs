@@ -11,7 +11,7 @@ use super::AppState;
 use super::extract::QueryPairs;
 use crate::auth::Principal;
 use crate::domain::import::{self, Mode, Options};
-use crate::error::{ApiError, Problem, Result};
+use crate::error::{ApiError, Problem, ProblemKind, Result};
 use crate::store::import::{self as store, ImportReport};
 
 /// Largest import body: 200,000 small features fit.
@@ -46,14 +46,12 @@ pub async fn import(
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !content_type.contains("json") {
         return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
+            ProblemKind::UnsupportedMediaType,
             "send the FeatureCollection with Content-Type: application/geo+json",
         ));
     }
-    let doc: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed-json", format!("the body is not valid JSON: {e}"))
-    })?;
+    let doc: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::new(ProblemKind::MalformedJson, format!("the body is not valid JSON: {e}")))?;
     let parsed = import::parse(&doc, options.datum, Utc::now()).map_err(|e| ApiError::invalid(vec![e]))?;
     let report = store::import(&state.db, parsed, options.mode, Some(user.id), |_, _, _| {}).await?;
     if options.mode == Mode::All && !report.failed.is_empty() {

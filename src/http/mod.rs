@@ -6,19 +6,19 @@ pub mod extract;
 pub mod health;
 pub mod import;
 pub mod ogc;
-pub mod ogc_write;
 pub mod rollups;
 pub mod session;
 pub mod tasks;
 pub mod tiles;
 pub mod townships;
+pub mod trace;
 pub mod users;
 pub mod web;
 pub mod workflow;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{StatusCode, Uri};
+use axum::http::Uri;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +31,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ProblemKind};
 use crate::store::Db;
 
 #[derive(Clone)]
@@ -50,8 +50,16 @@ pub struct Settings {
     pub map: web::MapConfig,
 }
 
+/// Lets extractors that need only the database (the caller's identity) take it from the state.
+impl axum::extract::FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Db {
+        state.db.clone()
+    }
+}
+
 impl AppState {
-    pub fn new(db: Db, config: &ServerConfig) -> Self {
+    /// `timezone` is the county's, as the database connections are set to it (`DbConfig::timezone`).
+    pub fn new(db: Db, config: &ServerConfig, timezone: &str) -> Self {
         let settings = Settings {
             data_dir: config.data_dir.clone(),
             secure_cookies: config.secure_cookies,
@@ -61,6 +69,7 @@ impl AppState {
                     url,
                     attribution: config.tile_attribution.clone().unwrap_or_default(),
                 }),
+                timezone: timezone.to_owned(),
             },
         };
         Self { db, settings: Arc::new(settings), limiter: Arc::new(LoginLimiter::default()) }
@@ -117,8 +126,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ogc::api))
         .routes(routes!(ogc::collections))
         .routes(routes!(ogc::collection))
-        .routes(routes!(ogc::items, ogc_write::create))
-        .routes(routes!(ogc::item, ogc_write::replace, ogc_write::update, ogc_write::delete))
+        .routes(routes!(ogc::items, ogc::write::create))
+        .routes(routes!(ogc::item, ogc::write::replace, ogc::write::update, ogc::write::delete))
         .routes(routes!(tiles::tile))
         .routes(routes!(tiles::tilejson))
         .merge(
@@ -146,11 +155,7 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
     api.route("/api/openapi.json", get(move || async move { openapi.clone() }))
         .route("/api/{*rest}", any(not_found))
         .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method-not-allowed",
-                "this endpoint does not accept that method",
-            )
+            ApiError::new(ProblemKind::MethodNotAllowed, "this endpoint does not accept that method")
         })
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
         .with_state(state)

@@ -33,6 +33,10 @@ pub struct TownshipRollup {
     pub county: Figures,
 }
 
+/// A township's figures as a GeoJSON Feature, serialised with PostGIS's geometry text passed through
+/// rather than a `geojson::Feature`: geojson has no way to carry a geometry as text, so PostGIS's
+/// `ST_AsGeoJSON` would be parsed into positions and written out again, and typed properties held as
+/// a JSON map. The OGC API converts these into geojson Features (`http::ogc`).
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct RollupFeature {
     #[serde(rename = "type")]

@@ -14,7 +14,7 @@ use super::AppState;
 use super::extract::{ClientAddr, JsonBody, PathId};
 use crate::auth::{self, Principal, SESSION_COOKIE, TOKEN_PREFIX, User, password, secret};
 use crate::domain::fields::{self, Props};
-use crate::error::{ApiError, Problem, Result};
+use crate::error::{ApiError, Problem, ProblemKind, Result};
 use crate::store::accounts::{self, ApiToken};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -77,8 +77,7 @@ pub async fn login(
     if let Err(wait) = state.limiter.check(&username, &addr, now) {
         let secs = wait.as_secs().max(1);
         return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too-many-logins",
+            ProblemKind::TooManyLogins,
             format!("too many failed logins; try again in {} minute(s)", secs.div_ceil(60)),
         )
         .with_header(header::RETRY_AFTER, HeaderValue::from(secs)));
@@ -92,7 +91,7 @@ pub async fn login(
         (true, Some(user)) => user,
         _ => {
             state.limiter.failed(&username, &addr, now);
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "wrong-credentials", "wrong username or password"));
+            return Err(ApiError::new(ProblemKind::WrongCredentials, "wrong username or password"));
         }
     };
     state.limiter.succeeded(&username, &addr);

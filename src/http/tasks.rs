@@ -14,8 +14,9 @@ use crate::domain::access::Viewer;
 use crate::domain::chinacoords::Datum;
 use crate::domain::filter::TaskFilter;
 use crate::domain::task::{NewTask, TaskPatch};
-use crate::error::{ApiError, Problem, Result};
-use crate::store::tasks::{self as store, TaskFeature, Update};
+use crate::error::{ApiError, Problem, ProblemKind, Result};
+use crate::store::StoreError;
+use crate::store::tasks::{self as store, Stored, TaskFeature};
 
 pub const GEOJSON: &str = "application/geo+json";
 
@@ -100,19 +101,32 @@ pub async fn load(state: &AppState, id: uuid::Uuid, viewer: &Viewer) -> Result<T
     store::get(&state.db, id, viewer).await?.ok_or_else(|| ApiError::not_found(format!("there is no task {id}")))
 }
 
-/// The answer to a conditional write (If-Match): the task as it is now, 404, or 412 with the task
-/// as it is now when someone else changed it first.
+/// The answer to a conditional write (If-Match): the task as it is now, or the refusal, 412 with
+/// the task as it is now when someone else changed it first.
 pub async fn answer_update(
     state: &AppState,
     id: uuid::Uuid,
     viewer: &Viewer,
     expected: i32,
-    update: Update,
+    update: Result<Stored, StoreError>,
 ) -> Result<Response> {
     match update {
-        Update::Done(_) => Ok(feature_response(StatusCode::OK, &load(state, id, viewer).await?)),
-        Update::NotFound => Err(ApiError::not_found(format!("there is no task {id}"))),
-        Update::Stale { current_version } => Err(stale(state, id, viewer, expected, current_version).await),
+        Ok(_) => Ok(feature_response(StatusCode::OK, &load(state, id, viewer).await?)),
+        Err(e) => Err(refused_write(state, id, viewer, expected, e).await),
+    }
+}
+
+/// A conditional write's refusal; a stale version is answered with the task as it is now.
+pub async fn refused_write(
+    state: &AppState,
+    id: uuid::Uuid,
+    viewer: &Viewer,
+    expected: i32,
+    e: StoreError,
+) -> ApiError {
+    match e {
+        StoreError::Stale { current_version } => stale(state, id, viewer, expected, current_version).await,
+        other => other.into(),
     }
 }
 
@@ -121,10 +135,7 @@ async fn stale(state: &AppState, id: uuid::Uuid, viewer: &Viewer, expected: i32,
         Ok(c) => serde_json::to_value(&c).unwrap_or_default(),
         Err(e) => return e,
     };
-    ApiError::new(
-        StatusCode::PRECONDITION_FAILED,
-        "version-mismatch",
-        format!(
+    ApiError::new(ProblemKind::VersionMismatch, format!(
             "the task was changed by someone else since you read it (you edited version {expected}, it is now at version {current_version}); nothing was saved: reload it and apply your change again"
         ),
     )
@@ -205,12 +216,12 @@ pub async fn create(
     QueryPairs(query): QueryPairs,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
-    created(&state, &principal, &query, &body, "/api/tasks").await
+    create_from_feature(&state, &principal, &query, &body, "/api/tasks").await
 }
 
 /// Creates a task from a Feature (for /api/tasks and the OGC items), answering 201 with the task at
 /// `{collection}/{id}`.
-pub async fn created(
+pub async fn create_from_feature(
     state: &AppState,
     principal: &Principal,
     query: &[(String, String)],
@@ -281,11 +292,11 @@ pub async fn patch(
     QueryPairs(query): QueryPairs,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
-    edit(&state, &principal, id, &headers, &query, &body).await
+    patch_from_request(&state, &principal, id, &headers, &query, &body).await
 }
 
 /// A partial edit (for /api/tasks and the OGC items): If-Match, then the patch.
-pub async fn edit(
+pub async fn patch_from_request(
     state: &AppState,
     principal: &Principal,
     id: uuid::Uuid,
@@ -303,12 +314,12 @@ pub async fn edit(
             "the patch changes nothing: send a geometry and/or properties to change",
         ));
     }
-    updated(state, &principal.viewer(), user.id, id, expected, datum, patch).await
+    save_patch(state, &principal.viewer(), user.id, id, expected, datum, patch).await
 }
 
 /// Applies an edit made at version `expected` (If-Match) and answers with the task as it is now,
 /// or 412 when someone else changed it first.
-pub async fn updated(
+pub async fn save_patch(
     state: &AppState,
     viewer: &Viewer,
     by: uuid::Uuid,
@@ -318,6 +329,6 @@ pub async fn updated(
     mut patch: TaskPatch,
 ) -> Result<Response> {
     patch.geometry = patch.geometry.map(|g| datum.geometry_to_wgs84(&g));
-    let update = store::update(&state.db, id, expected, &patch, Utc::now(), by).await?;
+    let update = store::update(&state.db, id, expected, &patch, Utc::now(), by).await;
     answer_update(state, id, viewer, expected, update).await
 }

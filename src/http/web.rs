@@ -29,6 +29,9 @@ pub struct TileLayer {
 pub struct MapConfig {
     /// The optional background tile layer; null draws no tiles.
     pub tile_layer: Option<TileLayer>,
+    /// The county's IANA time zone (GREENLEDGER_TIMEZONE): the map shows times and counts months
+    /// in it, whatever zone the reader's device is set to.
+    pub timezone: String,
 }
 
 /// Settings of the web map.

@@ -10,14 +10,14 @@ use serde_json::Value;
 
 use super::AppState;
 use super::extract::{JsonBody, TaskId, if_match_version};
-use super::tasks::{answer_update, load};
+use super::tasks::{answer_update, load, refused_write};
 use crate::auth::Principal;
 use crate::domain::fields::{self, Props};
 use crate::domain::photo;
-use crate::domain::workflow::Action;
-use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::domain::workflow::{self, Action};
+use crate::error::{ApiError, FieldError, Problem, ProblemKind, Result};
 use crate::store::events::{self, HistoryEntry};
-use crate::store::reports::{self, Filed, Photo, ReportInput, ReportView};
+use crate::store::reports::{self, Filed, Filing, Photo, ReportInput, ReportView};
 use crate::store::tasks as task_store;
 
 /// Reports carry up to six 10 MB photos.
@@ -36,76 +36,86 @@ fn report_action(v: &Value) -> Result<Action, String> {
 }
 
 fn too_large(detail: String) -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too-large", detail)
+    ApiError::new(ProblemKind::TooLarge, detail)
+}
+
+/// A multipart report: its text fields, and its photos checked one by one as they arrive.
+async fn read_form(req: Request, state: &AppState) -> Result<(serde_json::Map<String, Value>, Vec<Photo>)> {
+    let mut form = serde_json::Map::new();
+    let mut photos = Vec::new();
+    let mut multipart = Multipart::from_request(req, state)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("cannot read the form: {}", e.body_text())))?;
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(too_large(format!("the report is larger than {} MiB", MAX_REPORT_BODY >> 20)));
+            }
+            Err(e) => return Err(ApiError::bad_request(format!("cannot read the form: {}", e.body_text()))),
+        };
+        let name = field.name().unwrap_or("").to_owned();
+        if name == "photo" || name == "photos" {
+            photos.push(read_photo(field).await?);
+            if photos.len() > photo::MAX_PER_REPORT {
+                return Err(ApiError::invalid_field(
+                    "photo",
+                    format!("at most {} photos per report", photo::MAX_PER_REPORT),
+                ));
+            }
+        } else {
+            let text = field
+                .text()
+                .await
+                .map_err(|e| ApiError::bad_request(format!("cannot read field '{name}': {}", e.body_text())))?;
+            // Form fields are text; progress is a number in the JSON form of a report.
+            let value = match name.as_str() {
+                "progress" => text.trim().parse::<i64>().map(Value::from).unwrap_or(Value::String(text)),
+                _ => Value::String(text),
+            };
+            form.insert(name, value);
+        }
+    }
+    Ok((form, photos))
+}
+
+/// One photo of a multipart report: at most 10 MB, and a JPEG, PNG or WebP by its content.
+async fn read_photo(field: axum::extract::multipart::Field<'_>) -> Result<Photo> {
+    let filename = field.file_name().unwrap_or("photo").to_owned();
+    let bytes = field.bytes().await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large(format!("the report is larger than {} MiB", MAX_REPORT_BODY >> 20))
+        } else {
+            ApiError::bad_request(format!("cannot read the photo '{filename}': {}", e.body_text()))
+        }
+    })?;
+    if bytes.len() > photo::MAX_BYTES {
+        return Err(too_large(format!(
+            "the photo '{filename}' is {:.1} MB; at most {} MB each",
+            bytes.len() as f64 / 1048576.0,
+            photo::MAX_BYTES >> 20
+        )));
+    }
+    let Some(media_type) = photo::sniff(&bytes) else {
+        return Err(ApiError::new(
+            ProblemKind::UnsupportedMediaType,
+            format!("'{filename}' is not a JPEG, PNG or WebP image (judged by its content, not its name)"),
+        ));
+    };
+    Ok(Photo::new(bytes.to_vec(), media_type))
 }
 
 /// Reads a report from multipart/form-data (fields `progress`, `note`, `action`, files `photo`) or
 /// from JSON (no photos).
 async fn read_report(req: Request, state: &AppState) -> Result<ReportInput> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    let mut form = serde_json::Map::new();
-    let mut photos = Vec::new();
-    if content_type.starts_with("multipart/form-data") {
-        let mut multipart = Multipart::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::bad_request(format!("cannot read the form: {}", e.body_text())))?;
-        loop {
-            let field = match multipart.next_field().await {
-                Ok(Some(f)) => f,
-                Ok(None) => break,
-                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                    return Err(too_large(format!("the report is larger than {} MiB", MAX_REPORT_BODY >> 20)));
-                }
-                Err(e) => return Err(ApiError::bad_request(format!("cannot read the form: {}", e.body_text()))),
-            };
-            let name = field.name().unwrap_or("").to_owned();
-            if name == "photo" || name == "photos" {
-                let filename = field.file_name().unwrap_or("photo").to_owned();
-                let bytes = field.bytes().await.map_err(|e| {
-                    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                        too_large(format!("the report is larger than {} MiB", MAX_REPORT_BODY >> 20))
-                    } else {
-                        ApiError::bad_request(format!("cannot read the photo '{filename}': {}", e.body_text()))
-                    }
-                })?;
-                if bytes.len() > photo::MAX_BYTES {
-                    return Err(too_large(format!(
-                        "the photo '{filename}' is {:.1} MB; at most {} MB each",
-                        bytes.len() as f64 / 1048576.0,
-                        photo::MAX_BYTES >> 20
-                    )));
-                }
-                let Some(media_type) = photo::sniff(&bytes) else {
-                    return Err(ApiError::new(
-                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "unsupported-media-type",
-                        format!("'{filename}' is not a JPEG, PNG or WebP image (judged by its content, not its name)"),
-                    ));
-                };
-                photos.push(Photo::new(bytes.to_vec(), media_type));
-                if photos.len() > photo::MAX_PER_REPORT {
-                    return Err(ApiError::invalid_field(
-                        "photo",
-                        format!("at most {} photos per report", photo::MAX_PER_REPORT),
-                    ));
-                }
-            } else {
-                let text = field
-                    .text()
-                    .await
-                    .map_err(|e| ApiError::bad_request(format!("cannot read field '{name}': {}", e.body_text())))?;
-                // Form fields are text; progress is a number in the JSON form of a report.
-                let value = match name.as_str() {
-                    "progress" => text.trim().parse::<i64>().map(Value::from).unwrap_or(Value::String(text)),
-                    _ => Value::String(text),
-                };
-                form.insert(name, value);
-            }
-        }
+    let (form, photos) = if content_type.starts_with("multipart/form-data") {
+        read_form(req, state).await?
     } else {
         let JsonBody(body) = JsonBody::from_request(req, state).await?;
         match body {
-            Value::Object(m) => form = m,
+            Value::Object(m) => (m, Vec::new()),
             other => {
                 return Err(ApiError::invalid_field(
                     "",
@@ -113,7 +123,7 @@ async fn read_report(req: Request, state: &AppState) -> Result<ReportInput> {
                 ));
             }
         }
-    }
+    };
     let mut p = Props::new(&form, "");
     p.refuse_unknown(&["progress", "note", "action", "photo"], &[]);
     let input = ReportInput {
@@ -170,11 +180,13 @@ pub async fn create_report(
     let input = read_report(req, &state).await?;
     let expected = if_match_version(&headers)?;
     let viewer = principal.viewer();
-    let filed = reports::file(&state.db, &state.settings.data_dir, id, &user, &viewer, &key, expected, &input).await?;
-    let (view, replayed) = match filed {
-        Filed::Created(v) => (v, false),
-        Filed::Replayed(v) => (v, true),
-        Filed::Refused(refusal) => return answer_update(&state, id, &viewer, expected, refusal).await,
+    let township = task_store::township_of(&state.db, id).await?;
+    workflow::may_report(viewer.relation(&township))?;
+    let filing = Filing { task: id, author: user.id, key: &key, expected_version: expected };
+    let (view, replayed) = match reports::file(&state.db, &state.settings.data_dir, &filing, &input).await {
+        Ok(Filed::Created(v)) => (v, false),
+        Ok(Filed::Replayed(v)) => (v, true),
+        Err(e) => return Err(refused_write(&state, id, &viewer, expected, e).await),
     };
     let task = load(&state, id, &viewer).await?;
     let mut res = (StatusCode::CREATED, Json(&view)).into_response();
@@ -201,7 +213,7 @@ pub async fn list_reports(
     let viewer = principal.viewer();
     let task = load(&state, id, &viewer).await?;
     if !viewer.sees_private(&task.properties.public.township) {
-        return Err(crate::auth::forbidden("reports are for the bureau and the task's own township"));
+        return Err(ApiError::forbidden("reports are for the bureau and the task's own township"));
     }
     Ok(Json(reports::list(&state.db, id).await?))
 }
@@ -251,7 +263,9 @@ pub async fn transition(
     }
     let expected = if_match_version(&headers)?;
     let viewer = principal.viewer();
-    let update = task_store::transition(&state.db, id, expected, action, reason.as_deref(), &viewer, user.id).await?;
+    let township = task_store::township_of(&state.db, id).await?;
+    workflow::may_act(action, viewer.relation(&township))?;
+    let update = task_store::transition(&state.db, id, expected, action, reason.as_deref(), user.id).await;
     answer_update(&state, id, &viewer, expected, update).await
 }
 

@@ -5,7 +5,36 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::Db;
-use crate::auth::User;
+use crate::domain::access::Role;
+
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    #[sqlx(try_from = "String")]
+    pub role: RoleName,
+    /// The township a township officer belongs to.
+    pub township: Option<String>,
+}
+
+/// A role as stored (text in the database, checked there).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(transparent)]
+pub struct RoleName(#[schema(inline)] pub Role);
+
+impl TryFrom<String> for RoleName {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Role::parse(&s).map(RoleName).ok_or_else(|| format!("unknown role {s}"))
+    }
+}
+
+impl User {
+    pub fn role(&self) -> Role {
+        self.role.0
+    }
+}
 
 const USER: &str = "SELECT u.id, u.username, u.display_name, u.role, u.township_code AS township FROM users u";
 

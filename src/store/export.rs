@@ -69,7 +69,7 @@ fn query(viewer: &Viewer, ledger: bool) -> QueryBuilder<'static, Postgres> {
         "SELECT t.id, t.code, t.title, t.description, t.category, c.name_zh AS category_name, t.status, t.progress,
                 t.township_code AS township, w.name AS township_name, t.township_overridden,
                 t.lead_unit, t.contact_person, t.contact_phone, t.due_date,
-                coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) AS overdue,
+                {overdue} AS overdue,
                 t.planned_investment::float8 AS planned_investment,
                 t.actual_investment::float8 AS actual_investment,
                 t.target_quantity::float8 AS target_quantity, t.target_unit,
@@ -79,7 +79,8 @@ fn query(viewer: &Viewer, ledger: bool) -> QueryBuilder<'static, Postgres> {
                 t.last_report_at::timestamp AS last_report_local, t.created_at::timestamp AS created_local,
                 {shape}
          FROM tasks t JOIN townships w ON w.code = t.township_code JOIN categories c ON c.code = t.category
-         WHERE true"
+         WHERE true",
+        overdue = *super::tasks::OVERDUE
     ));
     push_visibility(&mut qb, viewer);
     qb.push(" ORDER BY t.code");

@@ -1,11 +1,11 @@
 //! Asking PostGIS about a geometry before it is stored.
 
+use super::{StoreError, StoreResult};
 use crate::domain::geometry::TaskGeometry;
-use crate::error::{ApiError, Result};
 
 /// Refuses a geometry PostGIS considers invalid (self-intersection, ring self-touching, collapsed
 /// line), with PostGIS's own reason and location.
-pub async fn check_valid<'e>(conn: impl sqlx::PgExecutor<'e>, g: &TaskGeometry) -> Result<()> {
+pub async fn check_valid<'e>(conn: impl sqlx::PgExecutor<'e>, g: &TaskGeometry) -> StoreResult<()> {
     let reason: String = sqlx::query_scalar("SELECT ST_IsValidReason(ST_GeomFromGeoJSON($1))")
         .bind(g.to_geojson())
         .fetch_one(conn)
@@ -13,7 +13,12 @@ pub async fn check_valid<'e>(conn: impl sqlx::PgExecutor<'e>, g: &TaskGeometry) 
     if reason == "Valid Geometry" {
         return Ok(());
     }
-    Err(ApiError::invalid_field("/geometry", format!("the {} is not valid: {}", g.kind().name(), describe(&reason))))
+    Err(StoreError::invalid_field("/geometry", invalid(g, &reason)))
+}
+
+/// Why PostGIS refuses a geometry, as the caller is told.
+pub(crate) fn invalid(g: &TaskGeometry, reason: &str) -> String {
+    format!("the {} is not valid: {}", g.kind().name(), describe(reason))
 }
 
 /// "Self-intersection[119.9 30.8]" -> "self-intersection at [119.9, 30.8]".

@@ -10,9 +10,10 @@ use uuid::Uuid;
 
 use super::Db;
 use super::events;
+use crate::domain::FieldError;
+use crate::domain::codes;
 use crate::domain::import::{Failure, Mode};
 use crate::domain::task::NewTask;
-use crate::error::FieldError;
 
 /// Features per statement: large enough to amortise a round trip, small enough for steady progress.
 const BATCH: usize = 5_000;
@@ -41,6 +42,9 @@ pub struct ImportReport {
 pub const CHECKING: &str = "checking";
 pub const WRITING: &str = "writing";
 
+/// A feature that passed every check, with its GeoJSON and township.
+type Checked = (usize, NewTask, String, String);
+
 /// Checks every parsed feature against the database (geometry validity, township, category),
 /// then stores them. In `Mode::All` nothing is stored if any feature fails.
 pub async fn import(
@@ -59,14 +63,39 @@ pub async fn import(
             Err(f) => failed.push(f),
         }
     }
-
-    let categories: HashMap<String, String> =
+    let prefixes: HashMap<String, String> =
         super::categories::list(db).await?.into_iter().map(|c| (c.code, c.prefix)).collect();
+    let checked = check(db, ok, &prefixes, &mut failed, &progress).await?;
+    failed.sort_by_key(|f| f.index);
+    let mut report = ImportReport {
+        received,
+        imported: 0,
+        mode: if mode == Mode::All { "all" } else { "partial" },
+        created: Vec::new(),
+        failed,
+    };
+    if checked.is_empty() || (mode == Mode::All && !report.failed.is_empty()) {
+        return Ok(report);
+    }
+    report.created = write(db, checked, &prefixes, actor, &progress).await?;
+    report.imported = report.created.len();
+    Ok(report)
+}
+
+/// Geometry validity and township, per batch, for the features that passed the Rust rules; those
+/// that fail join `failed`.
+async fn check(
+    db: &Db,
+    ok: Vec<(usize, NewTask)>,
+    prefixes: &HashMap<String, String>,
+    failed: &mut Vec<Failure>,
+    progress: &impl Fn(&str, usize, usize),
+) -> Result<Vec<Checked>, sqlx::Error> {
     let overrides: Vec<String> = ok.iter().filter_map(|(_, t)| t.fields.township_override.clone()).collect();
     let unknown_townships = super::townships::unknown_codes(db, &overrides).await?;
-
-    // Geometry validity and township, per batch, for the features that passed the Rust rules.
-    let mut checked: Vec<(usize, NewTask, String, String)> = Vec::with_capacity(ok.len());
+    let mut known: Vec<&str> = prefixes.keys().map(String::as_str).collect();
+    known.sort();
+    let mut checked: Vec<Checked> = Vec::with_capacity(ok.len());
     let total = ok.len();
     let mut done = 0;
     let mut rest = ok.into_iter();
@@ -79,60 +108,104 @@ pub async fn import(
         let rows: Vec<(i32, String, Option<String>, bool)> =
             sqlx::query_as(CHECK_SQL).bind(&geojson).fetch_all(db).await?;
         for (((index, task), gj), (_, reason, township, swapped)) in batch.into_iter().zip(geojson).zip(rows) {
-            let mut errors = Vec::new();
-            if !task.fields.category.is_empty() && !categories.contains_key(&task.fields.category) {
-                let mut known: Vec<&str> = categories.keys().map(String::as_str).collect();
-                known.sort();
-                errors.push(FieldError::new(
-                    "/properties/category",
-                    format!("unknown category '{}'; categories are: {}", task.fields.category, known.join(", ")),
-                ));
-            }
-            if let Some(code) = task.fields.township_override.as_ref().filter(|c| unknown_townships.contains(c)) {
-                errors.push(FieldError::new("/properties/township", format!("unknown township '{code}'")));
-            }
-            let township = task.fields.township_override.clone().or(township);
-            if reason != "Valid Geometry" {
-                errors.push(FieldError::new(
-                    "/geometry",
-                    format!("the {} is not valid: {}", task.geometry.kind().name(), super::geometry::describe(&reason)),
-                ));
-            } else if township.is_none() {
-                errors.push(FieldError::new(
-                    "/geometry",
-                    if swapped {
-                        "the geometry lies outside the county, but would lie inside it with longitude and latitude swapped: GeoJSON positions are [longitude, latitude]"
-                    } else {
-                        "the geometry touches no township of the county"
-                    },
-                ));
-            }
-            match township {
-                Some(township) if errors.is_empty() => checked.push((index, task, gj, township)),
-                _ => failed.push(Failure::new(index, errors)),
+            let verdict = Verdict { reason, township, swapped };
+            match verdict.judge(&task, &known, &unknown_townships) {
+                Ok(township) => checked.push((index, task, gj, township)),
+                Err(errors) => failed.push(Failure::new(index, errors)),
             }
         }
         done = (done + BATCH).min(total);
         progress(CHECKING, done, total);
     }
-    failed.sort_by_key(|f| f.index);
+    Ok(checked)
+}
 
-    let mut report = ImportReport {
-        received,
-        imported: 0,
-        mode: if mode == Mode::All { "all" } else { "partial" },
-        created: Vec::new(),
-        failed,
-    };
-    if checked.is_empty() || (mode == Mode::All && !report.failed.is_empty()) {
-        return Ok(report);
+/// What `CHECK_SQL` says of one feature.
+struct Verdict {
+    reason: String,
+    township: Option<String>,
+    swapped: bool,
+}
+
+impl Verdict {
+    /// The township the feature goes to, or everything wrong with it.
+    fn judge(self, task: &NewTask, known: &[&str], unknown_townships: &[String]) -> Result<String, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let category = &task.fields.category;
+        if !category.is_empty() && !known.contains(&category.as_str()) {
+            errors.push(codes::unknown_category("/properties/category", category, known));
+        }
+        if let Some(code) = task.fields.township_override.as_ref().filter(|c| unknown_townships.contains(c)) {
+            errors.push(codes::unknown_township("/properties/township", code));
+        }
+        let township = task.fields.township_override.clone().or(self.township);
+        if self.reason != "Valid Geometry" {
+            errors.push(FieldError::new("/geometry", super::geometry::invalid(&task.geometry, &self.reason)));
+        } else if township.is_none() {
+            errors.push(FieldError::new(
+                "/geometry",
+                if self.swapped {
+                    "the geometry lies outside the county, but would lie inside it with longitude and latitude swapped: GeoJSON positions are [longitude, latitude]"
+                } else {
+                    "the geometry touches no township of the county"
+                },
+            ));
+        }
+        match township {
+            Some(township) if errors.is_empty() => Ok(township),
+            _ => Err(errors),
+        }
     }
+}
 
+/// Stores the checked features in one transaction, batch by batch, with their codes.
+async fn write(
+    db: &Db,
+    checked: Vec<Checked>,
+    prefixes: &HashMap<String, String>,
+    actor: Option<Uuid>,
+    progress: &impl Fn(&str, usize, usize),
+) -> Result<Vec<Created>, sqlx::Error> {
     let mut tx = db.begin().await?;
     // Townships and codes are assigned here, set-based; the per-row trigger leaves them alone.
     sqlx::query("SET LOCAL greenledger.bulk_assigned = 'on'").execute(&mut *tx).await?;
+    let mut next = reserve_codes(&mut tx, &checked).await?;
+    let total = checked.len();
+    let mut all = Vec::with_capacity(total);
+    let mut rest = checked.into_iter();
+    loop {
+        let batch: Vec<Checked> = rest.by_ref().take(BATCH).collect();
+        if batch.is_empty() {
+            break;
+        }
+        let mut cols = Columns::default();
+        for (index, t, gj, township) in &batch {
+            let (year, seq) = next.get_mut(&t.fields.category).expect("counted above");
+            let code = format!("{}-{year}-{:04}", prefixes[&t.fields.category], *seq);
+            *seq += 1;
+            cols.push(*index, code, t, gj, township);
+        }
+        let rows: Vec<(Uuid, String)> = cols.insert(&mut tx, actor).await?;
+        let index_of: HashMap<&str, usize> =
+            cols.code.iter().map(String::as_str).zip(cols.index.iter().copied()).collect();
+        let mut created: Vec<Created> =
+            rows.into_iter().map(|(id, code)| Created { index: index_of[code.as_str()], id, code }).collect();
+        created.sort_by_key(|c| c.index);
+        all.extend(created);
+        progress(WRITING, all.len(), total);
+    }
+    tx.commit().await?;
+    Ok(all)
+}
+
+/// Reserves each category's run of sequence numbers for this year in one statement; the next
+/// number per category, with its year.
+async fn reserve_codes(
+    conn: &mut sqlx::PgConnection,
+    checked: &[Checked],
+) -> Result<HashMap<String, (i32, i32)>, sqlx::Error> {
     let mut per_category: HashMap<&str, i32> = HashMap::new();
-    for (_, t, _, _) in &checked {
+    for (_, t, _, _) in checked {
         *per_category.entry(t.fields.category.as_str()).or_default() += 1;
     }
     let (names, counts): (Vec<String>, Vec<i32>) = per_category.iter().map(|(k, v)| (k.to_string(), *v)).unzip();
@@ -145,42 +218,15 @@ pub async fn import(
     )
     .bind(&names)
     .bind(&counts)
-    .fetch_all(&mut *tx)
+    .fetch_all(conn)
     .await?;
-    let mut next: HashMap<String, (i32, i32)> = reserved
+    Ok(reserved
         .into_iter()
         .map(|(cat, year, last)| {
             let n = per_category[cat.as_str()];
             (cat, (year, last - n + 1))
         })
-        .collect();
-
-    let total = checked.len();
-    let mut rest = checked.into_iter();
-    loop {
-        let batch: Vec<(usize, NewTask, String, String)> = rest.by_ref().take(BATCH).collect();
-        if batch.is_empty() {
-            break;
-        }
-        let mut cols = Columns::default();
-        for (index, t, gj, township) in &batch {
-            let (year, seq) = next.get_mut(&t.fields.category).expect("counted above");
-            let code = format!("{}-{year}-{:04}", categories[&t.fields.category], *seq);
-            *seq += 1;
-            cols.push(*index, code, t, gj, township);
-        }
-        let rows: Vec<(Uuid, String)> = cols.insert(&mut tx, actor).await?;
-        let index_of: HashMap<&str, usize> =
-            cols.code.iter().map(String::as_str).zip(cols.index.iter().copied()).collect();
-        let mut created: Vec<Created> =
-            rows.into_iter().map(|(id, code)| Created { index: index_of[code.as_str()], id, code }).collect();
-        created.sort_by_key(|c| c.index);
-        report.created.extend(created);
-        progress(WRITING, report.created.len(), total);
-    }
-    tx.commit().await?;
-    report.imported = report.created.len();
-    Ok(report)
+        .collect())
 }
 
 /// Per feature: PostGIS's validity verdict, the township holding it (the point's township, the only

@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod categories;
+mod database_url;
+mod error;
 pub mod events;
 pub mod export;
 pub mod geometry;
@@ -18,6 +20,9 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
+pub use database_url::DatabaseUrl;
+pub use error::{StoreError, StoreResult};
+
 pub type Db = PgPool;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -25,8 +30,9 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbConfig {
     /// PostgreSQL URL of a database with PostGIS available (CREATE EXTENSION rights on first run).
-    #[arg(long, env = "DATABASE_URL")]
-    pub database_url: String,
+    // `--help` would otherwise print the environment's value, password and all.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: DatabaseUrl,
     /// The county's time zone: "today" for deadlines and the year in task codes follow it.
     #[arg(long, env = "GREENLEDGER_TIMEZONE", default_value = "Asia/Shanghai")]
     pub timezone: String,
@@ -39,7 +45,7 @@ pub struct DbConfig {
 }
 
 impl DbConfig {
-    pub fn new(database_url: impl Into<String>) -> Self {
+    pub fn new(database_url: impl Into<DatabaseUrl>) -> Self {
         Self {
             database_url: database_url.into(),
             timezone: "Asia/Shanghai".into(),
@@ -49,7 +55,7 @@ impl DbConfig {
     }
 
     fn options(&self) -> Result<PgConnectOptions, sqlx::Error> {
-        let opts: PgConnectOptions = self.database_url.parse()?;
+        let opts: PgConnectOptions = self.database_url.expose().parse()?;
         Ok(opts
             .options([("timezone", self.timezone.as_str())])
             .application_name("greenledger")

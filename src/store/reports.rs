@@ -7,14 +7,13 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::Db;
+use sqlx::PgConnection;
+
 use super::events::{self, Event};
-use super::tasks::Update;
-use crate::auth::{User, forbidden};
+use super::{Db, StoreError, StoreResult};
 use crate::domain::access::Viewer;
 use crate::domain::task::Status;
-use crate::domain::workflow::{self, Action, Lifecycle, Relation};
-use crate::error::{ApiError, Result};
+use crate::domain::workflow::{self, Action, Lifecycle};
 
 pub struct Photo {
     pub bytes: Vec<u8>,
@@ -24,7 +23,7 @@ pub struct Photo {
 
 impl Photo {
     pub fn new(bytes: Vec<u8>, media_type: &'static str) -> Self {
-        let sha256 = crate::auth::secret::hex(&Sha256::digest(&bytes));
+        let sha256 = format!("{:x}", Sha256::digest(&bytes));
         Photo { bytes, media_type, sha256 }
     }
 }
@@ -166,12 +165,11 @@ pub enum Filed {
     Created(ReportView),
     /// The same report was filed before with this key: its first result, nothing new stored.
     Replayed(ReportView),
-    Refused(Update),
 }
 
-async fn replay(db: &Db, row: ReportRow, input: &ReportInput) -> Result<Filed> {
+async fn replay(db: &Db, row: ReportRow, input: &ReportInput) -> StoreResult<Filed> {
     if row.request_hash != input.fingerprint() {
-        return Err(ApiError::invalid_field(
+        return Err(StoreError::invalid_field(
             "Idempotency-Key",
             "this Idempotency-Key was already used for a different report; use a new key for a new report",
         ));
@@ -214,90 +212,117 @@ async fn remove_orphans(db: &Db, dir: &Path, photos: &[Photo]) {
     }
 }
 
-/// Files a report: checks who may report and what the task's state allows, moves the task along
-/// (start, complete), stores the photos and the history event — all or nothing. A resend with the
-/// same Idempotency-Key returns the first report and stores nothing.
-#[allow(clippy::too_many_arguments)]
-pub async fn file(
-    db: &Db,
-    dir: &Path,
-    task: Uuid,
-    author: &User,
-    viewer: &Viewer,
-    key: &str,
-    expected_version: i32,
-    input: &ReportInput,
-) -> Result<Filed> {
-    if let Some(row) = by_key(db, author.id, key).await? {
+/// Who files a report, on which task, under which key, against which version.
+pub struct Filing<'a> {
+    pub task: Uuid,
+    pub author: Uuid,
+    pub key: &'a str,
+    pub expected_version: i32,
+}
+
+/// The task as a report finds it (locked).
+#[derive(sqlx::FromRow)]
+struct Current {
+    status: String,
+    supervised: bool,
+    progress: i16,
+    version: i32,
+}
+
+/// What a report does to its task: the status before and after, and the progress after.
+struct Step {
+    before: Status,
+    after: Status,
+    progress: i16,
+}
+
+impl Step {
+    /// What the task's state allows of this report (who may report was decided before, by
+    /// `workflow::may_report`).
+    fn plan(current: &Current, input: &ReportInput) -> StoreResult<Step> {
+        let before = Status::parse(&current.status).unwrap_or(Status::Planned);
+        workflow::check_report(before, input.action, input.progress, &input.note, input.photos.len())?;
+        let after = match input.action {
+            Some(action) => {
+                workflow::advance(Lifecycle { status: before, supervised: current.supervised }, action)?.status
+            }
+            None => before,
+        };
+        let progress = if after.is_finished() { 100 } else { input.progress.unwrap_or(current.progress) };
+        Ok(Step { before, after, progress })
+    }
+}
+
+/// Files a report: checks what the task's state allows, moves the task along (start, complete),
+/// stores the photos and the history event — all or nothing. A resend with the same
+/// Idempotency-Key returns the first report and stores nothing.
+pub async fn file(db: &Db, dir: &Path, filing: &Filing<'_>, input: &ReportInput) -> StoreResult<Filed> {
+    if let Some(row) = by_key(db, filing.author, filing.key).await? {
         return replay(db, row, input).await;
     }
     let mut tx = db.begin().await?;
-    #[derive(sqlx::FromRow)]
-    struct Current {
-        status: String,
-        supervised: bool,
-        township_code: String,
-        progress: i16,
-        version: i32,
-    }
-    let current: Option<Current> = sqlx::query_as(
-        "SELECT status, supervised, township_code, progress, version FROM tasks WHERE id = $1 FOR UPDATE",
-    )
-    .bind(task)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(current) = current else { return Ok(Filed::Refused(Update::NotFound)) };
+    let current: Option<Current> =
+        sqlx::query_as("SELECT status, supervised, progress, version FROM tasks WHERE id = $1 FOR UPDATE")
+            .bind(filing.task)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let current = current.ok_or_else(|| super::tasks::not_found(filing.task))?;
     // Resends of one report queue on the task's lock; the first to get it has committed by the
     // time the others look again, and they answer with its result. (Inside the transaction only
     // its own connection is used: taking a second one from the pool while holding the lock would
     // let a burst of resends exhaust the pool.)
-    if let Some(row) = by_key(&mut *tx, author.id, key).await? {
+    if let Some(row) = by_key(&mut *tx, filing.author, filing.key).await? {
         tx.rollback().await?;
         return replay(db, row, input).await;
     }
-    match viewer.relation(&current.township_code) {
-        Relation::Staff | Relation::OwnTownship => {}
-        _ => {
-            return Err(forbidden(
-                "this task belongs to another township: you may report only on your own township's tasks",
-            ));
-        }
+    if current.version != filing.expected_version {
+        return Err(StoreError::Stale { current_version: current.version });
     }
-    if current.version != expected_version {
-        return Ok(Filed::Refused(Update::Stale { current_version: current.version }));
+    let step = Step::plan(&current, input)?;
+    let report_id = insert_report(&mut tx, filing, input, &step).await?;
+    advance_task(&mut tx, filing, input, &step, current.progress, report_id).await?;
+    if let Err(e) = store_photos(dir, &input.photos).await {
+        drop(tx);
+        remove_orphans(db, dir, &input.photos).await;
+        return Err(StoreError::PhotoNotStored(e));
     }
-    let status = Status::parse(&current.status).unwrap_or(Status::Planned);
-    workflow::check_report(status, input.action, input.progress, &input.note, input.photos.len())
-        .map_err(ApiError::from)?;
-    let after = match input.action {
-        Some(action) => {
-            workflow::transition(
-                Lifecycle { status, supervised: current.supervised },
-                action,
-                viewer.relation(&current.township_code),
-            )
-            .map_err(ApiError::from)?
-            .status
-        }
-        None => status,
-    };
-    let progress = if after.is_finished() { 100 } else { input.progress.unwrap_or(current.progress) };
+    if let Err(e) = tx.commit().await {
+        remove_orphans(db, dir, &input.photos).await;
+        return Err(e.into());
+    }
+    let row = by_key(db, filing.author, filing.key).await?.ok_or(sqlx::Error::RowNotFound)?;
+    Ok(Filed::Created(views(db, vec![row]).await?.remove(0)))
+}
 
+async fn store_photos(dir: &Path, photos: &[Photo]) -> std::io::Result<()> {
+    for p in photos {
+        store_photo(dir, p).await?;
+    }
+    Ok(())
+}
+
+/// Inserts the report and its photos' rows.
+async fn insert_report(
+    conn: &mut PgConnection,
+    filing: &Filing<'_>,
+    input: &ReportInput,
+    step: &Step,
+) -> Result<Uuid, sqlx::Error> {
     let report_id: Uuid = sqlx::query_scalar(
         "INSERT INTO reports (task_id, author_id, idempotency_key, request_hash, action, progress, note,
                               status_before, status_after)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
-    .bind(task)
-    .bind(author.id)
-    .bind(key)
+    .bind(filing.task)
+    .bind(filing.author)
+    .bind(filing.key)
     .bind(input.fingerprint())
     .bind(input.action.map(|a| a.as_str()))
     .bind(input.progress)
     .bind(&input.note)
-    .bind(status.as_str())
-    .bind(after.as_str())
-    .fetch_one(&mut *tx)
+    .bind(step.before.as_str())
+    .bind(step.after.as_str())
+    .fetch_one(&mut *conn)
     .await?;
     for (i, p) in input.photos.iter().enumerate() {
         sqlx::query(
@@ -308,48 +333,43 @@ pub async fn file(
         .bind(&p.sha256)
         .bind(p.media_type)
         .bind(p.bytes.len() as i32)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await?;
     }
+    Ok(report_id)
+}
+
+/// Moves the task to the report's status and progress, and records the `reported` event.
+async fn advance_task(
+    conn: &mut PgConnection,
+    filing: &Filing<'_>,
+    input: &ReportInput,
+    step: &Step,
+    progress_before: i16,
+    report_id: Uuid,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "UPDATE tasks SET status = $2, progress = $3, last_report_at = now(), updated_by = $4,
                 return_reason = CASE WHEN $2 = 'completed' THEN NULL ELSE return_reason END
          WHERE id = $1",
     )
-    .bind(task)
-    .bind(after.as_str())
-    .bind(progress)
-    .bind(author.id)
-    .execute(&mut *tx)
+    .bind(filing.task)
+    .bind(step.after.as_str())
+    .bind(step.progress)
+    .bind(filing.author)
+    .execute(&mut *conn)
     .await?;
-    let mut event = Event::new(task, Some(author.id), "reported");
+    let mut event = Event::new(filing.task, Some(filing.author), "reported");
     event.action = input.action.map(|a| a.as_str());
-    event.status_before = Some(status.as_str());
-    event.status_after = Some(after.as_str());
+    event.status_before = Some(step.before.as_str());
+    event.status_after = Some(step.after.as_str());
     event.report = Some(report_id);
     event.changes = serde_json::json!({
-        "progress": {"before": current.progress, "after": progress},
+        "progress": {"before": progress_before, "after": step.progress},
         "note": input.note,
         "photos": input.photos.len(),
     });
-    events::record(&mut tx, &event).await?;
-
-    for p in &input.photos {
-        if let Err(e) = store_photo(dir, p).await {
-            tracing::error!(error = %e, "cannot store a report photo");
-            drop(tx);
-            remove_orphans(db, dir, &input.photos).await;
-            return Err(ApiError::unavailable(
-                "the photo could not be stored; nothing was saved, send the report again",
-            ));
-        }
-    }
-    if let Err(e) = tx.commit().await {
-        remove_orphans(db, dir, &input.photos).await;
-        return Err(e.into());
-    }
-    let row = by_key(db, author.id, key).await?.ok_or_else(ApiError::internal)?;
-    Ok(Filed::Created(views(db, vec![row]).await?.remove(0)))
+    events::record(conn, &event).await
 }
 
 /// The media type of a photo if the viewer may see it: staff and the task's own township always;

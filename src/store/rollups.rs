@@ -217,7 +217,7 @@ async fn second_connection(db: &Db) -> Option<PoolConnection<Postgres>> {
 
 /// The township rollup of the tasks `viewer` may see that match `f`, and the day it was made for;
 /// a 400 when the filter names a category that does not exist.
-pub async fn townships(db: &Db, f: &RollupFilter, viewer: &Viewer) -> crate::error::Result<(NaiveDate, Rollup)> {
+pub async fn townships(db: &Db, f: &RollupFilter, viewer: &Viewer) -> super::StoreResult<(NaiveDate, Rollup)> {
     // The second connection is asked for while the frame is read, off the critical path. `join!`
     // polls the frame first, so it queues for a connection ahead of the spare: a pool with a
     // single free connection gives it to the frame, and the spare gives up after its short wait.
@@ -226,7 +226,7 @@ pub async fn townships(db: &Db, f: &RollupFilter, viewer: &Viewer) -> crate::err
     // Checked against the frame's list rather than with a query of its own: one round trip less.
     let unknown = f.unknown_categories(frame.categories());
     if !unknown.is_empty() {
-        return Err(crate::error::ApiError::bad_query(unknown));
+        return Err(super::StoreError::BadQuery(unknown));
     }
     let mut cells_q = cells_query(f, viewer, &frame);
     let mut late_q = late_query(f, viewer, &frame);

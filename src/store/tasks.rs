@@ -2,20 +2,23 @@
 //! optimistic concurrency, and the bureau's transitions. Every write records its history event in
 //! the same transaction.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::value::RawValue;
+use sqlx::query_builder::Separated;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::Db;
 use super::events::{self, Event};
+use super::{Db, StoreError, StoreResult};
 use crate::domain::access::Viewer;
+use crate::domain::codes;
 use crate::domain::filter::TaskFilter;
 use crate::domain::ogc::Period;
 use crate::domain::task::{NewTask, Status, TaskFields, TaskPatch, Visibility};
-use crate::domain::workflow::{self, Action, Lifecycle, Refusal};
-use crate::error::{ApiError, FieldError, Result};
+use crate::domain::workflow::{self, Action, Lifecycle};
 
 /// A task's properties everyone may see.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -83,6 +86,10 @@ pub struct TaskProperties {
     pub private: Option<PrivateProperties>,
 }
 
+/// A task as a GeoJSON Feature, serialised straight from its row (PostGIS's geometry text passed through)
+/// rather than a `geojson::Feature`: geojson has no way to carry a geometry as text, so PostGIS's
+/// `ST_AsGeoJSON` would be parsed into positions and written out again, and typed properties held as
+/// a JSON map. The OGC API converts these into geojson Features (`http::ogc`).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TaskFeature {
     #[serde(rename = "type")]
@@ -123,28 +130,40 @@ impl TaskRow {
     }
 }
 
+/// The open statuses (`Status::is_open`) as an SQL list: `'planned', 'in_progress'`.
+pub(crate) static OPEN_STATUSES: LazyLock<String> = LazyLock::new(|| {
+    let open: Vec<String> =
+        Status::ALL.iter().filter(|(_, s)| s.is_open()).map(|(name, _)| format!("'{name}'")).collect();
+    open.join(", ")
+});
+
 /// Past its due date (in the county's time zone, the session's) and neither finished nor cancelled.
-pub(crate) const OVERDUE: &str =
-    "coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false)";
+pub(crate) static OVERDUE: LazyLock<String> =
+    LazyLock::new(|| format!("coalesce(t.due_date < current_date AND t.status IN ({}), false)", *OPEN_STATUSES));
 
 /// Columns of the API's task view. 15 decimals keeps every coordinate exactly as it was sent
 /// (PostGIS prints the shortest decimal that reads back as the same double); on a page of 1,000
 /// features it cost under 1 ms more than 6 decimals. The township's name is looked up per row
 /// returned, after the sort and limit, rather than joined to every task in the box.
-const SELECT: &str = "
+static SELECT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "
     SELECT t.id, t.code, t.title, t.description, t.category, t.status, t.progress,
            t.township_code AS township,
            (SELECT w.name FROM townships w WHERE w.code = t.township_code) AS township_name,
            t.township_overridden,
            t.lead_unit, t.contact_person, t.contact_phone, t.due_date,
-           coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) AS overdue,
+           {} AS overdue,
            t.planned_investment::float8 AS planned_investment,
            t.actual_investment::float8 AS actual_investment,
            t.target_quantity::float8 AS target_quantity, t.target_unit,
            t.visibility, t.supervised, t.completed_at, t.verified_at, t.last_report_at,
            t.created_at, t.updated_at, t.version, t.return_reason, t.cancel_reason,
            ST_AsGeoJSON(t.geom, 15) AS geometry
-    FROM tasks t";
+    FROM tasks t",
+        *OVERDUE
+    )
+});
 
 /// Restricts to the tasks a viewer may see at all: internal tasks are for staff and their own
 /// township only.
@@ -161,7 +180,7 @@ pub(crate) fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, viewer: &View
 }
 
 pub async fn get(db: &Db, id: Uuid, viewer: &Viewer) -> Result<Option<TaskFeature>, sqlx::Error> {
-    let mut qb = QueryBuilder::new(SELECT);
+    let mut qb = QueryBuilder::new(SELECT.as_str());
     qb.push(" WHERE t.id = ").push_bind(id);
     push_visibility(&mut qb, viewer);
     let row: Option<TaskRow> = qb.build_query_as().fetch_optional(db).await?;
@@ -193,8 +212,7 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &TaskFilter, viewer: &Vie
         qb.push(" AND t.township_code = ANY(").push_bind(t.clone()).push(")");
     }
     if let Some(o) = f.overdue {
-        qb.push(" AND coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) = ")
-            .push_bind(o);
+        qb.push(format!(" AND {} = ", *OVERDUE)).push_bind(o);
     }
     if let Some(s) = f.supervised {
         qb.push(" AND t.supervised = ").push_bind(s);
@@ -236,7 +254,7 @@ pub async fn list_in_period(
         }
     };
     let mut tx = super::interactive_read(db).await?;
-    let mut page = QueryBuilder::new(SELECT);
+    let mut page = QueryBuilder::new(SELECT.as_str());
     push_filter(&mut page, f, viewer);
     push_period(&mut page);
     page.push(" ORDER BY t.code LIMIT ").push_bind(f.limit).push(" OFFSET ").push_bind(f.offset);
@@ -258,24 +276,19 @@ pub async fn list_in_period(
 }
 
 /// Turns a foreign-key refusal into the field the caller got wrong.
-async fn explain_reference_error(db: &Db, err: sqlx::Error, f: &TaskFields) -> ApiError {
+async fn explain_reference_error(db: &Db, err: sqlx::Error, f: &TaskFields) -> StoreError {
     if let sqlx::Error::Database(e) = &err {
         match e.constraint() {
             Some("tasks_category_fkey" | "task_code_counters_category_fkey") => {
-                let known = super::categories::list(db)
+                let known: Vec<String> = super::categories::list(db)
                     .await
-                    .map(|cs| cs.into_iter().map(|c| c.code).collect::<Vec<_>>().join(", "))
+                    .map(|cs| cs.into_iter().map(|c| c.code).collect())
                     .unwrap_or_default();
-                return ApiError::invalid_field(
-                    "/properties/category",
-                    format!("unknown category '{}'; categories are: {known}", f.category),
-                );
+                return StoreError::BadReference(codes::unknown_category("/properties/category", &f.category, &known));
             }
             Some("tasks_township_code_fkey") => {
-                return ApiError::invalid_field(
-                    "/properties/township",
-                    format!("unknown township '{}'", f.township_override.as_deref().unwrap_or("")),
-                );
+                let code = f.township_override.as_deref().unwrap_or("");
+                return StoreError::BadReference(codes::unknown_township("/properties/township", code));
             }
             _ => {}
         }
@@ -290,6 +303,29 @@ pub struct Stored {
     pub version: i32,
 }
 
+/// The columns of a task's editable fields, written by both insert and update in the order
+/// `push_fields` binds them.
+const FIELD_COLUMNS: &str = "title, description, category, progress, lead_unit, contact_person, contact_phone,
+    due_date, planned_investment, actual_investment, target_quantity, target_unit, visibility, supervised";
+
+fn push_fields<'a>(values: &mut Separated<'_, 'a, Postgres, &'static str>, f: &'a TaskFields) {
+    values
+        .push_bind(&f.title)
+        .push_bind(&f.description)
+        .push_bind(&f.category)
+        .push_bind(f.progress)
+        .push_bind(&f.lead_unit)
+        .push_bind(&f.contact_person)
+        .push_bind(&f.contact_phone)
+        .push_bind(f.due_date)
+        .push_bind(f.planned_investment)
+        .push_bind(f.actual_investment)
+        .push_bind(f.target_quantity)
+        .push_bind(&f.target_unit)
+        .push_bind(f.visibility.as_str())
+        .push_bind(f.supervised);
+}
+
 /// Creates a task and its `created` event within the caller's transaction. `id` is for loaders
 /// that keep stable ids; the API lets the database choose.
 pub async fn insert(
@@ -298,42 +334,24 @@ pub async fn insert(
     id: Option<Uuid>,
     t: &NewTask,
     actor: Option<Uuid>,
-) -> Result<Stored> {
+) -> StoreResult<Stored> {
     super::geometry::check_valid(&mut *conn, &t.geometry).await?;
     let f = &t.fields;
     let geojson = t.geometry.to_geojson();
-    let row: Result<(Uuid, i32, String), sqlx::Error> = sqlx::query_as(
-        "INSERT INTO tasks (id, geom, title, description, category, status, progress, lead_unit,
-                            contact_person, contact_phone, due_date, planned_investment, actual_investment,
-                            target_quantity, target_unit, visibility, supervised, township_code,
-                            township_overridden, completed_at, cancel_reason, created_by, updated_by)
-         VALUES (coalesce($1, gen_random_uuid()), ST_GeomFromGeoJSON($2), $3, $4, $5, $6, $7, $8, $9, $10, $11,
-                 $12::float8, $13::float8, $14::float8, $15, $16, $17, $18, $18 IS NOT NULL, $19, $20, $21, $21)
-         RETURNING id, version, township_code",
-    )
-    .bind(id)
-    .bind(&geojson)
-    .bind(&f.title)
-    .bind(&f.description)
-    .bind(&f.category)
-    .bind(f.status.as_str())
-    .bind(f.progress)
-    .bind(&f.lead_unit)
-    .bind(&f.contact_person)
-    .bind(&f.contact_phone)
-    .bind(f.due_date)
-    .bind(f.planned_investment)
-    .bind(f.actual_investment)
-    .bind(f.target_quantity)
-    .bind(&f.target_unit)
-    .bind(f.visibility.as_str())
-    .bind(f.supervised)
-    .bind(&f.township_override)
-    .bind(f.completed_at)
-    .bind(&f.cancel_reason)
-    .bind(actor)
-    .fetch_one(&mut *conn)
-    .await;
+    let mut qb = QueryBuilder::new(format!(
+        "INSERT INTO tasks (id, geom, status, township_code, township_overridden, completed_at, cancel_reason,
+                            created_by, updated_by, {FIELD_COLUMNS}) VALUES ("
+    ));
+    let mut values = qb.separated(", ");
+    values.push("coalesce(").push_bind_unseparated(id).push_unseparated(", gen_random_uuid())");
+    values.push("ST_GeomFromGeoJSON(").push_bind_unseparated(&geojson).push_unseparated(")");
+    values.push_bind(f.status.as_str());
+    values.push_bind(&f.township_override);
+    values.push_bind(f.township_override.is_some());
+    values.push_bind(f.completed_at).push_bind(&f.cancel_reason).push_bind(actor).push_bind(actor);
+    push_fields(&mut values, f);
+    qb.push(") RETURNING id, version, township_code");
+    let row: Result<(Uuid, i32, String), sqlx::Error> = qb.build_query_as().fetch_one(&mut *conn).await;
     let (id, version, township) = match row {
         Ok(r) => r,
         Err(e) => return Err(explain_reference_error(db, e, f).await),
@@ -348,80 +366,61 @@ pub async fn insert(
     Ok(Stored { id, version })
 }
 
-#[derive(sqlx::FromRow)]
-struct FieldsRow {
-    title: String,
-    description: String,
-    category: String,
-    status: String,
-    progress: i16,
-    lead_unit: String,
-    contact_person: Option<String>,
-    contact_phone: Option<String>,
-    due_date: Option<NaiveDate>,
-    planned_investment: Option<f64>,
-    actual_investment: Option<f64>,
-    target_quantity: Option<f64>,
-    target_unit: Option<String>,
-    visibility: String,
-    supervised: bool,
-    township_code: String,
-    township_overridden: bool,
-    completed_at: Option<DateTime<Utc>>,
-    cancel_reason: Option<String>,
-    version: i32,
-    geometry: String,
-}
-
-impl FieldsRow {
+impl TaskRow {
+    /// The editable fields as the domain's rules see them.
     fn fields(&self) -> TaskFields {
+        let p = &self.public;
         TaskFields {
-            title: self.title.clone(),
-            description: self.description.clone(),
-            category: self.category.clone(),
+            title: p.title.clone(),
+            description: p.description.clone(),
+            category: p.category.clone(),
             // The table's CHECK constraints admit only known values.
-            status: Status::parse(&self.status).unwrap_or(Status::Planned),
-            progress: self.progress,
-            lead_unit: self.lead_unit.clone(),
-            contact_person: self.contact_person.clone(),
-            contact_phone: self.contact_phone.clone(),
-            due_date: self.due_date,
-            planned_investment: self.planned_investment,
-            actual_investment: self.actual_investment,
-            target_quantity: self.target_quantity,
-            target_unit: self.target_unit.clone(),
-            visibility: Visibility::parse(&self.visibility).unwrap_or(Visibility::Public),
-            supervised: self.supervised,
-            township_override: self.township_overridden.then(|| self.township_code.clone()),
-            completed_at: self.completed_at,
-            cancel_reason: self.cancel_reason.clone(),
+            status: Status::parse(&p.status).unwrap_or(Status::Planned),
+            progress: p.progress,
+            lead_unit: p.lead_unit.clone(),
+            contact_person: self.private.contact_person.clone(),
+            contact_phone: self.private.contact_phone.clone(),
+            due_date: p.due_date,
+            planned_investment: p.planned_investment,
+            actual_investment: p.actual_investment,
+            target_quantity: p.target_quantity,
+            target_unit: p.target_unit.clone(),
+            visibility: Visibility::parse(&p.visibility).unwrap_or(Visibility::Public),
+            supervised: p.supervised,
+            township_override: p.township_overridden.then(|| p.township.clone()),
+            completed_at: p.completed_at,
+            cancel_reason: self.private.cancel_reason.clone(),
         }
+    }
+
+    fn lifecycle(&self) -> Lifecycle {
+        let status = Status::parse(&self.public.status).unwrap_or(Status::Planned);
+        Lifecycle { status, supervised: self.public.supervised }
     }
 }
 
-/// Locks a task for a read-merge-write and reads what the rules need.
-async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<FieldsRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT title, description, category, status, progress, lead_unit, contact_person, contact_phone,
-                due_date, planned_investment::float8 AS planned_investment,
-                actual_investment::float8 AS actual_investment, target_quantity::float8 AS target_quantity,
-                target_unit, visibility, supervised, township_code, township_overridden, completed_at,
-                cancel_reason, version, ST_AsGeoJSON(geom, 15) AS geometry
-         FROM tasks WHERE id = $1 FOR UPDATE",
-    )
-    .bind(id)
-    .fetch_optional(conn)
-    .await
+/// Locks a task for a read-merge-write and reads it as the API shows it; a task that does not
+/// exist, or is no longer at `expected_version`, ends the write before anything is changed.
+async fn lock(conn: &mut PgConnection, id: Uuid, expected_version: i32) -> StoreResult<TaskRow> {
+    let mut qb = QueryBuilder::new(SELECT.as_str());
+    qb.push(" WHERE t.id = ").push_bind(id).push(" FOR UPDATE OF t");
+    let row: Option<TaskRow> = qb.build_query_as().fetch_optional(conn).await?;
+    let row = row.ok_or_else(|| not_found(id))?;
+    if row.public.version != expected_version {
+        return Err(StoreError::Stale { current_version: row.public.version });
+    }
+    Ok(row)
 }
 
-/// The result of a conditional write.
-pub enum Update {
-    Done(Stored),
-    /// The task changed since the caller read it: nothing was written.
-    Stale {
-        current_version: i32,
-    },
-    NotFound,
+pub(crate) fn not_found(id: Uuid) -> StoreError {
+    StoreError::NotFound(format!("there is no task {id}"))
+}
+
+/// The township a task belongs to, whoever asks: what the caller's rights over it are decided by.
+pub async fn township_of(db: &Db, id: Uuid) -> StoreResult<String> {
+    let code: Option<String> =
+        sqlx::query_scalar("SELECT township_code FROM tasks WHERE id = $1").bind(id).fetch_optional(db).await?;
+    code.ok_or_else(|| not_found(id))
 }
 
 /// Applies `patch` if the task is still at `expected_version`. The row is locked for the read-merge-
@@ -433,103 +432,72 @@ pub async fn update(
     patch: &TaskPatch,
     now: DateTime<Utc>,
     actor: Uuid,
-) -> Result<Update> {
+) -> StoreResult<Stored> {
     let mut tx = db.begin().await?;
-    let Some(current) = lock(&mut tx, id).await? else { return Ok(Update::NotFound) };
-    if current.version != expected_version {
-        return Ok(Update::Stale { current_version: current.version });
-    }
+    let current = lock(&mut tx, id, expected_version).await?;
     let before = current.fields();
-    let merged = patch.apply(&before, now).map_err(ApiError::invalid)?;
+    let merged = patch.apply(&before, now).map_err(StoreError::Invalid)?;
     if let Some(g) = &patch.geometry {
         super::geometry::check_valid(&mut *tx, g).await?;
     }
     let f = &merged;
     let new_geometry = patch.geometry.as_ref().map(|g| g.to_geojson());
-    let row: Result<(i32, String), sqlx::Error> = sqlx::query_as(
-        "UPDATE tasks SET geom = coalesce(ST_GeomFromGeoJSON($2), geom), title = $3, description = $4,
-                category = $5, progress = $6, lead_unit = $7, contact_person = $8,
-                contact_phone = $9, due_date = $10, planned_investment = $11::float8,
-                actual_investment = $12::float8, target_quantity = $13::float8, target_unit = $14,
-                visibility = $15, supervised = $16,
-                township_code = coalesce($17, township_code), township_overridden = $17 IS NOT NULL,
-                updated_by = $18
-         WHERE id = $1
-         RETURNING version, township_code",
-    )
-    .bind(id)
-    .bind(&new_geometry)
-    .bind(&f.title)
-    .bind(&f.description)
-    .bind(&f.category)
-    .bind(f.progress)
-    .bind(&f.lead_unit)
-    .bind(&f.contact_person)
-    .bind(&f.contact_phone)
-    .bind(f.due_date)
-    .bind(f.planned_investment)
-    .bind(f.actual_investment)
-    .bind(f.target_quantity)
-    .bind(&f.target_unit)
-    .bind(f.visibility.as_str())
-    .bind(f.supervised)
-    .bind(&f.township_override)
-    .bind(actor)
-    .fetch_one(&mut *tx)
-    .await;
+    let mut qb = QueryBuilder::new(format!("UPDATE tasks SET ({FIELD_COLUMNS}) = ("));
+    push_fields(&mut qb.separated(", "), f);
+    qb.push("), geom = coalesce(ST_GeomFromGeoJSON(").push_bind(&new_geometry).push("), geom)");
+    qb.push(", township_code = coalesce(").push_bind(&f.township_override).push(", township_code)");
+    qb.push(", township_overridden = ").push_bind(f.township_override.is_some());
+    qb.push(", updated_by = ").push_bind(actor);
+    qb.push(" WHERE id = ").push_bind(id).push(" RETURNING version, township_code");
+    let row: Result<(i32, String), sqlx::Error> = qb.build_query_as().fetch_one(&mut *tx).await;
     let (version, township) = match row {
         Ok(v) => v,
         Err(e) => return Err(explain_reference_error(db, e, f).await),
     };
-    let mut changes = before.changes_to(&merged);
+    let mut event = Event::new(id, Some(actor), "updated");
+    event.changes = update_changes(&current, &before, &merged, &township, new_geometry.as_deref());
+    events::record(&mut tx, &event).await?;
+    tx.commit().await?;
+    Ok(Stored { id, version })
+}
+
+/// What an edit changed, for its history event.
+fn update_changes(
+    current: &TaskRow,
+    before: &TaskFields,
+    merged: &TaskFields,
+    township: &str,
+    new_geometry: Option<&str>,
+) -> serde_json::Value {
+    let mut changes = before.changes_to(merged);
     // The township may move with the geometry even when nobody named it.
     changes.remove("township");
-    if township != current.township_code {
-        changes.insert("township".into(), serde_json::json!({"before": current.township_code, "after": township}));
+    if township != current.public.township {
+        changes.insert("township".into(), serde_json::json!({"before": current.public.township, "after": township}));
     }
-    if let Some(after) = &new_geometry {
+    if let Some(after) = new_geometry {
         let parse = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap_or_default();
         changes
             .insert("geometry".into(), serde_json::json!({"before": parse(&current.geometry), "after": parse(after)}));
     }
-    let mut event = Event::new(id, Some(actor), "updated");
-    event.changes = serde_json::Value::Object(changes);
-    events::record(&mut tx, &event).await?;
-    tx.commit().await?;
-    Ok(Update::Done(Stored { id, version }))
+    serde_json::Value::Object(changes)
 }
 
-/// A bureau action on a task: verify, return, cancel, supervise, unsupervise.
+/// A bureau action on a task: verify, return, cancel, supervise, unsupervise. Whether the caller
+/// may take it is decided before (`workflow::may_act`); here, what the task's state allows.
 pub async fn transition(
     db: &Db,
     id: Uuid,
     expected_version: i32,
     action: Action,
     reason: Option<&str>,
-    viewer: &Viewer,
     actor: Uuid,
-) -> Result<Update> {
+) -> StoreResult<Stored> {
     let mut tx = db.begin().await?;
-    let Some(current) = lock(&mut tx, id).await? else { return Ok(Update::NotFound) };
-    let status = Status::parse(&current.status).unwrap_or(Status::Planned);
-    let before = Lifecycle { status, supervised: current.supervised };
-    let outcome = workflow::transition(before, action, viewer.relation(&current.township_code));
-    if let Err(Refusal::Forbidden(why)) = outcome {
-        return Err(Refusal::Forbidden(why).into());
-    }
-    if current.version != expected_version {
-        return Ok(Update::Stale { current_version: current.version });
-    }
-    if action.needs_reason() && reason.is_none_or(|r| r.trim().is_empty()) {
-        return Err(ApiError::invalid(vec![FieldError::new(
-            "/reason",
-            format!("say why: a {} needs a reason, which the township and the audit trail keep", action.as_str()),
-        )]));
-    }
-    let after = match outcome {
-        Ok(after) => after,
-        Err(refusal) => return Err(refusal.into()),
-    };
+    let current = lock(&mut tx, id, expected_version).await?;
+    let before = current.lifecycle();
+    workflow::check_reason(action, reason).map_err(|e| StoreError::Invalid(vec![e]))?;
+    let after = workflow::advance(before, action)?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     let version: i32 = sqlx::query_scalar(
         "UPDATE tasks SET status = $2, supervised = $3, updated_by = $4,
@@ -547,30 +515,26 @@ pub async fn transition(
     .await?;
     let mut event = Event::new(id, Some(actor), "transition");
     event.action = Some(action.as_str());
-    event.status_before = Some(status.as_str());
+    event.status_before = Some(before.status.as_str());
     event.status_after = Some(after.status.as_str());
     event.reason = reason;
     events::record(&mut tx, &event).await?;
     tx.commit().await?;
-    Ok(Update::Done(Stored { id, version }))
+    Ok(Stored { id, version })
 }
 
 /// Refuses filter values that name no category or township, instead of answering "nothing found".
-pub async fn check_filter(db: &Db, f: &TaskFilter) -> Result<()> {
+pub async fn check_filter(db: &Db, f: &TaskFilter) -> StoreResult<()> {
     let mut errors = Vec::new();
     if let Some(cats) = &f.categories {
         let known: Vec<String> = super::categories::list(db).await?.into_iter().map(|c| c.code).collect();
-        for c in cats.iter().filter(|c| !known.contains(c)) {
-            errors.push(FieldError::new(
-                "category",
-                format!("unknown category '{c}'; categories are: {}", known.join(", ")),
-            ));
+        errors
+            .extend(cats.iter().filter(|c| !known.contains(c)).map(|c| codes::unknown_category("category", c, &known)));
+    }
+    if let Some(wanted) = &f.townships {
+        for c in super::townships::unknown_codes(db, wanted).await? {
+            errors.push(codes::unknown_township("township", &c));
         }
     }
-    if let Some(codes) = &f.townships {
-        for c in super::townships::unknown_codes(db, codes).await? {
-            errors.push(FieldError::new("township", format!("unknown township '{c}'")));
-        }
-    }
-    if errors.is_empty() { Ok(()) } else { Err(ApiError::bad_query(errors)) }
+    if errors.is_empty() { Ok(()) } else { Err(StoreError::BadQuery(errors)) }
 }

@@ -76,7 +76,7 @@ fn tasks_query(tile: TileId, viewer: &Viewer) -> QueryBuilder<'static, Postgres>
                     t.visibility
              FROM tasks t
              WHERE t.geom && ST_Transform(ST_TileEnvelope(",
-        super::tasks::OVERDUE
+        *super::tasks::OVERDUE
     ));
     qb.push_bind(i32::from(tile.z))
         .push(", ")

@@ -17,6 +17,10 @@ pub struct TownshipProperties {
     pub area_km2: f64,
 }
 
+/// A township as a GeoJSON Feature, serialised straight from its row (PostGIS's geometry text passed through)
+/// rather than a `geojson::Feature`: geojson has no way to carry a geometry as text, so PostGIS's
+/// `ST_AsGeoJSON` would be parsed into positions and written out again, and typed properties held as
+/// a JSON map. The OGC API converts these into geojson Features (`http::ogc`).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TownshipFeature {
     #[serde(rename = "type")]
@@ -98,8 +102,7 @@ pub async fn replace(
     code: &str,
     t: &crate::domain::township::TownshipInput,
     actor: uuid::Uuid,
-) -> crate::error::Result<usize> {
-    use crate::error::ApiError;
+) -> super::StoreResult<usize> {
     let mut tx = db.begin().await?;
     super::geometry::check_valid(&mut *tx, &t.boundary).await?;
     upsert(&mut *tx, code, &t.name, t.kind, &t.boundary.to_geojson()).await?;
@@ -122,7 +125,7 @@ pub async fn replace(
     .await?;
     let orphans = moves.iter().filter(|m| m.after.is_none()).count();
     if orphans > 0 {
-        return Err(ApiError::conflict(format!(
+        return Err(super::StoreError::Conflict(format!(
             "{orphans} task(s) would lie in no township with this boundary; move or cancel them first"
         )));
     }

@@ -14,7 +14,7 @@ before(async () => {
 });
 after(() => browser?.close());
 
-/// A spot in the county (1 km east of a point task) with no task within ~300 m, to draw on at zoom 17.
+/** A spot in the county (1 km east of a point task) with no task within ~300 m, to draw on at zoom 17. */
 async function emptySpot() {
   const points = (await tasks(bureau)).features.filter((f) => f.geometry.type === 'Point');
   for (const f of points) {

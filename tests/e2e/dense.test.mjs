@@ -24,7 +24,7 @@ async function count(params = {}) {
   return (await res.json()).numberMatched;
 }
 
-/// A page on the dense ledger that records JavaScript errors and every page of features it asks for.
+/** A page on the dense ledger that records JavaScript errors and every page of features it asks for. */
 async function openDense(path) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 820 }, baseURL: DENSE, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
   const page = await context.newPage();
@@ -57,10 +57,10 @@ async function openDense(path) {
 const status = (page) => page.textContent('#map-status');
 const number = (s) => Number(s.match(/\d+/)[0]);
 const mode = (page) => page.getAttribute('body', 'data-tasks-mode');
-/// What the bubbles and single markers drawn from tiles add up to.
+/** What the bubbles and single markers drawn from tiles add up to. */
 const drawnTotal = (page) => page.evaluate(() => [...document.querySelectorAll('.bubble')]
   .reduce((s, b) => s + Number(b.dataset.count), 0) + document.querySelectorAll('.task-marker').length);
-/// Waits for the map to finish the view a click or a key asked for.
+/** Waits for the map to finish the view a click or a key asked for. */
 async function settled(page, before) {
   await page.waitForFunction((n) => Number(document.body.dataset.tasksDrawn) > n, before);
 }

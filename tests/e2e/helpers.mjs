@@ -30,10 +30,13 @@ export const DESKTOP = { viewport: { width: 1280, height: 820 } };
 // An anonymous visitor's page asks who is logged in and is told 401: that is the answer, not a fault.
 const EXPECTED = [/status of 401 .* @ .*\/api\/me$/];
 
-/// A page in a new context that records JavaScript errors; `done()` asserts there were none.
-/// `allow` lists console errors a test provokes on purpose (a 412 it sets up, a network it cuts).
-export async function open(browser, { device = DESKTOP, path: p = '/', user, allow = [] } = {}) {
-  const context = await browser.newContext({ ...device, baseURL: BASE, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+/**
+ * A page in a new context that records JavaScript errors; `done()` asserts there were none.
+ * `allow` lists console errors a test provokes on purpose (a 412 it sets up, a network it cuts);
+ * `base` is another service than the tests' own (scripts/e2e.sh starts a few).
+ */
+export async function open(browser, { device = DESKTOP, path: p = '/', user, allow = [], base = BASE } = {}) {
+  const context = await browser.newContext({ ...device, baseURL: base, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
@@ -54,7 +57,7 @@ export async function open(browser, { device = DESKTOP, path: p = '/', user, all
   };
 }
 
-/// Logs in through the API from the page's context, so the session cookie is the page's.
+/** Logs in through the API from the page's context, so the session cookie is the page's. */
 export async function login(page, username) {
   const res = await page.request.post(`${BASE}/api/session`, {
     data: { username, password: PASSWORD }, headers: { Origin: BASE },
@@ -71,7 +74,7 @@ export async function shot(page, name) {
   await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: false });
 }
 
-/// The API as a logged-in user, outside the browser: for setting up and checking what got stored.
+/** The API as a logged-in user, outside the browser: for setting up and checking what got stored. */
 export async function apiAs(username) {
   let cookie = '';
   if (username) {
@@ -97,11 +100,11 @@ export async function apiAs(username) {
   };
 }
 
-/// A 1×1 PNG, as a phone camera's picture would arrive (an image the browser can decode).
+/** A 1×1 PNG, as a phone camera's picture would arrive (an image the browser can decode). */
 export const PNG = Buffer.from(
   'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
-/// Tasks as an anonymous visitor or a user sees them (all pages of the filter).
+/** Tasks as an anonymous visitor or a user sees them (all pages of the filter). */
 export async function tasks(api, params = {}) {
   const q = new URLSearchParams({ limit: '10000', ...params });
   const r = await api.get(`/api/tasks?${q}`);
@@ -109,7 +112,7 @@ export async function tasks(api, params = {}) {
   return r.body;
 }
 
-/// Opens a task's panel through the search box, as a user would find it by its code.
+/** Opens a task's panel through the search box, as a user would find it by its code. */
 export async function openByCode(page, code) {
   await page.fill('#search-input', code);
   await page.press('#search-input', 'Enter');
@@ -118,7 +121,7 @@ export async function openByCode(page, code) {
   await page.locator('#detail-title', { hasText: code }).waitFor();
 }
 
-/// The league table as shown: township name → {column: text}.
+/** The league table as shown: township name → {column: text}. */
 export async function leagueRows(page) {
   return page.$$eval('#league-table tbody tr', (rows) => rows.map((tr) => ({
     code: tr.dataset.code,

@@ -188,7 +188,7 @@ test('logging in through the form: a wrong password is told, the right one shows
   await s.done();
 });
 
-/// Clicks a download link and returns what arrived.
+/** Clicks a download link and returns what arrived. */
 async function download(page, selector) {
   const [file] = await Promise.all([page.waitForEvent('download'), page.click(selector)]);
   return { name: file.suggestedFilename(), bytes: await readFile(await file.path()) };

@@ -13,7 +13,7 @@ before(async () => {
 });
 after(() => browser?.close());
 
-/// A township's open task in `status`, chosen by the test so tests never share one.
+/** A township's open task in `status`, chosen by the test so tests never share one. */
 async function pick(township, status, n = 0) {
   const list = (await tasks(bureau, { township, status })).features;
   assert.ok(list.length > n, `township ${township} has ${n + 1} ${status} task(s)`);

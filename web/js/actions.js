@@ -18,7 +18,7 @@ function available(p) {
 
 const NEEDS_REASON = new Set(['return', 'cancel']);
 
-/// The 412 answer as something to show: the task as it is now, with its ETag and a message.
+/** The 412 answer as something to show: the task as it is now, with its ETag and a message. */
 export function staleFrom(err) {
   const current = err.problem?.current;
   if (err instanceof ApiError && err.status === 412 && current) {
@@ -28,6 +28,15 @@ export function staleFrom(err) {
   return null;
 }
 
+/**
+ * The buttons of the transitions the service allows the viewer on this task (start, complete,
+ * verify, return with a reason, cancel...), each sent with the task's ETag.
+ * @param {object} feature the task as GET /api/tasks/{id} sent it
+ * @param {string} etag its ETag
+ * @param {{onDone: Function, onStale: Function}} handlers `onDone(feature, etag, message)` after a
+ *   transition; `onStale(staleFrom(err))` when the task changed meanwhile (412)
+ * @returns {HTMLElement}
+ */
 export function transitionControls(feature, etag, { onDone, onStale }) {
   const box = h('div', { class: 'transitions' });
   const error = h('p', { class: 'error', role: 'alert', id: 'transition-error' });

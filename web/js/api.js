@@ -3,9 +3,10 @@
 
 import { t } from './i18n.js';
 
-/// Kinds of refusal the service's detail adds nothing to, beyond the map's own words.
+/** Kinds of refusal the service's detail adds nothing to, beyond the map's own words. */
 const SAID_ENOUGH = new Set(['wrong-credentials', 'unavailable', 'internal']);
 
+/** A refusal from the service, with its problem document and the text a form shows for it. */
 export class ApiError extends Error {
   constructor(status, problem) {
     super(problem?.detail || `HTTP ${status}`);
@@ -17,15 +18,17 @@ export class ApiError extends Error {
   }
 }
 
-/// What a form shows for a refusal: the map's words for its kind, in the reader's language, then
-/// the service's detail, which is English and precise (which field, which coordinate).
+/**
+ * What a form shows for a refusal: the map's words for its kind, in the reader's language, then
+ * the service's detail, which is English and precise (which field, which coordinate).
+ */
 function shown(kind, said) {
   const lead = kind ? t(`problem.${kind}`, {}, '') : '';
   if (!lead) return said;
   return said && !SAID_ENOUGH.has(kind) ? t('problem.show', { lead, detail: said }) : lead;
 }
 
-/// The request never reached the service (offline, or the connection dropped).
+/** The request never reached the service (offline, or the connection dropped). */
 export class NetworkError extends Error {
   constructor(cause) {
     super('network');
@@ -33,8 +36,10 @@ export class NetworkError extends Error {
   }
 }
 
-/// Sends a request and returns {data, etag, headers, status}. `json` is sent as JSON, `form` as
-/// multipart. Same-origin fetch sends our Origin, which cookie-authenticated writes must carry.
+/**
+ * Sends a request and returns {data, etag, headers, status}. `json` is sent as JSON, `form` as
+ * multipart. Same-origin fetch sends our Origin, which cookie-authenticated writes must carry.
+ */
 export async function api(path, { method = 'GET', json, form, headers = {}, signal, contentType } = {}) {
   const init = { method, headers: { ...headers }, signal, credentials: 'same-origin' };
   if (json !== undefined) {
@@ -59,9 +64,15 @@ export async function api(path, { method = 'GET', json, form, headers = {}, sign
   return { data, etag: res.headers.get('etag'), headers: res.headers, status: res.status };
 }
 
+/**
+ * GET `path` and its body.
+ * @param {string} path
+ * @param {object} [opts] as for `api`
+ * @returns {Promise<any>}
+ */
 export const get = (path, opts) => api(path, opts).then((r) => r.data);
 
-/// Query string from an object, leaving out empty values.
+/** Query string from an object, leaving out empty values. */
 export function query(params) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {

@@ -4,58 +4,72 @@
 
 import { get, ApiError } from './api.js';
 import { t, setLang, lang, applyI18n, onLangChange } from './i18n.js';
+import { setCountyZone } from './county.js';
 import { readUrl, writeUrl } from './state.js';
 import { createMap, townshipLayer } from './map.js';
 import { tasksLayer } from './tasks-layer.js';
 import { statusLine } from './map-status.js';
 import { filterPanel } from './filters.js';
-import { leagueTable } from './league.js';
-import { monthlyChart } from './monthly.js';
-import { townshipFigures, monthlyCompletions } from './rollups.js';
-import { detailPanel, isStaff } from './detail.js';
-import { whoAmI, loginDialog, logout } from './auth.js';
-import { editor as makeEditor } from './editor.js';
-import { myTasks } from './mytasks.js';
-import { reportForm } from './report.js';
+import { figures } from './figures.js';
+import { searchResults } from './search-results.js';
+import { sidebarTabs } from './tabs.js';
+import { taskPanel } from './task-panel.js';
+import { account } from './account.js';
+import { whoAmI } from './auth.js';
+import { editor } from './editor.js';
 import * as outbox from './offline.js';
-import { h, $, $$, clear, debounce } from './ui.js';
+import { $, debounce } from './ui.js';
 
-const L = window.L;
+/**
+ * The parts of the running application, shared by the modules that wire them.
+ * @typedef {object} App
+ * @property {{view: object | null, filters: object, task: string | null, tab: string | null, lang: string}} state
+ *   what the URL holds (state.js)
+ * @property {object | null} user the caller (GET /api/me), null for the public
+ * @property {object} config the service's map settings (GET /api/config)
+ * @property {Map<string, object>} categories task families by code
+ * @property {Map<string, string>} colors each family's colour by code
+ * @property {{code: string, name: string}[]} townships by code
+ * @property {object} map the Leaflet map
+ * @property {object} towns the township layer (map.js)
+ * @property {object} layer the tasks on the map (tasks-layer.js)
+ * @property {import('./task-panel.js').TaskPanel} panel
+ * @property {object} editor the bureau's editor (editor.js)
+ * @property {object | null} mine a township officer's "My tasks" (mytasks.js)
+ * @property {() => void} refresh the ledger changed: everything shown is asked for again
+ */
 
-async function main() {
-  const url = readUrl();
-  setLang(url.lang || localStorage.getItem('greenledger.lang') || 'zh');
-  applyI18n();
-  const [config, townshipFc, categoryList, firstUser] = await Promise.all([
+const LANG_KEY = 'greenledger.lang';
+
+/** What every part needs before the map draws: settings, townships, task families, the caller. */
+async function loadApp(url) {
+  const [config, townshipFc, categoryList, user] = await Promise.all([
     get('/api/config'), get('/api/townships'), get('/api/categories'), whoAmI(),
   ]);
-  let user = firstUser;
-  const state = { view: url.view, filters: url.filters, task: url.task, tab: url.tab, lang: lang() };
-  const categories = new Map(categoryList.map((c) => [c.code, c]));
-  const colors = new Map(categoryList.map((c) => [c.code, c.color]));
-  const townships = townshipFc.features.map((f) => ({ code: f.properties.code, name: f.properties.name }))
-    .sort((a, b) => a.code.localeCompare(b.code));
+  setCountyZone(config.timezone);
+  return {
+    config, townshipFc, categoryList, user, mine: null,
+    state: { view: url.view, filters: url.filters, task: url.task, tab: url.tab, lang: lang() },
+    categories: new Map(categoryList.map((c) => [c.code, c])),
+    colors: new Map(categoryList.map((c) => [c.code, c.color])),
+    townships: townshipFc.features.map((f) => ({ code: f.properties.code, name: f.properties.name }))
+      .sort((a, b) => a.code.localeCompare(b.code)),
+  };
+}
 
-  const map = createMap($('#map'), config);
-  const towns = townshipLayer(map, townshipFc);
-  if (state.view) map.setView([state.view.lat, state.view.lng], state.view.z);
-  else map.fitBounds(towns.layer.getBounds(), { padding: [8, 8] });
+/** The map, its township shading, the tasks on it and the status line under it. */
+function buildMap(app) {
+  app.map = createMap($('#map'), app.config);
+  app.towns = townshipLayer(app.map, app.townshipFc);
+  const { view } = app.state;
+  if (view) app.map.setView([view.lat, view.lng], view.z);
+  else app.map.fitBounds(app.towns.layer.getBounds(), { padding: [8, 8] });
 
   // Status line: how many tasks are in view, and when not all are drawn, why and what to do.
-  const status = statusLine(map, { onMore: () => layer.more() });
-
-  const detail = detailPanel($('#detail'), {
-    categories,
-    user: () => user,
-    onClose: () => closeDetail(),
-    onEdit: (feature, etag) => editor.edit(feature, etag),
-    onReport: (feature, etag) => openReport(feature, etag),
-    onChanged: () => refresh(),
-  });
-
-  const layer = tasksLayer(map, {
-    colors,
-    onSelect: (id) => selectTask(id),
+  const status = statusLine(app.map, { onMore: () => app.layer.more() });
+  app.layer = tasksLayer(app.map, {
+    colors: app.colors,
+    onSelect: (id) => app.panel.open(id),
     onLoaded: (c) => {
       status.update(c);
       // For tests and the benchmark: how the view is drawn, and a tick each time a view is done.
@@ -64,207 +78,86 @@ async function main() {
     },
     onError: (e) => status.update({ error: e.detail || t('error.network') }),
   });
+}
 
+/** The side bar (tabs, filters, search results, figures), the task panel and the editor. */
+function buildPanels(app) {
+  app.panel = taskPanel(app);
+  app.figures = figures(app);
+  app.search = searchResults($('#search-results'), { onPick: (id) => app.panel.open(id, true) });
+  app.tabs = sidebarTabs({
+    onShow: (name) => {
+      app.state.tab = name === 'filters' ? null : name;
+      if (name === 'chart') app.figures.showChart();
+      writeUrl(app.state);
+    },
+  });
   filterPanel($('#tab-filters'), $('#search'), {
-    categories: categoryList, townships, filters: state.filters,
+    categories: app.categoryList, townships: app.townships, filters: app.state.filters,
     onChange: (f) => {
-      state.filters = f;
-      writeUrl(state);
-      layer.load(f);
-      refreshFigures();
-      searchResults();
+      app.state.filters = f;
+      writeUrl(app.state);
+      app.layer.load(f);
+      app.figures.refresh();
+      app.search.update(f.q);
     },
   });
-
-  const league = leagueTable($('#league'), {
-    onPick: (code) => {
-      const b = towns.bounds(code);
-      if (b) map.fitBounds(b, { padding: [16, 16] });
-    },
-  });
-  const chart = monthlyChart($('#chart-box'));
-  let chartData = null;
-
-  async function refreshFigures() {
-    try {
-      const figures = await townshipFigures(state.filters);
-      towns.update(figures.rows);
-      league.update(figures);
-    } catch (e) {
-      towns.update(null);
-      league.update({ rows: null, reason: 'error' });
-    }
-    try {
-      chartData = await monthlyCompletions(state.filters);
-    } catch (e) {
-      chartData = { months: null, reason: 'error' };
-    }
-    if (state.tab === 'chart') chart.update(chartData);
-  }
-
-  // Search results: matches anywhere in the county, to jump to.
-  async function searchResults() {
-    const box = $('#search-results');
-    const q = state.filters.q.trim();
-    if (!q) {
-      clear(box);
-      return;
-    }
-    try {
-      const fc = await get(`/api/tasks?q=${encodeURIComponent(q)}&limit=10`);
-      clear(box, fc.features.length
-        ? h('ul', {}, fc.features.map((f) => h('li', {}, h('button', { type: 'button', class: 'link', onclick: () => selectTask(f.id, true) },
-          h('strong', {}, f.properties.code), ' ', f.properties.title))))
-        : h('p', { class: 'note' }, t('search.none')),
-      fc.numberMatched > fc.features.length ? h('p', { class: 'note' }, t('search.more', { n: fc.numberMatched })) : null);
-    } catch (e) {
-      clear(box, h('p', { class: 'error' }, e.detail || t('error.network')));
-    }
-  }
-
-  async function selectTask(id, zoom = false) {
-    const f = await detail.open(id);
-    if (!f) {
-      state.task = null;
-      writeUrl(state);
-      return;
-    }
-    state.task = id;
-    writeUrl(state);
-    layer.select(f);
-    if (zoom && f.geometry) {
-      const b = L.geoJSON(f.geometry).getBounds();
-      map.fitBounds(b, { maxZoom: 16, padding: [24, 24] });
-    }
-  }
-
-  function closeDetail() {
-    detail.close();
-    layer.select(null);
-    state.task = null;
-    writeUrl(state);
-  }
-
-  function refresh() {
-    layer.invalidate();
-    layer.load(state.filters, { force: true });
-    refreshFigures();
-    mine?.reload();
-  }
-
-  const editor = makeEditor(map, $('#detail'), {
-    categories,
-    townships: () => townships,
-    showForm: (title, node) => detail.showContent(title, node),
-    hideOnMap: (id, yes) => layer.hide(id, yes),
+  app.editor = editor(app.map, {
+    categories: app.categories,
+    townships: () => app.townships,
+    showForm: (title, node) => app.panel.showContent(title, node),
+    hideOnMap: (id, yes) => app.layer.hide(id, yes),
     onSaved: (feature, etag, message) => {
-      state.task = feature.id;
-      writeUrl(state);
-      detail.show(feature, etag, message);
-      layer.select(feature);
-      refresh();
+      app.panel.show(feature, etag, message);
+      app.refresh();
     },
-    onChanged: () => refresh(),
-    onCancel: (feature) => (feature ? selectTask(feature.id) : closeDetail()),
+    onChanged: () => app.refresh(),
+    onCancel: (feature) => (feature ? app.panel.open(feature.id) : app.panel.close()),
   });
+}
 
-  function openReport(feature, etag, message) {
-    const form = reportForm(feature, etag, {
-      onSent: async () => {
-        await selectTask(feature.id);
-        detail.show(detail.current().feature, detail.current().etag, t('report.sent'));
-        refresh();
-      },
-      onQueued: () => {
-        // The officer's next look is at the list of what is waiting, not at the form.
-        closeDetail();
-        showTab('mine');
-        mine?.notify(t('report.queued'));
-      },
-      onStale: (stale) => openReport(stale.feature, stale.etag, stale.message),
-    });
-    detail.showContent(t('report.title', { code: feature.properties.code }),
-      h('div', {}, message ? h('p', { class: 'error', role: 'alert' }, message) : null, form));
-  }
-
-  // Tabs of the side bar.
-  function showTab(name) {
-    const tabs = $$('#tabs [role=tab]').filter((b) => !b.hidden);
-    if (!tabs.some((b) => b.dataset.tab === name)) name = tabs[0].dataset.tab;
-    state.tab = name === 'filters' ? null : name;
-    for (const b of tabs) b.setAttribute('aria-selected', String(b.dataset.tab === name));
-    for (const p of $$('.tab-panel')) p.hidden = p.id !== `tab-${name}`;
-    if (name === 'chart' && chartData) chart.update(chartData);
-    writeUrl(state);
-  }
-  for (const b of $$('#tabs [role=tab]')) b.addEventListener('click', () => showTab(b.dataset.tab));
-
-  // Who is logged in.
-  const dialog = loginDialog($('#login-dialog'), { onLogin: (u) => { user = u; applyUser(true); } });
-  applyI18n($('#login-dialog'));
-  let mine = null;
-  function renderAccount() {
-    const account = $('#account');
-    document.body.dataset.role = user ? user.role : 'public';
-    if (!user) {
-      clear(account, h('button', { type: 'button', id: 'login-open', onclick: () => dialog.open() }, t('login.open')));
-      return;
-    }
-    clear(account,
-      h('span', { class: 'who', id: 'who' }, user.display_name || user.username),
-      h('button', { type: 'button', class: 'secondary', id: 'logout', onclick: async () => {
-        await logout().catch(() => {});
-        // A clean page: nothing of the last user's rights or data stays in memory.
-        location.reload();
-      } }, t('login.logout')));
-  }
-  function applyUser(justLoggedIn = false) {
-    renderAccount();
-    if (!user) return;
-    if (isStaff(user)) editor.enable();
-    if (user.role === 'township' && user.township && !mine) {
-      $('#tab-button-mine').hidden = false;
-      mine = myTasks($('#tab-mine'), {
-        user,
-        onOpen: (id) => selectTask(id, true),
-        onReport: async (id) => {
-          const f = await detail.open(id);
-          if (f) openReport(f, detail.current().etag);
-        },
-      });
-      mine.reload();
-      if (justLoggedIn || !state.tab) showTab('mine');
-      outbox.flush();
-    }
-    if (justLoggedIn) {
-      refresh();
-      if (state.task) selectTask(state.task);
-    }
-  }
+/** Keeps the URL, the language and the outbox following what the reader and the network do. */
+function follow(app) {
+  app.map.on('moveend', debounce(() => {
+    const c = app.map.getCenter();
+    app.state.view = { z: app.map.getZoom(), lat: c.lat, lng: c.lng };
+    writeUrl(app.state);
+    app.layer.load(app.state.filters);
+  }, 150));
   onLangChange(() => {
-    state.lang = lang();
-    localStorage.setItem('greenledger.lang', state.lang);
-    writeUrl(state);
-    renderAccount();
-    searchResults();
+    app.state.lang = lang();
+    localStorage.setItem(LANG_KEY, app.state.lang);
+    writeUrl(app.state);
+    app.account.render();
+    app.search.update(app.state.filters.q);
   });
   $('#lang-switch').addEventListener('click', () => setLang(lang() === 'zh' ? 'en' : 'zh'));
-
   // Reports written offline go out as soon as the network is back.
-  window.addEventListener('online', () => user && outbox.flush());
-  document.addEventListener('outbox-changed', (e) => e.detail?.sent && refresh());
+  window.addEventListener('online', () => app.user && outbox.flush());
+  document.addEventListener('outbox-changed', (e) => e.detail?.sent && app.refresh());
+}
 
-  map.on('moveend', debounce(() => {
-    const c = map.getCenter();
-    state.view = { z: map.getZoom(), lat: c.lat, lng: c.lng };
-    writeUrl(state);
-    layer.load(state.filters);
-  }, 150));
+async function main() {
+  const url = readUrl();
+  setLang(url.lang || localStorage.getItem(LANG_KEY) || 'zh');
+  applyI18n();
+  /** @type {App} */
+  const app = await loadApp(url);
+  app.refresh = () => {
+    app.layer.invalidate();
+    app.layer.load(app.state.filters, { force: true });
+    app.figures.refresh();
+    app.mine?.reload();
+  };
+  buildMap(app);
+  buildPanels(app);
+  app.account = account(app);
+  follow(app);
 
-  applyUser();
-  showTab(state.tab || (mine ? 'mine' : 'filters'));
-  await Promise.all([layer.load(state.filters), refreshFigures(), searchResults()]);
-  if (state.task) await selectTask(state.task);
+  app.account.apply();
+  app.tabs.show(app.state.tab || (app.mine ? 'mine' : 'filters'));
+  await Promise.all([app.layer.load(app.state.filters), app.figures.refresh(), app.search.update(app.state.filters.q)]);
+  if (app.state.task) await app.panel.open(app.state.task);
   // Tests and the load benchmark wait for this: the map is drawn and answers input.
   document.body.dataset.ready = 'true';
   performance.mark('greenledger-ready');

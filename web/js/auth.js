@@ -4,6 +4,10 @@ import { api, ApiError } from './api.js';
 import { t } from './i18n.js';
 import { h, clear } from './ui.js';
 
+/**
+ * The logged-in user, or null for the public.
+ * @returns {Promise<object | null>}
+ */
 export async function whoAmI() {
   try {
     return (await api('/api/me')).data.user;
@@ -13,11 +17,12 @@ export async function whoAmI() {
   }
 }
 
+/** Ends the session (the service clears the cookie). */
 export async function logout() {
   await api('/api/session', { method: 'DELETE' });
 }
 
-/// Fills the <dialog> with a login form; resolves the logged-in user through onLogin.
+/** Fills the <dialog> with a login form; resolves the logged-in user through onLogin. */
 export function loginDialog(dialog, { onLogin }) {
   const error = h('p', { class: 'error', role: 'alert', id: 'login-error' });
   const username = h('input', { name: 'username', autocomplete: 'username', required: true, id: 'login-username' });

@@ -7,11 +7,17 @@ import { pin, bubble } from './task-style.js';
 
 const L = window.L;
 
-/// Side of a square, in screen pixels.
+/** Side of a square, in screen pixels. */
 const GRID = 56;
-/// A square with at most this many single tasks draws them as markers.
+/** A square with at most this many single tasks draws them as markers. */
 const PINS = 3;
 
+/**
+ * The bubbles and markers of tile contents on `map`.
+ * @param {object} map the Leaflet map
+ * @param {{colors: Map<string, string>, onSelect: (id: string) => void}} options
+ * @returns {{render: (items: object[]) => void, clear: () => void}}
+ */
 export function countsLayer(map, { colors, onSelect }) {
   const group = L.layerGroup([], { pmIgnore: true }).addTo(map);
 
@@ -20,7 +26,7 @@ export function countsLayer(map, { colors, onSelect }) {
   }
 
   return {
-    /// Draws `items` ({lat, lng, count, category, task?}) in view, grouped by square.
+    /** Draws `items` ({lat, lng, count, category, task?}) in view, grouped by square. */
     render(items) {
       group.clearLayers();
       const zoom = map.getZoom();

@@ -6,6 +6,12 @@ import { pin, shapeStyle, escape } from './task-style.js';
 
 const L = window.L;
 
+/**
+ * The full features of a view on `map`.
+ * @param {object} map the Leaflet map
+ * @param {{colors: Map<string, string>, onSelect: (id: string) => void}} options
+ * @returns {{render: (list: object[], hidden: Set<string>) => void, clear: () => void}}
+ */
 export function featuresLayer(map, { colors, onSelect }) {
   const cluster = L.markerClusterGroup({
     chunkedLoading: true,
@@ -19,7 +25,7 @@ export function featuresLayer(map, { colors, onSelect }) {
   shapes.addTo(map);
 
   return {
-    /// Draws `list`, leaving out the tasks in `hidden`.
+    /** Draws `list`, leaving out the tasks in `hidden`. */
     render(list, hidden) {
       cluster.clearLayers();
       shapes.clearLayers();
@@ -53,7 +59,7 @@ export function featuresLayer(map, { colors, onSelect }) {
   };
 }
 
-/// [west, south, east, north] of a GeoJSON geometry.
+/** [west, south, east, north] of a GeoJSON geometry. */
 export function geometryBox(g) {
   const box = [Infinity, Infinity, -Infinity, -Infinity];
   const walk = (c) => {

@@ -5,6 +5,13 @@ import { t, statusName, catName, onLangChange, STATUSES } from './i18n.js';
 import { h, clear, debounce } from './ui.js';
 import { emptyFilters } from './state.js';
 
+/**
+ * The filters in `root` and the search box `searchForm`.
+ * @param {HTMLElement} root
+ * @param {HTMLFormElement} searchForm
+ * @param {object} options `categories` and `townships` to choose from, the `filters` to start
+ *   with (state.js), and `onChange(filters)` called with a copy after every change
+ */
 export function filterPanel(root, searchForm, { categories, townships, filters, onChange }) {
   let current = structuredClone(filters);
 

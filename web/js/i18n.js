@@ -1,8 +1,12 @@
 // Every word the map shows, in one table per language: Simplified Chinese first, English second.
 // Category names are data (the bureau adds families) and come from the API in both languages.
 
+import { countyZone } from './county.js';
+
+/** A task's statuses in workflow order, as the service names them. */
 export const STATUSES = ['planned', 'in_progress', 'completed', 'verified', 'cancelled'];
 
+/** The message tables, one per language (`zh`, `en`), keyed by message name. */
 export const MESSAGES = {
   zh: {
     'app.title': '环保整治台账',
@@ -404,15 +408,29 @@ const LOCALES = { zh: 'zh-CN', en: 'en' };
 let current = 'zh';
 const listeners = [];
 
+/**
+ * The current language.
+ * @returns {'zh' | 'en'}
+ */
 export const lang = () => current;
 
-/// The message for `key` with {placeholders} filled in; `fallback` (or the key) when missing.
+/**
+ * The message for `key` in the current language, with {placeholders} filled in.
+ * @param {string} key
+ * @param {Record<string, unknown>} [vars] values of the {placeholders}
+ * @param {string} [fallback] shown when no table has the key (else the key itself)
+ * @returns {string}
+ */
 export function t(key, vars = {}, fallback) {
   let s = MESSAGES[current][key] ?? MESSAGES.zh[key] ?? fallback ?? key;
   for (const [k, v] of Object.entries(vars || {})) s = s.replaceAll(`{${k}}`, String(v));
   return s;
 }
 
+/**
+ * Switches the language: the page's marked elements are filled again and listeners called.
+ * @param {string} l 'zh' or 'en'; anything else is taken as 'zh'
+ */
 export function setLang(l) {
   const next = MESSAGES[l] ? l : 'zh';
   const changed = next !== current;
@@ -424,11 +442,18 @@ export function setLang(l) {
   }
 }
 
+/**
+ * Calls `fn` with the new language each time it changes.
+ * @param {(lang: string) => void} fn
+ */
 export function onLangChange(fn) {
   listeners.push(fn);
 }
 
-/// Fills elements marked data-i18n (text), data-i18n-placeholder and data-i18n-aria-label.
+/**
+ * Fills elements marked data-i18n (text), data-i18n-placeholder and data-i18n-aria-label.
+ * @param {ParentNode} [root] the whole document (and its title) unless given
+ */
 export function applyI18n(root = document) {
   for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
@@ -439,26 +464,45 @@ export function applyI18n(root = document) {
   }
 }
 
+/** A status's name in the current language. */
 export const statusName = (s) => t(`status.${s}`, {}, s);
+/** A workflow action's name in the current language. */
 export const actionName = (a) => t(`action.${a}`, {}, a);
+/** A task family's name in the current language (the service gives both), else its code. */
 export const catName = (c) => (current === 'en' ? c.name_en : c.name_zh) || c.code;
 
+/**
+ * A rate 0–1 as a percentage with one decimal; a dash when there is none.
+ * @param {number | null | undefined} x
+ */
 export function fmtPct(x) {
   return x === null || x === undefined || Number.isNaN(x) ? '—' : `${(x * 100).toFixed(1)}%`;
 }
 
+/**
+ * A calendar day (YYYY-MM-DD) as the reader's language writes it; days have no zone.
+ * @param {string | null} d
+ */
 export function fmtDate(d) {
   if (!d) return '';
   return new Intl.DateTimeFormat(LOCALES[current], { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' })
     .format(new Date(`${d}T00:00:00Z`));
 }
 
+/**
+ * An instant as a date and time in the county's zone (county.js), not the device's.
+ * @param {string | null} iso an RFC 3339 timestamp
+ */
 export function fmtDateTime(iso) {
   if (!iso) return '';
-  return new Intl.DateTimeFormat(LOCALES[current], { dateStyle: 'medium', timeStyle: 'short', timeZone: 'Asia/Shanghai' })
+  return new Intl.DateTimeFormat(LOCALES[current], { dateStyle: 'medium', timeStyle: 'short', timeZone: countyZone() })
     .format(new Date(iso));
 }
 
+/**
+ * An amount in 万元 (ten thousand yuan) as the reader's language writes it.
+ * @param {number} n
+ */
 export function fmtMoney(n) {
   return t('money.wan', { n: new Intl.NumberFormat(LOCALES[current], { maximumFractionDigits: 2 }).format(n) });
 }

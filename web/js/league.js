@@ -12,6 +12,12 @@ const COLUMNS = [
   { key: 'on_time_rate', label: 'league.ontime', pct: true },
 ];
 
+/**
+ * The league table in `root`.
+ * @param {HTMLElement} root
+ * @param {{onPick: (code: string) => void}} handlers `onPick` gets the township clicked
+ * @returns {{update: (data: {rows: object[] | null, county?: object, reason?: string}) => void}}
+ */
 export function leagueTable(root, { onPick }) {
   let data = null;
   let sort = { key: 'completion_rate', desc: true };

@@ -3,7 +3,7 @@
 
 const loaded = new Map();
 
-export function script(src) {
+function script(src) {
   if (!loaded.has(src)) {
     loaded.set(src, new Promise((resolve, reject) => {
       const el = document.createElement('script');
@@ -16,16 +16,22 @@ export function script(src) {
   return loaded.get(src);
 }
 
-export function stylesheet(href) {
+function stylesheet(href) {
   if (!document.querySelector(`link[href="${href}"]`)) {
     document.head.append(Object.assign(document.createElement('link'), { rel: 'stylesheet', href }));
   }
 }
 
+/**
+ * Chart.js, loaded on first use.
+ * @returns {Promise<Function>} its Chart constructor
+ */
 export const chartJs = () => script('/node_modules/chart.js/dist/chart.umd.min.js').then(() => window.Chart);
 
-/// Loads Leaflet-Geoman and attaches it to `map`: Geoman hooks into maps created after it loads,
-/// and ours was created before, for visitors who never draw.
+/**
+ * Loads Leaflet-Geoman and attaches it to `map`: Geoman hooks into maps created after it loads,
+ * and ours was created before, for visitors who never draw.
+ */
 export async function geoman(map) {
   stylesheet('/node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css');
   await script('/node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js');

@@ -6,6 +6,12 @@ import { h, clear } from './ui.js';
 
 const L = window.L;
 
+/**
+ * The status line in the map's corner.
+ * @param {object} map the Leaflet map
+ * @param {{onMore: () => void}} handlers `onMore` asks for the next page
+ * @returns {{update: (counts: object) => void}} takes what the tasks layer reports (or {error})
+ */
 export function statusLine(map, { onMore }) {
   const control = L.control({ position: 'bottomright' });
   control.onAdd = () => {

@@ -7,7 +7,7 @@ import { h } from './ui.js';
 const L = window.L;
 
 // Completion-rate classes, light to dark green; a township without live tasks stays grey.
-export const CLASSES = [
+const CLASSES = [
   { from: 0, color: '#edf8e9' },
   { from: 0.2, color: '#bae4b3' },
   { from: 0.4, color: '#74c476' },
@@ -16,13 +16,18 @@ export const CLASSES = [
 ];
 const NO_DATA = '#d9d9d9';
 
-export function rateColor(rate) {
+function rateColor(rate) {
   if (rate === null || rate === undefined || Number.isNaN(rate)) return NO_DATA;
   let color = CLASSES[0].color;
   for (const c of CLASSES) if (rate >= c.from) color = c.color;
   return color;
 }
 
+/**
+ * The Leaflet map in `el`, with the configured background tiles if any.
+ * @param {HTMLElement} el
+ * @param {{tile_layer?: {url: string, attribution: string} | null}} config GET /api/config
+ */
 export function createMap(el, config) {
   // markercluster needs a maxZoom even when no tile layer sets one.
   const map = L.map(el, { maxZoom: 18, minZoom: 5, zoomSnap: 0.5, preferCanvas: false, keyboard: true });
@@ -36,7 +41,7 @@ export function createMap(el, config) {
   return map;
 }
 
-/// Township polygons with their completion rate; returns {layer, update(rows), bounds(code)}.
+/** Township polygons with their completion rate; returns {layer, update(rows), bounds(code)}. */
 export function townshipLayer(map, collection) {
   let rates = new Map();
   const byCode = new Map();

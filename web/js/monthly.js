@@ -4,6 +4,11 @@ import { t, lang, onLangChange } from './i18n.js';
 import { chartJs } from './lib.js';
 import { h, clear } from './ui.js';
 
+/**
+ * The chart in `root`, drawn with each update (and again when the language changes).
+ * @param {HTMLElement} root
+ * @returns {{update: (data: {months: object[] | null, township?: string | null}) => Promise<void>}}
+ */
 export function monthlyChart(root) {
   let data = null;
   let chart = null;
@@ -41,7 +46,7 @@ export function monthlyChart(root) {
       chart.update();
     }
     root.querySelector('canvas').setAttribute('aria-label', t('chart.aria', { total }));
-    root.querySelector('#monthly-summary').textContent = t('chart.summary', { total, months: values.length, where: data.township === '全县' ? t('league.county') : data.township });
+    root.querySelector('#monthly-summary').textContent = t('chart.summary', { total, months: values.length, where: data.township ?? t('league.county') });
   }
 
   onLangChange(render);

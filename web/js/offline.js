@@ -29,14 +29,20 @@ async function tx(mode, fn) {
   });
 }
 
+/** Keeps a report in the outbox (replacing one with the same key). */
 export const save = (entry) => tx('readwrite', (s) => s.put(entry));
+/** Drops a report from the outbox. */
 export const remove = (key) => tx('readwrite', (s) => s.delete(key));
+/**
+ * The reports waiting in the outbox, oldest first.
+ * @returns {Promise<object[]>}
+ */
 export async function waiting() {
   const all = (await tx('readonly', (s) => s.getAll())) || [];
   return all.sort((a, b) => a.created.localeCompare(b.created));
 }
 
-/// Sends one report; resolves with the API answer or throws ApiError / NetworkError.
+/** Sends one report; resolves with the API answer or throws ApiError / NetworkError. */
 export function send(entry) {
   const form = new FormData();
   if (entry.action) form.append('action', entry.action);
@@ -50,8 +56,10 @@ export function send(entry) {
 
 let flushing = null;
 
-/// Sends what is waiting, oldest first. Stops at the first network failure; a refusal is kept on
-/// the entry for the user to see (and retry or discard). Returns how many were sent.
+/**
+ * Sends what is waiting, oldest first. Stops at the first network failure; a refusal is kept on
+ * the entry for the user to see (and retry or discard). Returns how many were sent.
+ */
 export function flush() {
   flushing ??= (async () => {
     let sent = 0;
@@ -74,11 +82,4 @@ export function flush() {
     return sent;
   })();
   return flushing;
-}
-
-/// After a 412 the entry is resent against the task's current version, under the same key.
-export async function retryWithVersion(entry, etag) {
-  const { error, ...rest } = entry;
-  await save({ ...rest, etag });
-  return flush();
 }

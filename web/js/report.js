@@ -9,18 +9,19 @@ import { staleFrom } from './actions.js';
 
 const MAX_PHOTOS = 6;
 
-export function reportForm(feature, etag, { onSent, onQueued, onStale }) {
-  const p = feature.properties;
-  // One key per report written: pressing send twice, or a resend after a dropped answer, files it once.
-  const key = uuid();
-  const actions = p.status === 'planned' ? ['start', ''] : ['', 'complete'];
-  const error = h('p', { class: 'error', role: 'alert', id: 'report-error' });
+/** The progress as a number field and a slider kept in step. */
+function progressInputs(value) {
   const progress = h('input', { type: 'number', name: 'progress', id: 'r-progress', min: '0', max: '100', step: '1',
-    value: String(p.progress), 'aria-describedby': 'e-progress' });
-  const slider = h('input', { type: 'range', min: '0', max: '100', step: '5', value: String(p.progress), 'aria-hidden': 'true', tabindex: '-1',
+    value: String(value), 'aria-describedby': 'e-progress' });
+  const slider = h('input', { type: 'range', min: '0', max: '100', step: '5', value: String(value), 'aria-hidden': 'true', tabindex: '-1',
     oninput: () => { progress.value = slider.value; } });
   progress.addEventListener('input', () => { slider.value = progress.value; });
-  const note = h('textarea', { name: 'note', id: 'r-note', rows: 3, 'aria-describedby': 'e-note' });
+  const set = (v) => { progress.value = v; slider.value = v; };
+  return { progress, slider, set };
+}
+
+/** The photo field with previews; too many photos are told in `error`. */
+function photoPicker(error) {
   const previews = h('div', { class: 'photos', id: 'r-previews' });
   const photoError = h('p', { class: 'field-error', dataset: { for: 'photo' }, id: 'e-photo' });
   // A file the browser cannot show is told at once, before a slow upload the service would refuse.
@@ -32,17 +33,72 @@ export function reportForm(feature, etag, { onSent, onQueued, onStale }) {
     }, { once: true });
     return img;
   };
-  const photos = h('input', { type: 'file', name: 'photo', id: 'r-photo', accept: 'image/*', capture: 'environment', multiple: true,
+  const input = h('input', { type: 'file', name: 'photo', id: 'r-photo', accept: 'image/*', capture: 'environment', multiple: true,
     'aria-describedby': 'e-photo',
     onchange: () => {
       photoError.textContent = '';
-      clear(previews, [...photos.files].slice(0, MAX_PHOTOS).map(preview));
-      error.textContent = photos.files.length > MAX_PHOTOS ? t('report.tooManyPhotos', { max: MAX_PHOTOS }) : '';
+      clear(previews, [...input.files].slice(0, MAX_PHOTOS).map(preview));
+      error.textContent = input.files.length > MAX_PHOTOS ? t('report.tooManyPhotos', { max: MAX_PHOTOS }) : '';
     } });
+  return { input, previews, photoError };
+}
+
+/**
+ * Sends a report, or keeps it in the outbox when there is no network. Returns the refusal to
+ * show, or null when it went (or waits) or the task changed meanwhile (handed to onStale).
+ */
+async function sendReport(entry, { onSent, onQueued, onStale }) {
+  try {
+    if (!navigator.onLine) throw new NetworkError(new Error('offline'));
+    const r = await outbox.send(entry);
+    onSent(r.data, r.etag);
+  } catch (err) {
+    if (err instanceof NetworkError) {
+      await outbox.save(entry);
+      onQueued(entry);
+      return null;
+    }
+    const stale = staleFrom(err);
+    if (stale) {
+      onStale(stale);
+      return null;
+    }
+    return err;
+  }
+  return null;
+}
+
+/** A refusal's detail above the form and each field's error beside its field. */
+function showRefusal(form, error, err) {
+  error.textContent = err instanceof ApiError ? err.detail : t('error.network');
+  for (const { pointer, detail } of err.errors || []) {
+    const slot = form.querySelector(`.field-error[data-for="${pointer.replace(/^\//, '')}"]`);
+    if (slot) slot.textContent = detail;
+  }
+}
+
+/** A labelled field with its error slot. */
+const field = (name, label, ...controls) => h('div', { class: 'field' }, h('label', { for: `r-${name}` }, t(label)), ...controls);
+
+/**
+ * The report form of a task.
+ * @param {object} feature the task
+ * @param {string} etag its ETag: the report is refused (412) if the task changed meanwhile
+ * @param {object} handlers `onSent()`, `onQueued()` (kept in the outbox for lack of a network)
+ *   and `onStale(stale)` (see actions.js `staleFrom`)
+ * @returns {HTMLFormElement}
+ */
+export function reportForm(feature, etag, handlers) {
+  const p = feature.properties;
+  // One key per report written: pressing send twice, or a resend after a dropped answer, files it once.
+  const key = uuid();
+  const actions = p.status === 'planned' ? ['start', ''] : ['', 'complete'];
+  const error = h('p', { class: 'error', role: 'alert', id: 'report-error' });
+  const { progress, slider, set } = progressInputs(p.progress);
+  const note = h('textarea', { name: 'note', id: 'r-note', rows: 3, 'aria-describedby': 'e-note' });
+  const photos = photoPicker(error);
   const actionInputs = actions.map((a, i) => h('label', { class: 'check' },
-    h('input', { type: 'radio', name: 'action', value: a, checked: i === 0, onchange: () => {
-      if (a === 'complete') { progress.value = '100'; slider.value = '100'; }
-    } }),
+    h('input', { type: 'radio', name: 'action', value: a, checked: i === 0, onchange: () => a === 'complete' && set('100') }),
     t(a ? `report.action.${a}` : 'report.action.progress')));
   const submit = h('button', { type: 'submit', id: 'r-submit' }, t('report.send'));
 
@@ -50,50 +106,27 @@ export function reportForm(feature, etag, { onSent, onQueued, onStale }) {
     e.preventDefault();
     error.textContent = '';
     for (const el of form.querySelectorAll('.field-error')) el.textContent = '';
-    const files = [...photos.files];
+    const files = [...photos.input.files];
     if (files.length > MAX_PHOTOS) {
       error.textContent = t('report.tooManyPhotos', { max: MAX_PHOTOS });
       return;
     }
-    const action = form.elements.action.value || null;
     const entry = {
-      key, taskId: feature.id, etag, code: p.code, title: p.title, action,
+      key, taskId: feature.id, etag, code: p.code, title: p.title, action: form.elements.action.value || null,
       progress: progress.value === '' ? null : Number(progress.value), note: note.value.trim(),
       photos: files.map((f) => ({ name: f.name, type: f.type, blob: f })), created: new Date().toISOString(),
     };
     submit.disabled = true;
-    try {
-      if (!navigator.onLine) throw new NetworkError(new Error('offline'));
-      const r = await outbox.send(entry);
-      onSent(r.data, r.etag);
-    } catch (err) {
-      if (err instanceof NetworkError) {
-        await outbox.save(entry);
-        onQueued(entry);
-        return;
-      }
-      const stale = staleFrom(err);
-      if (stale) {
-        onStale(stale);
-        return;
-      }
-      error.textContent = err instanceof ApiError ? err.detail : t('error.network');
-      for (const { pointer, detail } of err.errors || []) {
-        const slot = form.querySelector(`.field-error[data-for="${pointer.replace(/^\//, '')}"]`);
-        if (slot) slot.textContent = detail;
-      }
-    } finally {
-      submit.disabled = false;
-    }
+    const refusal = await sendReport(entry, handlers).finally(() => { submit.disabled = false; });
+    if (refusal) showRefusal(form, error, refusal);
   } },
   h('p', { class: 'note' }, `${p.code} · ${statusName(p.status)} · ${p.progress}%`),
   p.return_reason ? h('p', { class: 'returned' }, `${t('task.returnReason')}: ${p.return_reason}`) : null,
   h('fieldset', {}, h('legend', {}, t('report.action')), actionInputs),
-  h('div', { class: 'field' }, h('label', { for: 'r-progress' }, t('report.progress')), h('div', { class: 'progress-input' }, slider, progress),
+  field('progress', 'report.progress', h('div', { class: 'progress-input' }, slider, progress),
     h('p', { class: 'field-error', dataset: { for: 'progress' }, id: 'e-progress' })),
-  h('div', { class: 'field' }, h('label', { for: 'r-note' }, t('report.note')), note,
-    h('p', { class: 'field-error', dataset: { for: 'note' }, id: 'e-note' })),
-  h('div', { class: 'field' }, h('label', { for: 'r-photo' }, t('report.photos')), photos, previews, photoError),
+  field('note', 'report.note', note, h('p', { class: 'field-error', dataset: { for: 'note' }, id: 'e-note' })),
+  field('photo', 'report.photos', photos.input, photos.previews, photos.photoError),
   error,
   h('div', { class: 'buttons' }, submit));
   return form;

@@ -2,12 +2,17 @@
 //   ?z=13&c=30.81,119.95&category=watershed,village&status=planned&township=330599101
 //    &overdue=1&supervised=1&q=WS-2026&task=<id>&tab=league&lang=en
 
-export const FILTER_KEYS = ['category', 'status', 'township', 'overdue', 'supervised', 'q'];
-
+/** Filters that let every task through. */
 export function emptyFilters() {
   return { category: [], status: [], township: '', overdue: false, supervised: false, q: '' };
 }
 
+/**
+ * What the URL asks to show.
+ * @param {string} [search] a query string (the page's own unless given)
+ * @returns {{view: {z: number, lat: number, lng: number} | null, filters: object, task: string | null,
+ *   tab: string | null, lang: string | null}}
+ */
 export function readUrl(search = location.search) {
   const p = new URLSearchParams(search);
   const list = (k) => (p.get(k) || '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -33,7 +38,7 @@ export function readUrl(search = location.search) {
   };
 }
 
-/// The API's query parameters for these filters.
+/** The API's query parameters for these filters. */
 export function filterParams(f) {
   return {
     category: f.category,
@@ -45,6 +50,10 @@ export function filterParams(f) {
   };
 }
 
+/**
+ * Puts what is shown into the URL (replacing the history entry, so Back leaves the map).
+ * @param {object} s as `readUrl` returns it
+ */
 export function writeUrl(s) {
   const p = new URLSearchParams();
   if (s.view) {

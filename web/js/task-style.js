@@ -8,13 +8,14 @@ const L = window.L;
 
 const STATUS_DASH = { planned: '6 5', in_progress: '10 4', completed: null, verified: null, cancelled: '2 6' };
 
+/** Text made safe to put into the HTML of a Leaflet icon. */
 export function escape(s) {
   return String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-export const taskColor = (colors, p) => (p.status === 'cancelled' ? '#8c8c8c' : colors.get(p.category) || '#555');
+const taskColor = (colors, p) => (p.status === 'cancelled' ? '#8c8c8c' : colors.get(p.category) || '#555');
 
-/// A point marker for a task's properties.
+/** A point marker for a task's properties. */
 export function pin(colors, p, latlng) {
   const cls = ['pin', `st-${p.status}`, p.supervised ? 'sup' : '', p.overdue ? 'od' : ''].join(' ');
   const icon = L.divIcon({
@@ -27,7 +28,7 @@ export function pin(colors, p, latlng) {
   return L.marker(latlng, { icon, title: label, alt: label, keyboard: true, pmIgnore: true });
 }
 
-/// Lines and areas: the family's colour, dashed by status, red outline when under supervision.
+/** Lines and areas: the family's colour, dashed by status, red outline when under supervision. */
 export function shapeStyle(colors, f) {
   const p = f.properties;
   const line = /LineString/.test(f.geometry.type);
@@ -42,7 +43,7 @@ export function shapeStyle(colors, f) {
   };
 }
 
-/// A count of tasks in one place, ringed by the share of each family; a click zooms in.
+/** A count of tasks in one place, ringed by the share of each family; a click zooms in. */
 export function bubble(colors, { count, byCategory }, latlng) {
   let at = 0;
   const stops = [];

@@ -24,11 +24,11 @@ import { beyondTiles, beyondClusters, clusterCount, taskMatches } from './tile-f
 
 const L = window.L;
 
-/// Features per request to the API.
-export const LIMIT = 2000;
-/// Most tasks in view drawn as full features; beyond it the tiles are drawn.
-export const FEATURES_MAX = 1000;
-/// Most features drawn by paging on; past it the user has to zoom in or filter.
+/** Features per request to the API. */
+const LIMIT = 2000;
+/** Most tasks in view drawn as full features; beyond it the tiles are drawn. */
+const FEATURES_MAX = 1000;
+/** Most features drawn by paging on; past it the user has to zoom in or filter. */
 const PAGES_MAX = 10000;
 
 const round = (x) => Math.round(x * 1e5) / 1e5;
@@ -36,204 +36,235 @@ const bboxOf = (b) => [round(b.getWest()), round(b.getSouth()), round(b.getEast(
 const contains = (a, b) => a[0] <= b[0] && a[1] <= b[1] && a[2] >= b[2] && a[3] >= b[3];
 const intersects = (a, b) => a[0] <= b[2] && a[2] >= b[0] && a[1] <= b[3] && a[3] >= b[1];
 const inBox = (b, lng, lat) => lng >= b[0] && lng <= b[2] && lat >= b[1] && lat <= b[3];
+const featuresIn = (list, v) => list.filter((f) => intersects(f.box, v)).length;
 
-export function tasksLayer(map, { colors, onSelect, onLoaded, onError }) {
-  const features = featuresLayer(map, { colors, onSelect });
-  const counts = countsLayer(map, { colors, onSelect });
-  const selection = L.featureGroup([], { pmIgnore: true }).addTo(map);
-  const tiles = vectorTiles();
-  const hidden = new Set();
-
-  let mode = null;
-  let page = null; // features and pages: {key, params, bbox, list, matched, complete, reason}
-  let items = null; // tiles: what the counts layer draws
-  let seq = 0;
-  let latest = null;
-  let controller = null;
-
-  const view = () => bboxOf(map.getBounds());
-  const featuresInView = (list, v = view()) => list.filter((f) => intersects(f.box, v)).length;
-
-  function report(extra) {
-    onLoaded({ mode, ...extra });
-  }
-
-  /// What the tiles say about the view under these filters: the items to draw, how many tasks pass
-  /// the filters in view, whether clusters are among them, and the filter they cannot answer.
-  function summarize(content, filters) {
-    const v = view();
-    const area = bboxOf(map.getBounds().pad(0.25));
-    const out = { items: [], inView: 0, uncertain: 0, clusters: 0, beyond: null };
-    for (const c of content.clusters) {
-      if (!inBox(area, c.lng, c.lat)) continue;
-      const n = clusterCount(c, filters);
-      if (n === null) {
-        out.beyond = beyondClusters(filters) || 'tiles';
-        return out;
-      }
-      if (!n) continue;
-      out.items.push({ lat: c.lat, lng: c.lng, count: n, category: c.category });
-      if (inBox(v, c.lng, c.lat)) {
-        out.inView += n;
-        out.clusters += 1;
-      }
+/**
+ * What the tiles say about the view under these filters: the items to draw, how many tasks pass
+ * the filters in view, whether clusters are among them, and the filter they cannot answer.
+ * `view` is the map's bbox, `area` the view and a margin (items drawn), `hidden` tasks left off.
+ */
+function summarize(content, filters, { view, area, hidden }) {
+  const out = { items: [], inView: 0, uncertain: 0, clusters: 0, beyond: null };
+  for (const c of content.clusters) {
+    if (!inBox(area, c.lng, c.lat)) continue;
+    const n = clusterCount(c, filters);
+    if (n === null) return { ...out, beyond: beyondClusters(filters) || 'tiles' };
+    if (!n) continue;
+    out.items.push({ lat: c.lat, lng: c.lng, count: n, category: c.category });
+    if (inBox(view, c.lng, c.lat)) {
+      out.inView += n;
+      out.clusters += 1;
     }
-    for (const t of content.tasks) {
-      if (hidden.has(t.id)) continue;
-      const ok = taskMatches(t.properties, filters);
-      if (ok === null) {
-        out.beyond = 'tiles';
-        return out;
-      }
-      if (!ok) continue;
-      const [w, s, e, n] = t.box;
-      out.items.push({ lat: (s + n) / 2, lng: (w + e) / 2, count: 1, category: t.properties.category, task: t });
-      if (intersects(t.box, v)) {
-        out.inView += 1;
-        if (t.uncertain) out.uncertain += 1;
-      }
+  }
+  for (const t of content.tasks) {
+    if (hidden.has(t.id)) continue;
+    const ok = taskMatches(t.properties, filters);
+    if (ok === null) return { ...out, beyond: 'tiles' };
+    if (!ok) continue;
+    const [w, s, e, n] = t.box;
+    out.items.push({ lat: (s + n) / 2, lng: (w + e) / 2, count: 1, category: t.properties.category, task: t });
+    if (intersects(t.box, view)) {
+      out.inView += 1;
+      if (t.uncertain) out.uncertain += 1;
     }
-    return out;
+  }
+  return out;
+}
+
+/** A page of the API's features in `bbox` under `params`, each with its box. */
+async function fetchPage(params, bbox, offset, signal) {
+  const fc = await get(`/api/tasks${query({ ...params, bbox, limit: LIMIT, offset: offset || '' })}`, { signal });
+  for (const f of fc.features) f.box = geometryBox(f.geometry);
+  return fc;
+}
+
+/** A ring around the selected task's geometry in `group`; none for null. */
+function ring(group, feature) {
+  group.clearLayers();
+  if (!feature?.geometry) return;
+  L.geoJSON(feature.geometry, {
+    pmIgnore: true,
+    interactive: false,
+    style: { color: '#f1c40f', weight: 8, opacity: 0.7, fill: false },
+    pointToLayer: (_, latlng) => L.circleMarker(latlng, { radius: 16, color: '#f1c40f', weight: 4, fill: false, interactive: false }),
+  }).addTo(group);
+}
+
+/**
+ * The tasks of the view under the filters, drawn as features, tile counts or pages (see above).
+ * One request is current at a time: a newer view aborts the one before and a late answer is dropped.
+ */
+class TasksLayer {
+  #map;
+  #features;
+  #counts;
+  #tiles = vectorTiles();
+  #selection;
+  #hidden = new Set();
+  #onLoaded;
+  #onError;
+  #mode = null;
+  #page = null; // features and pages: {key, params, bbox, list, matched, complete, reason}
+  #items = null; // tiles: what the counts layer draws
+  #seq = 0;
+  #latest = null;
+  #controller = null;
+
+  constructor(map, { colors, onSelect, onLoaded, onError }) {
+    this.#map = map;
+    this.#features = featuresLayer(map, { colors, onSelect });
+    this.#counts = countsLayer(map, { colors, onSelect });
+    this.#selection = L.featureGroup([], { pmIgnore: true }).addTo(map);
+    this.#onLoaded = onLoaded;
+    this.#onError = onError;
   }
 
-  async function fetchPage(params, bbox, offset, signal) {
-    const fc = await get(`/api/tasks${query({ ...params, bbox, limit: LIMIT, offset: offset || '' })}`, { signal });
-    for (const f of fc.features) f.box = geometryBox(f.geometry);
-    return fc;
+  /** Loads the tasks in view; resolves once the latest view asked for is drawn. */
+  load(filters, { force = false } = {}) {
+    const p = this.#run(filters, force).then(() => (this.#latest !== p ? this.#latest : undefined));
+    this.#latest = p;
+    return p;
   }
 
-  function drawFeatures(next) {
-    page = next;
-    items = null;
-    counts.clear();
-    features.render(page.list, hidden);
+  /** The next page, in pages mode. */
+  async more() {
+    const page = this.#page;
+    if (this.#mode !== 'pages' || !page || page.complete) return;
+    const my = this.#seq;
+    try {
+      const fc = await fetchPage(page.params, page.bbox, page.list.length, this.#controller?.signal);
+      if (my !== this.#seq) return;
+      page.list.push(...fc.features);
+      page.complete = page.list.length >= fc.numberMatched || !fc.features.length;
+      page.matched = fc.numberMatched;
+      this.#features.render(page.list, this.#hidden);
+      this.#reportPages();
+    } catch (e) {
+      if (e.name !== 'AbortError') this.#onError(e);
+    }
   }
 
-  /// Full features of the view and a margin, when they all come in one page; false otherwise.
-  async function showFeatures(params, key, my, signal) {
-    let bbox = bboxOf(map.getBounds().pad(0.3));
+  /** Marks the selected task on the map (a halo around it); null clears it. */
+  select(feature) {
+    ring(this.#selection, feature);
+  }
+
+  /** Leaves a task off the map while its geometry is being edited elsewhere. */
+  hide(id, yes) {
+    if (yes) this.#hidden.add(id);
+    else this.#hidden.delete(id);
+    if (this.#page) this.#features.render(this.#page.list, this.#hidden);
+    if (this.#items) this.#counts.render(this.#items.filter((it) => !it.task || !this.#hidden.has(it.task.id)));
+  }
+
+  /** The ledger changed: nothing loaded so far may be shown again without asking. */
+  invalidate() {
+    this.#page = null;
+    this.#tiles.clear();
+  }
+
+  #view() {
+    return bboxOf(this.#map.getBounds());
+  }
+
+  #report(extra) {
+    this.#onLoaded({ mode: this.#mode, ...extra });
+  }
+
+  async #run(filters, force) {
+    const req = { my: ++this.#seq, params: filterParams(filters) };
+    req.key = JSON.stringify(req.params);
+    const v = this.#view();
+    const page = this.#page;
+    if (!force && page && page.key === req.key && page.complete && contains(page.bbox, v)) {
+      this.#report({ inView: featuresIn(page.list, v) });
+      return;
+    }
+    this.#controller?.abort();
+    this.#controller = new AbortController();
+    req.signal = this.#controller.signal;
+    try {
+      await this.#choose(filters, req, v);
+    } catch (e) {
+      if (e.name !== 'AbortError' && req.my === this.#seq) this.#onError(e);
+    }
+  }
+
+  /** Reads the tiles of the view and draws what they say suits it. */
+  async #choose(filters, req, v) {
+    const search = beyondTiles(filters);
+    if (search) return this.#showPages(req, search);
+    const content = await this.#tiles.load(v, tileZoom(this.#map.getZoom()));
+    if (req.my !== this.#seq) return;
+    const s = summarize(content, filters, { view: this.#view(), area: bboxOf(this.#map.getBounds().pad(0.25)), hidden: this.#hidden });
+    if (s.beyond) return this.#showPages(req, s.beyond);
+    if (!s.clusters && s.inView <= FEATURES_MAX && (await this.#showFeatures(req))) return;
+    if (req.my === this.#seq) this.#showTiles(s);
+  }
+
+  #drawFeatures(mode, page) {
+    this.#mode = mode;
+    this.#page = page;
+    this.#items = null;
+    this.#counts.clear();
+    this.#features.render(page.list, this.#hidden);
+  }
+
+  /** Full features of the view and a margin, when they all come in one page; false otherwise. */
+  async #showFeatures({ params, key, my, signal }) {
+    let bbox = bboxOf(this.#map.getBounds().pad(0.3));
     let fc = await fetchPage(params, bbox, 0, signal);
     if (fc.numberMatched > fc.numberReturned) {
       // The margin holds more than a page: the view alone, which the tiles said is small enough.
-      bbox = view();
+      bbox = this.#view();
       fc = await fetchPage(params, bbox, 0, signal);
       if (fc.numberMatched > fc.numberReturned) return false;
     }
-    if (my !== seq) return true;
-    mode = 'features';
-    drawFeatures({ key, params, bbox, list: fc.features, matched: fc.numberMatched, complete: true });
-    report({ inView: featuresInView(page.list) });
+    if (my !== this.#seq) return true;
+    this.#drawFeatures('features', { key, params, bbox, list: fc.features, matched: fc.numberMatched, complete: true });
+    this.#report({ inView: featuresIn(fc.features, this.#view()) });
     return true;
   }
 
-  /// The API's pages for the view, for filters the tiles cannot answer.
-  async function showPages(params, key, reason, my, signal) {
-    const bbox = view();
+  /** The API's pages for the view, for filters the tiles cannot answer. */
+  async #showPages({ params, key, my, signal }, reason) {
+    const bbox = this.#view();
     const fc = await fetchPage(params, bbox, 0, signal);
-    if (my !== seq) return;
-    mode = 'pages';
-    drawFeatures({ key, params, bbox, list: fc.features, matched: fc.numberMatched,
+    if (my !== this.#seq) return;
+    this.#drawFeatures('pages', { key, params, bbox, list: fc.features, matched: fc.numberMatched,
       complete: fc.numberMatched <= fc.numberReturned, reason });
-    reportPages();
+    this.#reportPages();
   }
 
-  function reportPages() {
+  #reportPages() {
+    const page = this.#page;
     const shown = page.list.length;
-    report(page.complete ? { inView: page.matched }
+    this.#report(page.complete ? { inView: page.matched }
       : { inView: page.matched, shown, matched: page.matched, reason: page.reason,
         more: shown < PAGES_MAX ? Math.min(LIMIT, page.matched - shown, PAGES_MAX - shown) : 0 });
   }
 
-  function showTiles(s) {
-    mode = 'tiles';
-    page = null;
-    items = s.items;
-    features.clear();
-    counts.render(items);
-    report({ inView: s.inView, approximate: s.uncertain > 0 });
+  #showTiles(s) {
+    this.#mode = 'tiles';
+    this.#page = null;
+    this.#items = s.items;
+    this.#features.clear();
+    this.#counts.render(s.items);
+    this.#report({ inView: s.inView, approximate: s.uncertain > 0 });
   }
+}
 
-  async function run(filters, force) {
-    const my = ++seq;
-    const params = filterParams(filters);
-    const key = JSON.stringify(params);
-    const v = view();
-    if (!force && page && page.key === key && page.complete && contains(page.bbox, v)) {
-      report({ inView: featuresInView(page.list, v) });
-      return;
-    }
-    controller?.abort();
-    controller = new AbortController();
-    const { signal } = controller;
-    try {
-      const search = beyondTiles(filters);
-      if (search) {
-        await showPages(params, key, search, my, signal);
-        return;
-      }
-      const content = await tiles.load(v, tileZoom(map.getZoom()));
-      if (my !== seq) return;
-      const s = summarize(content, filters);
-      if (s.beyond) {
-        await showPages(params, key, s.beyond, my, signal);
-        return;
-      }
-      if (!s.clusters && s.inView <= FEATURES_MAX && (await showFeatures(params, key, my, signal))) return;
-      if (my === seq) showTiles(s);
-    } catch (e) {
-      if (e.name !== 'AbortError' && my === seq) onError(e);
-    }
-  }
-
-  /// Loads the tasks in view; resolves once the latest view asked for is drawn.
-  function load(filters, { force = false } = {}) {
-    const p = run(filters, force).then(() => (latest !== p ? latest : undefined));
-    latest = p;
-    return p;
-  }
-
-  /// The next page, in pages mode.
-  async function more() {
-    if (mode !== 'pages' || !page || page.complete) return;
-    const my = seq;
-    try {
-      const fc = await fetchPage(page.params, page.bbox, page.list.length, controller?.signal);
-      if (my !== seq) return;
-      page.list.push(...fc.features);
-      page.complete = page.list.length >= fc.numberMatched || !fc.features.length;
-      page.matched = fc.numberMatched;
-      features.render(page.list, hidden);
-      reportPages();
-    } catch (e) {
-      if (e.name !== 'AbortError') onError(e);
-    }
-  }
-
-  return {
-    load,
-    more,
-    /// Marks the selected task on the map (a halo around it).
-    select(feature) {
-      selection.clearLayers();
-      if (!feature?.geometry) return;
-      L.geoJSON(feature.geometry, {
-        pmIgnore: true,
-        interactive: false,
-        style: { color: '#f1c40f', weight: 8, opacity: 0.7, fill: false },
-        pointToLayer: (_, latlng) => L.circleMarker(latlng, { radius: 16, color: '#f1c40f', weight: 4, fill: false, interactive: false }),
-      }).addTo(selection);
-    },
-    /// Leaves a task off the map while its geometry is being edited elsewhere.
-    hide(id, yes) {
-      if (yes) hidden.add(id);
-      else hidden.delete(id);
-      if (page) features.render(page.list, hidden);
-      if (items) counts.render(items.filter((it) => !it.task || !hidden.has(it.task.id)));
-    },
-    /// The ledger changed: nothing loaded so far may be shown again without asking.
-    invalidate() {
-      page = null;
-      tiles.clear();
-    },
-  };
+/**
+ * The tasks layer of `map`.
+ * @param {object} map the Leaflet map
+ * @param {object} options
+ * @param {Map<string, string>} options.colors each task family's colour by code
+ * @param {(id: string) => void} options.onSelect a task was clicked
+ * @param {(c: {mode: string, inView?: number, shown?: number, matched?: number, more?: number,
+ *   reason?: string, approximate?: boolean}) => void} options.onLoaded a view is drawn: how, and how many
+ * @param {(e: Error) => void} options.onError a view could not be loaded
+ * @returns {TasksLayer}
+ */
+export function tasksLayer(map, options) {
+  return new TasksLayer(map, options);
 }

@@ -7,12 +7,12 @@
 
 import { STATUSES } from './i18n.js';
 
-/// The filter that no tile content can answer (search), or null.
+/** The filter that no tile content can answer (search), or null. */
 export function beyondTiles(filters) {
   return filters.q?.trim() ? 'search' : null;
 }
 
-/// The first filter clusters cannot answer, or null when they answer them all.
+/** The first filter clusters cannot answer, or null when they answer them all. */
 export function beyondClusters(filters) {
   if (beyondTiles(filters)) return beyondTiles(filters);
   if (filters.township) return 'township';
@@ -25,8 +25,10 @@ export function beyondClusters(filters) {
 const num = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const bool = (v) => v === true || v === 'true' || v === 1;
 
-/// A tile feature's attributes as the map uses them. Read defensively: a tile server may add
-/// attributes or leave some out, and then this says what it can still be used for.
+/**
+ * A tile feature's attributes as the map uses them. Read defensively: a tile server may add
+ * attributes or leave some out, and then this says what it can still be used for.
+ */
 export function readFeature(props) {
   const id = typeof props.id === 'string' || typeof props.id === 'number' ? String(props.id) : null;
   const count = num(props.count);
@@ -60,7 +62,7 @@ export function readFeature(props) {
   };
 }
 
-/// How many of a cluster's tasks pass the filters, or null when the filters ask what it cannot tell.
+/** How many of a cluster's tasks pass the filters, or null when the filters ask what it cannot tell. */
 export function clusterCount(c, filters) {
   if (beyondClusters(filters)) return null;
   if (filters.category.length && !filters.category.includes(c.category)) return 0;
@@ -77,8 +79,10 @@ export function clusterCount(c, filters) {
   return n;
 }
 
-/// Whether a single task from a tile passes the filters; null when the tile left out an attribute
-/// a filter needs.
+/**
+ * Whether a single task from a tile passes the filters; null when the tile left out an attribute
+ * a filter needs.
+ */
 export function taskMatches(p, filters) {
   if (beyondTiles(filters)) return null;
   const checks = [

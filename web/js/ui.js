@@ -1,6 +1,14 @@
 // Small DOM helpers. Elements are built with text nodes, never from HTML strings, so task titles
 // and notes typed by users can never inject markup.
 
+/**
+ * An element with attributes (`class`, `dataset`, `style` objects, `on…` listeners, properties)
+ * and children (nodes, or text; null, undefined and false are left out; arrays are flattened).
+ * @param {string} tag
+ * @param {object} [attrs]
+ * @param {...any} children
+ * @returns {HTMLElement}
+ */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
@@ -23,20 +31,28 @@ function append(el, children) {
   }
 }
 
+/** The first element matching `sel`. */
 export function $(sel, root = document) {
   return root.querySelector(sel);
 }
 
+/** Every element matching `sel`, as an array. */
 export function $$(sel, root = document) {
   return [...root.querySelectorAll(sel)];
 }
 
+/** Replaces the children of `el` with `children` (as `h` takes them); returns `el`. */
 export function clear(el, ...children) {
   el.replaceChildren();
   append(el, children);
   return el;
 }
 
+/**
+ * `fn`, called once calls have stopped for `ms` milliseconds.
+ * @param {Function} fn
+ * @param {number} ms
+ */
 export function debounce(fn, ms) {
   let timer;
   return (...args) => {
@@ -45,8 +61,10 @@ export function debounce(fn, ms) {
   };
 }
 
-/// A random UUID also where crypto.randomUUID is missing (it needs a secure context, and a
-/// township office may reach the service over plain http on the county network).
+/**
+ * A random UUID also where crypto.randomUUID is missing (it needs a secure context, and a
+ * township office may reach the service over plain http on the county network).
+ */
 export function uuid() {
   if (crypto.randomUUID) return crypto.randomUUID();
   const b = crypto.getRandomValues(new Uint8Array(16));
@@ -56,7 +74,7 @@ export function uuid() {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-/// A progress bar people and screen readers can read.
+/** A progress bar people and screen readers can read. */
 export function progressBar(value, label) {
   const v = Math.max(0, Math.min(100, Number(value) || 0));
   return h('div', { class: 'progress', role: 'progressbar', 'aria-valuemin': '0', 'aria-valuemax': '100',

@@ -1,8 +1,6 @@
 //! GET /api/tasks: every filter, paging and its links.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

@@ -1,6 +1,5 @@
 //! The one test helper: every test gets the real service on a loopback port over its own fresh
 //! PostGIS database, cloned from a migrated template with a small fixture county.
-#![allow(dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -213,7 +212,7 @@ pub async fn spawn_with(config: DbConfig, db_name: String) -> TestApp {
     let server = ServerConfig::new("127.0.0.1:0".parse().unwrap(), "web", &data_dir);
     let listener = tokio::net::TcpListener::bind(server.addr).await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = greenledger::app(AppState::new(db.clone(), &server), &server);
+    let app = greenledger::app(AppState::new(db.clone(), &server, &config.timezone), &server);
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
     });

@@ -1,8 +1,6 @@
 //! Every kind of bad input gets a specific 4xx problem document and stores nothing.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 

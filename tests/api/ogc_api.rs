@@ -1,11 +1,9 @@
 //! /ogc: OGC API - Features as GIS clients use it, GDAL's OAPIF reader first among them.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
+use crate::helpers::*;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 

@@ -1,9 +1,7 @@
 //! Logging in, sessions, API tokens, CSRF, login throttling, and the administrator's accounts and
 //! townships.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 

@@ -1,15 +1,13 @@
 //! The ledger exports as each kind of caller gets them: CSV with a byte order mark, a streamed
 //! GeoJSON FeatureCollection, and the Excel workbook read back cell by cell.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::Path;
 
+use crate::helpers::*;
 use calamine::{Data, Reader, Xlsx};
 use chrono::NaiveDate;
-use common::*;
 use reqwest::header;
 use serde_json::{Value, json};
 

@@ -1,8 +1,6 @@
 //! The web map as the service delivers it: its settings, its files and the libraries from npm.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use greenledger::store::DbConfig;
 use greenledger::{AppState, ServerConfig};
 use reqwest::{StatusCode, header};
@@ -12,23 +10,26 @@ use serde_json::{Value, json};
 async fn the_map_draws_no_tile_layer_unless_one_is_configured() {
     let app = spawn_app().await;
     let body: Value = app.anonymous().get("/api/config").await.json().await.unwrap();
-    assert_eq!(body, json!({"tile_layer": null}));
+    assert_eq!(body, json!({"tile_layer": null, "timezone": "Asia/Shanghai"}));
 }
 
 #[tokio::test]
-async fn a_configured_tile_layer_reaches_the_map_with_its_credit_line() {
+async fn a_configured_tile_layer_and_time_zone_reach_the_map() {
     let mut server = ServerConfig::new("127.0.0.1:0".parse().unwrap(), "web", std::env::temp_dir());
     server.tile_url = Some("https://tile.openstreetmap.org/{z}/{x}/{y}.png".into());
     server.tile_attribution = Some("© OpenStreetMap contributors".into());
     // The settings endpoint never touches the database.
-    let db = DbConfig::new("postgres://postgres@127.0.0.1:1/none").pool().unwrap();
+    let db_config =
+        DbConfig { timezone: "Asia/Urumqi".into(), ..DbConfig::new("postgres://postgres@127.0.0.1:1/none") };
+    let db = db_config.pool().unwrap();
     let listener = tokio::net::TcpListener::bind(server.addr).await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = greenledger::app(AppState::new(db, &server), &server);
+    let app = greenledger::app(AppState::new(db, &server, &db_config.timezone), &server);
     tokio::spawn(async move { axum::serve(listener, app).await });
     let body: Value = reqwest::get(format!("{base}/api/config")).await.unwrap().json().await.unwrap();
     assert_eq!(body["tile_layer"]["url"], "https://tile.openstreetmap.org/{z}/{x}/{y}.png");
     assert_eq!(body["tile_layer"]["attribution"], "© OpenStreetMap contributors");
+    assert_eq!(body["timezone"], "Asia/Urumqi", "the county's zone, as the database sessions use it");
 }
 
 #[tokio::test]

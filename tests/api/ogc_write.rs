@@ -1,9 +1,7 @@
 //! OGC API - Features Part 4: a GIS client holding a bureau token edits tasks through /ogc, under
 //! the same rules, ETags and history as the map.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 

@@ -1,10 +1,8 @@
 //! /tiles: vector tiles of the tasks, read back with GDAL's MVT driver as a map client would.
 
-mod common;
-
 use std::process::Command;
 
-use common::*;
+use crate::helpers::*;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 

@@ -1,8 +1,6 @@
 //! The service as a whole: health, the API description, reference data, unknown routes.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use greenledger::store::DbConfig;
 use reqwest::StatusCode;
 use serde_json::Value;

@@ -1,8 +1,6 @@
 //! Bulk import (POST /api/import and `greenledger import`) and Chinese web-map coordinates.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 

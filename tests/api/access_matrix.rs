@@ -2,11 +2,9 @@
 //! kinds of caller. The table below is the access policy of PRODUCT.md written out; the test fails
 //! if an endpoint exists that the table does not cover.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::*;
+use crate::helpers::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

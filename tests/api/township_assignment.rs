@@ -1,9 +1,7 @@
 //! PostGIS assigns each task to the township holding it (most of it, for lines and areas), at
 //! every save; the bureau can override, and the override survives geometry edits.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 

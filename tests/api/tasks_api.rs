@@ -1,8 +1,6 @@
 //! Creating, reading, listing and editing tasks over real HTTP and PostGIS.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 

@@ -4,24 +4,23 @@
 //! so DELETE answers 405 and says how to cancel one.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 
-use super::AppState;
-use super::extract::{JsonBody, QueryPairs, if_match_version};
-use super::tasks::{self, TaskInput};
 use crate::auth::Principal;
 use crate::domain::chinacoords::Datum;
 use crate::domain::task::TaskPatch;
-use crate::error::{ApiError, Problem, Result};
+use crate::error::{ApiError, Problem, ProblemKind, Result};
+use crate::http::AppState;
+use crate::http::extract::{JsonBody, QueryPairs, if_match_version};
+use crate::http::tasks::{self, TaskInput};
 
 /// Writes go to the tasks collection only; the townships belong to administrators.
 fn tasks_only(collection: &str) -> Result<()> {
     match collection {
         "tasks" => Ok(()),
         "townships" => Err(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method-not-allowed",
+            ProblemKind::MethodNotAllowed,
             "the townships collection is read-only here: administrators change a township with PUT /api/townships/{code}",
         )
         .with_header(header::ALLOW, HeaderValue::from_static("GET"))),
@@ -56,7 +55,7 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     tasks_only(&collection)?;
-    tasks::created(&state, &principal, &query, &body, "/ogc/collections/tasks/items").await
+    tasks::create_from_feature(&state, &principal, &query, &body, "/ogc/collections/tasks/items").await
 }
 
 /// Replace a task (Part 4, replace): the whole Feature. Geometry, title and category are
@@ -103,7 +102,7 @@ pub async fn replace(
     } else {
         replacement.patch
     };
-    tasks::updated(&state, &viewer, user.id, id, expected, datum, patch).await
+    tasks::save_patch(&state, &viewer, user.id, id, expected, datum, patch).await
 }
 
 /// Change part of a task (Part 4, update): a merge patch of the Feature, as for PATCH
@@ -133,7 +132,7 @@ pub async fn update(
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     tasks_only(&collection)?;
-    tasks::edit(&state, &principal, task_id(&fid)?, &headers, &query, &body).await
+    tasks::patch_from_request(&state, &principal, task_id(&fid)?, &headers, &query, &body).await
 }
 
 /// Tasks are not deleted: 405, with how to cancel one instead.
@@ -146,8 +145,7 @@ pub async fn update(
 pub async fn delete(Path((collection, _)): Path<(String, String)>) -> Result<Response> {
     tasks_only(&collection)?;
     Err(ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
+        ProblemKind::MethodNotAllowed,
         "tasks are never deleted: the ledger keeps every task and its history. To withdraw one, cancel it with POST /api/tasks/{id}/transitions {\"action\": \"cancel\", \"reason\": \"...\"}",
     )
     .with_header(header::ALLOW, HeaderValue::from_static("GET, PUT, PATCH")))

@@ -1,11 +1,9 @@
 //! The demo loader: the shipped county and tasks load through the same rules as the API, and a
 //! second run adds nothing and overwrites nothing.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::helpers::*;
 use serde_json::{Value, json};
 
 async fn fresh_county(app: &TestApp) {

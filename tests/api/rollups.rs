@@ -3,12 +3,10 @@
 //! a border, a township with no task at all, day boundaries in county time), and every figure
 //! worked out again here in plain Rust from the same specification.
 
-mod common;
-
 use std::collections::BTreeMap;
 
+use crate::helpers::*;
 use chrono::{Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
-use common::*;
 use serde_json::{Value, json};
 
 /// The county's time zone in the tests (Asia/Shanghai has had no daylight saving since 1991).

@@ -1,8 +1,6 @@
 //! The lifecycle: townships report, the bureau verifies or sends work back, and nothing is lost.
 
-mod common;
-
-use common::*;
+use crate::helpers::*;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 

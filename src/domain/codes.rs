@@ -1,0 +1,82 @@
+//! The codes that name a township or a category: what a well-formed one looks like, checked in one
+//! place, and how a code that names nothing is refused.
+
+use super::FieldError;
+
+/// A township's statistical code: 9 digits (township level) or 12 (village level).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TownshipCode(String);
+
+impl TownshipCode {
+    pub fn parse(s: &str) -> Result<TownshipCode, String> {
+        if (s.len() == 9 || s.len() == 12) && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(TownshipCode(s.to_owned()))
+        } else {
+            Err(format!("'{s}' is not a township code (9 or 12 digits)"))
+        }
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// A category's code: lower-case letters, digits and `_`, starting with a letter, up to 32.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategoryCode(String);
+
+impl CategoryCode {
+    pub fn parse(s: &str) -> Result<CategoryCode, String> {
+        let ok = s.len() <= 32
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if ok {
+            Ok(CategoryCode(s.to_owned()))
+        } else {
+            Err(format!("'{s}' is not a category code (lower-case letters, digits, _)"))
+        }
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// The refusal of a category code that names no category, listing those there are.
+pub fn unknown_category(pointer: &str, code: &str, known: &[impl AsRef<str>]) -> FieldError {
+    let known: Vec<&str> = known.iter().map(AsRef::as_ref).collect();
+    FieldError::new(pointer, format!("unknown category '{code}'; categories are: {}", known.join(", ")))
+}
+
+/// The refusal of a township code that names no township.
+pub fn unknown_township(pointer: &str, code: &str) -> FieldError {
+    FieldError::new(pointer, format!("unknown township '{code}'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn township_codes_have_9_or_12_digits() {
+        assert!(TownshipCode::parse("330599101").is_ok());
+        assert!(TownshipCode::parse("330599101001").is_ok());
+        assert_eq!(TownshipCode::parse("33059910").unwrap_err(), "'33059910' is not a township code (9 or 12 digits)");
+        assert!(TownshipCode::parse("33059910x").is_err());
+    }
+
+    #[test]
+    fn category_codes_are_lower_case_words() {
+        assert!(CategoryCode::parse("watershed").is_ok());
+        assert!(CategoryCode::parse("air_2").is_ok());
+        assert!(CategoryCode::parse("Water").is_err());
+        assert!(CategoryCode::parse("2air").is_err());
+    }
+
+    #[test]
+    fn unknown_codes_are_named_with_the_known_ones() {
+        let e = unknown_category("category", "mining", &["watershed", "energy"]);
+        assert_eq!(e.detail, "unknown category 'mining'; categories are: watershed, energy");
+        assert_eq!(unknown_township("/properties/township", "330599199").detail, "unknown township '330599199'");
+    }
+}

@@ -1,0 +1,398 @@
+//! /ogc: OGC API - Features, Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0), so GIS clients (QGIS,
+//! GDAL's OAPIF driver, ArcGIS) read the ledger directly. Two collections: `tasks` (as the caller may
+//! see them, like /api/tasks) and `townships`. This module holds the reading handlers; `write` the
+//! Part 4 edits, `openapi` the API description, `html` the pages for browsers.
+
+mod html;
+mod openapi;
+pub mod write;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use geojson::{Feature, FeatureCollection, feature::Id};
+use serde::Serialize;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+
+use super::AppState;
+use super::cache;
+use super::extract::{QueryPairs, etag};
+use super::tasks::GEOJSON;
+use crate::auth::Principal;
+use crate::domain::access::Viewer;
+use crate::domain::filter::TaskFilter;
+use crate::domain::ogc::{Format, ItemsQuery, Period, TownshipQuery, negotiate};
+use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::store;
+
+const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+const OAS30: &str = "application/vnd.oai.openapi+json;version=3.0";
+const JSON: &str = "application/json";
+const HTML: &str = "text/html";
+pub const CONFORMANCE: &[&str] = &[
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
+    "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    // Tasks only, for bureau staff. DELETE is answered 405 by design (tasks are cancelled, never
+    // deleted); clients learn it from the Allow header and from the API description.
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/update",
+    "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
+];
+const COLLECTIONS: &[(&str, &str, &str)] = &[
+    (
+        "tasks",
+        "Remediation tasks",
+        "The bureau's remediation tasks (台账) as the caller may see them: anonymous callers get public tasks and public \
+         fields only. Filters: bbox, datetime (the task's lifespan, from creation until finished or cancelled), \
+         category, status, township, overdue, supervised, q; limit (at most 10,000) and offset. Bureau staff may \
+         create, replace and update tasks here (Part 4), with the item's ETag as If-Match.",
+    ),
+    ("townships", "Townships", "The county's townships (乡镇/街道/开发区). Filters: bbox, kind; limit and offset."),
+];
+
+/// `scheme://host` of this service as the caller reached it (behind a proxy: its X-Forwarded-*
+/// headers), for the absolute links OGC clients follow.
+pub fn base_url(headers: &HeaderMap) -> String {
+    let get =
+        |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(|v| v.split(',').next().unwrap_or(v).trim());
+    let proto = get("x-forwarded-proto").filter(|p| *p == "https" || *p == "http").unwrap_or("http");
+    let host = get("x-forwarded-host").or_else(|| get("host")).unwrap_or("localhost");
+    format!("{proto}://{host}")
+}
+
+fn link(href: String, rel: &str, media_type: &str, title: &str) -> Value {
+    json!({"href": href, "rel": rel, "type": media_type, "title": title})
+}
+
+/// The representation asked for by `f` or Accept.
+fn format(query: &[(String, String)], headers: &HeaderMap) -> Result<Format> {
+    let f = query.iter().find(|(k, _)| k == "f").map(|(_, v)| v.as_str());
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    negotiate(f, accept).map_err(|e| ApiError::bad_query(vec![e]))
+}
+
+/// Only `f` is accepted on the metadata resources; anything else is a mistake worth naming.
+fn only_f(query: &[(String, String)]) -> Result<()> {
+    let errors: Vec<FieldError> = query
+        .iter()
+        .filter(|(k, _)| k != "f")
+        .map(|(k, _)| {
+            FieldError::new(k.clone(), format!("unknown parameter '{k}'; this resource takes only f=json|html"))
+        })
+        .collect();
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::bad_query(errors)) }
+}
+
+/// The document as JSON (of `json_type`) or as an HTML page, with ETag and caching headers.
+fn answer(
+    headers: &HeaderMap,
+    viewer: &Viewer,
+    format: Format,
+    json_type: &'static str,
+    title: &str,
+    doc: &impl Serialize,
+) -> Response {
+    let public = *viewer == Viewer::Public;
+    match format {
+        Format::Json => cache::respond(headers, public, json_type, serde_json::to_vec(doc).unwrap_or_default()),
+        Format::Html => {
+            let doc = serde_json::to_value(doc).unwrap_or_default();
+            cache::respond(headers, public, "text/html; charset=utf-8", html::page(title, &doc).into_bytes())
+        }
+    }
+}
+
+/// A feature as the store read it (PostGIS's GeoJSON text and typed properties), in geojson's types.
+///
+/// /api/tasks and the exports do not go through this: they pass PostGIS's geometry text through
+/// untouched (`store::tasks::TaskFeature`), because geojson's `Geometry` must be parsed into its
+/// positions and its properties held as a JSON map, which for a page of 1,000 tasks costs more
+/// than the rest of the answer outside the database. An OGC page is built as a document (it has an
+/// HTML form too), so it pays that once here.
+fn geojson_feature(id: String, geometry: &RawValue, properties: &impl Serialize) -> Result<Feature> {
+    let broken = |e: serde_json::Error| {
+        tracing::error!(error = %e, "a stored feature did not convert to GeoJSON");
+        ApiError::internal()
+    };
+    let geometry: geojson::Geometry = serde_json::from_str(geometry.get()).map_err(broken)?;
+    let properties = match serde_json::to_value(properties).map_err(broken)? {
+        Value::Object(map) => map,
+        _ => return Err(ApiError::internal()),
+    };
+    Ok(Feature {
+        bbox: None,
+        geometry: Some(geometry),
+        id: Some(Id::String(id)),
+        properties: Some(properties),
+        foreign_members: None,
+    })
+}
+
+/// Self and alternate links of a resource at `path` (no query).
+fn self_links(base: &str, path: &str, format: Format, json_type: &str) -> Vec<Value> {
+    let (this, other) = match format {
+        Format::Json => ((json_type, "json"), (HTML, "html")),
+        Format::Html => ((HTML, "html"), (json_type, "json")),
+    };
+    vec![
+        link(format!("{base}{path}?f={}", this.1), "self", this.0, "this document"),
+        link(format!("{base}{path}?f={}", other.1), "alternate", other.0, &format!("this document as {}", other.1)),
+    ]
+}
+
+/// The landing page: links to the API description, conformance and the collections.
+#[utoipa::path(get, path = "/ogc", tag = "ogc",
+    params(("f" = Option<String>, Query, description = "json or html (else by Accept)")),
+    responses((status = 200, description = "Landing page", content_type = "application/json")))]
+pub async fn landing(headers: HeaderMap, principal: Principal, QueryPairs(q): QueryPairs) -> Result<Response> {
+    only_f(&q)?;
+    let format = format(&q, &headers)?;
+    let base = base_url(&headers);
+    let mut links = self_links(&base, "/ogc", format, JSON);
+    links.extend([
+        link(format!("{base}/ogc/api"), "service-desc", OAS30, "the API description (OpenAPI 3.0)"),
+        link(format!("{base}/ogc/api?f=html"), "service-doc", HTML, "the API documentation"),
+        link(format!("{base}/ogc/conformance"), "conformance", JSON, "conformance classes"),
+        link(format!("{base}/ogc/collections"), "data", JSON, "the collections"),
+    ]);
+    let doc = json!({
+        "title": "greenledger",
+        "description": "The environmental bureau's remediation ledger: tasks and townships as OGC API features.",
+        "links": links,
+    });
+    Ok(answer(&headers, &principal.viewer(), format, JSON, "greenledger", &doc))
+}
+
+/// The conformance classes implemented.
+#[utoipa::path(get, path = "/ogc/conformance", tag = "ogc",
+    params(("f" = Option<String>, Query, description = "json or html")),
+    responses((status = 200, description = "Conformance declaration", content_type = "application/json")))]
+pub async fn conformance(headers: HeaderMap, principal: Principal, QueryPairs(q): QueryPairs) -> Result<Response> {
+    only_f(&q)?;
+    let format = format(&q, &headers)?;
+    let doc = json!({"conformsTo": CONFORMANCE});
+    Ok(answer(&headers, &principal.viewer(), format, JSON, "Conformance", &doc))
+}
+
+async fn collection_doc(state: &AppState, base: &str, id: &str, title: &str, description: &str) -> Result<Value> {
+    let bounds = store::tiles::county_bounds(&state.db).await?.unwrap_or([-180.0, -90.0, 180.0, 90.0]);
+    let items = format!("{base}/ogc/collections/{id}/items");
+    Ok(json!({
+        "id": id,
+        "title": title,
+        "description": description,
+        "itemType": "feature",
+        "crs": [CRS84],
+        "storageCrs": CRS84,
+        "extent": {"spatial": {"bbox": [bounds], "crs": CRS84}},
+        "links": [
+            link(format!("{base}/ogc/collections/{id}"), "self", JSON, "this collection"),
+            link(format!("{base}/ogc/collections/{id}?f=html"), "alternate", HTML, "this collection as HTML"),
+            link(items.clone(), "items", GEOJSON, "the features"),
+            link(format!("{items}?f=html"), "items", HTML, "the features as HTML"),
+        ],
+    }))
+}
+
+fn collection_meta(id: &str) -> Result<(&'static str, &'static str, &'static str)> {
+    COLLECTIONS
+        .iter()
+        .copied()
+        .find(|(c, _, _)| *c == id)
+        .ok_or_else(|| ApiError::not_found(format!("there is no collection '{id}'; collections are: tasks, townships")))
+}
+
+/// The collections: tasks and townships.
+#[utoipa::path(get, path = "/ogc/collections", tag = "ogc",
+    params(("f" = Option<String>, Query, description = "json or html")),
+    responses((status = 200, description = "Collections", content_type = "application/json")))]
+pub async fn collections(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    principal: Principal,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response> {
+    only_f(&q)?;
+    let format = format(&q, &headers)?;
+    let base = base_url(&headers);
+    let mut list = Vec::new();
+    for (id, title, description) in COLLECTIONS {
+        list.push(collection_doc(&state, &base, id, title, description).await?);
+    }
+    let doc = json!({"links": self_links(&base, "/ogc/collections", format, JSON), "collections": list});
+    Ok(answer(&headers, &principal.viewer(), format, JSON, "Collections", &doc))
+}
+
+/// One collection and its extent.
+#[utoipa::path(get, path = "/ogc/collections/{collectionId}", tag = "ogc",
+    params(("collectionId" = String, Path, description = "tasks or townships"),
+           ("f" = Option<String>, Query, description = "json or html")),
+    responses((status = 200, description = "The collection", content_type = "application/json"),
+              (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json")))]
+pub async fn collection(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    principal: Principal,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response> {
+    let (id, title, description) = collection_meta(&id)?;
+    only_f(&q)?;
+    let format = format(&q, &headers)?;
+    let doc = collection_doc(&state, &base_url(&headers), id, title, description).await?;
+    Ok(answer(&headers, &principal.viewer(), format, JSON, title, &doc))
+}
+
+/// Features of a collection: `bbox`, `datetime`, `limit`, `offset` and property filters, with
+/// `numberMatched`, `numberReturned` and `next`/`prev` links.
+#[utoipa::path(get, path = "/ogc/collections/{collectionId}/items", tag = "ogc",
+    params(
+        ("collectionId" = String, Path, description = "tasks or townships"),
+        ("bbox" = Option<String>, Query, description = "minLon,minLat,maxLon,maxLat"),
+        ("datetime" = Option<String>, Query, description = "instant or interval (RFC 3339, `..` for an open end): tasks alive then"),
+        ("limit" = Option<i64>, Query, description = "page size, default 500, at most 10000 (larger values are lowered)"),
+        ("offset" = Option<i64>, Query, description = "features to skip"),
+        ("category" = Option<String>, Query, description = "tasks: family code(s)"),
+        ("status" = Option<String>, Query, description = "tasks: status(es)"),
+        ("township" = Option<String>, Query, description = "tasks: township code(s)"),
+        ("overdue" = Option<bool>, Query, description = "tasks: overdue or not"),
+        ("supervised" = Option<bool>, Query, description = "tasks: under supervision or not"),
+        ("q" = Option<String>, Query, description = "tasks: code prefix or title words"),
+        ("kind" = Option<String>, Query, description = "townships: town, subdistrict, development_zone"),
+        ("f" = Option<String>, Query, description = "json or html"),
+    ),
+    responses(
+        (status = 200, description = "A page of features", content_type = "application/geo+json"),
+        (status = 400, description = "A bad parameter", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn items(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    principal: Principal,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response> {
+    let (id, title, _) = collection_meta(&id)?;
+    let query = ItemsQuery::parse(&q).map_err(ApiError::bad_query)?;
+    let format = format(&q, &headers)?;
+    let viewer = principal.viewer();
+    let page = read_page(&state, id, &query.rest, query.period.as_ref(), &viewer).await?;
+    let links = page_links(&base_url(&headers), id, title, &q, format, &page);
+    let mut members = Map::new();
+    members.insert("numberMatched".into(), page.matched.into());
+    members.insert("numberReturned".into(), page.features.len().into());
+    // No `timeStamp` (optional in OGC API - Features): it would change the ETag every second and
+    // defeat the 304s for pages whose tasks have not changed.
+    members.insert("links".into(), Value::Array(links));
+    let doc = FeatureCollection { bbox: None, features: page.features, foreign_members: Some(members) };
+    Ok(answer(&headers, &viewer, format, GEOJSON, title, &doc))
+}
+
+/// One page of a collection's features, as its filter chose them.
+struct Page {
+    features: Vec<Feature>,
+    matched: i64,
+    limit: i64,
+    offset: i64,
+}
+
+async fn read_page(
+    state: &AppState,
+    collection: &str,
+    rest: &[(String, String)],
+    period: Option<&Period>,
+    viewer: &Viewer,
+) -> Result<Page> {
+    if collection == "tasks" {
+        let filter = TaskFilter::parse(rest).map_err(ApiError::bad_query)?;
+        store::tasks::check_filter(&state.db, &filter).await?;
+        let (tasks, matched) = store::tasks::list_in_period(&state.db, &filter, period, viewer).await?;
+        let features = tasks.iter().map(|t| geojson_feature(t.id.to_string(), &t.geometry, &t.properties));
+        let features = features.collect::<Result<_>>()?;
+        return Ok(Page { features, matched, limit: filter.limit, offset: filter.offset });
+    }
+    let filter = TownshipQuery::parse(rest).map_err(ApiError::bad_query)?;
+    let (townships, matched) =
+        store::townships::page(&state.db, filter.bbox, filter.kinds.as_deref(), filter.limit, filter.offset).await?;
+    let features = townships.iter().map(|t| geojson_feature(t.id.clone(), &t.geometry, &t.properties));
+    let features = features.collect::<Result<_>>()?;
+    Ok(Page { features, matched, limit: filter.limit, offset: filter.offset })
+}
+
+/// Self, alternate and collection links of a page, and next/prev where there are more pages.
+fn page_links(base: &str, id: &str, title: &str, q: &[(String, String)], format: Format, page: &Page) -> Vec<Value> {
+    let (this, other) = match format {
+        Format::Json => ((GEOJSON, "json"), (HTML, "html")),
+        Format::Html => ((HTML, "html"), (GEOJSON, "json")),
+    };
+    let (limit, offset) = (page.limit, page.offset);
+    let at = |offset: i64, f: &str| {
+        format!("{base}/ogc/collections/{id}/items?{}&f={f}", ItemsQuery::query_at(q, limit, offset))
+    };
+    let mut links = vec![
+        link(at(offset, this.1), "self", this.0, "this page"),
+        link(at(offset, other.1), "alternate", other.0, &format!("this page as {}", other.1)),
+        link(format!("{base}/ogc/collections/{id}"), "collection", JSON, title),
+    ];
+    if offset + (page.features.len() as i64) < page.matched {
+        links.push(link(at(offset + limit, this.1), "next", this.0, "next page"));
+    }
+    if offset > 0 {
+        links.push(link(at((offset - limit).max(0), this.1), "prev", this.0, "previous page"));
+    }
+    links
+}
+
+/// One feature.
+#[utoipa::path(get, path = "/ogc/collections/{collectionId}/items/{featureId}", tag = "ogc",
+    params(("collectionId" = String, Path, description = "tasks or townships"),
+           ("featureId" = String, Path, description = "task id (UUID) or township code"),
+           ("f" = Option<String>, Query, description = "json or html")),
+    responses((status = 200, description = "The feature", content_type = "application/geo+json"),
+              (status = 404, description = "No such feature", body = Problem, content_type = "application/problem+json")))]
+pub async fn item(
+    State(state): State<AppState>,
+    Path((id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+    principal: Principal,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response> {
+    let (id, title, _) = collection_meta(&id)?;
+    only_f(&q)?;
+    let format = format(&q, &headers)?;
+    let viewer = principal.viewer();
+    let missing = || ApiError::not_found(format!("there is no feature '{fid}' in {id}"));
+    // A task's JSON carries the ETag of its version, the one its edits (Part 4) send as If-Match.
+    let (mut feature, version) = if id == "tasks" {
+        let uuid = uuid::Uuid::parse_str(&fid).map_err(|_| missing())?;
+        let t = store::tasks::get(&state.db, uuid, &viewer).await?.ok_or_else(missing)?;
+        (geojson_feature(t.id.to_string(), &t.geometry, &t.properties)?, Some(t.version()))
+    } else {
+        let t = store::townships::get(&state.db, &fid).await?.ok_or_else(missing)?;
+        (geojson_feature(t.id, &t.geometry, &t.properties)?, None)
+    };
+    let base = base_url(&headers);
+    let mut links = self_links(&base, &format!("/ogc/collections/{id}/items/{fid}"), format, GEOJSON);
+    links.push(link(format!("{base}/ogc/collections/{id}"), "collection", JSON, title));
+    feature.foreign_members = Some(Map::from_iter([("links".to_owned(), Value::Array(links))]));
+    if let (Some(version), Format::Json) = (version, format) {
+        let body = serde_json::to_vec(&feature).unwrap_or_default();
+        return Ok(cache::respond_tagged(&headers, viewer == Viewer::Public, GEOJSON, body, etag(version)));
+    }
+    Ok(answer(&headers, &viewer, format, GEOJSON, &format!("{title}: {fid}"), &feature))
+}
+
+/// The API description, OpenAPI 3.0 (the OAS30 conformance class), or as an HTML page.
+#[utoipa::path(get, path = "/ogc/api", tag = "ogc",
+    params(("f" = Option<String>, Query, description = "json or html")),
+    responses((status = 200, description = "OpenAPI 3.0 description of /ogc", content_type = "application/vnd.oai.openapi+json;version=3.0")))]
+pub async fn api(headers: HeaderMap, principal: Principal, QueryPairs(q): QueryPairs) -> Result<Response> {
+    only_f(&q)?;
+    let format = format(&q, &headers)?;
+    let doc = openapi::document(&base_url(&headers));
+    Ok(answer(&headers, &principal.viewer(), format, OAS30, "greenledger OGC API - Features", &doc))
+}

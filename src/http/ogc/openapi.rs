@@ -1,0 +1,130 @@
+//! The OGC API's own description, OpenAPI 3.0 (the OAS30 conformance class): what GIS clients read to
+//! learn the parameters and operations of /ogc. Built by hand because utoipa writes OpenAPI 3.1,
+//! which the OGC class does not accept.
+
+use serde_json::{Map, Value, json};
+
+use super::{GEOJSON, HTML, JSON, OAS30};
+use crate::domain::filter::MAX_LIMIT;
+
+fn param(name: &str, location: &str, schema: Value, description: &str) -> Value {
+    json!({"name": name, "in": location, "required": location == "path", "schema": schema,
+           "description": description, "style": "form", "explode": false})
+}
+
+fn f() -> Value {
+    param("f", "query", json!({"type": "string", "enum": ["json", "html"]}), "representation")
+}
+
+fn collection_id() -> Value {
+    param("collectionId", "path", json!({"type": "string", "enum": ["tasks", "townships"]}), "collection")
+}
+
+fn problem() -> Value {
+    json!({"description": "a problem (RFC 9457)", "content": {"application/problem+json": {"schema": {"type": "object"}}}})
+}
+
+/// A GET answered as JSON of `media` or as HTML.
+fn get(id: &str, summary: &str, params: Vec<Value>, media: &str) -> Value {
+    let mut content = Map::new();
+    content.insert(media.into(), json!({"schema": {"type": "object"}}));
+    content.insert(HTML.into(), json!({"schema": {"type": "string"}}));
+    json!({"get": {"operationId": id, "summary": summary, "tags": ["ogc"], "parameters": params,
+                   "responses": {"200": {"description": summary, "content": content}, "400": problem(), "404": problem()}}})
+}
+
+/// A Part 4 write: `ok` on success, a problem for everything else; `media` is the body it takes.
+fn write(id: &str, summary: &str, params: Vec<Value>, media: Option<&str>, ok: &str) -> Value {
+    let mut responses = Map::new();
+    responses.insert(ok.into(), json!({"description": summary}));
+    for code in ["400", "401", "403", "404", "405", "412", "415", "422", "428"] {
+        responses.insert(code.into(), problem());
+    }
+    let mut op =
+        json!({"operationId": id, "summary": summary, "tags": ["ogc"], "parameters": params, "responses": responses});
+    if let Some(media) = media {
+        op["requestBody"] = json!({"required": true, "content": {media: {"schema": {"type": "object"}}}});
+    }
+    op
+}
+
+/// /ogc/collections/{collectionId}/items: the features (GET) and a new task (POST).
+fn items() -> Value {
+    let array4 = json!({"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}});
+    let limit = json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 500});
+    let text = || json!({"type": "string"});
+    let params = vec![
+        collection_id(),
+        param("bbox", "query", array4, "minLon,minLat,maxLon,maxLat"),
+        param("datetime", "query", text(), "RFC 3339 instant or interval"),
+        param("limit", "query", limit, "page size"),
+        param("offset", "query", json!({"type": "integer", "minimum": 0, "default": 0}), "features to skip"),
+        param("category", "query", text(), "tasks: family code(s), comma-separated"),
+        param("status", "query", text(), "tasks: status(es), comma-separated"),
+        param("township", "query", text(), "tasks: township code(s), comma-separated"),
+        param("overdue", "query", json!({"type": "boolean"}), "tasks: overdue or not"),
+        param("supervised", "query", json!({"type": "boolean"}), "tasks: under supervision or not"),
+        param("q", "query", text(), "tasks: code prefix or title words"),
+        param("kind", "query", text(), "townships: kind(s)"),
+        f(),
+    ];
+    let mut items = get("getFeatures", "features of a collection", params, GEOJSON);
+    let create = "add a task (bureau staff; tasks collection only)";
+    items["post"] = write("createFeature", create, vec![collection_id()], Some(GEOJSON), "201");
+    items
+}
+
+/// /ogc/collections/{collectionId}/items/{featureId}: read, replace, update; delete refused.
+fn item() -> Value {
+    let feature_id = param("featureId", "path", json!({"type": "string"}), "task id or township code");
+    let if_match = json!({"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"},
+                          "description": "the ETag of the version being changed"});
+    let mut item = get("getFeature", "one feature", vec![collection_id(), feature_id.clone(), f()], GEOJSON);
+    let params = vec![collection_id(), feature_id, if_match];
+    item["put"] = write("replaceFeature", "replace a task (bureau staff)", params.clone(), Some(GEOJSON), "200");
+    let merge = Some("application/merge-patch+json");
+    item["patch"] = write("updateFeature", "change part of a task (bureau staff)", params.clone(), merge, "200");
+    let delete = "not supported: tasks are cancelled (POST /api/tasks/{id}/transitions), never deleted";
+    item["delete"] = write("deleteFeature", delete, params[..2].to_vec(), None, "405");
+    item
+}
+
+/// The whole description, with `base` (this service as the caller reached it) as its server.
+pub fn document(base: &str) -> Value {
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "greenledger OGC API - Features", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Remediation tasks and townships. Send `Authorization: Bearer <API token>` to see what your role may see."},
+        "servers": [{"url": base}],
+        "paths": {
+            "/ogc": get("getLandingPage", "landing page", vec![f()], JSON),
+            "/ogc/conformance": get("getConformance", "conformance classes", vec![f()], JSON),
+            "/ogc/api": get("getApi", "this API description", vec![f()], OAS30),
+            "/ogc/collections": get("getCollections", "the collections", vec![f()], JSON),
+            "/ogc/collections/{collectionId}": get("describeCollection", "one collection", vec![collection_id(), f()], JSON),
+            "/ogc/collections/{collectionId}/items": items(),
+            "/ogc/collections/{collectionId}/items/{featureId}": item(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_operation_has_an_id_and_writes_are_on_the_item_paths() {
+        let doc = super::document("http://x");
+        let paths = doc["paths"].as_object().unwrap();
+        assert_eq!(paths.len(), 7);
+        for (path, ops) in paths {
+            for (method, op) in ops.as_object().unwrap() {
+                assert!(op["operationId"].is_string(), "{method} {path}");
+            }
+        }
+        let item = &doc["paths"]["/ogc/collections/{collectionId}/items/{featureId}"];
+        assert!(item["delete"]["responses"]["405"].is_object());
+        assert_eq!(
+            item["patch"]["requestBody"]["content"].as_object().unwrap().keys().next().unwrap(),
+            "application/merge-patch+json"
+        );
+    }
+}

@@ -1,0 +1,74 @@
+//! What can go wrong in the store, in the store's own words. `crate::error` maps each case to
+//! problem+json once; nothing here knows of HTTP.
+
+use crate::domain::FieldError;
+use crate::domain::workflow::Refusal;
+
+/// SQLSTATEs our own triggers raise (see migrations).
+const NO_TOWNSHIP: &str = "GL001";
+const SWAPPED_AXES: &str = "GL002";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record does not exist; the text names it.
+    #[error("{0}")]
+    NotFound(String),
+    /// The record changed since the caller read it: nothing was written. The caller answers with
+    /// the record as it is now.
+    #[error("the record is at version {current_version}")]
+    Stale { current_version: i32 },
+    /// A body names a category or township that does not exist.
+    #[error("unknown reference at {}: {}", .0.pointer, .0.detail)]
+    BadReference(FieldError),
+    /// A query string names categories or townships that do not exist.
+    #[error("unknown reference in the query: {0:?}")]
+    BadQuery(Vec<FieldError>),
+    /// Input the database (a trigger, a CHECK, PostGIS validity) refused.
+    #[error("invalid input: {0:?}")]
+    Invalid(Vec<FieldError>),
+    /// The change would break data that is already stored.
+    #[error("{0}")]
+    Conflict(String),
+    /// The task's lifecycle does not allow the change in its locked state.
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
+    /// A report photo could not be written to the data folder; nothing was stored.
+    #[error("the photo could not be stored")]
+    PhotoNotStored(#[source] std::io::Error),
+    #[error(transparent)]
+    Database(sqlx::Error),
+}
+
+impl StoreError {
+    pub fn invalid_field(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
+        StoreError::Invalid(vec![FieldError::new(pointer, detail)])
+    }
+}
+
+impl From<Refusal> for StoreError {
+    fn from(r: Refusal) -> Self {
+        StoreError::Refused(r)
+    }
+}
+
+/// Errors the database raises about the input (our triggers, CHECKs, keys) become what the input
+/// got wrong; the rest stay database errors.
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        let sqlx::Error::Database(db) = &err else { return StoreError::Database(err) };
+        match db.code().as_deref() {
+            Some(NO_TOWNSHIP | SWAPPED_AXES) => StoreError::invalid_field("/geometry", db.message()),
+            // A CHECK or foreign key caught what the Rust validation let through: still the
+            // caller's input, so a 422 naming the constraint rather than a 500.
+            Some("23514" | "23503" | "23502") => {
+                tracing::warn!(error = %db, "constraint caught input that validation passed");
+                let constraint = db.constraint().unwrap_or("a constraint");
+                StoreError::invalid_field("", format!("the data breaks the rule {constraint}: {}", db.message()))
+            }
+            Some("23505") => StoreError::Conflict(format!("a record with the same key exists: {}", db.message())),
+            _ => StoreError::Database(err),
+        }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,0 +1,33 @@
+// The search box's results: matches anywhere in the county (not only in view), to jump to.
+
+import { get } from './api.js';
+import { t } from './i18n.js';
+import { h, clear } from './ui.js';
+
+/**
+ * The list of matches in `box`.
+ * @param {HTMLElement} box
+ * @param {{onPick: (id: string) => void}} handlers `onPick` opens the task chosen
+ * @returns {{update: (q: string) => Promise<void>}} shows the matches of `q`; nothing when it is blank
+ */
+export function searchResults(box, { onPick }) {
+  const item = (f) => h('li', {}, h('button', { type: 'button', class: 'link', onclick: () => onPick(f.id) },
+    h('strong', {}, f.properties.code), ' ', f.properties.title));
+
+  async function update(q) {
+    q = q.trim();
+    if (!q) {
+      clear(box);
+      return;
+    }
+    try {
+      const fc = await get(`/api/tasks?q=${encodeURIComponent(q)}&limit=10`);
+      clear(box, fc.features.length ? h('ul', {}, fc.features.map(item)) : h('p', { class: 'note' }, t('search.none')),
+        fc.numberMatched > fc.features.length ? h('p', { class: 'note' }, t('search.more', { n: fc.numberMatched })) : null);
+    } catch (e) {
+      clear(box, h('p', { class: 'error' }, e.detail || t('error.network')));
+    }
+  }
+
+  return { update };
+}

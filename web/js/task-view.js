@@ -1,0 +1,103 @@
+// What the task panel shows of a task, built from its data alone: its summary (title, family,
+// badges, progress, fields), its history and its reports.
+
+import { t, statusName, catName, fmtDate, fmtDateTime, fmtMoney, actionName } from './i18n.js';
+import { h, progressBar } from './ui.js';
+
+function field(label, value) {
+  if (value === null || value === undefined || value === '') return null;
+  return [h('dt', {}, t(label)), h('dd', {}, value)];
+}
+
+function badges(p) {
+  return h('p', { class: 'badges' },
+    h('span', { class: `badge st-${p.status}`, id: 'task-status' }, statusName(p.status)),
+    p.supervised ? h('span', { class: 'badge sup' }, t('task.supervised')) : null,
+    p.overdue ? h('span', { class: 'badge od' }, t('task.overdue')) : null,
+    p.visibility === 'internal' ? h('span', { class: 'badge internal' }, t('visibility.internal')) : null);
+}
+
+/**
+ * The task's history, newest first.
+ * @param {object[] | null} entries GET /api/tasks/{id}/history; null while loading
+ */
+export function historyList(entries) {
+  if (!entries) return h('p', { class: 'note' }, t('common.loading'));
+  if (!entries.length) return h('p', { class: 'note' }, t('history.empty'));
+  return h('ol', { class: 'history', id: 'task-history' }, entries.slice().reverse().map((e) => h('li', {},
+    h('time', { datetime: e.at }, fmtDateTime(e.at)), ' ',
+    h('strong', {}, e.action ? actionName(e.action) : t(`history.kind.${e.kind}`)),
+    e.status_before && e.status_after && e.status_before !== e.status_after
+      ? ` ${statusName(e.status_before)} → ${statusName(e.status_after)}` : '',
+    e.actor_name ? h('span', { class: 'actor' }, ` · ${e.actor_name}`) : '',
+    e.reason ? h('div', { class: 'reason' }, `${t('history.reason')}: ${e.reason}`) : null,
+    e.changes ? h('div', { class: 'changes' }, changeText(e)) : null)));
+}
+
+function changeText(e) {
+  const c = e.changes;
+  if (e.kind === 'reported') {
+    return [c.progress?.after !== undefined ? `${c.progress.after}%` : '', c.note || '',
+      c.photos ? t('reports.photos', { n: c.photos }) : ''].filter(Boolean).join(' · ');
+  }
+  // A creation snapshots every field; an edit lists what changed.
+  if (e.kind === 'created') return '';
+  return `${t('history.changed')}: ${Object.keys(c).map((k) => t(`field.${k}`, {}, k)).join(', ')}`;
+}
+
+/**
+ * The task's reports with their photos, for those who may read them.
+ * @param {object[] | null} reports GET /api/tasks/{id}/reports; null shows nothing
+ */
+export function reportList(reports) {
+  if (!reports) return null;
+  return h('section', {}, h('h3', {}, t('reports.title')),
+    reports.length ? h('ul', { class: 'reports', id: 'task-reports' }, reports.map((r) => h('li', {},
+      h('time', { datetime: r.created_at }, fmtDateTime(r.created_at)), ' ', r.author_name || r.author,
+      r.action ? h('strong', {}, ` · ${actionName(r.action)}`) : '',
+      r.progress !== null && r.progress !== undefined ? ` · ${r.progress}%` : '',
+      r.note ? h('p', {}, r.note) : null,
+      r.photos?.length ? h('div', { class: 'photos' }, r.photos.map((ph, i) => h('a', { href: ph.url, target: '_blank', rel: 'noopener' },
+        h('img', { src: ph.url, alt: t('reports.photo', { n: i + 1 }), loading: 'lazy' })))) : null)))
+      : h('p', { class: 'note' }, t('reports.empty')));
+}
+
+/** The task's public and (for those entitled) private fields, as a definition list. */
+function fields(p) {
+  return h('dl', { class: 'fields', id: 'task-fields' },
+    field('task.township', p.township_name),
+    field('task.leadUnit', p.lead_unit),
+    field('task.dueDate', p.due_date ? fmtDate(p.due_date) : null),
+    field('task.planned', p.planned_investment !== null ? fmtMoney(p.planned_investment) : null),
+    field('task.actual', p.actual_investment !== null ? fmtMoney(p.actual_investment) : null),
+    field('task.target', p.target_quantity !== null && p.target_quantity !== undefined ? `${p.target_quantity} ${p.target_unit || ''}` : null),
+    field('task.contactPerson', p.contact_person),
+    field('task.contactPhone', p.contact_phone),
+    field('task.completedAt', p.completed_at ? fmtDateTime(p.completed_at) : null),
+    field('task.verifiedAt', p.verified_at ? fmtDateTime(p.verified_at) : null),
+    field('task.lastReport', p.last_report_at ? fmtDateTime(p.last_report_at) : null),
+    field('task.version', String(p.version)));
+}
+
+/**
+ * The top of the panel: the message of what just happened, the title, family, badges, progress,
+ * reasons, description and fields.
+ * @param {object} p the task's properties
+ * @param {object | undefined} cat its family (GET /api/categories)
+ * @param {{message?: string, messageKind?: string}} shown the message to show, 'ok' or 'error'
+ * @returns {Node[]}
+ */
+export function taskSummary(p, cat, { message, messageKind }) {
+  return [
+    message ? h('p', { class: messageKind === 'error' ? 'error' : 'ok', role: 'status', id: 'task-message' }, message) : null,
+    h('h2', { id: 'task-title' }, p.title),
+    h('p', { class: 'family' }, h('i', { class: 'swatch', style: { background: cat?.color || '#888' }, 'aria-hidden': 'true' }),
+      cat ? catName(cat) : p.category),
+    badges(p),
+    progressBar(p.progress, t('task.progress')),
+    p.return_reason ? h('p', { class: 'returned', id: 'task-return-reason' }, `${t('task.returnReason')}: ${p.return_reason}`) : null,
+    p.cancel_reason ? h('p', { class: 'note' }, `${t('task.cancelReason')}: ${p.cancel_reason}`) : null,
+    p.description ? h('p', { class: 'description' }, p.description) : null,
+    fields(p),
+  ];
+}

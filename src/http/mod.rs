@@ -8,6 +8,7 @@ pub mod import;
 pub mod ogc;
 pub mod rollups;
 pub mod session;
+pub mod shell;
 pub mod tasks;
 pub mod tiles;
 pub mod townships;

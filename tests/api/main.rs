@@ -15,6 +15,7 @@ mod request_id;
 mod rollups;
 mod seed;
 mod service;
+mod shell;
 mod task_list;
 mod tasks_api;
 mod tiles;

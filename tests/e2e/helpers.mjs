@@ -36,7 +36,10 @@ const EXPECTED = [/status of 401 .* @ .*\/api\/me$/];
  * `base` is another service than the tests' own (scripts/e2e.sh starts a few).
  */
 export async function open(browser, { device = DESKTOP, path: p = '/', user, allow = [], base = BASE } = {}) {
-  const context = await browser.newContext({ ...device, baseURL: base, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  // The service worker is tested on its own (offline.test.mjs); here the page meets the network
+  // directly, so that a test's routes and cut connections reach it.
+  const context = await browser.newContext({ ...device, baseURL: base, locale: 'zh-CN', timezoneId: 'Asia/Shanghai',
+    serviceWorkers: 'block' });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));

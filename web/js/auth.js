@@ -1,11 +1,11 @@
 // Logging in and out. The session is an HttpOnly cookie the page never sees; /api/me says who we are.
 
-import { api, ApiError } from './api.js';
+import { api, ApiError, NetworkError } from './api.js';
 import { t } from './i18n.js';
 import { h, clear } from './ui.js';
 
 /**
- * The logged-in user, or null for the public.
+ * The logged-in user, or null for the public (also offline, when the phone kept no answer).
  * @returns {Promise<object | null>}
  */
 export async function whoAmI() {
@@ -13,6 +13,7 @@ export async function whoAmI() {
     return (await api('/api/me')).data.user;
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return null;
+    if (e instanceof NetworkError) return null;
     throw e;
   }
 }

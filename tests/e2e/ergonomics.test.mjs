@@ -9,10 +9,7 @@ import { launch, open, openByCode, shot, tasks, apiAs, PHONE, PNG } from './help
 
 let browser;
 let anon;
-before(async () => {
-  browser = await launch();
-  anon = await apiAs(null);
-});
+before(async () => { [browser, anon] = await Promise.all([launch(), apiAs(null)]); });
 after(() => browser?.close());
 
 /** The map's centre and zoom as the URL holds them. */

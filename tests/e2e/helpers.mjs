@@ -120,7 +120,9 @@ export async function openByCode(page, code) {
   await page.fill('#search-input', code);
   await page.press('#search-input', 'Enter');
   const hit = page.locator('#search-results button', { hasText: code }).first();
-  await hit.click();
+  await hit.waitFor();
+  // A single match opens by itself; among several the reader picks it.
+  if (await page.getAttribute('#search-results', 'data-single') !== 'true') await hit.click();
   await page.locator('#detail-title', { hasText: code }).waitFor();
 }
 

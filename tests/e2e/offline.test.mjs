@@ -12,10 +12,7 @@ const FAST_3G = { offline: false, latency: 150, downloadThroughput: 1.6e6 / 8, u
 
 let browser;
 let bureau;
-before(async () => {
-  browser = await launch();
-  bureau = await apiAs('bureau');
-});
+before(async () => { [browser, bureau] = await Promise.all([launch(), apiAs('bureau')]); });
 after(() => browser?.close());
 
 /** Two open tasks of `township` nobody else's test touches (by position in the list). */

@@ -27,6 +27,7 @@ export function searchResults(box, { onPick, onJump }) {
       clear(box, fc.features.length ? h('ul', {}, fc.features.map(item)) : h('p', { class: 'note' }, t('search.none')),
         fc.numberMatched > fc.features.length ? h('p', { class: 'note' }, t('search.more', { n: fc.numberMatched })) : null);
       // The map shows only matches in view: take it to them, so a search never leaves it empty.
+      box.dataset.single = String(fc.numberMatched === 1);
       if (jump && fc.features.length) onJump(fc.features, fc.numberMatched);
     } catch (e) {
       clear(box, h('p', { class: 'error' }, e.detail || t('error.network')));

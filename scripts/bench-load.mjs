@@ -52,7 +52,7 @@ async function load(context, url, net) {
     // Answers the service worker or the memory cache gave cost nothing on the wire.
     if (!e.response.fromServiceWorker && !e.response.fromDiskCache && !e.response.fromPrefetchCache) requests += 1;
   });
-  await page.goto(url);
+  await page.goto(url, { timeout: 120000 });
   await page.waitForSelector('body[data-ready="true"]', { timeout: 120000 });
   const ms = await page.evaluate(() => performance.getEntriesByName('greenledger-ready')[0].startTime);
   const controlled = await page.evaluate(() => Boolean(navigator.serviceWorker?.controller));

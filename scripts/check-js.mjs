@@ -124,7 +124,8 @@ function check() {
   for (const s of [...page.entries, ...page.preloads]) {
     if (!existsSync(resolveSpec(s, WEB))) problems.push(`web/index.html: ${s} does not exist`);
   }
-  const readers = [...modules, ...filesUnder(join(root, 'tests'), ['.mjs', '.js']), ...filesUnder(join(root, 'scripts'), ['.mjs'])];
+  const worker = [join(WEB, 'sw.js')].filter(existsSync);
+  const readers = [...modules, ...worker, ...filesUnder(join(root, 'tests'), ['.mjs', '.js']), ...filesUnder(join(root, 'scripts'), ['.mjs'])];
   for (const file of readers) {
     const code = withoutComments(readFileSync(file, 'utf8'));
     for (const { spec, names } of importsOf(code)) {

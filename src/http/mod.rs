@@ -11,6 +11,7 @@ pub mod ogc;
 pub mod password;
 pub mod rollups;
 pub mod session;
+pub mod shell;
 pub mod tasks;
 pub mod tiles;
 pub mod township_import;

@@ -25,6 +25,7 @@ mod request_id;
 mod rollups;
 mod seed;
 mod service;
+mod shell;
 mod task_list;
 mod tasks_api;
 mod text_input;

@@ -34,7 +34,10 @@ export const DESKTOP = { viewport: { width: 1280, height: 820 } };
  * `base` is another service than the tests' own (scripts/e2e.sh starts a few).
  */
 export async function open(browser, { device = DESKTOP, path: p = '/', user, allow = [], base = BASE } = {}) {
-  const context = await browser.newContext({ ...device, baseURL: base, locale: 'zh-CN', timezoneId: 'Asia/Shanghai' });
+  // The service worker is tested on its own (offline.test.mjs); here the page meets the network
+  // directly, so that a test's routes and cut connections reach it.
+  const context = await browser.newContext({ ...device, baseURL: base, locale: 'zh-CN', timezoneId: 'Asia/Shanghai',
+    serviceWorkers: 'block' });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
@@ -115,7 +118,9 @@ export async function openByCode(page, code) {
   await page.fill('#search-input', code);
   await page.press('#search-input', 'Enter');
   const hit = page.locator('#search-results button', { hasText: code }).first();
-  await hit.click();
+  await hit.waitFor();
+  // A single match opens by itself; among several the reader picks it.
+  if (await page.getAttribute('#search-results', 'data-single') !== 'true') await hit.click();
   await page.locator('#detail-title', { hasText: code }).waitFor();
 }
 

@@ -181,6 +181,8 @@ test('logging in through the form: a wrong password is told, the right one shows
   await page.fill('#login-password', process.env.GREENLEDGER_DEMO_PASSWORD || 'greenledger-demo');
   await page.click('#login-dialog button[type=submit]');
   await page.locator('#who').waitFor();
+  // The editor is loaded for the bureau once it has logged in.
+  await page.locator('#draw-bar').waitFor();
   assert.equal(await page.locator('#draw-bar').count(), 1, 'bureau staff get the drawing tools');
   await page.click('#logout');
   await page.locator('#login-open').waitFor();

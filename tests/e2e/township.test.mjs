@@ -167,9 +167,10 @@ test('a report written offline waits in the browser and is stored once when the 
   await shot(page, 'phone-offline-waiting');
   assert.equal((await reports(task.id)).length, 0, 'nothing reached the service');
 
-  // Back online: sent by itself, then gone from the outbox.
+  // Back online: sent by itself, and listed as sent.
   await context.setOffline(false);
-  await page.locator('#outbox').waitFor({ state: 'detached' });
+  await page.locator('#outbox li[data-state="sent"]', { hasText: task.properties.code }).waitFor();
+  assert.match(await page.textContent('#outbox'), /最近发送的上报/);
   const stored = await reports(task.id);
   assert.equal(stored.length, 1);
   assert.equal(stored[0].note, '施工队已进场（离线填写）');
@@ -207,7 +208,7 @@ test('a report whose answer was lost on the way back is kept, and its resend is 
   const res = await replay;
   assert.equal(res.status(), 201);
   assert.equal(res.headers()['idempotent-replayed'], 'true');
-  await page.locator('#outbox').waitFor({ state: 'detached' });
+  await page.locator('#outbox li[data-state="sent"]', { hasText: task.properties.code }).waitFor();
   assert.equal((await reports(task.id)).length, earlier + 1, 'stored once');
   await s.done();
 });

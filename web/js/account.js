@@ -8,6 +8,7 @@ import { choosePassword } from './password.js';
 import { townshipImport } from './township-import.js';
 import { myTasks } from './mytasks.js';
 import * as outbox from './offline.js';
+import { forgetEverything } from './pwa.js';
 import { h, $, clear } from './ui.js';
 
 /**
@@ -44,18 +45,14 @@ export function account(app) {
           t('townshipImport.open'))
         : null,
       h('span', { class: 'who', id: 'who' }, user.display_name || user.username),
-      h('button', { type: 'button', class: 'secondary', id: 'logout', onclick: async () => {
-        await logout().catch(() => {});
-        // A clean page: nothing of the last user's rights or data stays in memory.
-        location.reload();
-      } }, t('login.logout')));
+      h('button', { type: 'button', class: 'secondary', id: 'logout', onclick: () => logOut() }, t('login.logout')));
   }
 
   function apply(justLoggedIn = false) {
     render();
     const { user } = app;
     if (!user) return;
-    if (isStaff(user)) app.editor.enable();
+    if (isStaff(user)) startEditor(app);
     if (user.role === 'township' && user.township && !app.mine) startMyTasks(app, justLoggedIn);
     if (justLoggedIn) {
       app.refresh();
@@ -66,9 +63,40 @@ export function account(app) {
   return { apply, render };
 }
 
-/** A township officer's "My tasks" tab, shown first on logging in, and the outbox sent. */
+/** Logs out after a word about reports not sent yet; then nothing of the user stays on the phone
+ * (kept answers, the outbox) nor in memory (the page is loaded anew). */
+async function logOut() {
+  const unsent = (await outbox.entries().catch(() => [])).filter((e) => e.state !== 'sent').length;
+  if (unsent && !confirm(t('logout.unsent', { n: unsent }))) return;
+  await logout().catch(() => {});
+  await forgetEverything().catch(() => {});
+  location.reload();
+}
+
+/** The bureau's editor, loaded only for the bureau: the public and townships never fetch it. */
+async function startEditor(app) {
+  const editing = await import('./editor.js');
+  app.editor ??= editing.editor(app.map, {
+    categories: app.categories,
+    townships: () => app.townships,
+    showForm: (title, node) => app.panel.showContent(title, node),
+    hideOnMap: (id, yes) => app.layer.hide(id, yes),
+    onSaved: (feature, etag, message) => {
+      app.panel.show(feature, etag, message);
+      app.refresh();
+    },
+    onChanged: () => app.refresh(),
+    onCancel: (feature) => (feature ? app.panel.open(feature.id) : app.panel.close()),
+  });
+  await app.editor.enable();
+}
+
+/** A township officer's "My tasks" tab, shown first on logging in with the map on the township,
+ * and the outbox sent. */
 function startMyTasks(app, justLoggedIn) {
   $('#tab-button-mine').hidden = false;
+  const bounds = app.towns.bounds(app.user.township);
+  if (bounds && (justLoggedIn || !app.state.view)) app.map.fitBounds(bounds, { padding: [8, 8] });
   app.mine = myTasks($('#tab-mine'), {
     user: app.user,
     onOpen: (id) => app.panel.open(id, true),
@@ -76,7 +104,7 @@ function startMyTasks(app, justLoggedIn) {
   });
   app.mine.reload();
   if (justLoggedIn || !app.state.tab) app.tabs.show('mine');
-  outbox.flush();
+  outbox.flush(app.user.username);
 }
 
 /** The administrator's township import, in the panel beside the map. */

@@ -17,8 +17,8 @@ import { taskPanel } from './task-panel.js';
 import { account } from './account.js';
 import { whoAmI } from './auth.js';
 import { choosePassword } from './password.js';
-import { editor } from './editor.js';
 import * as outbox from './offline.js';
+import { registerWorker, whenKept } from './pwa.js';
 import { $, debounce } from './ui.js';
 
 /**
@@ -40,6 +40,7 @@ import { $, debounce } from './ui.js';
  * @property {() => void} refresh the ledger changed: everything shown is asked for again
  */
 
+const L = window.L;
 const LANG_KEY = 'greenledger.lang';
 
 /** What every part needs before the map draws: settings, townships, task families, the caller. */
@@ -88,7 +89,13 @@ function buildMap(app) {
 function buildPanels(app) {
   app.panel = taskPanel(app);
   app.figures = figures(app);
-  app.search = searchResults($('#search-results'), { onPick: (id) => app.panel.open(id, true) });
+  app.search = searchResults($('#search-results'), {
+    onPick: (id) => app.panel.open(id, true),
+    onJump: (features, matched) => {
+      if (matched === 1) app.panel.open(features[0].id, true);
+      else app.map.fitBounds(L.geoJSON(features).getBounds(), { maxZoom: 16, padding: [24, 24] });
+    },
+  });
   app.tabs = sidebarTabs({
     onShow: (name) => {
       app.state.tab = name === 'filters' ? null : name;
@@ -99,25 +106,16 @@ function buildPanels(app) {
   filterPanel($('#tab-filters'), $('#search'), {
     categories: app.categoryList, townships: app.townships, filters: app.state.filters,
     onChange: (f) => {
+      const searched = f.q !== app.state.filters.q;
       app.state.filters = f;
       writeUrl(app.state);
       app.layer.load(f);
       app.figures.refresh();
-      app.search.update(f.q);
+      app.search.update(f.q, { jump: searched && Boolean(f.q.trim()) });
     },
   });
-  app.editor = editor(app.map, {
-    categories: app.categories,
-    townships: () => app.townships,
-    showForm: (title, node) => app.panel.showContent(title, node),
-    hideOnMap: (id, yes) => app.layer.hide(id, yes),
-    onSaved: (feature, etag, message) => {
-      app.panel.show(feature, etag, message);
-      app.refresh();
-    },
-    onChanged: () => app.refresh(),
-    onCancel: (feature) => (feature ? app.panel.open(feature.id) : app.panel.close()),
-  });
+  // The bureau's editor comes with the bureau's login (account.js).
+  app.editor = null;
 }
 
 /** Keeps the URL, the language and the outbox following what the reader and the network do. */
@@ -137,7 +135,7 @@ function follow(app) {
   });
   $('#lang-switch').addEventListener('click', () => setLang(lang() === 'zh' ? 'en' : 'zh'));
   // Reports written offline go out as soon as the network is back.
-  window.addEventListener('online', () => app.user && outbox.flush());
+  window.addEventListener('online', () => app.user && outbox.flush(app.user.username));
   document.addEventListener('outbox-changed', (e) => e.detail?.sent && app.refresh());
 }
 
@@ -171,6 +169,15 @@ async function main() {
   // Tests and the load benchmark wait for this: the map is drawn and answers input.
   document.body.dataset.ready = 'true';
   performance.mark('greenledger-ready');
+  // Only now: installing fetches the whole shell, which must not compete with the first map.
+  registerWorker();
+  whenKept(() => keepForTheField(app));
+}
+
+/** What an officer needs offline, asked for again through the service worker, which keeps it. */
+async function keepForTheField(app) {
+  await Promise.all(['/api/me', '/api/config', '/api/categories', '/api/townships'].map((p) => fetch(p).catch(() => null)));
+  await app.mine?.reload();
 }
 
 main().catch((e) => {

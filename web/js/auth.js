@@ -1,15 +1,22 @@
 // Logging in and out. The session is an HttpOnly cookie the page never sees; /api/me says who we are.
 
-import { api, ApiError } from './api.js';
+import { api, ApiError, NetworkError } from './api.js';
 import { t } from './i18n.js';
 import { h, clear } from './ui.js';
 
 /**
- * The logged-in user, or null for the public.
+ * The logged-in user, or null for the public (also offline, when the phone kept no answer).
  * @returns {Promise<object | null>}
  */
 export async function whoAmI() {
-  return (await api('/api/me')).data.user;
+  try {
+    return (await api('/api/me')).data.user;
+  } catch (e) {
+    // Offline, the page goes on as the last known caller would (the service worker answers /api/me
+    // from its copy when it has one); with no answer at all, as anonymous.
+    if (e instanceof NetworkError) return null;
+    throw e;
+  }
 }
 
 /** Ends the session (the service clears the cookie). */

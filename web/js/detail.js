@@ -6,6 +6,7 @@ import { t, onLangChange } from './i18n.js';
 import { h, clear } from './ui.js';
 import { taskSummary, historyList, reportList } from './task-view.js';
 import { transitionControls } from './actions.js';
+import { offlineCopy, age } from './pwa.js';
 
 /** Whether the user works for the bureau (bureau staff or an administrator). */
 export const isStaff = (user) => user && (user.role === 'bureau' || user.role === 'admin');
@@ -87,7 +88,7 @@ export function detailPanel(panel, ctx) {
     title.textContent = p.code;
     const actions = taskActions(shown, ctx, show);
     clear(body,
-      taskSummary(p, ctx.categories.get(p.category), shown),
+      taskSummary(p, ctx.categories.get(p.category), { ...shown, staff: isStaff(ctx.user()) }),
       actions.childElementCount ? actions : null,
       h('section', { id: 'history-box' }),
       h('div', { id: 'reports-box' }));
@@ -98,6 +99,9 @@ export function detailPanel(panel, ctx) {
     shown = { feature, etag, history: null, reports: null, message, messageKind };
     reveal(true);
     render();
+    // A message says what just happened: show it at the top, in full below the panel's header,
+    // wherever the panel was scrolled to (the send button of a long form, say).
+    if (message) panel.scrollTop = 0;
     const [history, reports] = await records(feature, ctx.user());
     if (shown?.feature.id !== feature.id) return;
     shown.history = history;
@@ -110,7 +114,9 @@ export function detailPanel(panel, ctx) {
     /** Loads a task fresh (with its ETag) and shows it; false when it does not exist for the viewer. */
     async open(id, message) {
       const r = await fetchTask(id);
-      if (r) await show(r.data, r.etag, message);
+      const saved = r && offlineCopy(r.headers);
+      if (r && saved && !message) await show(r.data, r.etag, t('offline.copy', { age: age(saved) }), 'stale');
+      else if (r) await show(r.data, r.etag, message);
       return r?.data ?? null;
     },
     show,

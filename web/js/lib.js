@@ -1,7 +1,9 @@
 // Libraries only some users need (drawing for the bureau, charts for whoever opens them) are
-// loaded on demand, so the public map's first load stays small.
+// loaded on demand, so the public map's first load stays small. Their URLs are taken relative to
+// this module's, so they carry its version path and are kept as long (src/http/shell.rs).
 
 const loaded = new Map();
+const library = (path) => new URL(`../node_modules/${path}`, import.meta.url).pathname;
 
 function script(src) {
   if (!loaded.has(src)) {
@@ -26,15 +28,15 @@ function stylesheet(href) {
  * Chart.js, loaded on first use.
  * @returns {Promise<Function>} its Chart constructor
  */
-export const chartJs = () => script('/node_modules/chart.js/dist/chart.umd.min.js').then(() => window.Chart);
+export const chartJs = () => script(library('chart.js/dist/chart.umd.min.js')).then(() => window.Chart);
 
 /**
  * Loads Leaflet-Geoman and attaches it to `map`: Geoman hooks into maps created after it loads,
  * and ours was created before, for visitors who never draw.
  */
 export async function geoman(map) {
-  stylesheet('/node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css');
-  await script('/node_modules/@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js');
+  stylesheet(library('@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css'));
+  await script(library('@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js'));
   if (map && !map.pm) {
     window.L.PM.reInitLayer(map);
     map.pm.setGlobalOptions({});

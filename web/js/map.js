@@ -1,7 +1,7 @@
 // The Leaflet map and its base: our own township boundaries (always there, no tile server needed)
 // shaded by completion rate, and an optional tile layer when the service is configured with one.
 
-import { t, onLangChange, fmtPct } from './i18n.js';
+import { t, onLangChange, fmtPct, statusName } from './i18n.js';
 import { h } from './ui.js';
 
 const L = window.L;
@@ -70,7 +70,8 @@ export function townshipLayer(map, collection) {
   legend.addTo(map);
   const renderLegend = (available) => {
     const div = document.getElementById('legend');
-    div.replaceChildren(h('strong', {}, t('legend.title')));
+    const open = document.getElementById('legend-symbols')?.open ?? !matchMedia('(max-width: 720px)').matches;
+    div.replaceChildren(symbolLegend(open), h('strong', {}, t('legend.title')));
     if (!available) {
       div.append(h('div', { class: 'legend-note' }, t('legend.unavailable')));
       return;
@@ -100,6 +101,19 @@ export function townshipLayer(map, collection) {
       return [...byCode.entries()].map(([code, l]) => ({ code, name: l.feature.properties.name }));
     },
   };
+}
+
+/** What the task symbols mean (task-style.js draws them): the fill by status, the supervision
+ * ring, the overdue dot, the dashes of lines and areas not done; folded on a phone. */
+function symbolLegend(open) {
+  const pin = (cls) => h('span', { class: `legend-pin pin ${cls}`, style: '--c:#3b6b4a', 'aria-hidden': 'true' });
+  const row = (symbol, text) => h('div', { class: 'legend-row' }, symbol, text);
+  return h('details', { id: 'legend-symbols', class: 'legend-symbols', open },
+    h('summary', {}, t('legend.symbols')),
+    ['planned', 'in_progress', 'completed', 'verified'].map((st) => row(pin(`st-${st}`), statusName(st))),
+    row(pin('st-in_progress sup'), t('legend.supervised')),
+    row(pin('st-in_progress od'), t('legend.overdue')),
+    row(h('span', { class: 'legend-dash', 'aria-hidden': 'true' }), t('legend.dashed')));
 }
 
 function escapeText(s) {

@@ -1,10 +1,11 @@
 // "My tasks" for a township officer: the township's open work, what is overdue or was sent back
 // first, then by the soonest deadline; and the reports still waiting in the outbox.
 
-import { get, query } from './api.js';
+import { api, query, ApiError } from './api.js';
 import { t, statusName, fmtDate, fmtDateTime, onLangChange } from './i18n.js';
 import { h, clear, progressBar } from './ui.js';
 import * as outbox from './offline.js';
+import { offlineCopy, age, keepRecords } from './pwa.js';
 
 function sortMine(features) {
   const urgent = (p) => (p.overdue || p.return_reason ? 0 : 1);
@@ -17,22 +18,45 @@ function sortMine(features) {
   });
 }
 
-/** The reports waiting to be sent, each refused one with its reason and a way to drop it. */
-function outboxSection(waiting, onDiscarded) {
-  if (!waiting.length) return null;
+/** What the officer can do about a refused report, by why it was refused. */
+function refusalHelp(e, username) {
+  const status = e.error?.status;
+  const why = new ApiError(status, e.error?.problem).detail;
+  const discard = h('button', { type: 'button', class: 'secondary', onclick: async () => {
+    if (confirm(t('outbox.discardConfirm'))) await outbox.discard(e.key);
+  } }, t('outbox.discard'));
+  if (status === 412) {
+    return [h('p', { class: 'error' }, t('outbox.do.stale')),
+      h('div', { class: 'buttons' }, h('button', { type: 'button', class: 'outbox-resend', onclick: () => outbox.resend(e, username) }, t('outbox.resend')), discard)];
+  }
+  if (status === 401) return [h('p', { class: 'error' }, t('outbox.do.login'))];
+  return [h('p', { class: 'error' }, why), h('p', { class: 'note' }, t('outbox.do.fix')), h('div', { class: 'buttons' }, discard)];
+}
+
+/** One report of the outbox with its state: waiting, sending, sent (when), refused (why, what to do). */
+function outboxItem(e, username) {
+  const state = {
+    waiting: h('span', { class: 'waiting' }, t('outbox.waiting')),
+    sending: h('span', { class: 'waiting' }, t('outbox.sending')),
+    sent: h('span', { class: 'ok' }, t('outbox.sent', { time: e.sentAt ? fmtDateTime(e.sentAt) : '' })),
+    refused: h('strong', { class: 'error' }, t('outbox.refused')),
+  }[e.state];
+  return h('li', { dataset: { key: e.key, state: e.state } },
+    h('strong', {}, e.code), ` ${e.title} · ${fmtDateTime(e.created)} · `, state,
+    e.state === 'refused' ? refusalHelp(e, username) : null);
+}
+
+/** The outbox: reports waiting, being sent, refused, and those sent lately. */
+function outboxSection(all, username) {
+  if (!all.length) return null;
+  const open = all.filter((e) => e.state !== 'sent');
   return h('section', { class: 'outbox', id: 'outbox', 'aria-live': 'polite' },
-    h('h3', {}, t('outbox.title', { n: waiting.length })),
-    h('p', { class: 'note' }, navigator.onLine ? t('outbox.online') : t('outbox.offline')),
-    h('ul', {}, waiting.map((e) => h('li', { dataset: { key: e.key } },
-      h('strong', {}, e.code), ` ${e.title} · ${fmtDateTime(e.created)}`,
-      e.error ? h('p', { class: 'error' }, e.error.detail) : h('span', { class: 'waiting' }, ` · ${t('outbox.waiting')}`),
-      e.error ? h('button', { type: 'button', class: 'secondary', onclick: async () => {
-        if (confirm(t('outbox.discardConfirm'))) {
-          await outbox.remove(e.key);
-          onDiscarded();
-        }
-      } }, t('outbox.discard')) : null))),
-    h('button', { type: 'button', id: 'outbox-retry', onclick: () => outbox.flush() }, t('outbox.retry')));
+    h('h3', {}, open.length ? t('outbox.title', { n: open.length }) : t('outbox.recent')),
+    open.length ? h('p', { class: 'note' }, navigator.onLine ? t('outbox.online') : t('outbox.offline')) : null,
+    h('ul', {}, all.map((e) => outboxItem(e, username))),
+    h('div', { class: 'buttons' },
+      open.length ? h('button', { type: 'button', id: 'outbox-retry', onclick: () => outbox.flush(username) }, t('outbox.retry')) : null,
+      open.length < all.length ? h('button', { type: 'button', class: 'secondary', id: 'outbox-clear', onclick: () => outbox.clearSent() }, t('outbox.clearSent')) : null));
 }
 
 /** One task of the list: what it is, how urgent, how far along, and its buttons. */
@@ -55,34 +79,38 @@ function taskItem(f, { onOpen, onReport }) {
  * A township officer's "My tasks" in `root`.
  * @param {HTMLElement} root
  * @param {object} options the `user`, and `onOpen(id)` and `onReport(id)` for a task's buttons
- * @returns {{reload: () => Promise<void>, notify: (message: string) => void}}
+ * @returns {{reload: () => Promise<void>, notify: (message: string) => void, find: (id: string) => object | null}}
  */
 export function myTasks(root, { user, onOpen, onReport }) {
   let tasks = null;
-  let waiting = [];
+  let saved = null; // when the list shown was stored on the phone, if it comes from there
+  let kept = [];
   let error = '';
   let notice = '';
 
   async function reload() {
     try {
-      const fc = await get(`/api/tasks${query({ township: user.township, status: ['planned', 'in_progress', 'completed'], limit: 10000 })}`);
-      tasks = sortMine(fc.features);
+      const r = await api(`/api/tasks${query({ township: user.township, status: ['planned', 'in_progress', 'completed'], limit: 10000 })}`);
+      tasks = sortMine(r.data.features);
+      saved = offlineCopy(r.headers);
       error = '';
     } catch (e) {
       error = e.detail || t('error.network');
     }
     await refreshOutbox();
+    if (tasks && !saved) await keepRecords(tasks.map((f) => f.id));
   }
 
   async function refreshOutbox() {
-    waiting = await outbox.waiting();
+    kept = await outbox.entries();
     render();
   }
 
   function render() {
     clear(root,
-      notice ? h('p', { class: 'ok', role: 'status', id: 'report-queued' }, notice) : null,
-      outboxSection(waiting, refreshOutbox),
+      notice ? h('p', { class: 'ok', role: 'status', id: 'report-queued', tabindex: '-1' }, notice) : null,
+      outboxSection(kept, user.username),
+      saved ? h('p', { class: 'stale', id: 'mine-age' }, t('offline.mine', { age: age(saved) })) : null,
       error ? h('p', { class: 'error' }, error) : null,
       !tasks ? h('p', { class: 'note' }, t('common.loading'))
         : tasks.length ? h('ol', { class: 'mine', id: 'mine-list' }, tasks.map((f) => taskItem(f, { onOpen, onReport })))
@@ -93,8 +121,7 @@ export function myTasks(root, { user, onOpen, onReport }) {
     if (e.detail?.sent) {
       notice = '';
       reload();
-    }
-    else refreshOutbox();
+    } else refreshOutbox();
   });
   window.addEventListener('online', refreshOutbox);
   window.addEventListener('offline', refreshOutbox);
@@ -102,12 +129,18 @@ export function myTasks(root, { user, onOpen, onReport }) {
   render();
   return {
     reload,
-    refreshOutbox,
-    /** A message over the list (e.g. that a report was kept for later). */
+    /** A message over the list (e.g. that a report was kept for later), brought into view. */
     async notify(text) {
       notice = text;
       await refreshOutbox();
-      root.scrollIntoView({ block: 'start' });
+      const shown = root.querySelector('#report-queued');
+      shown?.scrollIntoView({ block: 'start' });
+      shown?.focus({ preventScroll: true });
     },
+    /**
+     * A task of the list, as last loaded (from the phone when offline), or null.
+     * @param {string} id
+     */
+    find: (id) => tasks?.find((f) => f.id === id) ?? null,
   };
 }

@@ -1,85 +1,63 @@
-// Reports written without a network wait in IndexedDB (photos included) and are sent when the
-// network is back, each with the Idempotency-Key it was given when written: a report that did reach
-// the service before the connection dropped is answered with the first copy, never stored twice.
+// The page's outbox: a report sent at once when the network is there, else kept on the phone
+// (outbox-store.js, shared with the service worker) and sent later, at the next start, when the
+// network comes back, or by the service worker on a Background Sync with the page closed. Every
+// change is told as the document's `outbox-changed` event, so the lists redraw.
 
-import { api, ApiError, NetworkError } from './api.js';
+import { api } from './api.js';
+import * as store from './outbox-store.js';
+import { requestSync } from './pwa.js';
 
-const DB = 'greenledger';
-const STORE = 'outbox';
+const changed = (detail = {}) => document.dispatchEvent(new CustomEvent('outbox-changed', { detail }));
 
-let dbPromise = null;
-function db() {
-  dbPromise ??= new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE, { keyPath: 'key' });
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-  return dbPromise;
-}
+/** Every report of the outbox (waiting, sending, sent, refused), oldest first. */
+export const entries = () => store.entries();
 
-async function tx(mode, fn) {
-  const d = await db();
-  return new Promise((resolve, reject) => {
-    const t = d.transaction(STORE, mode);
-    const result = fn(t.objectStore(STORE));
-    t.oncomplete = () => resolve(result?.result);
-    t.onerror = () => reject(t.error);
-    t.onabort = () => reject(t.error);
-  });
-}
-
-/** Keeps a report in the outbox (replacing one with the same key). */
-export const save = (entry) => tx('readwrite', (s) => s.put(entry));
-/** Drops a report from the outbox. */
-export const remove = (key) => tx('readwrite', (s) => s.delete(key));
 /**
- * The reports waiting in the outbox, oldest first.
- * @returns {Promise<object[]>}
+ * Sends one report now; resolves with the API answer or throws ApiError / NetworkError.
+ * @param {object} entry the report, as the form wrote it
  */
-export async function waiting() {
-  const all = (await tx('readonly', (s) => s.getAll())) || [];
-  return all.sort((a, b) => a.created.localeCompare(b.created));
-}
-
-/** Sends one report; resolves with the API answer or throws ApiError / NetworkError. */
 export function send(entry) {
-  const form = new FormData();
-  if (entry.action) form.append('action', entry.action);
-  if (entry.progress !== null && entry.progress !== undefined) form.append('progress', String(entry.progress));
-  form.append('note', entry.note || '');
-  for (const p of entry.photos || []) form.append('photo', p.blob, p.name);
   return api(`/api/tasks/${entry.taskId}/reports`, {
-    method: 'POST', form, headers: { 'If-Match': entry.etag, 'Idempotency-Key': entry.key },
+    method: 'POST', form: store.reportBody(entry), headers: { 'If-Match': entry.etag, 'Idempotency-Key': entry.key },
   });
 }
 
-let flushing = null;
+/** Keeps a report that could not go, and asks the browser to wake us when the network is back. */
+export async function keep(entry) {
+  await store.put({ ...entry, state: 'waiting' });
+  await requestSync();
+  changed();
+}
+
+/** Drops a report from the outbox. */
+export async function discard(key) {
+  await store.drop(key);
+  changed();
+}
+
+/** Forgets the reports already sent. */
+export async function clearSent() {
+  for (const e of await store.entries()) if (e.state === 'sent') await store.drop(e.key);
+  changed();
+}
 
 /**
- * Sends what is waiting, oldest first. Stops at the first network failure; a refusal is kept on
- * the entry for the user to see (and retry or discard). Returns how many were sent.
+ * Sends `username`'s waiting reports now (one sender at a time, page or service worker).
+ * @returns {Promise<{sent: number, refused: number, offline: boolean}>}
  */
-export function flush() {
-  flushing ??= (async () => {
-    let sent = 0;
-    try {
-      for (const entry of await waiting()) {
-        try {
-          await send(entry);
-          await remove(entry.key);
-          sent += 1;
-        } catch (e) {
-          if (e instanceof NetworkError) break;
-          if (!(e instanceof ApiError)) throw e;
-          await save({ ...entry, error: { status: e.status, detail: e.detail, current_version: e.problem?.current_version } });
-        }
-      }
-    } finally {
-      flushing = null;
-    }
-    document.dispatchEvent(new CustomEvent('outbox-changed', { detail: { sent } }));
-    return sent;
-  })();
-  return flushing;
+export async function flush(username) {
+  if (!username) return { sent: 0, refused: 0, offline: false };
+  const result = await store.sendWaiting(username, () => changed());
+  changed(result);
+  return result;
+}
+
+/**
+ * Sends a refused report again: after a 412, against the task's current version (same key: if
+ * the first copy was stored after all, the service answers with it).
+ */
+export async function resend(entry, username) {
+  const version = entry.error?.problem?.current_version;
+  await store.put({ ...entry, state: 'waiting', error: null, etag: version ? `"v${version}"` : entry.etag });
+  return flush(username);
 }

@@ -8,8 +8,12 @@ import { logout } from './auth.js';
 import { t } from './i18n.js';
 import { h, $, clear } from './ui.js';
 
-/// Fills the <dialog> with the change-password form; onChanged(user) once the service took it.
-export function passwordDialog(dialog, { onChanged, onLogout }) {
+/**
+ * Fills the <dialog> with the change-password form.
+ * @param {HTMLDialogElement} dialog
+ * @param {{onChanged: function(object): void, onLogout: function(): void}} handlers onChanged(user) once the service took the new password
+ */
+function passwordDialog(dialog, { onChanged, onLogout }) {
   const error = h('p', { class: 'error', role: 'alert', id: 'password-error' });
   const field = (id, autocomplete) => h('input', { id, type: 'password', autocomplete, required: true, minlength: 10 });
   const current = field('password-current', 'current-password');
@@ -65,8 +69,10 @@ export function passwordDialog(dialog, { onChanged, onLogout }) {
   };
 }
 
-/// Holds the page at the change-password form; resolves once the service took the new password.
-/// Leaving instead logs out and starts the page afresh.
+/**
+ * Holds the page at the change-password form; leaving instead logs out and starts the page afresh.
+ * @returns {Promise<object>} the user, once the service took the new password
+ */
 export function choosePassword() {
   return new Promise((resolve) => {
     passwordDialog($('#password-dialog'), {

@@ -5,6 +5,7 @@ import { ApiError, NetworkError } from './api.js';
 import { t, statusName } from './i18n.js';
 import { h, clear, uuid } from './ui.js';
 import * as outbox from './offline.js';
+import { compressPhoto } from './photos.js';
 import { staleFrom } from './actions.js';
 
 const MAX_PHOTOS = 6;
@@ -54,7 +55,7 @@ async function sendReport(entry, { onSent, onQueued, onStale }) {
     onSent(r.data, r.etag);
   } catch (err) {
     if (err instanceof NetworkError) {
-      await outbox.save(entry);
+      await outbox.keep(entry);
       onQueued(entry);
       return null;
     }
@@ -85,7 +86,8 @@ const field = (name, label, ...controls) => h('div', { class: 'field' }, h('labe
  * @param {object} feature the task
  * @param {string} etag its ETag: the report is refused (412) if the task changed meanwhile
  * @param {object} handlers `onSent()`, `onQueued()` (kept in the outbox for lack of a network)
- *   and `onStale(stale)` (see actions.js `staleFrom`)
+ *   and `onStale(stale)` (see actions.js `staleFrom`); `username`, the author, whose session
+ *   alone sends the report if it has to wait
  * @returns {HTMLFormElement}
  */
 export function reportForm(feature, etag, handlers) {
@@ -111,12 +113,16 @@ export function reportForm(feature, etag, handlers) {
       error.textContent = t('report.tooManyPhotos', { max: MAX_PHOTOS });
       return;
     }
+    submit.disabled = true;
+    submit.textContent = t('report.compressing');
+    // Made small on the phone before they wait or travel: a camera's picture is several MB.
+    const small = await Promise.all(files.map(compressPhoto));
+    submit.textContent = t('report.send');
     const entry = {
       key, taskId: feature.id, etag, code: p.code, title: p.title, action: form.elements.action.value || null,
       progress: progress.value === '' ? null : Number(progress.value), note: note.value.trim(),
-      photos: files.map((f) => ({ name: f.name, type: f.type, blob: f })), created: new Date().toISOString(),
+      photos: small, created: new Date().toISOString(), username: handlers.username,
     };
-    submit.disabled = true;
     const refusal = await sendReport(entry, handlers).finally(() => { submit.disabled = false; });
     if (refusal) showRefusal(form, error, refusal);
   } },

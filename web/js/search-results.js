@@ -7,14 +7,16 @@ import { h, clear } from './ui.js';
 /**
  * The list of matches in `box`.
  * @param {HTMLElement} box
- * @param {{onPick: (id: string) => void}} handlers `onPick` opens the task chosen
- * @returns {{update: (q: string) => Promise<void>}} shows the matches of `q`; nothing when it is blank
+ * @param {{onPick: (id: string) => void, onJump: (features: object[], matched: number) => void}} handlers
+ *   `onPick` opens the task chosen; `onJump` takes the map to the matches of a new search
+ * @returns {{update: (q: string, options?: {jump?: boolean}) => Promise<void>}} shows the matches
+ *   of `q` (nothing when it is blank); `jump` when the reader has just searched
  */
-export function searchResults(box, { onPick }) {
+export function searchResults(box, { onPick, onJump }) {
   const item = (f) => h('li', {}, h('button', { type: 'button', class: 'link', onclick: () => onPick(f.id) },
     h('strong', {}, f.properties.code), ' ', f.properties.title));
 
-  async function update(q) {
+  async function update(q, { jump = false } = {}) {
     q = q.trim();
     if (!q) {
       clear(box);
@@ -24,6 +26,9 @@ export function searchResults(box, { onPick }) {
       const fc = await get(`/api/tasks?q=${encodeURIComponent(q)}&limit=10`);
       clear(box, fc.features.length ? h('ul', {}, fc.features.map(item)) : h('p', { class: 'note' }, t('search.none')),
         fc.numberMatched > fc.features.length ? h('p', { class: 'note' }, t('search.more', { n: fc.numberMatched })) : null);
+      // The map shows only matches in view: take it to them, so a search never leaves it empty.
+      box.dataset.single = String(fc.numberMatched === 1);
+      if (jump && fc.features.length) onJump(fc.features, fc.numberMatched);
     } catch (e) {
       clear(box, h('p', { class: 'error' }, e.detail || t('error.network')));
     }

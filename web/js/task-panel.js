@@ -3,6 +3,7 @@
 // task and the map's ring around it in step with what the panel shows.
 
 import { t } from './i18n.js';
+import { NetworkError } from './api.js';
 import { writeUrl } from './state.js';
 import { detailPanel } from './detail.js';
 import { reportForm } from './report.js';
@@ -38,8 +39,27 @@ export function taskPanel(app) {
     onChanged: () => app.refresh(),
   });
 
+  /**
+   * Loads and shows a task. Offline, a task the phone did not keep is shown as "My tasks" last
+   * saw it; one it does not know at all is told, not left as a dead button.
+   */
+  async function load(id) {
+    try {
+      return await detail.open(id);
+    } catch (e) {
+      if (!(e instanceof NetworkError)) throw e;
+      const kept = app.mine?.find(id);
+      if (kept) {
+        await detail.show(kept, `"v${kept.properties.version}"`, t('offline.fromList'), 'stale');
+        return kept;
+      }
+      detail.showContent(t('offline.title'), h('p', { class: 'error', role: 'alert' }, t('offline.noTask')));
+      return null;
+    }
+  }
+
   async function open(id, zoom = false) {
-    const f = await detail.open(id);
+    const f = await load(id);
     remember(app, f ? id : null);
     if (!f) return;
     app.layer.select(f);
@@ -60,6 +80,7 @@ export function taskPanel(app) {
 
   function report(feature, etag, message) {
     const form = reportForm(feature, etag, {
+      username: app.user?.username,
       onSent: async () => {
         await open(feature.id);
         detail.show(detail.current().feature, detail.current().etag, t('report.sent'));
@@ -78,7 +99,7 @@ export function taskPanel(app) {
   }
 
   async function reportOn(id) {
-    const f = await detail.open(id);
+    const f = await load(id);
     if (f) report(f, detail.current().etag);
   }
 

@@ -21,8 +21,9 @@ export function pin(colors, p, latlng) {
   const icon = L.divIcon({
     className: 'task-marker',
     html: `<span class="${cls}" style="--c:${escape(taskColor(colors, p))}" data-code="${escape(p.code)}"></span>`,
-    iconSize: [20, 20],
-    iconAnchor: [10, 10],
+    // The pin is 18 px; the marker around it 44 px, the least a finger hits reliably.
+    iconSize: [44, 44],
+    iconAnchor: [22, 22],
   });
   const label = `${p.code} ${p.title} · ${statusName(p.status)}`;
   return L.marker(latlng, { icon, title: label, alt: label, keyboard: true, pmIgnore: true });
@@ -52,7 +53,7 @@ export function bubble(colors, { count, byCategory }, latlng) {
     stops.push(`${colors.get(cat) || '#555'} ${at.toFixed(1)}% ${to.toFixed(1)}%`);
     at = to;
   }
-  const size = Math.round(Math.min(56, 26 + 6 * Math.log10(count)));
+  const size = Math.round(Math.min(60, 44 + 6 * Math.log10(count)));
   const icon = L.divIcon({
     className: 'task-bubble',
     html: `<span class="bubble" style="--ring:conic-gradient(${stops.join(',')});--size:${size}px" data-count="${count}">${count}</span>`,

@@ -62,8 +62,9 @@ export function reportList(reports) {
       : h('p', { class: 'note' }, t('reports.empty')));
 }
 
-/** The task's public and (for those entitled) private fields, as a definition list. */
-function fields(p) {
+/** The task's public and (for those entitled) private fields, as a definition list; its version,
+ * which only matters to those who edit it, for the bureau. */
+function fields(p, staff) {
   return h('dl', { class: 'fields', id: 'task-fields' },
     field('task.township', p.township_name),
     field('task.leadUnit', p.lead_unit),
@@ -76,7 +77,7 @@ function fields(p) {
     field('task.completedAt', p.completed_at ? fmtDateTime(p.completed_at) : null),
     field('task.verifiedAt', p.verified_at ? fmtDateTime(p.verified_at) : null),
     field('task.lastReport', p.last_report_at ? fmtDateTime(p.last_report_at) : null),
-    field('task.version', String(p.version)));
+    staff ? field('task.version', String(p.version)) : null);
 }
 
 /**
@@ -84,12 +85,13 @@ function fields(p) {
  * reasons, description and fields.
  * @param {object} p the task's properties
  * @param {object | undefined} cat its family (GET /api/categories)
- * @param {{message?: string, messageKind?: string}} shown the message to show, 'ok' or 'error'
+ * @param {{message?: string, messageKind?: string, staff?: boolean}} shown the message to show,
+ *   'ok', 'error' or 'stale' (data from the phone), and whether the reader is bureau staff
  * @returns {Node[]}
  */
-export function taskSummary(p, cat, { message, messageKind }) {
+export function taskSummary(p, cat, { message, messageKind, staff }) {
   return [
-    message ? h('p', { class: messageKind === 'error' ? 'error' : 'ok', role: 'status', id: 'task-message' }, message) : null,
+    message ? h('p', { class: messageKind === 'ok' ? 'ok' : messageKind, role: 'status', id: 'task-message' }, message) : null,
     h('h2', { id: 'task-title' }, p.title),
     h('p', { class: 'family' }, h('i', { class: 'swatch', style: { background: cat?.color || '#888' }, 'aria-hidden': 'true' }),
       cat ? catName(cat) : p.category),
@@ -98,6 +100,6 @@ export function taskSummary(p, cat, { message, messageKind }) {
     p.return_reason ? h('p', { class: 'returned', id: 'task-return-reason' }, `${t('task.returnReason')}: ${p.return_reason}`) : null,
     p.cancel_reason ? h('p', { class: 'note' }, `${t('task.cancelReason')}: ${p.cancel_reason}`) : null,
     p.description ? h('p', { class: 'description' }, p.description) : null,
-    fields(p),
+    fields(p, staff),
   ];
 }

@@ -8,7 +8,10 @@ import { h, clear } from './ui.js';
 
 const OPTIONS = ['code_field', 'name_field', 'crs', 'encoding'];
 
-/// Builds the import form in `root`.
+/**
+ * Builds the township boundary import form (dry run, then apply) in `root`.
+ * @param {HTMLElement} root
+ */
 export function townshipImport(root) {
   const files = h('input', { type: 'file', id: 'township-file', multiple: true, required: true,
     accept: '.zip,.gpkg,.geojson,.json,.shp,.dbf,.prj,.cpg,.shx' });
@@ -65,7 +68,7 @@ export function townshipImport(root) {
 
 const km2 = (m2) => (m2 / 1e6).toFixed(m2 < 1e4 ? 6 : 3);
 
-/// The dry run's (or the import's) findings, as lists a person can check against the file.
+/** The dry run's (or the import's) findings, as lists a person can check against the file. */
 function report(r) {
   const list = (key, items, line) => (items.length
     ? [h('h3', {}, t(`townshipImport.${key}`, { n: items.length })), h('ul', { class: `import-${key}` }, items.map((x) => h('li', {}, line(x))))]

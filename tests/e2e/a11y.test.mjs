@@ -1,0 +1,92 @@
+// Accessibility as machines can check it: axe-core (from web/node_modules, injected into the page)
+// finds no violation on the public map, a township officer's and the bureau's, in Chinese and in
+// English, with a task open; and on a phone every control a finger aims at is at least 44 px each
+// way (zoom, pins, checkbox and radio rows, league links, downloads, tabs, the report form).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { launch, open, openByCode, shot, tasks, apiAs, PHONE, DESKTOP } from './helpers.mjs';
+
+const require = createRequire(new URL('../../web/package.json', import.meta.url));
+const AXE = require.resolve('axe-core/axe.min.js');
+const MIN = 44;
+
+let browser;
+let task;
+before(async () => {
+  browser = await launch();
+  task = (await tasks(await apiAs(null), { township: '330599101', status: 'in_progress' })).features[0];
+});
+after(() => browser?.close());
+
+async function violations(page) {
+  await page.addScriptTag({ path: AXE });
+  return page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
+  });
+}
+
+/** Every visible control smaller than MIN px either way, described. Checkboxes and radios count as
+ * the row of their label, which is what the finger presses. */
+function smallTargets(page) {
+  return page.evaluate((min) => {
+    const sel = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button], [role=tab], .leaflet-marker-icon';
+    const out = [];
+    for (const el of document.querySelectorAll(sel)) {
+      const target = el.matches('input[type=checkbox], input[type=radio]') ? el.closest('label') || el : el;
+      const r = target.getBoundingClientRect();
+      if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden' || el.closest('[hidden], [inert]')) continue;
+      // Skip links wait off screen until focused.
+      if (r.right <= 0 || r.left >= innerWidth) continue;
+      if (Math.round(r.width) < min || Math.round(r.height) < min) {
+        const name = (el.id ? `#${el.id}` : '') + (el.className && typeof el.className === 'string' ? `.${el.className.trim().split(/\s+/).join('.')}` : '');
+        out.push(`${el.tagName.toLowerCase()}${name} "${(el.textContent || el.getAttribute('aria-label') || el.title || '').trim().slice(0, 20)}" ${Math.round(r.width)}×${Math.round(r.height)}`);
+      }
+    }
+    return out;
+  }, MIN);
+}
+
+for (const lang of ['zh', 'en']) {
+  for (const [who, user] of [['the public', null], ['a township officer', 'township-330599101'], ['the bureau', 'bureau']]) {
+    test(`axe finds no violations for ${who} (${lang})`, async () => {
+      const s = await open(browser, { device: DESKTOP, user, path: `/?lang=${lang}` });
+      const { page } = s;
+      assert.deepEqual(await violations(page), [], 'the map');
+      await openByCode(page, task.properties.code);
+      assert.deepEqual(await violations(page), [], 'with a task open');
+      if (user === 'township-330599101') {
+        await page.click('#task-report');
+        await page.locator('#report-form').waitFor();
+        assert.deepEqual(await violations(page), [], 'the report form');
+      }
+      await s.done();
+    });
+  }
+}
+
+test('on a phone every tap target is at least 44 px: the public map, the league, a task', async () => {
+  const s = await open(browser, { device: PHONE });
+  const { page } = s;
+  assert.deepEqual(await smallTargets(page), [], 'the map and filters');
+  await page.click('#tab-button-league');
+  await page.locator('#league-table').waitFor();
+  assert.deepEqual(await smallTargets(page), [], 'the league and downloads');
+  await openByCode(page, task.properties.code);
+  assert.deepEqual(await smallTargets(page), [], 'a task');
+  await shot(page, 'phone-targets-task');
+  await s.done();
+});
+
+test('on a phone every tap target is at least 44 px for a township officer: My tasks and the report form', async () => {
+  const s = await open(browser, { device: PHONE, user: 'township-330599101' });
+  const { page } = s;
+  await page.locator('#mine-list').waitFor();
+  assert.deepEqual(await smallTargets(page), [], 'My tasks');
+  await page.locator('#mine-list .mine-report').first().click();
+  await page.locator('#report-form').waitFor();
+  assert.deepEqual(await smallTargets(page), [], 'the report form');
+  await s.done();
+});

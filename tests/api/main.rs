@@ -13,6 +13,7 @@ mod ogc_api;
 mod ogc_write;
 mod request_id;
 mod rollups;
+mod security;
 mod seed;
 mod service;
 mod task_list;

@@ -108,8 +108,8 @@ mod tests {
                                            "township": "330599101", "password": "long enough here"}))
         .unwrap();
         assert_eq!(ok.username, "township-330599101");
-        let e =
-            NewAccount::parse(&json!({"username": "t1", "role": "township", "password": "long enough here"})).unwrap_err();
+        let e = NewAccount::parse(&json!({"username": "t1", "role": "township", "password": "long enough here"}))
+            .unwrap_err();
         assert_eq!(e[0].pointer, "/township");
         let e = NewAccount::parse(
             &json!({"username": "b1", "role": "bureau", "township": "330599101", "password": "long enough here"}),
@@ -130,7 +130,8 @@ mod tests {
         let e = NewAccount::parse(&json!({"username": "bureau-7", "role": "bureau", "password": "Bureau-7-is-me!"}))
             .unwrap_err();
         assert_eq!((e[0].pointer.as_str(), e[0].detail.contains("username")), ("/password", true));
-        let e = NewAccount::parse(&json!({"username": "b7", "role": "bureau", "password": "unbelievable"})).unwrap_err();
+        let e =
+            NewAccount::parse(&json!({"username": "b7", "role": "bureau", "password": "unbelievable"})).unwrap_err();
         assert!(e[0].detail.contains("commonly used"));
     }
 }

@@ -5,6 +5,7 @@ use serde_json::Value;
 use super::FieldError;
 use super::access::Role;
 use super::fields::{self, Props};
+use super::password;
 use super::task::township_code;
 
 fn username(v: &Value) -> Result<String, String> {
@@ -19,20 +20,16 @@ fn role(v: &Value) -> Result<Role, String> {
     fields::one_of(Role::ALL)(v)
 }
 
-pub const MIN_PASSWORD: usize = 8;
-pub const MAX_PASSWORD: usize = 200;
-
-/// A password a person chooses (or is given): a string within the length rule.
+/// A password a person chooses (or is given), on its own: length and the common-password list.
 pub fn password(v: &Value) -> Result<String, String> {
     let s = v.as_str().ok_or_else(|| format!("must be a string, got {}", fields::json_type(v)))?;
-    let n = s.chars().count();
-    if n < MIN_PASSWORD {
-        return Err(format!("a password needs at least {MIN_PASSWORD} characters"));
-    }
-    if n > MAX_PASSWORD {
-        return Err(format!("a password has at most {MAX_PASSWORD} characters"));
-    }
+    password::check_alone(s)?;
     Ok(s.to_owned())
+}
+
+/// The rule that needs the account's name: a password may not contain it.
+pub fn check_password_for(username: &str, pw: &str) -> Result<(), FieldError> {
+    password::check(pw, username).map_err(|e| FieldError::new("/password", e))
 }
 
 /// A township officer needs exactly one township; staff have none.
@@ -69,6 +66,7 @@ impl NewAccount {
         let mut errors = p.errors;
         if errors.is_empty()
             && let Err(e) = check_role_township(account.role, account.township.as_deref())
+                .and_then(|()| check_password_for(&account.username, &account.password))
         {
             errors.push(e);
         }
@@ -108,14 +106,14 @@ mod tests {
     #[test]
     fn a_township_officer_needs_a_township_and_staff_have_none() {
         let ok = NewAccount::parse(&json!({"username": "Township-330599101", "role": "township",
-                                           "township": "330599101", "password": "long enough"}))
+                                           "township": "330599101", "password": "long enough here"}))
         .unwrap();
         assert_eq!(ok.username, "township-330599101");
-        let e =
-            NewAccount::parse(&json!({"username": "t1", "role": "township", "password": "long enough"})).unwrap_err();
+        let e = NewAccount::parse(&json!({"username": "t1", "role": "township", "password": "long enough here"}))
+            .unwrap_err();
         assert_eq!(e[0].pointer, "/township");
         let e = NewAccount::parse(
-            &json!({"username": "b1", "role": "bureau", "township": "330599101", "password": "long enough"}),
+            &json!({"username": "b1", "role": "bureau", "township": "330599101", "password": "long enough here"}),
         )
         .unwrap_err();
         assert_eq!(e[0].pointer, "/township");
@@ -126,5 +124,15 @@ mod tests {
         let e = NewAccount::parse(&json!({"username": "a b", "role": "admin", "password": "short"})).unwrap_err();
         let pointers: Vec<_> = e.iter().map(|x| x.pointer.as_str()).collect();
         assert_eq!(pointers, ["/username", "/password"]);
+    }
+
+    #[test]
+    fn a_new_account_password_may_not_hold_its_username_or_be_common() {
+        let e = NewAccount::parse(&json!({"username": "bureau-7", "role": "bureau", "password": "Bureau-7-is-me!"}))
+            .unwrap_err();
+        assert_eq!((e[0].pointer.as_str(), e[0].detail.contains("username")), ("/password", true));
+        let e =
+            NewAccount::parse(&json!({"username": "b7", "role": "bureau", "password": "unbelievable"})).unwrap_err();
+        assert!(e[0].detail.contains("commonly used"));
     }
 }

@@ -13,6 +13,7 @@ pub mod filter;
 pub mod geometry;
 pub mod import;
 pub mod ogc;
+pub mod password;
 pub mod photo;
 pub mod rollup;
 pub mod task;

@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod export;
 pub mod extract;
+pub mod headers;
 pub mod health;
 pub mod idempotency;
 pub mod import;
@@ -166,6 +167,10 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 
 /// The API under /api; anything else is looked up in the web folder (the map).
 pub fn router(state: AppState, web_dir: &Path) -> Router {
+    let tile_url = state.settings.map.tile_layer.as_ref().map(|t| t.url.clone());
+    let shell = web::load_shell(web_dir);
+    let security =
+        Arc::new(headers::SecurityHeaders::new(&shell.index, tile_url.as_deref(), state.settings.secure_cookies));
     let (api, openapi) = api();
     let openapi = axum::Json(openapi);
     let not_found = |uri: Uri| async move { ApiError::not_found(format!("there is no endpoint {}", uri.path())) };
@@ -178,5 +183,6 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .with_state(state)
-        .merge(web::static_files(web_dir, get(not_found)))
+        .merge(web::static_files(web_dir, shell, get(not_found)))
+        .layer(axum::middleware::from_fn(move |req, next| headers::add(security.clone(), req, next)))
 }

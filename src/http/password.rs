@@ -54,6 +54,8 @@ pub async fn change(
 ) -> Result<Json<Me>> {
     let user = principal.require_user()?.clone();
     let (current, new) = read(&body)?;
+    account::check_password_for(&user.username, &new)
+        .map_err(|e| ApiError::invalid_field("/new_password", e.detail))?;
     if new == current {
         return Err(ApiError::invalid_field("/new_password", "choose a password different from the current one"));
     }

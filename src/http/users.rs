@@ -9,7 +9,7 @@ use super::AppState;
 use super::extract::{JsonBody, PathId};
 use super::idempotency::{Idempotency, fingerprint_json};
 use crate::auth::{Principal, password};
-use crate::domain::account::{AccountChange, NewAccount, check_role_township};
+use crate::domain::account::{AccountChange, NewAccount, check_password_for, check_role_township};
 use crate::domain::task::township_code;
 use crate::domain::township::TownshipInput;
 use crate::error::{ApiError, Problem, Result};
@@ -103,7 +103,10 @@ pub async fn update(
         return Err(ApiError::conflict("you cannot deactivate yourself or change your own role"));
     }
     let password_hash = match c.password.clone() {
-        Some(pw) => Some(password::hash(pw).await?),
+        Some(pw) => {
+            check_password_for(&current.username, &pw).map_err(|e| ApiError::invalid(vec![e]))?;
+            Some(password::hash(pw).await?)
+        }
         None => None,
     };
     let change = UserChange {

@@ -80,13 +80,17 @@ fn rendered(body: &str, content_type: &'static str) -> Response {
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache")], body.to_owned()).into_response()
 }
 
-/// The web folder as static files, with the shell's page and service worker rendered
-/// (src/http/shell.rs); `missing` answers for paths that are not there.
-pub fn static_files(web_dir: &Path, missing: axum::routing::MethodRouter) -> Router {
-    let shell = Arc::new(Shell::load(web_dir).unwrap_or_else(|e| {
+/// The shell rendered from the web folder once at start (empty when the folder cannot be read).
+pub fn load_shell(web_dir: &Path) -> Arc<Shell> {
+    Arc::new(Shell::load(web_dir).unwrap_or_else(|e| {
         tracing::warn!("cannot read the web folder {}: {e}", web_dir.display());
         Shell::default()
-    }));
+    }))
+}
+
+/// The web folder as static files, with the shell's page and service worker rendered
+/// (src/http/shell.rs); `missing` answers for paths that are not there.
+pub fn static_files(web_dir: &Path, shell: Arc<Shell>, missing: axum::routing::MethodRouter) -> Router {
     let version: Arc<str> = Arc::from(shell.version.as_str());
     let files = Router::new()
         .fallback_service(ServeDir::new(web_dir).fallback(missing))

@@ -2,8 +2,6 @@
 //! and a fresh data folder: the restored service answers as the original did at the backup's
 //! snapshot, every photo intact; damaged archives and non-empty databases are refused unchanged.
 
-
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;

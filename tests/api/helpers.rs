@@ -205,10 +205,7 @@ pub async fn spawn_app_serving(tweak: impl FnOnce(&mut ServerConfig)) -> TestApp
     spawn_app_configured(|_| {}, tweak).await
 }
 
-async fn spawn_app_configured(
-    configure: impl FnOnce(&mut DbConfig),
-    tweak: impl FnOnce(&mut ServerConfig),
-) -> TestApp {
+async fn spawn_app_configured(configure: impl FnOnce(&mut DbConfig), tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
     let mut admin = PgConnection::connect(&url_for("postgres")).await.expect("the test PostgreSQL server answers");
     ensure_template(&mut admin).await;
     let db_name = format!("gl_test_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst));

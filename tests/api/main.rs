@@ -23,6 +23,7 @@ mod package;
 mod proxy;
 mod request_id;
 mod rollups;
+mod security;
 mod seed;
 mod service;
 mod shell;

@@ -2,8 +2,6 @@
 //! certificate in front of the service, read by curl as a browser would: HTTPS only, HSTS,
 //! Secure session cookies, compressed answers, 60 MB report uploads, tiles that stay cacheable.
 
-
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};

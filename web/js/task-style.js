@@ -15,12 +15,24 @@ export function escape(s) {
 
 const taskColor = (colors, p) => (p.status === 'cancelled' ? '#8c8c8c' : colors.get(p.category) || '#555');
 
+/**
+ * A span with classes and CSS custom properties, built through the DOM: the Content-Security-Policy
+ * refuses style attributes written as HTML.
+ */
+function span(className, vars, data) {
+  const el = document.createElement('span');
+  el.className = className;
+  for (const [k, v] of Object.entries(vars)) el.style.setProperty(k, v);
+  Object.assign(el.dataset, data);
+  return el;
+}
+
 /** A point marker for a task's properties. */
 export function pin(colors, p, latlng) {
   const cls = ['pin', `st-${p.status}`, p.supervised ? 'sup' : '', p.overdue ? 'od' : ''].join(' ');
   const icon = L.divIcon({
     className: 'task-marker',
-    html: `<span class="${cls}" style="--c:${escape(taskColor(colors, p))}" data-code="${escape(p.code)}"></span>`,
+    html: span(cls, { '--c': taskColor(colors, p) }, { code: p.code }),
     // The pin is 18 px; the marker around it 44 px, the least a finger hits reliably.
     iconSize: [44, 44],
     iconAnchor: [22, 22],
@@ -44,6 +56,12 @@ export function shapeStyle(colors, f) {
   };
 }
 
+function bubbleSpan(stops, size, count) {
+  const el = span('bubble', { '--ring': `conic-gradient(${stops.join(',')})`, '--size': `${size}px` }, { count });
+  el.textContent = String(count);
+  return el;
+}
+
 /** A count of tasks in one place, ringed by the share of each family; a click zooms in. */
 export function bubble(colors, { count, byCategory }, latlng) {
   let at = 0;
@@ -56,7 +74,7 @@ export function bubble(colors, { count, byCategory }, latlng) {
   const size = Math.round(Math.min(60, 44 + 6 * Math.log10(count)));
   const icon = L.divIcon({
     className: 'task-bubble',
-    html: `<span class="bubble" style="--ring:conic-gradient(${stops.join(',')});--size:${size}px" data-count="${count}">${count}</span>`,
+    html: bubbleSpan(stops, size, count),
     iconSize: [size, size],
     iconAnchor: [size / 2, size / 2],
   });

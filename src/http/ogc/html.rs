@@ -9,9 +9,7 @@ fn escape(s: &str) -> String {
 pub fn page(title: &str, doc: &Value) -> String {
     let mut out = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title>\
-         <style>body{{font:14px sans-serif;margin:1.5em}}table{{border-collapse:collapse}}\
-         td,th{{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}}</style>\
-         </head><body><h1>{t}</h1>",
+         <link rel=\"stylesheet\" href=\"/css/ogc.css\"></head><body><h1>{t}</h1>",
         t = escape(title)
     );
     if let Some(links) = doc.get("links").and_then(Value::as_array) {

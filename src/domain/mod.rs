@@ -11,6 +11,7 @@ pub mod geometry;
 pub mod import;
 pub mod ogc;
 pub mod photo;
+pub mod review;
 pub mod rollup;
 pub mod task;
 pub mod tile;

@@ -6,6 +6,7 @@ pub mod extract;
 pub mod health;
 pub mod import;
 pub mod ogc;
+pub mod review;
 pub mod rollups;
 pub mod session;
 pub mod tasks;
@@ -113,6 +114,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tasks::get, tasks::patch))
         .routes(routes!(workflow::transition))
         .routes(routes!(workflow::history))
+        .routes(routes!(review::queue))
+        .routes(routes!(review::count))
+        .routes(routes!(review::seen))
         .routes(routes!(workflow::photo))
         .routes(routes!(session::login, session::logout))
         .routes(routes!(session::me))

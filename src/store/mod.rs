@@ -10,6 +10,7 @@ pub mod export;
 pub mod geometry;
 pub mod import;
 pub mod reports;
+pub mod review;
 pub mod rollups;
 pub mod tasks;
 pub mod tiles;

@@ -12,6 +12,7 @@ mod import;
 mod ogc_api;
 mod ogc_write;
 mod request_id;
+mod review_queue;
 mod rollups;
 mod seed;
 mod service;

@@ -98,7 +98,7 @@ impl Row {
             progress: self.report_progress,
             note: self.note.unwrap_or_default(),
         });
-        let flags = (kind == ItemKind::AwaitingVerification).then(|| Flags {
+        let flags = (kind == ItemKind::AwaitingVerification).then_some(Flags {
             no_photo: self.photos.0.is_empty(),
             supervised: self.supervised,
             late: self.late,

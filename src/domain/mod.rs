@@ -15,6 +15,7 @@ pub mod import;
 pub mod ogc;
 pub mod password;
 pub mod photo;
+pub mod review;
 pub mod rollup;
 pub mod task;
 pub mod text;

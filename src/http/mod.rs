@@ -10,6 +10,7 @@ pub mod import;
 pub mod metrics;
 pub mod ogc;
 pub mod password;
+pub mod review;
 pub mod rollups;
 pub mod session;
 pub mod shell;
@@ -125,6 +126,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tasks::get, tasks::patch))
         .routes(routes!(workflow::transition))
         .routes(routes!(workflow::history))
+        .routes(routes!(review::queue))
+        .routes(routes!(review::count))
+        .routes(routes!(review::seen))
         .routes(routes!(workflow::photo))
         .routes(routes!(session::login, session::logout))
         .routes(routes!(session::me))

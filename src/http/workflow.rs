@@ -76,6 +76,7 @@ async fn read_form(req: Request, state: &AppState) -> Result<(serde_json::Map<St
             // Form fields are text; progress is a number in the JSON form of a report.
             let value = match name.as_str() {
                 "progress" => text.trim().parse::<i64>().map(Value::from).unwrap_or(Value::String(text)),
+                "confirm_lower" => text.trim().parse::<bool>().map(Value::from).unwrap_or(Value::String(text)),
                 _ => Value::String(text),
             };
             form.insert(name, value);
@@ -129,12 +130,13 @@ async fn read_report(req: Request, state: &AppState) -> Result<ReportInput> {
         }
     };
     let mut p = Props::new(&form, "");
-    p.refuse_unknown(&["progress", "note", "action", "photo"], &[]);
+    p.refuse_unknown(&["progress", "note", "action", "photo", "confirm_lower"], &[]);
     let input = ReportInput {
         action: p.optional("action", report_action),
         progress: p.optional("progress", |v| fields::integer(0, 100)(v).map(|n| n as i16)),
         note: p.optional("note", fields::text(5000, true)).unwrap_or_default(),
         photos,
+        confirm_lower: p.optional("confirm_lower", fields::boolean).unwrap_or(false),
     };
     if input.action == Some(Action::Complete) && input.progress.is_some_and(|p| p != 100) {
         p.fail("progress", "a completion report has progress 100 (or leave it out)");
@@ -163,7 +165,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<String> {
         ("Idempotency-Key" = String, Header, description = "one key per report; a resend with the same key returns the first result and stores nothing"),
     ),
     request_body(content = Object, content_type = "multipart/form-data",
-                 description = "fields progress (0–100), note, action (start|complete), and up to 6 files `photo` (JPEG, PNG or WebP, 10 MB each); or the same fields as JSON without photos"),
+                 description = "fields progress (0–100), note, action (start|complete), confirm_lower (true to lower progress, with a note), and up to 6 files `photo` (JPEG, PNG or WebP, 10 MB each); or the same fields as JSON without photos"),
     responses(
         (status = 201, description = "Filed (or, with `Idempotent-Replayed: true`, filed before with this key)", body = ReportView),
         (status = 403, description = "Another township's task", body = Problem, content_type = "application/problem+json"),

@@ -11,6 +11,7 @@ pub mod geometry;
 pub mod idempotency;
 pub mod import;
 pub mod reports;
+pub mod review;
 pub mod rollups;
 pub mod tasks;
 pub mod tiles;

@@ -13,6 +13,7 @@ use super::events::{self, Event};
 use super::idempotency::{Found, Key};
 use super::{Db, StoreError, StoreResult};
 use crate::domain::access::Viewer;
+use crate::domain::review;
 use crate::domain::task::Status;
 use crate::domain::workflow::{self, Action, Lifecycle};
 
@@ -34,6 +35,8 @@ pub struct ReportInput {
     pub progress: Option<i16>,
     pub note: String,
     pub photos: Vec<Photo>,
+    /// The reporter confirms that the report lowers progress (see `review::check_lowering`).
+    pub confirm_lower: bool,
 }
 
 impl ReportInput {
@@ -45,6 +48,7 @@ impl ReportInput {
         h.update([0]);
         h.update(self.progress.map_or(-1, i32::from).to_le_bytes());
         h.update(self.note.as_bytes());
+        h.update([u8::from(self.confirm_lower)]);
         for p in &self.photos {
             h.update([0]);
             h.update(p.sha256.as_bytes());
@@ -220,6 +224,10 @@ impl Step {
     fn plan(current: &Current, input: &ReportInput) -> StoreResult<Step> {
         let before = Status::parse(&current.status).unwrap_or(Status::Planned);
         workflow::check_report(before, input.action, input.progress, &input.note, input.photos.len())?;
+        let lowering = review::check_lowering(current.progress, input.progress, input.confirm_lower, &input.note);
+        if !lowering.is_empty() {
+            return Err(StoreError::Invalid(lowering));
+        }
         let after = match input.action {
             Some(action) => {
                 workflow::advance(Lifecycle { status: before, supervised: current.supervised }, action)?.status
@@ -315,13 +323,15 @@ async fn advance_task(
 ) -> Result<i32, sqlx::Error> {
     let version: i32 = sqlx::query_scalar(
         "UPDATE tasks SET status = $2, progress = $3, last_report_at = now(), updated_by = $4,
-                return_reason = CASE WHEN $2 = 'completed' THEN NULL ELSE return_reason END
+                return_reason = CASE WHEN $2 = 'completed' THEN NULL ELSE return_reason END,
+                accepted_progress = CASE WHEN $5 THEN $3 ELSE accepted_progress END
          WHERE id = $1 RETURNING version",
     )
     .bind(filing.task)
     .bind(step.after.as_str())
     .bind(step.progress)
     .bind(filing.author)
+    .bind(review::moves_acceptance(input.action))
     .fetch_one(&mut *conn)
     .await?;
     let mut event = Event::new(filing.task, Some(filing.author), "reported");

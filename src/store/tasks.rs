@@ -17,6 +17,7 @@ use crate::domain::access::Viewer;
 use crate::domain::codes;
 use crate::domain::filter::TaskFilter;
 use crate::domain::ogc::Period;
+use crate::domain::review;
 use crate::domain::task::{NewTask, Status, TaskFields, TaskPatch, Visibility};
 use crate::domain::workflow::{self, Action, Lifecycle};
 
@@ -527,17 +528,21 @@ pub async fn transition(
     workflow::check_reason(action, reason).map_err(|e| StoreError::Invalid(vec![e]))?;
     let after = workflow::advance(before, action)?;
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    let (progress, accepted) = reviewed_progress(&mut *tx, id, action, reason, current.public.progress).await?;
     let version = sqlx::query_scalar!(
         "UPDATE tasks SET status = $2, supervised = $3, updated_by = $4,
                 return_reason = CASE WHEN $5 = 'return' THEN $6 ELSE return_reason END,
-                cancel_reason = CASE WHEN $5 = 'cancel' THEN $6 ELSE cancel_reason END
+                cancel_reason = CASE WHEN $5 = 'cancel' THEN $6 ELSE cancel_reason END,
+                progress = $7, accepted_progress = $8
          WHERE id = $1 RETURNING version",
         id,
         after.status.as_str(),
         after.supervised,
         actor,
         action.as_str(),
-        reason
+        reason,
+        progress,
+        accepted
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -548,6 +553,34 @@ pub async fn transition(
     event.reason = reason;
     events::record(&mut *tx, &event).await?;
     Ok(Stored { id, version })
+}
+
+/// What the review rules make of a bureau transition on a locked task: verification needs a photo
+/// on some report or a reason; a returned task goes back to its accepted progress, a verified one
+/// is accepted as it is. Answers the task's progress and accepted progress after the transition.
+async fn reviewed_progress(
+    conn: &mut PgConnection,
+    id: Uuid,
+    action: Action,
+    reason: Option<&str>,
+    progress: i16,
+) -> StoreResult<(i16, i16)> {
+    let (accepted, photos): (i16, i64) = sqlx::query_as(
+        "SELECT t.accepted_progress,
+                (SELECT count(*) FROM report_photos p JOIN reports r ON r.id = p.report_id WHERE r.task_id = t.id)
+         FROM tasks t WHERE t.id = $1",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
+    Ok(match action {
+        Action::Verify => {
+            review::check_verify(photos, reason).map_err(|e| StoreError::Invalid(vec![e]))?;
+            (progress, review::accepted_after(Some(action), progress, accepted))
+        }
+        Action::Return => (review::progress_after_return(accepted), accepted),
+        _ => (progress, accepted),
+    })
 }
 
 /// Refuses filter values that name no category or township, instead of answering "nothing found".

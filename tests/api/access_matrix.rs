@@ -151,6 +151,17 @@ fn rows(f: &Fixture) -> Vec<Row> {
             false,
             [401, 404, 404, 404, 404],
         ),
+        row(Method::GET, "/api/review", "/api/review".into(), Body::None, false, [401, 403, 403, 200, 200]),
+        row(Method::GET, "/api/review/count", "/api/review/count".into(), Body::None, false, [401, 403, 403, 200, 200]),
+        // Staff get past the door and are told the report does not exist.
+        row(
+            Method::POST,
+            "/api/review/seen",
+            "/api/review/seen".into(),
+            Body::Json(json!({"reports": ["00000000-0000-0000-0000-000000000001"]})),
+            false,
+            [401, 403, 403, 422, 422],
+        ),
         row(Method::GET, "/api/users", "/api/users".into(), Body::None, false, [401, 403, 403, 403, 200]),
         row(
             Method::POST,

@@ -22,6 +22,7 @@ mod ogc_write;
 mod package;
 mod proxy;
 mod request_id;
+mod review_queue;
 mod rollups;
 mod security;
 mod seed;

@@ -69,6 +69,26 @@ fn rows(f: &Fixture) -> Vec<Row> {
         "geometry": {"type": "Polygon", "coordinates": [[[120.0, SOUTH], [120.1, SOUTH], [120.1, NORTH], [120.0, NORTH], [120.0, SOUTH]]]}});
     vec![
         row(Method::GET, "/api/health", "/api/health".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/api/health/live", "/api/health/live".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/api/health/ready", "/api/health/ready".into(), Body::None, false, [200; 5]),
+        // Every caller with an account reaches the check of the current password (refused here).
+        row(
+            Method::POST,
+            "/api/me/password",
+            "/api/me/password".into(),
+            Body::Json(json!({"current_password": "not-the-password", "new_password": "a-long-new-passphrase-9"})),
+            false,
+            [401, 422, 422, 422, 422],
+        ),
+        // Administrators only; an administrator's JSON body is refused for not being a form.
+        row(
+            Method::POST,
+            "/api/townships/import",
+            "/api/townships/import".into(),
+            Body::Json(json!({})),
+            false,
+            [401, 403, 403, 403, 415],
+        ),
         row(Method::GET, "/api/openapi.json", "/api/openapi.json".into(), Body::None, false, [200; 5]),
         row(Method::GET, "/api/townships", "/api/townships".into(), Body::None, false, [200; 5]),
         row(Method::GET, "/api/categories", "/api/categories".into(), Body::None, false, [200; 5]),
@@ -167,7 +187,9 @@ fn rows(f: &Fixture) -> Vec<Row> {
             Method::POST,
             "/api/users",
             "/api/users".into(),
-            Body::JsonFn(|n| json!({"username": format!("user{n}"), "role": "bureau", "password": "long enough"})),
+            Body::JsonFn(
+                |n| json!({"username": format!("user{n}"), "role": "bureau", "password": "long enough, surely"}),
+            ),
             false,
             [401, 403, 403, 403, 201],
         ),

@@ -60,8 +60,12 @@ async fn the_cookie_is_secure_behind_https() {
 #[tokio::test]
 async fn a_wrong_password_and_an_unknown_user_answer_alike() {
     let app = spawn_app().await;
-    let wrong = problem(login_raw(&app, "bureau", "not-the-password").await, StatusCode::UNAUTHORIZED).await;
-    let unknown = problem(login_raw(&app, "nobody-here", "not-the-password").await, StatusCode::UNAUTHORIZED).await;
+    let mut wrong = problem(login_raw(&app, "bureau", "not-the-password").await, StatusCode::UNAUTHORIZED).await;
+    let mut unknown = problem(login_raw(&app, "nobody-here", "not-the-password").await, StatusCode::UNAUTHORIZED).await;
+    // Each answer names its own request; everything else must be the same.
+    assert_ne!(wrong["request_id"], unknown["request_id"]);
+    wrong["request_id"].take();
+    unknown["request_id"].take();
     assert_eq!(wrong, unknown);
     let p = problem(
         app.client.post(app.url("/api/session")).json(&json!({"username": "bureau"})).send().await.unwrap(),

@@ -2,7 +2,6 @@
 //! "ready", JSON log lines, and the request id in every problem document.
 
 use crate::helpers::*;
-use greenledger::logging::{self, LogFormat};
 use greenledger::store::DbConfig;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
@@ -146,22 +145,45 @@ async fn every_problem_names_its_request_id() {
 
 #[tokio::test]
 async fn json_logs_give_one_object_a_line_with_the_request_id() {
-    let log = Log::default();
-    let writer = log.clone();
-    // The test's runtime has one thread, so the service's tasks log through this subscriber.
-    let _guard = tracing::subscriber::set_default(logging::subscriber(LogFormat::Json, move || writer.clone()));
+    // The installed binary, as an operator runs it: its own process, so its log is all its own.
     let app = spawn_app().await;
-    let task = format!("/api/tasks/{}", uuid::Uuid::new_v4());
-    let res = app.anonymous().request(Method::GET, &task).header("x-request-id", "json-line-1").send().await.unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let data_dir = std::env::temp_dir().join(format!("greenledger-json-log-{port}"));
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_greenledger"))
+        .arg("serve")
+        .env("DATABASE_URL", app.database_url())
+        .env("GREENLEDGER_ADDR", format!("127.0.0.1:{port}"))
+        .env("GREENLEDGER_DATA_DIR", &data_dir)
+        .env("GREENLEDGER_LOG_FORMAT", "json")
+        .env("RUST_LOG", "greenledger=info")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/api/health/live")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "the service answers");
+    let task = format!("{base}/api/tasks/{}", uuid::Uuid::new_v4());
+    let res = client.get(&task).header("x-request-id", "json-line-1").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
-
-    let text = log.text();
+    child.start_kill().unwrap();
+    let out = child.wait_with_output().await.unwrap();
+    let _ = std::fs::remove_dir_all(&data_dir);
+    let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
         .collect();
     let ours: Vec<&Value> = lines.iter().filter(|l| l["span"]["id"] == "json-line-1").collect();
-    assert_eq!(ours.len(), 1, "one line for the request: {ours:#?}");
+    assert_eq!(ours.len(), 1, "one line for the request: {text}");
     let line = ours[0];
     assert_eq!(line["fields"]["message"], "answered");
     assert_eq!(line["fields"]["status"], 404);

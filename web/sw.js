@@ -86,6 +86,11 @@ async function stamped(res) {
 async function keep(request, res, cacheName = DATA) {
   if (!res.ok) return;
   const cache = await caches.open(cacheName);
+  // An anonymous "who am I" is nobody's field data: it replaces the officer's, it is not kept.
+  if (new URL(request.url).pathname === '/api/me' && !(await res.clone().json().catch(() => null))?.user) {
+    await cache.delete(request);
+    return;
+  }
   await cache.put(request, await stamped(res));
 }
 

@@ -87,7 +87,7 @@ function jpegSize(buf) {
 async function reportOffline(page, task, note, photo) {
   await page.locator(`#mine-list li[data-code="${task.properties.code}"] .mine-report`).click();
   await page.locator('#report-form').waitFor();
-  await page.fill('#r-progress', String(Math.min(95, task.properties.progress + 15)));
+  await page.fill('#r-progress', String(Math.min(100, task.properties.progress + 15)));
   await page.fill('#r-note', note);
   await page.setInputFiles('#r-photo', { name: 'IMG_0001.jpg', mimeType: 'image/jpeg', buffer: photo });
   await page.click('#r-submit');
@@ -143,6 +143,8 @@ async function fieldDay(township, net) {
 
   // Reopened, still offline: both reports are still waiting on the phone.
   const again = (await openApp(context, null)).page;
+  // At start the page tries to send; offline, an entry is "sending" for a moment, then waiting again.
+  await again.locator('#outbox li[data-state="waiting"]').nth(1).waitFor();
   assert.equal(await again.locator('#outbox li[data-state="waiting"]').count(), 2);
   await context.setOffline(false);
   for (const t of pair) await again.locator('#outbox li[data-state="sent"]', { hasText: t.properties.code }).waitFor({ timeout: 60000 });

@@ -106,7 +106,7 @@ export function townshipLayer(map, collection) {
 /** What the task symbols mean (task-style.js draws them): the fill by status, the supervision
  * ring, the overdue dot, the dashes of lines and areas not done; folded on a phone. */
 function symbolLegend(open) {
-  const pin = (cls) => h('span', { class: `legend-pin pin ${cls}`, style: '--c:#3b6b4a', 'aria-hidden': 'true' });
+  const pin = (cls) => h('span', { class: `legend-pin pin ${cls}`, style: { '--c': '#3b6b4a' }, 'aria-hidden': 'true' });
   const row = (symbol, text) => h('div', { class: 'legend-row' }, symbol, text);
   return h('details', { id: 'legend-symbols', class: 'legend-symbols', open },
     h('summary', {}, t('legend.symbols')),

@@ -76,6 +76,7 @@ export function reportBody(entry) {
   if (entry.action) form.append('action', entry.action);
   if (entry.progress !== null && entry.progress !== undefined) form.append('progress', String(entry.progress));
   form.append('note', entry.note || '');
+  if (entry.confirmLower) form.append('confirm_lower', 'true');
   for (const p of entry.photos || []) form.append('photo', p.blob, p.name);
   return form;
 }

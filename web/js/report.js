@@ -113,6 +113,13 @@ export function reportForm(feature, etag, handlers) {
       error.textContent = t('report.tooManyPhotos', { max: MAX_PHOTOS });
       return;
     }
+    const lower = progress.value !== '' && Number(progress.value) < p.progress;
+    if (lower && !note.value.trim()) {
+      error.textContent = t('report.lowerNeedsNote', { from: p.progress, to: progress.value });
+      return;
+    }
+    // The service keeps a lowered progress only when the officer says it is meant.
+    if (lower && !window.confirm(t('report.confirmLower', { from: p.progress, to: progress.value }))) return;
     submit.disabled = true;
     submit.textContent = t('report.compressing');
     // Made small on the phone before they wait or travel: a camera's picture is several MB.
@@ -121,7 +128,7 @@ export function reportForm(feature, etag, handlers) {
     const entry = {
       key, taskId: feature.id, etag, code: p.code, title: p.title, action: form.elements.action.value || null,
       progress: progress.value === '' ? null : Number(progress.value), note: note.value.trim(),
-      photos: small, created: new Date().toISOString(), username: handlers.username,
+      photos: small, created: new Date().toISOString(), username: handlers.username, confirmLower: lower,
     };
     const refusal = await sendReport(entry, handlers).finally(() => { submit.disabled = false; });
     if (refusal) showRefusal(form, error, refusal);

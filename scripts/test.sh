@@ -31,6 +31,9 @@ cargo test --quiet
 echo "test: creates while a database backend is killed"
 cargo test --quiet --test api crash -- --ignored
 
+echo "test: the log lines of a request, read alone"
+cargo test --quiet --test api request_id::the_log_lines -- --ignored
+
 echo "test: web/js exports imported and documented"
 node scripts/check-js.mjs
 

@@ -48,7 +48,11 @@ async fn a_callers_request_id_is_echoed_and_a_bogus_one_replaced() {
     }
 }
 
+// tracing decides once per call site whether anyone listens; with a hundred tests registering call
+// sites on other threads, a thread-local subscriber can miss lines for reasons of the harness, not of
+// the service. So this test reads the log alone, after the others (scripts/test.sh).
 #[tokio::test]
+#[ignore = "reads the process's log: scripts/test.sh runs it alone"]
 async fn the_log_lines_of_a_request_carry_its_id_route_status_and_latency() {
     let log = Log::default();
     let writer = log.clone();

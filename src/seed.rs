@@ -113,7 +113,7 @@ async fn load_tasks(
             .await
             .map_err(|e| bad(crate::error::ApiError::from(e).detail))?;
         report.tasks_added += 1;
-        if report.tasks_added % 100 == 0 {
+        if report.tasks_added.is_multiple_of(100) {
             progress(&format!("tasks: {} of {} added", report.tasks_added, tasks.len() - present.len()));
         }
     }

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use chrono::Utc;
 use serde_json::Value;
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::domain::task::NewTask;
@@ -43,9 +44,20 @@ fn features(path: &Path) -> Result<Vec<Value>, SeedError> {
 pub async fn load_demo(db: &Db, dir: &Path, progress: impl Fn(&str)) -> Result<SeedReport, SeedError> {
     let mut report = SeedReport::default();
     let mut tx = db.begin().await?;
+    report.townships_added = load_townships(&mut tx, &dir.join("townships.geojson")).await?;
+    progress(&format!("townships: {} added", report.townships_added));
+    load_tasks(db, &mut tx, &dir.join("tasks.geojson"), &mut report, &progress).await?;
+    tx.commit().await?;
+    progress(&format!("tasks: {} added, {} already present", report.tasks_added, report.tasks_already_present));
+    report.users_added = demo_accounts(db, &demo_password()).await?;
+    progress(&format!("accounts: {} added", report.users_added));
+    Ok(report)
+}
 
-    let file = dir.join("townships.geojson");
-    for (index, f) in features(&file)?.iter().enumerate() {
+/// The townships of `file` not yet stored; how many were added.
+async fn load_townships(tx: &mut PgConnection, file: &Path) -> Result<usize, SeedError> {
+    let mut count = 0;
+    for (index, f) in features(file)?.iter().enumerate() {
         let bad = |detail: &str| SeedError::Feature { file: file.display().to_string(), index, detail: detail.into() };
         let p = f.get("properties").ok_or_else(|| bad("no properties"))?;
         let text = |k: &str| p.get(k).and_then(Value::as_str).ok_or_else(|| bad(&format!("no '{k}'")));
@@ -63,12 +75,20 @@ pub async fn load_demo(db: &Db, dir: &Path, progress: impl Fn(&str)) -> Result<S
         )
         .fetch_one(&mut *tx)
         .await?;
-        report.townships_added += usize::from(added);
+        count += usize::from(added);
     }
-    progress(&format!("townships: {} added", report.townships_added));
+    Ok(count)
+}
 
-    let file = dir.join("tasks.geojson");
-    let tasks = features(&file)?;
+/// The tasks of `file` not yet stored, by id, counted in `report`.
+async fn load_tasks(
+    db: &Db,
+    tx: &mut PgConnection,
+    file: &Path,
+    report: &mut SeedReport,
+    progress: &impl Fn(&str),
+) -> Result<(), SeedError> {
+    let tasks = features(file)?;
     let ids: Vec<Uuid> = tasks
         .iter()
         .enumerate()
@@ -89,20 +109,15 @@ pub async fn load_demo(db: &Db, dir: &Path, progress: impl Fn(&str)) -> Result<S
         let task = NewTask::parse(f, now).map_err(|errors| {
             bad(errors.iter().map(|e| format!("{}: {}", e.pointer, e.detail)).collect::<Vec<_>>().join("; "))
         })?;
-        store::tasks::insert(db, &mut tx, Some(*id), &task, None)
+        store::tasks::insert(db, tx, Some(*id), &task, None)
             .await
             .map_err(|e| bad(crate::error::ApiError::from(e).detail))?;
         report.tasks_added += 1;
-        if report.tasks_added % 100 == 0 {
+        if report.tasks_added.is_multiple_of(100) {
             progress(&format!("tasks: {} of {} added", report.tasks_added, tasks.len() - present.len()));
         }
     }
-    tx.commit().await?;
-    progress(&format!("tasks: {} added, {} already present", report.tasks_added, report.tasks_already_present));
-
-    report.users_added = demo_accounts(db, &demo_password()).await?;
-    progress(&format!("accounts: {} added", report.users_added));
-    Ok(report)
+    Ok(())
 }
 
 pub const DEMO_PASSWORD: &str = "greenledger-demo";

@@ -144,8 +144,10 @@ async function fieldDay(township, net) {
   // Reopened, still offline: both reports are still waiting on the phone.
   const again = (await openApp(context, null)).page;
   // At start the page tries to send; offline, an entry is "sending" for a moment, then waiting again.
-  await again.locator('#outbox li[data-state="waiting"]').nth(1).waitFor();
-  assert.equal(await again.locator('#outbox li[data-state="waiting"]').count(), 2);
+  // On a slow link the second attempt may still be under way after the first is back to waiting.
+  await again.waitForFunction(() => document.querySelectorAll('#outbox li[data-state="waiting"]').length === 2, null, { timeout: 30000 });
+  assert.equal(await again.locator('#outbox li').count(), 2, 'two reports in the outbox, nothing else');
+  assert.equal(await again.locator('#outbox li[data-state="sent"]').count(), 0);
   await context.setOffline(false);
   for (const t of pair) await again.locator('#outbox li[data-state="sent"]', { hasText: t.properties.code }).waitFor({ timeout: 60000 });
   assert.match(await again.textContent('#outbox'), /已发送/);

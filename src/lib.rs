@@ -46,6 +46,9 @@ pub struct ServerConfig {
     /// Bearer token that /metrics requires; without it, /metrics answers loopback callers only.
     #[arg(long, env = "GREENLEDGER_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Minutes a web session may go unused before it ends (it also ends 14 days after login).
+    #[arg(long, env = "GREENLEDGER_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=10080))]
+    pub session_idle_minutes: u64,
 }
 
 impl ServerConfig {
@@ -58,6 +61,7 @@ impl ServerConfig {
             tile_url: None,
             tile_attribution: None,
             metrics_token: None,
+            session_idle_minutes: 30,
         }
     }
 }

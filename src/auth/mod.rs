@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, Method, header};
 use uuid::Uuid;
 
 use crate::domain::access::{Role, Viewer};
+use crate::domain::audit::{SecurityEvent, SecurityEventKind, client_address};
 use crate::error::{ApiError, ProblemKind};
 use crate::store::{self, Db};
 
@@ -120,10 +121,15 @@ pub fn check_same_origin(method: &Method, headers: &HeaderMap) -> Result<(), Api
     }
 }
 
-/// Any state that holds the database can tell who is calling.
+/// How long a session may go unused before it ends (the idle timeout), whatever its lifetime.
+#[derive(Debug, Clone, Copy)]
+pub struct IdleTimeout(pub std::time::Duration);
+
+/// Any state that holds the database and the idle timeout can tell who is calling.
 impl<S> FromRequestParts<S> for Principal
 where
     Db: FromRef<S>,
+    IdleTimeout: FromRef<S>,
     S: Send + Sync,
 {
     type Rejection = ApiError;
@@ -147,17 +153,41 @@ where
                 None => Err(unauthorized("the API token is unknown or has been revoked")),
             };
         }
-        if let Some(session) = session_cookie(&parts.headers)
-            && let Some(user) = store::accounts::user_by_session(&db, &secret::hash(session)).await?
-        {
-            check_same_origin(&parts.method, &parts.headers)?;
-            check_password_chosen(&user, parts)?;
-            return Ok(Principal::User { user, via: Via::Session });
+        if let Some(session) = session_cookie(&parts.headers) {
+            let hash = secret::hash(session);
+            match store::sessions::find(&db, &hash, IdleTimeout::from_ref(state).0).await? {
+                Some(found) if found.idle => end_idle(&db, &hash, &found.user, parts).await?,
+                Some(store::sessions::Found { user, .. }) => {
+                    check_same_origin(&parts.method, &parts.headers)?;
+                    check_password_chosen(&user, parts)?;
+                    return Ok(Principal::User { user, via: Via::Session });
+                }
+                None => {}
+            }
         }
         // An expired or unknown cookie reads as anonymous: the public map still works, and any
         // change answers 401, which sends the web app to its login form.
         Ok(Principal::Anonymous)
     }
+}
+
+/// The client's address: the peer's, or behind a proxy on this machine the address the proxy
+/// appended to X-Forwarded-For (see `domain::audit::client_address`).
+pub fn request_address(parts: &Parts) -> String {
+    let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    client_address(peer, forwarded)
+}
+
+/// A session unused for longer than the idle timeout ends here, and the trail says so; the
+/// request goes on as anonymous (a change answers 401, and the web app asks to log in again).
+async fn end_idle(db: &Db, hash: &[u8], user: &User, parts: &Parts) -> Result<(), ApiError> {
+    store::sessions::end(db, hash).await?;
+    let agent = parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let event =
+        SecurityEvent::new(SecurityEventKind::SessionIdle, &request_address(parts), agent).by(user.id, &user.username);
+    store::audit::record(db, &event).await?;
+    Ok(())
 }
 
 /// What an account with a temporary password may still do: ask who it is, choose its password, log out.

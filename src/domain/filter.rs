@@ -124,7 +124,7 @@ pub(crate) fn flag(s: &str) -> Result<bool, String> {
     }
 }
 
-fn number(s: &str, min: i64, max: i64) -> Result<i64, String> {
+pub(crate) fn number(s: &str, min: i64, max: i64) -> Result<i64, String> {
     let n: i64 = s.parse().map_err(|_| format!("'{s}' is not a whole number"))?;
     if (min..=max).contains(&n) { Ok(n) } else { Err(format!("{n} is not between {min} and {max}")) }
 }

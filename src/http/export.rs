@@ -11,10 +11,12 @@ use futures_util::{Stream, StreamExt, stream};
 use tokio::sync::mpsc;
 
 use super::AppState;
+use super::audit::{self, Witness};
 use super::extract::QueryPairs;
 use super::tasks::GEOJSON;
 use crate::auth::Principal;
 use crate::domain::access::Viewer;
+use crate::domain::audit::SecurityEventKind;
 use crate::domain::rollup::RollupFilter;
 use crate::error::{ApiError, FieldError, Problem, ProblemKind, Result};
 use crate::export::csv;
@@ -41,8 +43,20 @@ fn no_parameters(pairs: &[(String, String)]) -> Result<()> {
     ))
 }
 
+/// An export by a logged-in caller holds contact details (of every task for the bureau, of its own
+/// township's for an officer): the security audit trail records who took which, and over what.
+async fn record_contacts(state: &AppState, principal: &Principal, witness: &Witness, export: &str) -> Result<()> {
+    let Some(user) = principal.user() else { return Ok(()) };
+    let scope = match principal.viewer() {
+        Viewer::Township(code) => format!("township {code}"),
+        _ => "county".to_owned(),
+    };
+    let detail = serde_json::json!({"export": export, "filter": {}, "scope": scope});
+    audit::record(&state.db, witness.saw_user(SecurityEventKind::ContactExport, user).with(detail)).await
+}
+
 /// A file to save: its type, and its name in the Content-Disposition.
-fn download(content_type: &'static str, filename: &str, body: impl IntoResponse) -> Response {
+pub(super) fn download(content_type: &'static str, filename: &str, body: impl IntoResponse) -> Response {
     // An ASCII name for old clients, the real one (RFC 6266 / RFC 8187) for the rest.
     let ascii: String =
         filename.chars().map(|c| if c.is_ascii_alphanumeric() || ".-_".contains(c) { c } else { '_' }).collect();
@@ -105,9 +119,11 @@ fn body<T: Send + 'static>(
 pub async fn tasks_csv(
     State(state): State<AppState>,
     principal: Principal,
+    witness: Witness,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Response> {
     no_parameters(&pairs)?;
+    record_contacts(&state, &principal, &witness, "tasks.csv").await?;
     let viewer = principal.viewer();
     let private_columns = viewer != Viewer::Public;
     let mut rx = store::ledger(state.db.clone(), viewer);
@@ -126,9 +142,11 @@ pub async fn tasks_csv(
 pub async fn tasks_geojson(
     State(state): State<AppState>,
     principal: Principal,
+    witness: Witness,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Response> {
     no_parameters(&pairs)?;
+    record_contacts(&state, &principal, &witness, "tasks.geojson").await?;
     let mut rx = store::features(state.db.clone(), principal.viewer());
     let first = first(&mut rx).await?;
     // Written here rather than with geojson's FeatureWriter: that writer owns one io::Write for the
@@ -162,9 +180,11 @@ pub async fn tasks_geojson(
 pub async fn ledger_xlsx(
     State(state): State<AppState>,
     principal: Principal,
+    witness: Witness,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Response> {
     no_parameters(&pairs)?;
+    record_contacts(&state, &principal, &witness, "ledger.xlsx").await?;
     let viewer = principal.viewer();
     let (as_of, rollup) = rollups::townships(&state.db, &RollupFilter::default(), &viewer).await?;
     let categories = store::categories(&state.db).await?;

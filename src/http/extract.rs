@@ -124,19 +124,14 @@ pub fn not_modified(headers: &HeaderMap, current: &HeaderValue) -> bool {
     v.split(',').map(|t| t.trim().trim_start_matches("W/")).any(|t| t == current || t == "*")
 }
 
-/// The peer address, for rate limits (the service listens on loopback or behind a proxy it trusts).
+/// The client's address, for login limits and the audit trail (see `auth::request_address`).
 pub struct ClientAddr(pub String);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let addr = parts
-            .extensions
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
-        Ok(ClientAddr(addr))
+        Ok(ClientAddr(crate::auth::request_address(parts)))
     }
 }
 

@@ -1,5 +1,6 @@
 //! The HTTP API: one module per resource, thin handlers over `domain` and `store`.
 
+pub mod audit;
 pub mod cache;
 pub mod export;
 pub mod extract;
@@ -55,6 +56,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub secure_cookies: bool,
     pub session_ttl: Duration,
+    /// How long a session may go unused (the idle timeout).
+    pub session_idle: Duration,
     pub map: web::MapConfig,
     /// Bearer token for /metrics; without one, only loopback callers may read it.
     pub metrics_token: Option<String>,
@@ -67,6 +70,12 @@ impl axum::extract::FromRef<AppState> for Db {
     }
 }
 
+impl axum::extract::FromRef<AppState> for crate::auth::IdleTimeout {
+    fn from_ref(state: &AppState) -> Self {
+        crate::auth::IdleTimeout(state.settings.session_idle)
+    }
+}
+
 impl AppState {
     /// `timezone` is the county's, as the database connections are set to it (`DbConfig::timezone`).
     pub fn new(db: Db, config: &ServerConfig, timezone: &str) -> Self {
@@ -74,6 +83,7 @@ impl AppState {
             data_dir: config.data_dir.clone(),
             secure_cookies: config.secure_cookies,
             session_ttl: Duration::from_secs(14 * 24 * 3600),
+            session_idle: Duration::from_secs(config.session_idle_minutes * 60),
             map: web::MapConfig {
                 tile_layer: config.tile_url.clone().filter(|u| !u.trim().is_empty()).map(|url| web::TileLayer {
                     url,
@@ -137,6 +147,9 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(session::revoke_token))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::update))
+        .routes(routes!(users::logout_everywhere))
+        .routes(routes!(audit::list))
+        .routes(routes!(audit::csv))
         .routes(routes!(users::put_township))
         .merge(
             OpenApiRouter::new()

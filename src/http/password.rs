@@ -7,10 +7,12 @@ use axum::http::HeaderMap;
 use serde_json::Value;
 
 use super::AppState;
+use super::audit::{self, Witness};
 use super::extract::JsonBody;
 use super::session::Me;
 use crate::auth::{self, Principal, password, secret};
 use crate::domain::account;
+use crate::domain::audit::SecurityEventKind;
 use crate::domain::fields::{self, Props};
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::store::accounts;
@@ -49,6 +51,7 @@ fn read(body: &Value) -> Result<(String, String)> {
 pub async fn change(
     State(state): State<AppState>,
     headers: HeaderMap,
+    witness: Witness,
     principal: Principal,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Me>> {
@@ -66,6 +69,7 @@ pub async fn change(
     let hash = password::hash(new).await?;
     let keep = auth::session_cookie(&headers).map(secret::hash);
     accounts::set_own_password(&state.db, user.id, &hash, keep.as_deref()).await?;
+    audit::record(&state.db, witness.saw_user(SecurityEventKind::PasswordChanged, &user)).await?;
     let user = accounts::user_by_id(&state.db, user.id).await?.ok_or_else(ApiError::internal)?;
     let via = if matches!(principal, Principal::User { via: auth::Via::Token, .. }) { "token" } else { "session" };
     Ok(Json(Me { user: Some(user), via }))

@@ -8,15 +8,18 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::AppState;
+use super::audit::{self, Witness};
 use super::extract::{ClientAddr, JsonBody, PathId};
 use super::idempotency::{Idempotency, fingerprint_json};
 use crate::auth::{self, Principal, SESSION_COOKIE, TOKEN_PREFIX, User, password, secret};
+use crate::domain::audit::SecurityEventKind;
 use crate::domain::fields::{self, Props};
 use crate::error::{ApiError, Problem, ProblemKind, Result};
 use crate::store::accounts::{self, ApiToken};
+use crate::store::sessions;
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Me {
@@ -67,6 +70,7 @@ fn session_cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age: u
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
+    witness: Witness,
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
@@ -78,6 +82,7 @@ pub async fn login(
     let now = Instant::now();
     if let Err(wait) = state.limiter.check(&username, &addr, now) {
         let secs = wait.as_secs().max(1);
+        audit::record(&state.db, witness.saw(SecurityEventKind::LoginThrottled).typed(&username)).await?;
         return Err(ApiError::new(
             ProblemKind::TooManyLogins,
             format!("too many failed logins; try again in {} minute(s)", secs.div_ceil(60)),
@@ -91,8 +96,13 @@ pub async fn login(
     };
     let user = match (password::verify(password, hash).await, user) {
         (true, Some(user)) => user,
-        _ => {
+        (_, user) => {
             state.limiter.failed(&username, &addr, now);
+            let mut event = witness.saw(SecurityEventKind::LoginFailed).typed(&username);
+            if let Some(user) = user {
+                event = event.on(user.id);
+            }
+            audit::record(&state.db, event).await?;
             return Err(ApiError::new(ProblemKind::WrongCredentials, "wrong username or password"));
         }
     };
@@ -100,7 +110,10 @@ pub async fn login(
     let token = secret::generate("gls_");
     let ttl = state.settings.session_ttl;
     let expires = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(14));
-    accounts::create_session(&state.db, user.id, &secret::hash(&token), expires).await?;
+    // A new session id at every login: a session id planted before it (session fixation) ends here.
+    let before = auth::session_cookie(&headers).map(secret::hash);
+    sessions::create(&state.db, user.id, &secret::hash(&token), expires, before.as_deref()).await?;
+    audit::record(&state.db, witness.saw_user(SecurityEventKind::Login, &user)).await?;
     let cookie = session_cookie(&state, &headers, &token, ttl.as_secs());
     Ok(([(header::SET_COOKIE, cookie)], Json(Me { user: Some(user), via: "session" })).into_response())
 }
@@ -108,10 +121,17 @@ pub async fn login(
 /// Log out: ends the session server-side and clears the cookie.
 #[utoipa::path(delete, path = "/api/session", tag = "accounts",
     responses((status = 204, description = "Logged out (also when there was no session)")))]
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap, principal: Principal) -> Result<Response> {
-    if let (Principal::User { via: auth::Via::Session, .. }, Some(value)) = (&principal, auth::session_cookie(&headers))
+pub async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    witness: Witness,
+    principal: Principal,
+) -> Result<Response> {
+    if let (Principal::User { via: auth::Via::Session, user }, Some(value)) =
+        (&principal, auth::session_cookie(&headers))
     {
-        accounts::delete_session(&state.db, &secret::hash(value)).await?;
+        sessions::end(&state.db, &secret::hash(value)).await?;
+        audit::record(&state.db, witness.saw_user(SecurityEventKind::Logout, user)).await?;
     }
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, session_cookie(&state, &headers, "", 0))]).into_response())
 }
@@ -150,6 +170,7 @@ pub async fn create_token(
     State(state): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
+    witness: Witness,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     let user = principal.require_user()?;
@@ -165,6 +186,8 @@ pub async fn create_token(
     let secret = secret::generate(TOKEN_PREFIX);
     let mut tx = state.db.begin().await?;
     let token = accounts::create_token(&mut *tx, user.id, &name, &secret::hash(&secret)).await?;
+    let event = witness.saw_user(SecurityEventKind::TokenCreated, user).with(json!({"token": token.id, "name": name}));
+    audit::record(&mut *tx, event).await?;
     once.commit(&state.db, tx, (StatusCode::CREATED, Json(NewToken { token, secret })).into_response()).await
 }
 
@@ -200,10 +223,13 @@ pub async fn list_tokens(State(state): State<AppState>, principal: Principal) ->
 pub async fn revoke_token(
     State(state): State<AppState>,
     principal: Principal,
+    witness: Witness,
     PathId(id): PathId,
 ) -> Result<StatusCode> {
     let user = principal.require_user()?;
     if accounts::revoke_token(&state.db, user.id, id).await? {
+        audit::record(&state.db, witness.saw_user(SecurityEventKind::TokenRevoked, user).with(json!({"token": id})))
+            .await?;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found(format!("you have no live token {id}")))

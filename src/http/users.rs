@@ -4,17 +4,20 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde_json::json;
 
 use super::AppState;
+use super::audit::{self, Witness};
 use super::extract::{JsonBody, PathId};
 use super::idempotency::{Idempotency, fingerprint_json};
 use crate::auth::{Principal, password};
 use crate::domain::account::{AccountChange, NewAccount, check_password_for, check_role_township};
+use crate::domain::audit::SecurityEventKind;
 use crate::domain::task::township_code;
 use crate::domain::township::TownshipInput;
 use crate::error::{ApiError, Problem, Result};
 use crate::store::accounts::{self, NewUser, UserChange, UserRecord};
-use crate::store::townships;
+use crate::store::{sessions, townships};
 
 fn township_reference(e: sqlx::Error) -> ApiError {
     match &e {
@@ -49,6 +52,7 @@ pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
+    witness: Witness,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     let admin = principal.require_admin("create accounts")?;
@@ -71,6 +75,8 @@ pub async fn create(
         .await
         .map_err(township_reference)?
         .ok_or_else(|| ApiError::conflict(format!("the username '{}' is taken", a.username)))?;
+    let detail = json!({"username": a.username, "role": a.role.as_str(), "township": a.township});
+    audit::record(&mut *tx, witness.saw_user(SecurityEventKind::AccountCreated, admin).on(id).with(detail)).await?;
     let record =
         accounts::list_users(&mut *tx).await?.into_iter().find(|u| u.user.id == id).ok_or_else(ApiError::internal)?;
     once.commit(&state.db, tx, (StatusCode::CREATED, Json(record)).into_response()).await
@@ -88,6 +94,7 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     principal: Principal,
+    witness: Witness,
     PathId(id): PathId,
     JsonBody(body): JsonBody,
 ) -> Result<Json<UserRecord>> {
@@ -109,6 +116,18 @@ pub async fn update(
         }
         None => None,
     };
+    // Which fields changed, never their values (a password above all).
+    let fields: Vec<&str> = [
+        ("display_name", c.display_name.is_some()),
+        ("role", c.role.is_some()),
+        ("township", c.township.is_some()),
+        ("active", c.active.is_some()),
+        ("password", password_hash.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, changed)| changed.then_some(name))
+    .collect();
+    let event = witness.saw_user(SecurityEventKind::AccountChanged, admin).on(id).with(json!({"fields": fields}));
     let change = UserChange {
         display_name: c.display_name,
         role: c.role.map(|r| r.as_str().to_owned()),
@@ -117,12 +136,44 @@ pub async fn update(
         password_hash,
     };
     accounts::update_user(&state.db, id, &change).await.map_err(township_reference)?;
+    audit::record(&state.db, event).await?;
     accounts::list_users(&state.db)
         .await?
         .into_iter()
         .find(|u| u.user.id == id)
         .map(Json)
         .ok_or_else(ApiError::internal)
+}
+
+/// How many sessions an administrator ended.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Ended {
+    pub sessions: u64,
+}
+
+/// Log an account out everywhere: every web session of it ends at once (a lost phone, a staff
+/// member leaving). Its API tokens are not touched: revoke those separately.
+#[utoipa::path(post, path = "/api/users/{id}/logout", tag = "admin",
+    params(("id" = uuid::Uuid, Path, description = "user id")),
+    responses(
+        (status = 200, description = "The sessions that ended", body = Ended),
+        (status = 400, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Not logged in", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not an administrator", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn logout_everywhere(
+    State(state): State<AppState>,
+    principal: Principal,
+    witness: Witness,
+    PathId(id): PathId,
+) -> Result<Json<Ended>> {
+    let admin = principal.require_admin("log accounts out")?;
+    accounts::user_by_id(&state.db, id).await?.ok_or_else(|| ApiError::not_found(format!("there is no user {id}")))?;
+    let sessions = sessions::end_all(&state.db, id).await?;
+    let event = witness.saw_user(SecurityEventKind::LogoutEverywhere, admin).on(id).with(json!({"sessions": sessions}));
+    audit::record(&state.db, event).await?;
+    Ok(Json(Ended { sessions }))
 }
 
 /// Create or replace a township (a Feature with `name`, `kind` and a Polygon or MultiPolygon

@@ -42,15 +42,6 @@ impl User {
 const USER: &str =
     "SELECT u.id, u.username, u.display_name, u.role, u.township_code AS township, u.must_change_password FROM users u";
 
-pub async fn user_by_session(db: &Db, token_hash: &[u8]) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "{USER} JOIN sessions s ON s.user_id = u.id WHERE s.token_hash = $1 AND s.expires_at > now() AND u.active"
-    ))
-    .bind(token_hash)
-    .fetch_optional(db)
-    .await
-}
-
 pub async fn user_by_token(db: &Db, token_hash: &[u8]) -> Result<Option<User>, sqlx::Error> {
     let user: Option<User> = sqlx::query_as(&format!(
         "{USER} JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active"
@@ -88,28 +79,6 @@ pub async fn credentials(db: &Db, username: &str) -> Result<Option<(User, String
     .fetch_optional(db)
     .await?;
     Ok(row.map(|r| (r.user, r.password_hash)))
-}
-
-pub async fn create_session(
-    db: &Db,
-    user: Uuid,
-    token_hash: &[u8],
-    expires_at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO sessions (token_hash, user_id, expires_at) VALUES ($1, $2, $3)")
-        .bind(token_hash)
-        .bind(user)
-        .bind(expires_at)
-        .execute(db)
-        .await?;
-    // Expired sessions are useless; clear the user's old ones while we are here.
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at <= now()").bind(user).execute(db).await?;
-    Ok(())
-}
-
-pub async fn delete_session(db: &Db, token_hash: &[u8]) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash).execute(db).await?;
-    Ok(())
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]

@@ -2,6 +2,7 @@
 //! length and area) is done by PostGIS; this layer only moves validated values in and out.
 
 pub mod accounts;
+pub mod audit;
 pub mod categories;
 mod database_url;
 mod error;
@@ -13,6 +14,7 @@ pub mod import;
 pub mod reports;
 pub mod review;
 pub mod rollups;
+pub mod sessions;
 pub mod tasks;
 pub mod tiles;
 pub mod township_import;

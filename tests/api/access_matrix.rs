@@ -202,6 +202,16 @@ fn rows(f: &Fixture) -> Vec<Row> {
             [401, 403, 403, 403, 200],
         ),
         row(
+            Method::POST,
+            "/api/users/{id}/logout",
+            "/api/users/{bureau}/logout".into(),
+            Body::None,
+            false,
+            [401, 403, 403, 403, 200],
+        ),
+        row(Method::GET, "/api/audit", "/api/audit".into(), Body::None, false, [401, 403, 403, 403, 200]),
+        row(Method::GET, "/api/audit.csv", "/api/audit.csv".into(), Body::None, false, [401, 403, 403, 403, 200]),
+        row(
             Method::PUT,
             "/api/townships/{code}",
             format!("/api/townships/{EAST}"),

@@ -6,6 +6,7 @@ mod helpers;
 
 mod access_matrix;
 mod accounts;
+mod audit;
 mod backup;
 mod bad_input;
 mod boundaries;

@@ -187,6 +187,19 @@ async fn behind_nginx_the_service_is_https_only_with_secure_cookies_compression_
     let direct = app.client.post(app.url("/api/session")).json(&json!({"username": "bureau", "password": PASSWORD}));
     let direct = direct.send().await.unwrap();
     assert!(!direct.headers()["set-cookie"].to_str().unwrap().contains("Secure"));
+    // The audit trail records the address nginx saw, not one the client wrote itself.
+    let forged = json!({"username": "bureau", "password": "not it"}).to_string();
+    let refused = nginx.curl(
+        "/api/session",
+        &["-H", "Content-Type: application/json", "-H", "X-Forwarded-For: 10.66.66.66", "--data-binary", &forged],
+    );
+    assert_eq!(refused.status, 401);
+    let address: String =
+        sqlx::query_scalar("SELECT address FROM security_events WHERE kind = 'login_failed' ORDER BY id DESC LIMIT 1")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(address, "127.0.0.1");
     let tasks = nginx.curl("/api/tasks?limit=100", &[]);
     assert_eq!(tasks.header("strict-transport-security"), Some("max-age=31536000; includeSubDomains"));
     let missing = nginx.curl("/api/tasks/00000000-0000-0000-0000-000000000000", &[]);

@@ -62,3 +62,35 @@ test('an administrator checks a boundary file in the import panel and sees what 
   assert.equal(await page.locator('.import-moves li').count(), 0);
   await s.done();
 });
+
+test('an administrator reads the security audit trail: a failed login, in Chinese, filtered, and as CSV', async () => {
+  const wrong = await fetch(`${BASE}/api/session`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'User-Agent': 'audit-e2e-probe' },
+    body: JSON.stringify({ username: 'nobody.audit', password: 'not the password' }),
+  });
+  assert.equal(wrong.status, 401);
+  const s = await open(browser, { user: 'admin' });
+  const { page } = s;
+  await page.click('#audit-open');
+  await page.locator('#audit-rows tr[data-kind="login"]').first().waitFor();
+  await page.selectOption('#audit-kind', 'login_failed');
+  const failed = page.locator('#audit-rows tr[data-kind="login_failed"]', { hasText: 'nobody.audit' }).first();
+  await failed.waitFor();
+  assert.match(await failed.textContent(), /登录失败/);
+  assert.equal(await page.locator('#audit-rows tr:not([data-kind="login_failed"])').count(), 0, 'only the kind asked for');
+  assert.equal(await failed.locator('td').last().getAttribute('title'), 'audit-e2e-probe');
+  await shot(page, 'security-audit');
+  const href = await page.getAttribute('#audit-csv', 'href');
+  assert.equal(href, '/api/audit.csv?kind=login_failed');
+  const csv = await page.evaluate(async (u) => (await fetch(u)).text(), href);
+  assert.match(csv, /login_failed,nobody\.audit,/);
+  assert.doesNotMatch(csv, /,login,/);
+  await s.done();
+});
+
+test('the audit trail is not offered to the bureau', async () => {
+  const s = await open(browser, { user: 'bureau' });
+  assert.equal(await s.page.locator('#audit-open').count(), 0);
+  await s.done();
+});

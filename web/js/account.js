@@ -41,8 +41,10 @@ export function account(app) {
     }
     clear(corner,
       user.role === 'admin'
-        ? h('button', { type: 'button', class: 'secondary', id: 'township-import-open', onclick: () => openImport(app) },
-          t('townshipImport.open'))
+        ? [h('button', { type: 'button', class: 'secondary', id: 'township-import-open', onclick: () => openImport(app) },
+          t('townshipImport.open')),
+        h('button', { type: 'button', class: 'secondary', id: 'audit-open', onclick: () => openAudit(app) },
+          t('audit.open'))]
         : null,
       h('span', { class: 'who', id: 'who' }, user.display_name || user.username),
       h('button', { type: 'button', class: 'secondary', id: 'logout', onclick: () => logOut() }, t('login.logout')));
@@ -105,6 +107,14 @@ function startMyTasks(app, justLoggedIn) {
   app.mine.reload();
   if (justLoggedIn || !app.state.tab) app.tabs.show('mine');
   outbox.flush(app.user.username);
+}
+
+/** The administrator's security audit trail, in the panel beside the map (loaded only for them). */
+async function openAudit(app) {
+  const audit = await import('./audit.js');
+  const box = h('div', { class: 'audit-trail' });
+  audit.auditTrail(box);
+  app.panel.showContent(t('audit.title'), box);
 }
 
 /** The administrator's township import, in the panel beside the map. */

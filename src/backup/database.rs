@@ -35,17 +35,21 @@ pub struct Snapshot {
 /// reads in it what the manifest records. The transaction must stay open until pg_dump has
 /// started (it is rolled back when `conn` is dropped after the dump).
 pub async fn snapshot(conn: &mut PgConnection) -> Result<Snapshot, sqlx::Error> {
+    // Runtime-checked: a backup reads whatever database it is given (any schema version), not the one .sqlx/ describes.
     sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *conn).await?;
+    // Runtime-checked: a backup reads whatever database it is given (any schema version), not the one .sqlx/ describes.
     let (id, database, postgres_version, server_version_num): (String, String, String, i32) = sqlx::query_as(
         "SELECT pg_export_snapshot(), current_database(), current_setting('server_version'),
                 current_setting('server_version_num')::int",
     )
     .fetch_one(&mut *conn)
     .await?;
+    // Runtime-checked: a backup reads whatever database it is given (any schema version), not the one .sqlx/ describes.
     let schema_version: i64 =
         sqlx::query_scalar("SELECT coalesce(max(version), 0) FROM _sqlx_migrations WHERE success")
             .fetch_one(&mut *conn)
             .await?;
+    // Runtime-checked: a backup reads whatever database it is given (any schema version), not the one .sqlx/ describes.
     let c: (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
         "SELECT (SELECT count(*) FROM townships), (SELECT count(*) FROM tasks), (SELECT count(*) FROM reports),
                 (SELECT count(DISTINCT sha256) FROM report_photos), (SELECT count(*) FROM task_events),
@@ -53,6 +57,7 @@ pub async fn snapshot(conn: &mut PgConnection) -> Result<Snapshot, sqlx::Error> 
     )
     .fetch_one(&mut *conn)
     .await?;
+    // Runtime-checked: a backup reads whatever database it is given (any schema version), not the one .sqlx/ describes.
     let photos =
         sqlx::query_scalar("SELECT DISTINCT sha256 FROM report_photos ORDER BY 1").fetch_all(&mut *conn).await?;
     Ok(Snapshot {
@@ -70,10 +75,12 @@ pub async fn snapshot(conn: &mut PgConnection) -> Result<Snapshot, sqlx::Error> 
 /// `spatial_ref_sys` does not count): a restore goes only into a database without any.
 pub async fn own_relations(url: &str) -> Result<(String, Vec<String>, i32), sqlx::Error> {
     let mut conn = PgConnection::connect(url).await?;
+    // Runtime-checked: asks a restore target, before it holds any schema, about its catalogs (as the rest of backup).
     let (database, version): (String, i32) =
         sqlx::query_as("SELECT current_database(), current_setting('server_version_num')::int")
             .fetch_one(&mut conn)
             .await?;
+    // Runtime-checked: asks a restore target, before it holds any schema, about its catalogs (as the rest of backup).
     let names = sqlx::query_scalar(
         "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')

@@ -2,17 +2,18 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sqlx::Postgres;
+use sqlx::postgres::{PgTypeInfo, PgValueRef};
 use uuid::Uuid;
 
 use super::Db;
 use crate::domain::access::Role;
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct User {
     pub id: Uuid,
     pub username: String,
     pub display_name: String,
-    #[sqlx(try_from = "String")]
     pub role: RoleName,
     /// The township a township officer belongs to.
     pub township: Option<String>,
@@ -33,25 +34,52 @@ impl TryFrom<String> for RoleName {
     }
 }
 
+/// Read from the text column as a `String` is; a role this build does not know is a decoding error.
+impl sqlx::Type<Postgres> for RoleName {
+    fn type_info() -> PgTypeInfo {
+        <String as sqlx::Type<Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <String as sqlx::Type<Postgres>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, Postgres> for RoleName {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(RoleName::try_from(<String as sqlx::Decode<Postgres>>::decode(value)?)?)
+    }
+}
+
 impl User {
     pub fn role(&self) -> Role {
         self.role.0
     }
 }
 
-const USER: &str =
-    "SELECT u.id, u.username, u.display_name, u.role, u.township_code AS township, u.must_change_password FROM users u";
+/// A compile-checked query of `User`s: the user columns, then `$rest` of the statement. A macro
+/// rather than a const, as the checked queries take only string literals.
+macro_rules! query_users {
+    ($rest:literal, $($arg:expr),*) => {
+        sqlx::query_as!(
+            User,
+            r#"SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code AS township,
+                      u.must_change_password
+               FROM users u "# + $rest,
+            $($arg),*
+        )
+    };
+}
 
 pub async fn user_by_token(db: &Db, token_hash: &[u8]) -> Result<Option<User>, sqlx::Error> {
-    let user: Option<User> = sqlx::query_as(&format!(
-        "{USER} JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active"
-    ))
-    .bind(token_hash)
+    let user = query_users!(
+        "JOIN api_tokens t ON t.user_id = u.id WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active",
+        token_hash
+    )
     .fetch_optional(db)
     .await?;
     if user.is_some() {
-        sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE token_hash = $1")
-            .bind(token_hash)
+        sqlx::query!("UPDATE api_tokens SET last_used_at = now() WHERE token_hash = $1", token_hash)
             .execute(db)
             .await?;
     }
@@ -59,29 +87,33 @@ pub async fn user_by_token(db: &Db, token_hash: &[u8]) -> Result<Option<User>, s
 }
 
 pub async fn user_by_id(db: &Db, id: Uuid) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as(&format!("{USER} WHERE u.id = $1")).bind(id).fetch_optional(db).await
+    query_users!("WHERE u.id = $1", id).fetch_optional(db).await
 }
 
 /// The user and password hash of an active account, for logging in.
 pub async fn credentials(db: &Db, username: &str) -> Result<Option<(User, String)>, sqlx::Error> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        user: User,
-        password_hash: String,
-    }
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT u.id, u.username, u.display_name, u.role, u.township_code AS township, u.must_change_password,
-                u.password_hash
-         FROM users u WHERE u.username = lower($1) AND u.active",
+    let row = sqlx::query!(
+        r#"SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code AS township,
+                  u.must_change_password, u.password_hash
+           FROM users u WHERE u.username = lower($1) AND u.active"#,
+        username
     )
-    .bind(username)
     .fetch_optional(db)
     .await?;
-    Ok(row.map(|r| (r.user, r.password_hash)))
+    Ok(row.map(|r| {
+        let user = User {
+            id: r.id,
+            username: r.username,
+            display_name: r.display_name,
+            role: r.role,
+            township: r.township,
+            must_change_password: r.must_change_password,
+        };
+        (user, r.password_hash)
+    }))
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ApiToken {
     pub id: Uuid,
     pub name: String,
@@ -95,41 +127,43 @@ pub async fn create_token<'e>(
     name: &str,
     token_hash: &[u8],
 ) -> Result<ApiToken, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        ApiToken,
         "INSERT INTO api_tokens (user_id, name, token_hash) VALUES ($1, $2, $3)
          RETURNING id, name, created_at, last_used_at",
+        user,
+        name,
+        token_hash
     )
-    .bind(user)
-    .bind(name)
-    .bind(token_hash)
     .fetch_one(conn)
     .await
 }
 
 pub async fn list_tokens(db: &Db, user: Uuid) -> Result<Vec<ApiToken>, sqlx::Error> {
-    sqlx::query_as(
+    sqlx::query_as!(
+        ApiToken,
         "SELECT id, name, created_at, last_used_at FROM api_tokens
          WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at",
+        user
     )
-    .bind(user)
     .fetch_all(db)
     .await
 }
 
 /// Revokes one of the user's tokens; false if the user has no such live token.
 pub async fn revoke_token(db: &Db, user: Uuid, id: Uuid) -> Result<bool, sqlx::Error> {
-    let done =
-        sqlx::query("UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL")
-            .bind(id)
-            .bind(user)
-            .execute(db)
-            .await?;
+    let done = sqlx::query!(
+        "UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
+        id,
+        user
+    )
+    .execute(db)
+    .await?;
     Ok(done.rows_affected() == 1)
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserRecord {
-    #[sqlx(flatten)]
     #[serde(flatten)]
     pub user: User,
     pub active: bool,
@@ -137,13 +171,28 @@ pub struct UserRecord {
 }
 
 pub async fn list_users<'e>(conn: impl sqlx::PgExecutor<'e>) -> Result<Vec<UserRecord>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT u.id, u.username, u.display_name, u.role, u.township_code AS township, u.must_change_password,
-                u.active, u.created_at
-         FROM users u ORDER BY u.role, u.username",
+    let rows = sqlx::query!(
+        r#"SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code AS township,
+                  u.must_change_password, u.active, u.created_at
+           FROM users u ORDER BY u.role, u.username"#
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| UserRecord {
+            user: User {
+                id: r.id,
+                username: r.username,
+                display_name: r.display_name,
+                role: r.role,
+                township: r.township,
+                must_change_password: r.must_change_password,
+            },
+            active: r.active,
+            created_at: r.created_at,
+        })
+        .collect())
 }
 
 pub struct NewUser<'a> {
@@ -158,16 +207,16 @@ pub struct NewUser<'a> {
 
 /// Creates a user; `None` if the username is taken.
 pub async fn create_user<'e>(conn: impl sqlx::PgExecutor<'e>, u: &NewUser<'_>) -> Result<Option<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "INSERT INTO users (username, display_name, role, township_code, password_hash, must_change_password)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING RETURNING id",
+        u.username,
+        u.display_name,
+        u.role,
+        u.township,
+        u.password_hash,
+        u.must_change_password
     )
-    .bind(u.username)
-    .bind(u.display_name)
-    .bind(u.role)
-    .bind(u.township)
-    .bind(u.password_hash)
-    .bind(u.must_change_password)
     .fetch_optional(conn)
     .await
 }
@@ -185,24 +234,24 @@ pub struct UserChange {
 /// A password an administrator sets is temporary: the account must choose its own at next login.
 pub async fn update_user(db: &Db, id: Uuid, c: &UserChange) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "UPDATE users SET display_name = coalesce($2, display_name), role = coalesce($3, role),
                 township_code = CASE WHEN $4 THEN $5 ELSE township_code END,
                 active = coalesce($6, active), password_hash = coalesce($7, password_hash),
                 must_change_password = must_change_password OR $7 IS NOT NULL
          WHERE id = $1",
+        id,
+        c.display_name.as_deref(),
+        c.role.as_deref(),
+        c.township.is_some(),
+        c.township.clone().flatten(),
+        c.active,
+        c.password_hash.as_deref()
     )
-    .bind(id)
-    .bind(&c.display_name)
-    .bind(&c.role)
-    .bind(c.township.is_some())
-    .bind(c.township.clone().flatten())
-    .bind(c.active)
-    .bind(&c.password_hash)
     .execute(&mut *tx)
     .await?;
     if c.password_hash.is_some() || c.active == Some(false) {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query!("DELETE FROM sessions WHERE user_id = $1", id).execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(done.rows_affected() == 1)
@@ -212,14 +261,10 @@ pub async fn update_user(db: &Db, id: Uuid, c: &UserChange) -> Result<bool, sqlx
 /// account ends (`keep` is the caller's own, which stays).
 pub async fn set_own_password(db: &Db, id: Uuid, password_hash: &str, keep: Option<&[u8]>) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
-    sqlx::query("UPDATE users SET password_hash = $2, must_change_password = false WHERE id = $1")
-        .bind(id)
-        .bind(password_hash)
+    sqlx::query!("UPDATE users SET password_hash = $2, must_change_password = false WHERE id = $1", id, password_hash)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2")
-        .bind(id)
-        .bind(keep)
+    sqlx::query!("DELETE FROM sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2", id, keep)
         .execute(&mut *tx)
         .await?;
     tx.commit().await

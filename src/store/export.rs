@@ -65,6 +65,7 @@ fn query(viewer: &Viewer, ledger: bool) -> QueryBuilder<'static, Postgres> {
     } else {
         "ST_AsGeoJSON(t.geom, 15) AS geometry, NULL::text AS wkt, NULL::float8 AS lon, NULL::float8 AS lat"
     };
+    // Runtime-checked: the geometry's shape per format and the viewer's filters are chosen at run time.
     let mut qb = QueryBuilder::new(format!(
         "SELECT t.id, t.code, t.title, t.description, t.category, c.name_zh AS category_name, t.status, t.progress,
                 t.township_code AS township, w.name AS township_name, t.township_overridden,

@@ -33,7 +33,6 @@ pub enum Found {
     Different,
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     fingerprint: Vec<u8>,
     status: i16,
@@ -53,13 +52,14 @@ impl Row {
 
 /// What was answered to this key before, if anything.
 pub async fn find<'e>(conn: impl sqlx::PgExecutor<'e>, key: &Key) -> Result<Found, sqlx::Error> {
-    let row: Option<Row> = sqlx::query_as(
+    let row = sqlx::query_as!(
+        Row,
         "SELECT fingerprint, status, headers, body FROM idempotency_keys
          WHERE caller_id = $1 AND endpoint = $2 AND key_hash = $3",
+        key.caller,
+        key.endpoint,
+        key.key_hash
     )
-    .bind(key.caller)
-    .bind(&key.endpoint)
-    .bind(&key.key_hash)
     .fetch_optional(conn)
     .await?;
     Ok(match row {
@@ -74,19 +74,19 @@ pub async fn find<'e>(conn: impl sqlx::PgExecutor<'e>, key: &Key) -> Result<Foun
 pub async fn keep(conn: &mut PgConnection, key: &Key, answer: &Answer) -> Result<bool, sqlx::Error> {
     let headers: Map<String, Value> =
         answer.headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), Value::from(v.as_str()))).collect();
-    let kept: Option<bool> = sqlx::query_scalar(
-        "INSERT INTO idempotency_keys (caller_id, endpoint, key_hash, fingerprint, status, headers, body)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT DO NOTHING
-         RETURNING true",
+    let kept = sqlx::query_scalar!(
+        r#"INSERT INTO idempotency_keys (caller_id, endpoint, key_hash, fingerprint, status, headers, body)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT DO NOTHING
+           RETURNING true AS "kept!""#,
+        key.caller,
+        key.endpoint,
+        key.key_hash,
+        key.fingerprint,
+        answer.status as i16,
+        Value::Object(headers),
+        answer.body
     )
-    .bind(key.caller)
-    .bind(&key.endpoint)
-    .bind(&key.key_hash)
-    .bind(&key.fingerprint)
-    .bind(answer.status as i16)
-    .bind(Value::Object(headers))
-    .bind(&answer.body)
     .fetch_optional(conn)
     .await?;
     Ok(kept.unwrap_or(false))

@@ -112,7 +112,7 @@ async fn check(
             break;
         }
         let geojson: Vec<String> = batch.iter().map(|(_, t)| t.geometry.to_geojson()).collect();
-        let rows: Vec<Verdict> = sqlx::query_as(CHECK_SQL).bind(&geojson).fetch_all(db).await?;
+        let rows = verdicts(db, &geojson).await?;
         for (((index, task), gj), verdict) in batch.into_iter().zip(geojson).zip(rows) {
             let accepted = verdict.accepted.clone().filter(|_| accept_outside && verdict.beyond == Some(true));
             match verdict.judge(&task, &known, &unknown_townships, accept_outside) {
@@ -126,8 +126,7 @@ async fn check(
     Ok(checked)
 }
 
-/// What `CHECK_SQL` says of one feature.
-#[derive(sqlx::FromRow)]
+/// What `verdicts` says of one feature.
 struct Verdict {
     reason: String,
     township: Option<String>,
@@ -188,7 +187,7 @@ async fn write(
     progress: &impl Fn(&str, usize, usize),
 ) -> Result<Vec<Created>, sqlx::Error> {
     // Townships and codes are assigned here, set-based; the per-row trigger leaves them alone.
-    sqlx::query("SET LOCAL greenledger.bulk_assigned = 'on'").execute(&mut *tx).await?;
+    sqlx::query!("SET LOCAL greenledger.bulk_assigned = 'on'").execute(&mut *tx).await?;
     let mut next = reserve_codes(&mut *tx, &checked).await?;
     let total = checked.len();
     let mut all = Vec::with_capacity(total);
@@ -216,7 +215,7 @@ async fn write(
     }
     // The bulk assignment is this import's alone: later writes in the transaction are assigned
     // by the trigger again.
-    sqlx::query("SET LOCAL greenledger.bulk_assigned = 'off'").execute(&mut *tx).await?;
+    sqlx::query!("SET LOCAL greenledger.bulk_assigned = 'off'").execute(&mut *tx).await?;
     Ok(all)
 }
 
@@ -231,22 +230,22 @@ async fn reserve_codes(
         *per_category.entry(t.fields.category.as_str()).or_default() += 1;
     }
     let (names, counts): (Vec<String>, Vec<i32>) = per_category.iter().map(|(k, v)| (k.to_string(), *v)).unzip();
-    let reserved: Vec<(String, i32, i32)> = sqlx::query_as(
+    let reserved = sqlx::query!(
         "INSERT INTO task_code_counters AS c (category, year, last)
          SELECT u.category, extract(year FROM current_date)::int, u.n FROM unnest($1::text[], $2::int4[]) AS u(category, n)
          ORDER BY u.category
          ON CONFLICT (category, year) DO UPDATE SET last = c.last + EXCLUDED.last
          RETURNING category, year, last",
+        &names,
+        &counts
     )
-    .bind(&names)
-    .bind(&counts)
     .fetch_all(conn)
     .await?;
     Ok(reserved
         .into_iter()
-        .map(|(cat, year, last)| {
-            let n = per_category[cat.as_str()];
-            (cat, (year, last - n + 1))
+        .map(|r| {
+            let n = per_category[r.category.as_str()];
+            (r.category, (r.year, r.last - n + 1))
         })
         .collect())
 }
@@ -254,7 +253,10 @@ async fn reserve_codes(
 /// Per feature: PostGIS's validity verdict, the township holding it (the point's township, the only
 /// one touched, the majority by `township_for`, or the nearest for one that touches none), whether
 /// swapping the axes would have put it in the county, and how it stands to the county's bounds.
-const CHECK_SQL: &str = "
+async fn verdicts(db: &Db, geojson: &[String]) -> Result<Vec<Verdict>, sqlx::Error> {
+    sqlx::query_as!(
+        Verdict,
+        r#"
     WITH g AS (
         SELECT u.i::int4 AS i, ST_GeomFromGeoJSON(u.gj) AS geom
         FROM unnest($1::text[]) WITH ORDINALITY AS u(gj, i)
@@ -266,16 +268,21 @@ const CHECK_SQL: &str = "
         WHERE v.reason = 'Valid Geometry'
         GROUP BY v.i
     )
-    SELECT v.i, v.reason,
+    SELECT v.reason AS "reason!",
            coalesce(CASE WHEN c.codes IS NULL THEN NULL
                          WHEN cardinality(c.codes) = 1 OR GeometryType(v.geom) = 'POINT' THEN c.codes[1]
-                         ELSE township_for(v.geom) END, b.nearest) AS township,
+                         ELSE township_for(v.geom) END, b.nearest) AS "township?",
            CASE WHEN c.codes IS NULL AND v.reason = 'Valid Geometry'
-                THEN township_for(ST_FlipCoordinates(v.geom)) IS NOT NULL ELSE false END AS swapped,
-           b.beyond, b.pointer, b.message, b.accepted::text AS accepted
+                THEN township_for(ST_FlipCoordinates(v.geom)) IS NOT NULL ELSE false END AS "swapped!",
+           b.beyond AS "beyond?", b.pointer AS "pointer?", b.message AS "message?", b.accepted::text AS "accepted?"
     FROM v LEFT JOIN c USING (i)
     LEFT JOIN LATERAL county_bounds(v.geom) b ON v.reason = 'Valid Geometry'
-    ORDER BY v.i";
+    ORDER BY v.i"#,
+        geojson
+    )
+    .fetch_all(db)
+    .await
+}
 
 /// One batch as column arrays for `unnest`.
 #[derive(Default)]
@@ -345,7 +352,7 @@ impl Columns {
         conn: &mut sqlx::PgConnection,
         actor: Option<Uuid>,
     ) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
-        let rows: Vec<(Uuid, String, String)> = sqlx::query_as(
+        let rows = sqlx::query!(
             "INSERT INTO tasks (code, geom, title, description, category, status, progress, lead_unit,
                                 contact_person, contact_phone, due_date, planned_investment, actual_investment,
                                 target_quantity, target_unit, visibility, supervised, township_code,
@@ -362,38 +369,36 @@ impl Columns {
                        contact_phone, due_date, planned, actual, quantity, unit, visibility, supervised, township,
                        overridden, completed_at, cancel_reason)
              RETURNING id, code, status",
+            &self.code,
+            &self.geojson,
+            &self.title,
+            &self.description,
+            &self.category,
+            &self.status,
+            &self.progress,
+            &self.lead_unit,
+            &self.contact_person as &[Option<String>],
+            &self.contact_phone as &[Option<String>],
+            &self.due_date as &[Option<NaiveDate>],
+            &self.planned_investment as &[Option<f64>],
+            &self.actual_investment as &[Option<f64>],
+            &self.target_quantity as &[Option<f64>],
+            &self.target_unit as &[Option<String>],
+            &self.visibility,
+            &self.supervised,
+            &self.township,
+            &self.overridden,
+            &self.completed_at as &[Option<DateTime<Utc>>],
+            &self.cancel_reason as &[Option<String>],
+            actor
         )
-        .bind(&self.code)
-        .bind(&self.geojson)
-        .bind(&self.title)
-        .bind(&self.description)
-        .bind(&self.category)
-        .bind(&self.status)
-        .bind(&self.progress)
-        .bind(&self.lead_unit)
-        .bind(&self.contact_person)
-        .bind(&self.contact_phone)
-        .bind(&self.due_date)
-        .bind(&self.planned_investment)
-        .bind(&self.actual_investment)
-        .bind(&self.target_quantity)
-        .bind(&self.target_unit)
-        .bind(&self.visibility)
-        .bind(&self.supervised)
-        .bind(&self.township)
-        .bind(&self.overridden)
-        .bind(&self.completed_at)
-        .bind(&self.cancel_reason)
-        .bind(actor)
         .fetch_all(&mut *conn)
         .await?;
         let snapshot_of: HashMap<&str, &str> =
             self.code.iter().map(String::as_str).zip(self.snapshot.iter().map(String::as_str)).collect();
-        let (ids, (statuses, snapshots)): (Vec<Uuid>, (Vec<String>, Vec<String>)) = rows
-            .iter()
-            .map(|(id, code, status)| (*id, (status.clone(), snapshot_of[code.as_str()].to_owned())))
-            .unzip();
+        let (ids, (statuses, snapshots)): (Vec<Uuid>, (Vec<String>, Vec<String>)) =
+            rows.iter().map(|r| (r.id, (r.status.clone(), snapshot_of[r.code.as_str()].to_owned()))).unzip();
         events::record_created(conn, &ids, &statuses, &snapshots, actor).await?;
-        Ok(rows.into_iter().map(|(id, code, _)| (id, code)).collect())
+        Ok(rows.into_iter().map(|r| (r.id, r.code)).collect())
     }
 }

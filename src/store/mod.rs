@@ -88,11 +88,14 @@ impl DbConfig {
                 Box::pin(async move {
                     // The county's bounds are checked by the tasks' trigger, which reads the
                     // tolerance from the session (see migrations/0007).
-                    sqlx::query("SELECT set_config('TimeZone', $1, false), set_config('greenledger.outside_tolerance_m', $2, false)")
-                        .bind(timezone)
-                        .bind(tolerance)
-                        .execute(conn)
-                        .await?;
+                    sqlx::query!(
+                        "SELECT FROM set_config('TimeZone', $1, false) AS timezone,
+                                     set_config('greenledger.outside_tolerance_m', $2, false) AS tolerance",
+                        timezone,
+                        tolerance
+                    )
+                    .execute(conn)
+                    .await?;
                     Ok(())
                 })
             })
@@ -107,6 +110,7 @@ impl DbConfig {
 /// planner still chose them for a statement's first five runs on each connection, before its
 /// cached plan turned generic.
 pub(crate) async fn interactive_read(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    // Runtime-checked: transaction-opening SQL for begin_with, which takes a string.
     db.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL plan_cache_mode = force_custom_plan")
         .await
 }
@@ -118,13 +122,13 @@ pub async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
 
 /// The PostGIS version, which also proves the database answers.
 pub async fn postgis_version(db: &Db) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar("SELECT postgis_lib_version()").fetch_one(db).await
+    sqlx::query_scalar!(r#"SELECT postgis_lib_version() AS "version!""#).fetch_one(db).await
 }
 
 /// The migrations this binary knows that the database has not applied successfully (an upgrade
 /// whose `migrate` has not run yet, or one that failed half-way).
 pub async fn pending_migrations(db: &Db) -> Result<Vec<i64>, sqlx::Error> {
-    let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
+    let applied = sqlx::query_scalar!("SELECT version FROM _sqlx_migrations WHERE success")
         .fetch_all(db)
         .await
         .or_else(|e| match &e {

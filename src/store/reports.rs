@@ -81,7 +81,6 @@ pub struct ReportView {
     pub photos: Vec<PhotoRef>,
 }
 
-#[derive(sqlx::FromRow)]
 struct ReportRow {
     id: Uuid,
     task_id: Uuid,
@@ -95,7 +94,6 @@ struct ReportRow {
     created_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
 struct PhotoRow {
     report_id: Uuid,
     sha256: String,
@@ -103,16 +101,27 @@ struct PhotoRow {
     bytes: i32,
 }
 
-const REPORT: &str = "SELECT r.id, r.task_id, u.username AS author, u.display_name AS author_name, r.action,
-                             r.progress, r.note, r.status_before, r.status_after, r.created_at
-                      FROM reports r JOIN users u ON u.id = r.author_id";
+/// A compile-checked query of `ReportRow`s: the report columns, then `$rest` of the statement. A
+/// macro rather than a const, as the checked queries take only string literals.
+macro_rules! query_reports {
+    ($rest:literal, $($arg:expr),*) => {
+        sqlx::query_as!(
+            ReportRow,
+            "SELECT r.id, r.task_id, u.username AS author, u.display_name AS author_name, r.action,
+                    r.progress, r.note, r.status_before, r.status_after, r.created_at
+             FROM reports r JOIN users u ON u.id = r.author_id " + $rest,
+            $($arg),*
+        )
+    };
+}
 
 async fn views(conn: &mut PgConnection, rows: Vec<ReportRow>) -> Result<Vec<ReportView>, sqlx::Error> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let photos: Vec<PhotoRow> = sqlx::query_as(
+    let photos = sqlx::query_as!(
+        PhotoRow,
         "SELECT report_id, sha256, media_type, bytes FROM report_photos WHERE report_id = ANY($1) ORDER BY position",
+        &ids
     )
-    .bind(&ids)
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -143,11 +152,7 @@ async fn views(conn: &mut PgConnection, rows: Vec<ReportRow>) -> Result<Vec<Repo
 
 /// The task's reports, newest first.
 pub async fn list(db: &Db, task: Uuid) -> Result<Vec<ReportView>, sqlx::Error> {
-    let rows: Vec<ReportRow> =
-        sqlx::query_as(&format!("{REPORT} WHERE r.task_id = $1 ORDER BY r.created_at DESC, r.id"))
-            .bind(task)
-            .fetch_all(db)
-            .await?;
+    let rows = query_reports!("WHERE r.task_id = $1 ORDER BY r.created_at DESC, r.id", task).fetch_all(db).await?;
     views(&mut *db.acquire().await?, rows).await
 }
 
@@ -183,11 +188,12 @@ async fn store_photo(dir: &Path, p: &Photo) -> std::io::Result<()> {
 /// Removes photo files no stored report points at (after a failed write).
 pub async fn remove_orphans(db: &Db, dir: &Path, photos: &[Photo]) {
     for p in photos {
-        let referenced: Result<bool, _> =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM report_photos WHERE sha256 = $1)")
-                .bind(&p.sha256)
-                .fetch_one(db)
-                .await;
+        let referenced = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM report_photos WHERE sha256 = $1) AS "referenced!""#,
+            p.sha256
+        )
+        .fetch_one(db)
+        .await;
         if let Ok(false) = referenced {
             let _ = tokio::fs::remove_file(photo_path(dir, &p.sha256)).await;
         }
@@ -203,7 +209,6 @@ pub struct Filing<'a> {
 }
 
 /// The task as a report finds it (locked).
-#[derive(sqlx::FromRow)]
 struct Current {
     status: String,
     supervised: bool,
@@ -244,11 +249,13 @@ impl Step {
 /// with the key's record of the answer (`idempotency::keep`), or, on any error, drops it and calls
 /// `remove_orphans` for the photos.
 pub async fn file(tx: &mut PgConnection, dir: &Path, filing: &Filing<'_>, input: &ReportInput) -> StoreResult<Filed> {
-    let current: Option<Current> =
-        sqlx::query_as("SELECT status, supervised, progress, version FROM tasks WHERE id = $1 FOR UPDATE")
-            .bind(filing.task)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let current = sqlx::query_as!(
+        Current,
+        "SELECT status, supervised, progress, version FROM tasks WHERE id = $1 FOR UPDATE",
+        filing.task
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
     let current = current.ok_or_else(|| super::tasks::not_found(filing.task))?;
     // Resends of one report queue on the task's lock; the first to get it has committed by the
     // time the others look again, and they answer with its result. (Inside the transaction only
@@ -264,8 +271,7 @@ pub async fn file(tx: &mut PgConnection, dir: &Path, filing: &Filing<'_>, input:
     let report_id = insert_report(&mut *tx, filing, input, &step).await?;
     let version = advance_task(&mut *tx, filing, input, &step, current.progress, report_id).await?;
     store_photos(dir, &input.photos).await.map_err(StoreError::PhotoNotStored)?;
-    let row: ReportRow =
-        sqlx::query_as(&format!("{REPORT} WHERE r.id = $1")).bind(report_id).fetch_one(&mut *tx).await?;
+    let row = query_reports!("WHERE r.id = $1", report_id).fetch_one(&mut *tx).await?;
     let view = views(&mut *tx, vec![row]).await?.remove(0);
     Ok(Filed::Created(Box::new(view), version))
 }
@@ -284,28 +290,28 @@ async fn insert_report(
     input: &ReportInput,
     step: &Step,
 ) -> Result<Uuid, sqlx::Error> {
-    let report_id: Uuid = sqlx::query_scalar(
+    let report_id = sqlx::query_scalar!(
         "INSERT INTO reports (task_id, author_id, action, progress, note, status_before, status_after)
          VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        filing.task,
+        filing.author,
+        input.action.map(|a| a.as_str()),
+        input.progress,
+        input.note,
+        step.before.as_str(),
+        step.after.as_str()
     )
-    .bind(filing.task)
-    .bind(filing.author)
-    .bind(input.action.map(|a| a.as_str()))
-    .bind(input.progress)
-    .bind(&input.note)
-    .bind(step.before.as_str())
-    .bind(step.after.as_str())
     .fetch_one(&mut *conn)
     .await?;
     for (i, p) in input.photos.iter().enumerate() {
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO report_photos (report_id, position, sha256, media_type, bytes) VALUES ($1, $2, $3, $4, $5)",
+            report_id,
+            i as i16,
+            p.sha256,
+            p.media_type,
+            p.bytes.len() as i32
         )
-        .bind(report_id)
-        .bind(i as i16)
-        .bind(&p.sha256)
-        .bind(p.media_type)
-        .bind(p.bytes.len() as i32)
         .execute(&mut *conn)
         .await?;
     }
@@ -321,17 +327,17 @@ async fn advance_task(
     progress_before: i16,
     report_id: Uuid,
 ) -> Result<i32, sqlx::Error> {
-    let version: i32 = sqlx::query_scalar(
+    let version = sqlx::query_scalar!(
         "UPDATE tasks SET status = $2, progress = $3, last_report_at = now(), updated_by = $4,
                 return_reason = CASE WHEN $2 = 'completed' THEN NULL ELSE return_reason END,
                 accepted_progress = CASE WHEN $5 THEN $3 ELSE accepted_progress END
          WHERE id = $1 RETURNING version",
+        filing.task,
+        step.after.as_str(),
+        step.progress,
+        filing.author,
+        review::moves_acceptance(input.action)
     )
-    .bind(filing.task)
-    .bind(step.after.as_str())
-    .bind(step.progress)
-    .bind(filing.author)
-    .bind(review::moves_acceptance(input.action))
     .fetch_one(&mut *conn)
     .await?;
     let mut event = Event::new(filing.task, Some(filing.author), "reported");
@@ -351,19 +357,12 @@ async fn advance_task(
 /// The media type of a photo if the viewer may see it: staff and the task's own township always;
 /// everyone once the task is verified and public. Otherwise it does not exist for them.
 pub async fn photo_for(db: &Db, sha256: &str, viewer: &Viewer) -> Result<Option<String>, sqlx::Error> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        media_type: String,
-        township_code: String,
-        status: String,
-        visibility: String,
-    }
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT p.media_type, t.township_code, t.status, t.visibility
          FROM report_photos p JOIN reports r ON r.id = p.report_id JOIN tasks t ON t.id = r.task_id
          WHERE p.sha256 = $1",
+        sha256
     )
-    .bind(sha256)
     .fetch_all(db)
     .await?;
     Ok(rows

@@ -66,7 +66,6 @@ pub struct Queue {
     pub overdue_without_report: Vec<Item>,
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     at: DateTime<Utc>,
     id: Uuid,
@@ -125,36 +124,60 @@ impl Row {
     }
 }
 
-const TASK_COLUMNS: &str = "t.id, t.code, t.title, t.township_code AS township, tw.name AS township_name, t.status,
-    t.progress, t.due_date, t.version, t.supervised,
-    coalesce(t.completed_at::date > t.due_date, false) AS late";
+/// A compile-checked query of queue `Row`s: when the item happened (`$at`), the task's columns, then
+/// the rest of the statement (photos, report, returned before; FROM). A macro rather than consts, as
+/// the checked queries take only string literals.
+macro_rules! query_rows {
+    ($at:literal, $($rest:literal)+ ; $($arg:expr),*) => {
+        sqlx::query_as!(
+            Row,
+            "SELECT " + $at + r#" AS "at!", t.id, t.code, t.title, t.township_code AS township,
+                    tw.name AS township_name, t.status, t.progress, t.due_date, t.version, t.supervised,
+                    coalesce(t.completed_at::date > t.due_date, false) AS "late!", "# $(+ $rest)+,
+            $($arg),*
+        )
+    };
+}
 
-/// A report the user did not write and has not marked seen, on a task still under way or waiting
-/// for verification (reports on verified or cancelled tasks need no one any more).
-const UNSEEN: &str = "FROM reports r JOIN tasks t ON t.id = r.task_id
-    JOIN users u ON u.id = r.author_id JOIN townships tw ON tw.code = t.township_code
-    WHERE r.author_id <> $1 AND t.status IN ('planned', 'in_progress', 'completed')
-      AND NOT EXISTS (SELECT 1 FROM report_seen s WHERE s.user_id = $1 AND s.report_id = r.id)";
+/// A section of tasks, with all their reports' photos: `$at`, the tasks (FROM and WHERE) and their
+/// order.
+macro_rules! query_section {
+    ($at:literal, $from:literal, $order:literal) => {
+        query_rows!(
+            $at,
+            r#"coalesce((SELECT json_agg('/api/photos/' || p.sha256 ORDER BY r.created_at, p.position)
+                         FROM report_photos p JOIN reports r ON r.id = p.report_id WHERE r.task_id = t.id), '[]')
+                   AS "photos!: Json<Vec<String>>",
+               NULL::uuid AS "report_id?", NULL AS "author_name?", NULL AS "action?",
+               NULL::smallint AS "report_progress?", NULL AS "note?",
+               EXISTS (SELECT 1 FROM task_events e WHERE e.task_id = t.id AND e.action = 'return')
+                   AS "after_return!"
+             "# $from " ORDER BY " $order " LIMIT $1";
+            SECTION_LIMIT
+        )
+    };
+}
 
-const AWAITING: &str = "FROM tasks t JOIN townships tw ON tw.code = t.township_code WHERE t.status = 'completed'";
-
-const OVERDUE: &str = "FROM tasks t JOIN townships tw ON tw.code = t.township_code
-    WHERE t.status IN ('planned', 'in_progress') AND t.due_date < current_date AND t.last_report_at IS NULL";
-
-const RETURNED: &str = "EXISTS (SELECT 1 FROM task_events e WHERE e.task_id = t.id AND e.action = 'return'";
-
-/// The queue as `user` sees it.
+/// The queue as `user` sees it. A new report is one the user did not write and has not marked
+/// seen, on a task still under way or waiting for verification (reports on verified or cancelled
+/// tasks need no one any more); `count` counts the same items.
 pub async fn queue(db: &Db, user: Uuid) -> StoreResult<Queue> {
-    let reports: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT r.created_at AS at, {TASK_COLUMNS},
-                coalesce((SELECT json_agg('/api/photos/' || p.sha256 ORDER BY p.position)
-                          FROM report_photos p WHERE p.report_id = r.id), '[]') AS photos,
-                r.id AS report_id, u.display_name AS author_name, r.action, r.progress AS report_progress, r.note,
-                {RETURNED} AND e.at < r.created_at) AS after_return
-         {UNSEEN} ORDER BY r.created_at DESC, r.id LIMIT $2"
-    ))
-    .bind(user)
-    .bind(SECTION_LIMIT * 2)
+    let reports = query_rows!(
+        "r.created_at",
+        r#"coalesce((SELECT json_agg('/api/photos/' || p.sha256 ORDER BY p.position)
+                     FROM report_photos p WHERE p.report_id = r.id), '[]') AS "photos!: Json<Vec<String>>",
+           r.id AS "report_id?", u.display_name AS "author_name?", r.action, r.progress AS report_progress,
+           r.note AS "note?",
+           EXISTS (SELECT 1 FROM task_events e WHERE e.task_id = t.id AND e.action = 'return' AND e.at < r.created_at)
+               AS "after_return!"
+         FROM reports r JOIN tasks t ON t.id = r.task_id
+         JOIN users u ON u.id = r.author_id JOIN townships tw ON tw.code = t.township_code
+         WHERE r.author_id <> $1 AND t.status IN ('planned', 'in_progress', 'completed')
+           AND NOT EXISTS (SELECT 1 FROM report_seen s WHERE s.user_id = $1 AND s.report_id = r.id)
+         ORDER BY r.created_at DESC, r.id LIMIT $2"#;
+        user,
+        SECTION_LIMIT * 2
+    )
     .fetch_all(db)
     .await?;
     let (mut new_reports, mut return_answers) = (Vec::new(), Vec::new());
@@ -165,8 +188,21 @@ pub async fn queue(db: &Db, user: Uuid) -> StoreResult<Queue> {
     }
     new_reports.truncate(SECTION_LIMIT as usize);
     return_answers.truncate(SECTION_LIMIT as usize);
-    let awaiting = tasks(db, AWAITING, "t.completed_at", "t.completed_at, t.id").await?;
-    let overdue = tasks(db, OVERDUE, "t.due_date::timestamptz", "t.due_date, t.id").await?;
+    let awaiting = query_section!(
+        "t.completed_at",
+        "FROM tasks t JOIN townships tw ON tw.code = t.township_code WHERE t.status = 'completed'",
+        "t.completed_at, t.id"
+    )
+    .fetch_all(db)
+    .await?;
+    let overdue = query_section!(
+        "t.due_date::timestamptz",
+        "FROM tasks t JOIN townships tw ON tw.code = t.township_code
+         WHERE t.status IN ('planned', 'in_progress') AND t.due_date < current_date AND t.last_report_at IS NULL",
+        "t.due_date, t.id"
+    )
+    .fetch_all(db)
+    .await?;
     Ok(Queue {
         count: count(db, user).await?,
         new_reports,
@@ -176,28 +212,21 @@ pub async fn queue(db: &Db, user: Uuid) -> StoreResult<Queue> {
     })
 }
 
-/// Tasks of one section, with all their reports' photos.
-async fn tasks(db: &Db, from: &str, at: &str, order: &str) -> Result<Vec<Row>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {at} AS at, {TASK_COLUMNS},
-                coalesce((SELECT json_agg('/api/photos/' || p.sha256 ORDER BY r.created_at, p.position)
-                          FROM report_photos p JOIN reports r ON r.id = p.report_id WHERE r.task_id = t.id), '[]')
-                    AS photos,
-                NULL::uuid AS report_id, NULL AS author_name, NULL AS action, NULL::smallint AS report_progress,
-                NULL AS note, {RETURNED}) AS after_return
-         {from} ORDER BY {order} LIMIT $1"
-    ))
-    .bind(SECTION_LIMIT)
-    .fetch_all(db)
-    .await
-}
-
-/// How many items wait for `user`, in all sections.
+/// How many items wait for `user`, in all sections: the same conditions as `queue`'s statements.
 pub async fn count(db: &Db, user: Uuid) -> StoreResult<i64> {
-    Ok(sqlx::query_scalar(&format!(
-        "SELECT (SELECT count(*) {UNSEEN}) + (SELECT count(*) {AWAITING}) + (SELECT count(*) {OVERDUE})"
-    ))
-    .bind(user)
+    Ok(sqlx::query_scalar!(
+        r#"SELECT
+             (SELECT count(*) FROM reports r JOIN tasks t ON t.id = r.task_id
+                JOIN users u ON u.id = r.author_id JOIN townships tw ON tw.code = t.township_code
+                WHERE r.author_id <> $1 AND t.status IN ('planned', 'in_progress', 'completed')
+                  AND NOT EXISTS (SELECT 1 FROM report_seen s WHERE s.user_id = $1 AND s.report_id = r.id))
+           + (SELECT count(*) FROM tasks t JOIN townships tw ON tw.code = t.township_code WHERE t.status = 'completed')
+           + (SELECT count(*) FROM tasks t JOIN townships tw ON tw.code = t.township_code
+                WHERE t.status IN ('planned', 'in_progress') AND t.due_date < current_date
+                  AND t.last_report_at IS NULL)
+             AS "count!""#,
+        user
+    )
     .fetch_one(db)
     .await?)
 }
@@ -205,8 +234,7 @@ pub async fn count(db: &Db, user: Uuid) -> StoreResult<i64> {
 /// Marks reports seen by `user` (again is harmless). Every id must name a report; otherwise
 /// nothing is marked. Answers how many were newly marked.
 pub async fn mark_seen(db: &Db, user: Uuid, reports: &[Uuid]) -> StoreResult<u64> {
-    let known: Vec<Uuid> =
-        sqlx::query_scalar("SELECT id FROM reports WHERE id = ANY($1)").bind(reports).fetch_all(db).await?;
+    let known = sqlx::query_scalar!("SELECT id FROM reports WHERE id = ANY($1)", reports).fetch_all(db).await?;
     let unknown: Vec<FieldError> = reports
         .iter()
         .enumerate()
@@ -216,11 +244,11 @@ pub async fn mark_seen(db: &Db, user: Uuid, reports: &[Uuid]) -> StoreResult<u64
     if !unknown.is_empty() {
         return Err(StoreError::Invalid(unknown));
     }
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "INSERT INTO report_seen (user_id, report_id) SELECT $1, unnest($2::uuid[]) ON CONFLICT DO NOTHING",
+        user,
+        reports
     )
-    .bind(user)
-    .bind(reports)
     .execute(db)
     .await?;
     Ok(done.rows_affected())

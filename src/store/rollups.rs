@@ -94,6 +94,7 @@ fn push_rollup_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &RollupFilter, vie
 /// statement may switch to a generic plan, which for these scans can lose the parallel workers and
 /// cannot see how selective a period is; planning afresh costs well under a millisecond.
 pub fn cells_query<'a>(f: &RollupFilter, viewer: &Viewer, frame: &Frame) -> QueryBuilder<'a, Postgres> {
+    // Runtime-checked: the rollup's filters and the viewer's visibility are added at run time.
     let mut qb = QueryBuilder::new(
         "SELECT t.township_code AS township, t.category, t.status,
                 count(*) AS tasks,
@@ -122,6 +123,7 @@ pub fn cells_query<'a>(f: &RollupFilter, viewer: &Viewer, frame: &Frame) -> Quer
 
 /// Late tasks by township and days late (see `Figures::median_days_late`). Public for the benchmark.
 pub fn late_query<'a>(f: &RollupFilter, viewer: &Viewer, frame: &Frame) -> QueryBuilder<'a, Postgres> {
+    // Runtime-checked: the rollup's filters and the viewer's visibility are added at run time.
     let mut qb = QueryBuilder::new(
         "SELECT township, days, count(*) AS tasks FROM (SELECT t.township_code AS township, CASE WHEN t.completed_at IS NULL THEN ",
     );
@@ -178,6 +180,7 @@ struct LateRow {
 /// Opens a read-only transaction and fixes today, the township and category lists and a snapshot
 /// other connections can join.
 pub async fn frame(db: &Db) -> Result<(sqlx::Transaction<'static, Postgres>, Frame), sqlx::Error> {
+    // Runtime-checked: transaction-opening SQL for begin_with, which takes a string.
     let mut tx = db.begin_with(REPEATABLE_READ).await?;
     let frame = sqlx::query_as!(
         Frame,
@@ -205,6 +208,7 @@ pub async fn join_snapshot<'c>(
         return Err(sqlx::Error::Protocol(format!("unexpected snapshot id {:?}", frame.snapshot)));
     }
     // One round trip for both: BEGIN goes out as a simple query, which may hold two statements.
+    // Runtime-checked: the exported snapshot's id goes into SET TRANSACTION SNAPSHOT, which takes no parameters.
     conn.begin_with(format!("{REPEATABLE_READ}; SET TRANSACTION SNAPSHOT '{}'", frame.snapshot)).await
 }
 
@@ -271,6 +275,7 @@ struct MonthRow {
 /// Completions and verifications by month (county time) of the tasks `viewer` may see that match
 /// `f` (in one township when it names one); the period bounds the day of each event.
 pub async fn monthly(db: &Db, f: &RollupFilter, viewer: &Viewer) -> Result<Vec<MonthCount>, sqlx::Error> {
+    // Runtime-checked: the rollup's filters and the viewer's visibility are added at run time.
     let mut qb =
         QueryBuilder::new("SELECT month, sum(completed)::int8 AS completed, sum(verified)::int8 AS verified FROM (");
     for (i, (column, counts)) in [("t.completed_at", "1, 0"), ("t.verified_at", "0, 1")].into_iter().enumerate() {

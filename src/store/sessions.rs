@@ -27,7 +27,7 @@ pub async fn find(db: &Db, token_hash: &[u8], idle_after: Duration) -> Result<Op
                UPDATE sessions SET last_seen_at = now()
                WHERE token_hash = $1 AND last_seen_at < now() - interval '30 seconds' AND (SELECT fresh FROM s)
            )
-           SELECT u.id, u.username, u.display_name, u.role, u.township_code, u.must_change_password,
+           SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code, u.must_change_password,
                   s.fresh AS "fresh!"
            FROM s JOIN users u ON u.id = s.user_id WHERE u.active"#,
         token_hash,
@@ -36,12 +36,11 @@ pub async fn find(db: &Db, token_hash: &[u8], idle_after: Duration) -> Result<Op
     .fetch_optional(db)
     .await?;
     let Some(r) = row else { return Ok(None) };
-    let role = RoleName::try_from(r.role).map_err(|e| sqlx::Error::Decode(e.into()))?;
     let user = User {
         id: r.id,
         username: r.username,
         display_name: r.display_name,
-        role,
+        role: r.role,
         township: r.township_code,
         must_change_password: r.must_change_password,
     };

@@ -185,6 +185,7 @@ pub async fn get<'e>(
     id: Uuid,
     viewer: &Viewer,
 ) -> Result<Option<TaskFeature>, sqlx::Error> {
+    // Runtime-checked: the viewer's visibility clause is added at run time.
     let mut qb = QueryBuilder::new(SELECT.as_str());
     qb.push(" WHERE t.id = ").push_bind(id);
     push_visibility(&mut qb, viewer);
@@ -259,6 +260,7 @@ pub async fn list_in_period(
         }
     };
     let mut tx = super::interactive_read(db).await?;
+    // Runtime-checked: the filters the request names are added at run time.
     let mut page = QueryBuilder::new(SELECT.as_str());
     push_filter(&mut page, f, viewer);
     push_period(&mut page);
@@ -270,6 +272,7 @@ pub async fn list_in_period(
     let matched = if returned < f.limit && (returned > 0 || f.offset == 0) {
         f.offset + returned
     } else {
+        // Runtime-checked: the filters the request names are added at run time.
         let mut count = QueryBuilder::new("SELECT count(*) FROM tasks t");
         push_filter(&mut count, f, viewer);
         push_period(&mut count);
@@ -308,7 +311,7 @@ const OUTSIDE_ACCEPTED: &str = "nullif(current_setting('greenledger.outside_acce
 /// The bureau accepts, for the rest of the transaction, geometries beyond the county's tolerance
 /// (`outside=accept`); the history records each one.
 pub async fn accept_outside(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT set_config('greenledger.accept_outside', 'on', true)").execute(conn).await?;
+    sqlx::query!("SELECT FROM set_config('greenledger.accept_outside', 'on', true)").execute(conn).await?;
     Ok(())
 }
 
@@ -356,6 +359,7 @@ pub async fn insert(
     super::geometry::check_valid(&mut *conn, &t.geometry).await?;
     let f = &t.fields;
     let geojson = t.geometry.to_geojson();
+    // Runtime-checked: shares FIELD_COLUMNS and its binds with the update (see FIELD_COLUMNS).
     let mut qb = QueryBuilder::new(format!(
         "INSERT INTO tasks (id, geom, status, township_code, township_overridden, completed_at, cancel_reason,
                             created_by, updated_by, {FIELD_COLUMNS}) VALUES ("
@@ -424,6 +428,7 @@ impl TaskRow {
 /// Locks a task for a read-merge-write and reads it as the API shows it; a task that does not
 /// exist, or is no longer at `expected_version`, ends the write before anything is changed.
 async fn lock(conn: &mut PgConnection, id: Uuid, expected_version: i32) -> StoreResult<TaskRow> {
+    // Runtime-checked: shares the task view's column list (SELECT) with the reads filtered at run time.
     let mut qb = QueryBuilder::new(SELECT.as_str());
     qb.push(" WHERE t.id = ").push_bind(id).push(" FOR UPDATE OF t");
     let row: Option<TaskRow> = qb.build_query_as().fetch_optional(conn).await?;
@@ -467,6 +472,7 @@ pub async fn update(
     }
     let f = &merged;
     let new_geometry = patch.geometry.as_ref().map(|g| g.to_geojson());
+    // Runtime-checked: shares FIELD_COLUMNS and its binds with the insert (see FIELD_COLUMNS).
     let mut qb = QueryBuilder::new(format!("UPDATE tasks SET ({FIELD_COLUMNS}) = ("));
     push_fields(&mut qb.separated(", "), f);
     qb.push("), geom = coalesce(ST_GeomFromGeoJSON(").push_bind(&new_geometry).push("), geom)");
@@ -565,14 +571,16 @@ async fn reviewed_progress(
     reason: Option<&str>,
     progress: i16,
 ) -> StoreResult<(i16, i16)> {
-    let (accepted, photos): (i16, i64) = sqlx::query_as(
-        "SELECT t.accepted_progress,
-                (SELECT count(*) FROM report_photos p JOIN reports r ON r.id = p.report_id WHERE r.task_id = t.id)
-         FROM tasks t WHERE t.id = $1",
+    let row = sqlx::query!(
+        r#"SELECT t.accepted_progress,
+                  (SELECT count(*) FROM report_photos p JOIN reports r ON r.id = p.report_id WHERE r.task_id = t.id)
+                      AS "photos!"
+           FROM tasks t WHERE t.id = $1"#,
+        id
     )
-    .bind(id)
     .fetch_one(conn)
     .await?;
+    let (accepted, photos) = (row.accepted_progress, row.photos);
     Ok(match action {
         Action::Verify => {
             review::check_verify(photos, reason).map_err(|e| StoreError::Invalid(vec![e]))?;
@@ -601,5 +609,8 @@ pub async fn check_filter(db: &Db, f: &TaskFilter) -> StoreResult<()> {
 
 /// Tasks by status, for the service's metrics: one pass over the status index.
 pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as("SELECT status, count(*) FROM tasks GROUP BY status ORDER BY status").fetch_all(db).await
+    let rows = sqlx::query!(r#"SELECT status, count(*) AS "count!" FROM tasks GROUP BY status ORDER BY status"#)
+        .fetch_all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.status, r.count)).collect())
 }

@@ -21,6 +21,7 @@ async fn covered(conn: &mut PgConnection, tile: TileId, viewer: &Viewer) -> Resu
         return Ok(None);
     }
     let (level, (x0, x1, y0, y1)) = tile.count_cells();
+    // Runtime-checked: the cells' range and the viewer's visibility clause are added at run time.
     let mut qb = QueryBuilder::new("SELECT coalesce(sum(t.n), 0)::int8 FROM task_cells t WHERE t.z = ");
     qb.push_bind(i16::from(level));
     push_cells(&mut qb, x0, x1, y0, y1);
@@ -64,6 +65,7 @@ pub async fn tile(db: &Db, tile: TileId, viewer: &Viewer) -> Result<Vec<u8>, sql
 /// time); ST_AsMVT skips rows whose clipped geometry is NULL, so no outer filter repeats the
 /// clipping for every row.
 fn tasks_query(tile: TileId, viewer: &Viewer) -> QueryBuilder<'static, Postgres> {
+    // Runtime-checked: the tile's constants are formatted in and the viewer's visibility clause added at run time.
     let mut qb = QueryBuilder::new(format!(
         "SELECT ST_AsMVT(m, '{LAYER}', {EXTENT}, 'geom') FROM (
              SELECT ST_AsMVTGeom(t.geom_3857, "
@@ -96,6 +98,7 @@ fn tasks_query(tile: TileId, viewer: &Viewer) -> QueryBuilder<'static, Postgres>
 fn clusters_query(tile: TileId, viewer: &Viewer) -> QueryBuilder<'static, Postgres> {
     let (x0, x1, y0, y1) = tile.cell_range();
     let (west, north, per_metre) = tile.mercator_frame(EXTENT);
+    // Runtime-checked: the tile's constants are formatted in and the viewer's visibility clause added at run time.
     let mut qb = QueryBuilder::new(format!(
         "SELECT ST_AsMVT(m, '{LAYER}', {EXTENT}, 'geom') FROM (
              SELECT ST_MakePoint(round((sum(t.sx) / sum(t.n) - "

@@ -123,10 +123,10 @@ pub async fn import(
 
 async fn stage(tx: &mut Transaction<'_, Postgres>, townships: &[Township], srid: u32) -> StoreResult<()> {
     let srid = i32::try_from(srid).unwrap_or(0);
-    let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM spatial_ref_sys WHERE srid = $1)")
-        .bind(srid)
-        .fetch_one(&mut **tx)
-        .await?;
+    let known =
+        sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM spatial_ref_sys WHERE srid = $1) AS "known!""#, srid)
+            .fetch_one(&mut **tx)
+            .await?;
     if !known {
         return Err(StoreError::Invalid(vec![FieldError::new(
             "/crs",
@@ -136,10 +136,10 @@ async fn stage(tx: &mut Transaction<'_, Postgres>, townships: &[Township], srid:
             ),
         )]));
     }
-    sqlx::query(
+    sqlx::query!(
         "CREATE TEMP TABLE township_import (
              idx integer, code text, name text, kind text, geom geometry
-         ) ON COMMIT DROP",
+         ) ON COMMIT DROP"
     )
     .execute(&mut **tx)
     .await?;
@@ -150,6 +150,7 @@ async fn stage(tx: &mut Transaction<'_, Postgres>, townships: &[Township], srid:
                 .to_string()
         })
         .collect();
+    // Runtime-checked: the temp table township_import exists only in the import's transaction, not at build time.
     let transformed = sqlx::query(
         "INSERT INTO township_import (idx, code, name, kind, geom)
          SELECT i, c, n, k, ST_Multi(ST_Transform(ST_SetSRID(ST_GeomFromGeoJSON(g), $6), 4326))
@@ -178,6 +179,7 @@ async fn stage(tx: &mut Transaction<'_, Postgres>, townships: &[Township], srid:
 
 /// GCJ-02 and BD-09 are offsets on longitude/latitude, so they are undone after the transform.
 async fn shift(tx: &mut Transaction<'_, Postgres>, datum: Datum) -> StoreResult<()> {
+    // Runtime-checked: the temp table township_import exists only in the import's transaction, not at build time.
     let rows: Vec<(i32, String)> =
         sqlx::query_as("SELECT idx, ST_AsGeoJSON(geom) FROM township_import").fetch_all(&mut **tx).await?;
     for (idx, text) in rows {
@@ -188,6 +190,7 @@ async fn shift(tx: &mut Transaction<'_, Postgres>, datum: Datum) -> StoreResult<
             geo::Coord { x, y }
         });
         let text = geojson::Geometry::new(geojson::GeometryValue::from(&shifted)).to_string();
+        // Runtime-checked: the temp table township_import exists only in the import's transaction, not at build time.
         sqlx::query("UPDATE township_import SET geom = ST_SetSRID(ST_GeomFromGeoJSON($2), 4326) WHERE idx = $1")
             .bind(idx)
             .bind(text)
@@ -199,6 +202,7 @@ async fn shift(tx: &mut Transaction<'_, Postgres>, datum: Datum) -> StoreResult<
 
 /// Repairs invalid boundaries with `ST_MakeValid`, keeping only their areas; reports each.
 async fn repair(tx: &mut Transaction<'_, Postgres>) -> StoreResult<Vec<Repair>> {
+    // Runtime-checked: the temp table township_import exists only in the import's transaction, not at build time.
     let repairs: Vec<Repair> = sqlx::query_as(
         "WITH fixed AS (
              SELECT idx, code, name, ST_IsValidReason(geom) AS reason, geom AS before,
@@ -213,6 +217,7 @@ async fn repair(tx: &mut Transaction<'_, Postgres>) -> StoreResult<Vec<Repair>> 
     )
     .fetch_all(&mut **tx)
     .await?;
+    // Runtime-checked: the temp table township_import exists only in the import's transaction, not at build time.
     let empty: Vec<(i32, String)> =
         sqlx::query_as("SELECT idx, code FROM township_import WHERE ST_IsEmpty(geom) OR ST_Area(geom) = 0")
             .fetch_all(&mut **tx)
@@ -235,6 +240,7 @@ async fn repair(tx: &mut Transaction<'_, Postgres>) -> StoreResult<Vec<Repair>> 
 
 /// Overlaps between neighbours, gaps inside the county (holes of the union), the county's area.
 async fn check(tx: &mut Transaction<'_, Postgres>, report: &mut ImportReport) -> StoreResult<()> {
+    // Runtime-checked: the temp table township_import exists only in the import's transaction, not at build time.
     report.overlaps = sqlx::query_as(
         "SELECT a.code AS a, b.code AS b, ST_Area(ST_Intersection(a.geom, b.geom)::geography) AS area_m2
          FROM township_import a JOIN township_import b ON a.idx < b.idx AND ST_Intersects(a.geom, b.geom)
@@ -243,6 +249,7 @@ async fn check(tx: &mut Transaction<'_, Postgres>, report: &mut ImportReport) ->
     )
     .fetch_all(&mut **tx)
     .await?;
+    // Runtime-checked: the temp table township_import exists only in the import's transaction, not at build time.
     report.gaps = sqlx::query_as(
         "WITH county AS (SELECT ST_Union(geom) AS u FROM township_import),
               holes AS (
@@ -255,6 +262,7 @@ async fn check(tx: &mut Transaction<'_, Postgres>, report: &mut ImportReport) ->
     )
     .fetch_all(&mut **tx)
     .await?;
+    // Runtime-checked: the temp table township_import exists only in the import's transaction, not at build time.
     report.county_area_km2 =
         sqlx::query_scalar("SELECT coalesce(ST_Area(ST_Union(geom)::geography), 0) / 1e6 FROM township_import")
             .fetch_one(&mut **tx)
@@ -265,6 +273,7 @@ async fn check(tx: &mut Transaction<'_, Postgres>, report: &mut ImportReport) ->
 /// Upserts the staged townships; notes which are new, which change and which the file leaves out.
 async fn write(tx: &mut Transaction<'_, Postgres>, report: &mut ImportReport) -> StoreResult<()> {
     let (added, changed): (Vec<String>, Vec<String>) = {
+        // Runtime-checked: the temp table township_import exists only in the import's transaction, not at build time.
         let rows: Vec<(String, bool)> = sqlx::query_as(
             "SELECT i.code, t.code IS NULL
              FROM township_import i LEFT JOIN townships t ON t.code = i.code
@@ -276,11 +285,13 @@ async fn write(tx: &mut Transaction<'_, Postgres>, report: &mut ImportReport) ->
         let (a, c): (Vec<_>, Vec<_>) = rows.into_iter().partition(|(_, new)| *new);
         (a.into_iter().map(|r| r.0).collect(), c.into_iter().map(|r| r.0).collect())
     };
+    // Runtime-checked: the temp table township_import exists only in the import's transaction, not at build time.
     report.kept = sqlx::query_scalar(
         "SELECT code FROM townships t WHERE NOT EXISTS (SELECT 1 FROM township_import i WHERE i.code = t.code) ORDER BY code",
     )
     .fetch_all(&mut **tx)
     .await?;
+    // Runtime-checked: the temp table township_import exists only in the import's transaction, not at build time.
     sqlx::query(
         "INSERT INTO townships (code, name, kind, boundary)
          SELECT code, name, kind, geom FROM township_import
@@ -297,16 +308,17 @@ async fn write(tx: &mut Transaction<'_, Postgres>, report: &mut ImportReport) ->
 /// tasks in, or touching, a township that changed can move.
 async fn moves(tx: &mut Transaction<'_, Postgres>, report: &ImportReport) -> StoreResult<Vec<Move>> {
     let touched: Vec<String> = report.added.iter().chain(&report.changed).cloned().collect();
-    Ok(sqlx::query_as(
-        "SELECT id, code, before, after FROM (
-             SELECT t.id, t.code, t.township_code AS before, township_for(t.geom) AS after
-             FROM tasks t
-             WHERE NOT t.township_overridden
-               AND (t.township_code = ANY($1)
-                    OR EXISTS (SELECT 1 FROM townships w WHERE w.code = ANY($1) AND ST_Intersects(w.boundary, t.geom)))
-         ) m WHERE after IS DISTINCT FROM before ORDER BY code",
+    Ok(sqlx::query_as!(
+        Move,
+        r#"SELECT id AS "id!", code AS "code!", before AS "before!", after FROM (
+               SELECT t.id, t.code, t.township_code AS before, township_for(t.geom) AS after
+               FROM tasks t
+               WHERE NOT t.township_overridden
+                 AND (t.township_code = ANY($1)
+                      OR EXISTS (SELECT 1 FROM townships w WHERE w.code = ANY($1) AND ST_Intersects(w.boundary, t.geom)))
+           ) m WHERE after IS DISTINCT FROM before ORDER BY code"#,
+        &touched
     )
-    .bind(&touched)
     .fetch_all(&mut **tx)
     .await?)
 }
@@ -318,10 +330,7 @@ pub(crate) async fn move_tasks(
     actor: Option<Uuid>,
 ) -> Result<(), sqlx::Error> {
     for m in moves {
-        sqlx::query("UPDATE tasks SET township_code = $2, updated_by = $3 WHERE id = $1")
-            .bind(m.id)
-            .bind(&m.after)
-            .bind(actor)
+        sqlx::query!("UPDATE tasks SET township_code = $2, updated_by = $3 WHERE id = $1", m.id, m.after, actor)
             .execute(&mut *conn)
             .await?;
         let mut event = super::events::Event::new(m.id, actor, "updated");

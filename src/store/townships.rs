@@ -97,15 +97,16 @@ pub async fn replace(
     let mut tx = db.begin().await?;
     super::geometry::check_valid(&mut *tx, &t.boundary).await?;
     upsert(&mut *tx, code, &t.name, t.kind, &t.boundary.to_geojson()).await?;
-    let moves: Vec<super::township_import::Move> = sqlx::query_as(
-        "SELECT id, code, before, after FROM (
-             SELECT t.id, t.code, t.township_code AS before, township_for(t.geom) AS after
-             FROM tasks t
-             WHERE NOT t.township_overridden
-               AND (t.township_code = $1 OR ST_Intersects(t.geom, (SELECT boundary FROM townships WHERE code = $1)))
-         ) m WHERE after IS DISTINCT FROM before",
+    let moves = sqlx::query_as!(
+        super::township_import::Move,
+        r#"SELECT id AS "id!", code AS "code!", before AS "before!", after FROM (
+               SELECT t.id, t.code, t.township_code AS before, township_for(t.geom) AS after
+               FROM tasks t
+               WHERE NOT t.township_overridden
+                 AND (t.township_code = $1 OR ST_Intersects(t.geom, (SELECT boundary FROM townships WHERE code = $1)))
+           ) m WHERE after IS DISTINCT FROM before"#,
+        code
     )
-    .bind(code)
     .fetch_all(&mut *tx)
     .await?;
     let orphans = moves.iter().filter(|m| m.after.is_none()).count();

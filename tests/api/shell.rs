@@ -25,6 +25,7 @@ async fn the_page_names_its_assets_by_version_and_preloads_the_start_up_modules(
         assert!(page.contains(&format!("<link rel=\"modulepreload\" href=\"/v/{v}/{module}\">")), "{module} preloaded");
     }
     assert!(!page.contains("js/editor.js"), "the bureau's editor is not preloaded for everyone");
+    assert!(!page.contains("js/review.js"), "nor the bureau's review queue");
     assert!(!page.contains("\"/js/") && !page.contains("\"/node_modules/"), "no unversioned asset URL left");
     assert!(page.contains(&format!("<link rel=\"manifest\" href=\"/v/{v}/manifest.webmanifest\">")));
     let same = app.anonymous().get("/index.html").await.text().await.unwrap();

@@ -1,7 +1,8 @@
 // Accessibility as machines can check it: axe-core (from web/node_modules, injected into the page)
-// finds no violation on the public map, a township officer's and the bureau's, in Chinese and in
-// English, with a task open; and on a phone every control a finger aims at is at least 44 px each
-// way (zoom, pins, checkbox and radio rows, league links, downloads, tabs, the report form).
+// finds no violation on the public map, a township officer's and the bureau's (with its review
+// queue), in Chinese and in English, with a task open; and on a phone every control a finger aims
+// at is at least 44 px each way (zoom, pins, checkbox and radio rows, league links, downloads, tabs,
+// the report form, the bureau's review queue).
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,6 +66,14 @@ for (const lang of ['zh', 'en']) {
         await page.locator('#report-form').waitFor();
         assert.deepEqual(await violations(page), [], 'the report form');
       }
+      if (user === 'bureau') {
+        await page.click('#tab-button-review');
+        await page.locator('#review-awaiting_verification li').first().waitFor();
+        assert.deepEqual(await violations(page), [], 'the review queue');
+        await page.locator('#review-awaiting_verification [data-action=verify]').first().click();
+        await page.locator('#review-form').waitFor();
+        assert.deepEqual(await violations(page), [], 'a verification asking for its reason');
+      }
       await s.done();
     });
   }
@@ -91,5 +100,17 @@ test('on a phone every tap target is at least 44 px for a township officer: My t
   await page.locator('#mine-list .mine-report').first().click();
   await page.locator('#report-form').waitFor();
   assert.deepEqual(await smallTargets(page), [], 'the report form');
+  await s.done();
+});
+
+test('on a phone every tap target of the bureau\'s review queue is at least 44 px, its forms too', async () => {
+  const s = await open(browser, { device: PHONE, user: 'bureau', path: '/?tab=review' });
+  const { page } = s;
+  await page.locator('#review-awaiting_verification li').first().waitFor();
+  assert.deepEqual(await smallTargets(page), [], 'the review queue');
+  await page.locator('#review-awaiting_verification [data-action=return]').first().click();
+  await page.locator('#review-form').waitFor();
+  assert.deepEqual(await smallTargets(page), [], 'the return form');
+  await shot(page, 'phone-review-return');
   await s.done();
 });

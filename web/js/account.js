@@ -1,5 +1,6 @@
 // Who is logged in: the account corner of the bar (log in, or the user's name and log out) and
-// the parts a role brings: the bureau's editor, a township officer's "My tasks" and outbox.
+// the parts a role brings: the bureau's editor and review queue, a township officer's "My tasks"
+// and outbox.
 
 import { t, applyI18n } from './i18n.js';
 import { loginDialog, logout } from './auth.js';
@@ -54,7 +55,10 @@ export function account(app) {
     render();
     const { user } = app;
     if (!user) return;
-    if (isStaff(user)) startEditor(app);
+    if (isStaff(user)) {
+      startEditor(app);
+      startReview(app);
+    }
     if (user.role === 'township' && user.township && !app.mine) startMyTasks(app, justLoggedIn);
     if (justLoggedIn) {
       app.refresh();
@@ -91,6 +95,25 @@ async function startEditor(app) {
     onCancel: (feature) => (feature ? app.panel.open(feature.id) : app.panel.close()),
   });
   await app.editor.enable();
+}
+
+/** The bureau's review queue (待审核) tab, loaded only for the bureau like the editor. Its tab shows
+ * at once, so that a link naming it (?tab=review) opens it; the list follows with the module. */
+async function startReview(app) {
+  const button = $('#tab-button-review');
+  if (!button.hidden) return;
+  button.hidden = false;
+  const review = await import('./review.js');
+  app.review = review.reviewQueue($('#tab-review'), {
+    badge: $('#review-count'),
+    visible: () => !$('#tab-review').hidden,
+    onOpen: (id) => app.panel.open(id, true),
+    onChanged: (feature, etag, message) => {
+      // The task open beside the list shows what became of it.
+      if (app.state.task === feature.id) app.panel.show(feature, etag, message);
+      app.refresh();
+    },
+  });
 }
 
 /** A township officer's "My tasks" tab, shown first on logging in with the map on the township,

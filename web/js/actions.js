@@ -1,5 +1,6 @@
-// The bureau's transitions on a task: verify (销号), return with a reason (退回整改), cancel with a
-// reason, supervise (督办) and lift supervision. Each is sent with the ETag the user looked at.
+// The bureau's transitions on a task: verify (销号; with a reason when no report has a photo),
+// return with a reason (退回整改), cancel with a reason, supervise (督办) and lift supervision.
+// Each is sent with the ETag the user looked at.
 
 import { create, ApiError } from './api.js';
 import { t, actionName } from './i18n.js';
@@ -51,8 +52,10 @@ export function transitionControls(feature, etag, { onDone, onStale }) {
       onDone(r.data, r.etag);
     } catch (e) {
       const stale = staleFrom(e);
-      if (stale) onStale(stale);
-      else error.textContent = e instanceof ApiError ? e.detail : t('error.network');
+      if (stale) return onStale(stale);
+      // No report of the task has a photo: the bureau may still verify, saying why.
+      if (action === 'verify' && !reason && e instanceof ApiError && e.errors.some((x) => x.pointer === '/reason')) askReason(action);
+      error.textContent = e instanceof ApiError ? e.detail : t('error.network');
     }
   }
 

@@ -1,6 +1,7 @@
 // The map application: loads the reference data, builds the parts and wires them to each other
 // and to the URL. Who is logged in decides which parts appear: everyone gets the public map;
-// bureau staff the drawing tools, editing and transitions; township officers "My tasks".
+// bureau staff the drawing tools, editing, transitions and the review queue; township officers
+// "My tasks".
 
 import { get, ApiError } from './api.js';
 import { t, setLang, lang, applyI18n, onLangChange } from './i18n.js';
@@ -37,6 +38,7 @@ import { $, debounce } from './ui.js';
  * @property {import('./task-panel.js').TaskPanel} panel
  * @property {object} editor the bureau's editor (editor.js)
  * @property {object | null} mine a township officer's "My tasks" (mytasks.js)
+ * @property {object | null} [review] the bureau's review queue (review.js)
  * @property {() => void} refresh the ledger changed: everything shown is asked for again
  */
 
@@ -100,6 +102,7 @@ function buildPanels(app) {
     onShow: (name) => {
       app.state.tab = name === 'filters' ? null : name;
       if (name === 'chart') app.figures.showChart();
+      if (name === 'review') app.review?.reload();
       writeUrl(app.state);
     },
   });
@@ -156,6 +159,7 @@ async function main() {
     app.layer.load(app.state.filters, { force: true });
     app.figures.refresh();
     app.mine?.reload();
+    app.review?.refresh();
   };
   buildMap(app);
   buildPanels(app);

@@ -32,6 +32,8 @@ if [ "$purpose" = test ]; then
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx
   command -v systemd-analyze >/dev/null || apt_install systemd
   command -v openssl >/dev/null || apt_install openssl
+  # Photos with EXIF (GPS, time, orientation) as a camera app writes them, made by an image library.
+  /usr/bin/python3 -c 'import PIL' 2>/dev/null || apt_install python3-pil
   # A Chinese font, so the browser tests' screenshots show the UI's words rather than empty boxes.
   fc-list :lang=zh 2>/dev/null | grep -q . || apt_install fonts-wqy-microhei
   # sqlx-cli checks the committed query descriptions (.sqlx/) against the migrated schema.

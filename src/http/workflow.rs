@@ -108,6 +108,15 @@ async fn read_photo(field: axum::extract::multipart::Field<'_>) -> Result<Photo>
             format!("'{filename}' is not a JPEG, PNG or WebP image (judged by its content, not its name)"),
         ));
     };
+    // Decoding is CPU work: off the async threads.
+    let decoded = bytes.clone();
+    let checked = tokio::task::spawn_blocking(move || photo::check(&decoded)).await.map_err(|e| {
+        tracing::error!(error = %e, "a photo check stopped");
+        ApiError::internal()
+    })?;
+    if let Err(why) = checked {
+        return Err(ApiError::invalid_field("photo", format!("the photo '{filename}' {why}")));
+    }
     Ok(Photo::new(bytes.to_vec(), media_type))
 }
 
@@ -318,8 +327,8 @@ pub async fn history(
     Ok(Json(events::history(&state.db, id, full).await?))
 }
 
-/// A report photo, to those who may see it (the bureau and the task's township; everyone once the
-/// task is verified and public).
+/// A report photo, to those who may see it: the original to the bureau and the task's township;
+/// once the task is verified and public, to everyone else a copy re-encoded without metadata.
 #[utoipa::path(get, path = "/api/photos/{sha256}", tag = "workflow",
     params(("sha256" = String, Path, description = "the photo's SHA-256, as in a report's photo url")),
     responses(
@@ -335,9 +344,17 @@ pub async fn photo(
     if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return Err(not_found());
     }
-    let media_type = reports::photo_for(&state.db, &sha256, &principal.viewer()).await?.ok_or_else(not_found)?;
-    let bytes = tokio::fs::read(reports::photo_path(&state.settings.data_dir, &sha256)).await.map_err(|e| {
-        tracing::error!(error = %e, sha256, "a stored report photo is missing from the data folder");
+    let access = reports::photo_for(&state.db, &sha256, &principal.viewer()).await?.ok_or_else(not_found)?;
+    let dir = &state.settings.data_dir;
+    // The bureau and the task's township get the original, with its metadata (the evidence); the
+    // public a re-encoded copy that carries none (no position, camera or time).
+    let (media_type, read) = if access.full {
+        (access.media_type, tokio::fs::read(reports::photo_path(dir, &sha256)).await)
+    } else {
+        ("image/jpeg".to_owned(), reports::public_copy(dir, &sha256).await)
+    };
+    let bytes = read.map_err(|e| {
+        tracing::error!(error = %e, sha256, "a stored report photo cannot be read from the data folder");
         not_found()
     })?;
     Ok((

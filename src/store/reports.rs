@@ -171,18 +171,40 @@ pub fn photo_path(dir: &Path, sha256: &str) -> PathBuf {
 /// Writes a photo under its content hash: to a temporary name, then renamed, so a reader never
 /// sees half a file and two writers of the same photo cannot collide.
 async fn store_photo(dir: &Path, p: &Photo) -> std::io::Result<()> {
-    let path = photo_path(dir, &p.sha256);
-    if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+    write_once(&photo_path(dir, &p.sha256), &p.bytes).await
+}
+
+/// Writes `bytes` at `path` unless a file is there: to a temporary name, then renamed, so a reader
+/// never sees half a file and two writers of the same content cannot collide.
+async fn write_once(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    if tokio::fs::try_exists(path).await.unwrap_or(false) {
         return Ok(());
     }
     let parent = path.parent().expect("photo paths have a folder");
     tokio::fs::create_dir_all(parent).await?;
-    let tmp = parent.join(format!(".{}.{}", p.sha256, Uuid::new_v4()));
-    if let Err(e) = tokio::fs::write(&tmp, &p.bytes).await {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = parent.join(format!(".{name}.{}", Uuid::new_v4()));
+    if let Err(e) = tokio::fs::write(&tmp, bytes).await {
         let _ = tokio::fs::remove_file(&tmp).await;
         return Err(e);
     }
-    tokio::fs::rename(&tmp, &path).await
+    tokio::fs::rename(&tmp, path).await
+}
+
+/// The public copy of a stored photo (upright, small, no metadata), made from the original the
+/// first time it is asked for and kept beside it.
+pub async fn public_copy(dir: &Path, sha256: &str) -> std::io::Result<Vec<u8>> {
+    let path = public_copy_path(dir, sha256);
+    if let Ok(bytes) = tokio::fs::read(&path).await {
+        return Ok(bytes);
+    }
+    let original = tokio::fs::read(photo_path(dir, sha256)).await?;
+    let copy = tokio::task::spawn_blocking(move || crate::domain::photo::public_copy(&original))
+        .await
+        .map_err(std::io::Error::other)?
+        .map_err(std::io::Error::other)?;
+    write_once(&path, &copy).await?;
+    Ok(copy)
 }
 
 /// Removes photo files no stored report points at (after a failed write).
@@ -354,9 +376,15 @@ async fn advance_task(
     Ok(version)
 }
 
-/// The media type of a photo if the viewer may see it: staff and the task's own township always;
-/// everyone once the task is verified and public. Otherwise it does not exist for them.
-pub async fn photo_for(db: &Db, sha256: &str, viewer: &Viewer) -> Result<Option<String>, sqlx::Error> {
+/// How a viewer may see a photo: its media type, and whether in full (the original, with its
+/// metadata: staff and the task's own township) or only as the public copy (anyone, once the task
+/// is verified and public). `None`: it does not exist for them.
+pub struct PhotoAccess {
+    pub media_type: String,
+    pub full: bool,
+}
+
+pub async fn photo_for(db: &Db, sha256: &str, viewer: &Viewer) -> Result<Option<PhotoAccess>, sqlx::Error> {
     let rows = sqlx::query!(
         "SELECT p.media_type, t.township_code, t.status, t.visibility
          FROM report_photos p JOIN reports r ON r.id = p.report_id JOIN tasks t ON t.id = r.task_id
@@ -365,8 +393,18 @@ pub async fn photo_for(db: &Db, sha256: &str, viewer: &Viewer) -> Result<Option<
     )
     .fetch_all(db)
     .await?;
-    Ok(rows
-        .into_iter()
-        .find(|r| viewer.sees_private(&r.township_code) || (r.status == "verified" && r.visibility == "public"))
-        .map(|r| r.media_type))
+    let full = rows.iter().find(|r| viewer.sees_private(&r.township_code));
+    let public = rows.iter().find(|r| r.status == "verified" && r.visibility == "public");
+    Ok(match (full, public) {
+        (Some(r), _) => Some(PhotoAccess { media_type: r.media_type.clone(), full: true }),
+        (None, Some(r)) => Some(PhotoAccess { media_type: r.media_type.clone(), full: false }),
+        (None, None) => None,
+    })
+}
+
+/// Where the public copy of a photo is kept once made (see `domain::photo::public_copy`).
+pub fn public_copy_path(dir: &Path, sha256: &str) -> PathBuf {
+    let mut path = photo_path(dir, sha256).into_os_string();
+    path.push(".public.jpg");
+    PathBuf::from(path)
 }

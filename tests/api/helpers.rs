@@ -330,12 +330,42 @@ pub fn pointers(problem: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Bytes that are a JPEG by signature (the service recognises images by their first bytes), made
-/// distinct by `seed`.
+/// A real JPEG (the service decodes every photo before it keeps it) of exactly `len` bytes when
+/// `len` is more than the small picture takes: a 16×16 image drawn from `seed`, then comment
+/// segments (which decoders skip) as padding. Distinct seeds give distinct photos.
 pub fn jpeg(seed: u8, len: usize) -> Vec<u8> {
-    let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0];
-    bytes.extend((0..len.saturating_sub(bytes.len())).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed)));
-    bytes
+    let img = image::RgbImage::from_fn(16, 16, |x, y| {
+        image::Rgb([seed, (x as u8).wrapping_mul(16).wrapping_add(seed), (y as u8).wrapping_mul(16)])
+    });
+    let mut small = Vec::new();
+    img.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut small, 90)).unwrap();
+    let mut out = small[..2].to_vec();
+    let mut padding = len.saturating_sub(small.len());
+    while padding > 0 {
+        // A COM segment: marker, a two-byte length that counts itself, then the text.
+        let body = padding.saturating_sub(4).min(65_533);
+        if padding < 4 {
+            break;
+        }
+        out.extend_from_slice(&[0xFF, 0xFE]);
+        out.extend_from_slice(&((body + 2) as u16).to_be_bytes());
+        out.extend((0..body).map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed) | 0x20));
+        padding -= body + 4;
+    }
+    out.extend_from_slice(&small[2..]);
+    out
+}
+
+impl TestApp {
+    /// How many files the service keeps in its data folder (report photos and their public copies).
+    pub fn stored_files(&self) -> usize {
+        fn walk(dir: &std::path::Path) -> usize {
+            std::fs::read_dir(dir)
+                .map(|d| d.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum())
+                .unwrap_or(0)
+        }
+        walk(&self.data_dir)
+    }
 }
 
 impl Caller {

@@ -21,6 +21,7 @@ mod monitoring;
 mod ogc_api;
 mod ogc_write;
 mod package;
+mod photos;
 mod proxy;
 mod request_id;
 mod review_queue;

@@ -304,15 +304,6 @@ async fn fifty_concurrent_resends_of_one_report_store_it_once() {
     assert_eq!(status_of(&app, &id).await["progress"], 70);
 }
 
-fn stored_files(app: &TestApp) -> usize {
-    fn walk(dir: &std::path::Path) -> usize {
-        std::fs::read_dir(dir)
-            .map(|d| d.flatten().map(|e| if e.path().is_dir() { walk(&e.path()) } else { 1 }).sum())
-            .unwrap_or(0)
-    }
-    walk(&app.data_dir)
-}
-
 #[tokio::test]
 async fn a_non_image_or_oversized_upload_is_refused_and_leaves_nothing_behind() {
     let app = spawn_app().await;
@@ -348,7 +339,7 @@ async fn a_non_image_or_oversized_upload_is_refused_and_leaves_nothing_behind() 
 
     let reports: i64 = sqlx::query_scalar("SELECT count(*) FROM reports").fetch_one(&app.db).await.unwrap();
     assert_eq!(reports, 0);
-    assert_eq!(stored_files(&app), 0, "no orphan photo files");
+    assert_eq!(app.stored_files(), 0, "no orphan photo files");
     assert_eq!(status_of(&app, &id).await["progress"], 20);
 }
 
@@ -358,12 +349,15 @@ async fn photos_are_served_with_their_type_only_to_those_who_may_see_them() {
     let id = middle_task(&app, json!({"status": "in_progress", "progress": 80})).await;
     let township = app.login(&format!("township-{MIDDLE}")).await;
     let etag = township.etag(&id).await;
-    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR rest of the picture".to_vec();
+    let mut png = Vec::new();
+    image::RgbImage::from_pixel(8, 8, image::Rgb([10, 120, 40]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
     let res = township.report(&id, &etag, &new_key(), &[("action", "complete")], &[("site.jpg", png.clone())]).await;
     let report: Value = res.json().await.unwrap();
     let url = report["photos"][0]["url"].as_str().unwrap().to_owned();
     assert_eq!(report["photos"][0]["media_type"], "image/png", "judged by content, not the .jpg name");
-    assert_eq!(stored_files(&app), 1);
+    assert_eq!(app.stored_files(), 1);
 
     let res = township.get(&url).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -377,7 +371,9 @@ async fn photos_are_served_with_their_type_only_to_those_who_may_see_them() {
     assert_eq!(app.get(&url).await.status(), StatusCode::OK);
     // Once the bureau verifies the public task, the evidence is public.
     app.transition(&id, "verify", None).await;
-    assert_eq!(app.anonymous().get(&url).await.status(), StatusCode::OK);
+    let public = app.anonymous().get(&url).await;
+    assert_eq!(public.status(), StatusCode::OK);
+    assert_eq!(public.headers()[header::CONTENT_TYPE], "image/jpeg", "the public copy, re-encoded");
 }
 
 #[tokio::test]

@@ -21,6 +21,7 @@ mod ogc_api;
 mod ogc_write;
 mod package;
 mod proxy;
+mod reader_language;
 mod request_id;
 mod review_queue;
 mod rollups;

@@ -125,9 +125,8 @@ pub fn each_parameter(
 
 /// The refusal of a query parameter `key` that is not among `allowed` (`hint` says what is).
 pub fn unknown_parameter(key: &str, hint: &str, allowed: &[&str]) -> Message {
-    Message::new(Code::UnknownField, format!("unknown parameter '{key}'; {hint}"))
-        .with("name", key)
-        .with("allowed", allowed.to_vec())
+    let why = Message::new(Code::UnknownField, format!("unknown parameter '{key}'; {hint}")).with("name", key);
+    if allowed.is_empty() { why } else { why.with("allowed", allowed.to_vec()) }
 }
 
 pub(crate) fn flag(s: &str) -> Result<bool, Message> {

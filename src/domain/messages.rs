@@ -5,7 +5,8 @@
 //! own copy of the tables (web/js/i18n.js) keyed by the same codes.
 //!
 //! English details written where a refusal is made stay the English answer: they are the most
-//! precise (a script's author reads them), and the English rows here describe each code in general.
+//! precise (a script's author reads them). The English rows here describe each code in general:
+//! the API description lists them (`catalogue`), and they keep the two languages' parameters alike.
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -204,6 +205,8 @@ codes! {
     NeedsAccount => "needs_account",
     /// The `username` is taken.
     UsernameTaken => "username_taken",
+    /// An upload (`file`) that is not a photo the ledger keeps (JPEG, PNG or WebP, by content).
+    NotAPhoto => "not_a_photo",
 }
 
 /// (code, variant, Chinese, English). A row with a variant is used when that parameter is given;
@@ -443,6 +446,12 @@ const TABLE: &[(Code, Option<&str>, &str, &str)] = &[
     (Code::OtherTownship, None, "此任务属于其他乡镇：只能上报本乡镇的任务", "this task belongs to another township"),
     (Code::NeedsAccount, None, "{action}需要环保局或乡镇的账号", "{action} needs a bureau or township account"),
     (Code::UsernameTaken, None, "用户名“{username}”已被使用", "the username '{username}' is taken"),
+    (
+        Code::NotAPhoto,
+        None,
+        "“{file}”不是可识别的照片，请换一张相机拍摄的照片",
+        "'{file}' is not a JPEG, PNG or WebP image",
+    ),
 ];
 
 /// Words that parameters hold as values of a closed list: (parameter, value, Chinese, English).
@@ -720,6 +729,21 @@ mod tests {
                         assert!(term("expected", value, Lang::Zh).is_some(), "no words for expected {value}");
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn the_web_pages_tables_word_every_code_in_both_languages() {
+        let js = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/web/js/i18n.js")).unwrap();
+        let (zh, en) = js.split_once("\n  en: {").expect("web/js/i18n.js has a Chinese and an English table");
+        for &code in Code::ALL {
+            for (lang, table) in [("zh", zh), ("en", en)] {
+                assert!(
+                    table.contains(&format!("'code.{}'", code.as_str())),
+                    "web/js/i18n.js {lang} lacks code.{}",
+                    code.as_str()
+                );
             }
         }
     }

@@ -104,10 +104,9 @@ async fn read_photo(field: axum::extract::multipart::Field<'_>) -> Result<Photo>
         )));
     }
     let Some(media_type) = photo::sniff(&bytes) else {
-        return Err(ApiError::new(
-            ProblemKind::UnsupportedMediaType,
-            format!("'{filename}' is not a JPEG, PNG or WebP image (judged by its content, not its name)"),
-        ));
+        let detail = format!("'{filename}' is not a JPEG, PNG or WebP image (judged by its content, not its name)");
+        let why = Message::new(Code::NotAPhoto, detail).with("file", filename.as_str());
+        return Err(ApiError::refused(ProblemKind::UnsupportedMediaType, why));
     };
     Ok(Photo::new(bytes.to_vec(), media_type))
 }
@@ -142,7 +141,10 @@ async fn read_report(req: Request, state: &AppState) -> Result<ReportInput> {
         let why = Message::new(Code::ProgressFull, "a completion report has progress 100 (or leave it out)");
         p.fail("progress", why.with("status", "completed").with("got", input.progress.unwrap_or_default()));
     }
-    if input.action.is_none() && input.progress.is_none() && input.note.is_empty() && input.photos.is_empty() {
+    // A progress that was sent but refused is not "no progress": its own error says what is wrong.
+    let nothing =
+        input.action.is_none() && input.progress.is_none() && input.note.is_empty() && input.photos.is_empty();
+    if nothing && p.errors.is_empty() {
         p.errors.push(FieldError::new(
             "",
             Code::EmptyReport,

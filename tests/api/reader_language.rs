@@ -126,6 +126,7 @@ async fn a_townships_report_and_the_workflow_refuse_in_chinese_with_their_codes(
     )
     .await;
     all_chinese(&p);
+    assert_eq!(pointers(&p), ["/progress"], "a refused progress is not also an empty report: {p}");
     assert_eq!(p["errors"][0]["code"], "range");
     assert_eq!(p["errors"][0]["detail"], "应在 0 到 100 之间，收到 150");
     let p =

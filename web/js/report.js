@@ -69,12 +69,13 @@ async function sendReport(entry, { onSent, onQueued, onStale }) {
   return null;
 }
 
-/** A refusal's detail above the form and each field's error beside its field. */
+/** A refusal above the form and each field's error beside its field. */
 function showRefusal(form, error, err) {
-  error.textContent = err instanceof ApiError ? err.detail : t('error.network');
-  for (const { pointer, detail } of err.errors || []) {
-    const slot = form.querySelector(`.field-error[data-for="${pointer.replace(/^\//, '')}"]`);
-    if (slot) slot.textContent = detail;
+  const slot = (e) => form.querySelector(`.field-error[data-for="${String(e.pointer).replace(/^\//, '')}"]`);
+  error.textContent = err instanceof ApiError ? err.text((e) => Boolean(slot(e))) : t('error.network');
+  for (const e of err.errors || []) {
+    const at = slot(e);
+    if (at) at.textContent = e.message;
   }
 }
 

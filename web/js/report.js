@@ -2,7 +2,7 @@
 // start/complete. Without a network the report is kept in the outbox and sent later.
 
 import { ApiError, NetworkError } from './api.js';
-import { t, statusName } from './i18n.js';
+import { t, lang, statusName } from './i18n.js';
 import { h, clear, uuid } from './ui.js';
 import * as outbox from './offline.js';
 import { compressPhoto } from './photos.js';
@@ -129,7 +129,7 @@ export function reportForm(feature, etag, handlers) {
     const entry = {
       key, taskId: feature.id, etag, code: p.code, title: p.title, action: form.elements.action.value || null,
       progress: progress.value === '' ? null : Number(progress.value), note: note.value.trim(),
-      photos: small, created: new Date().toISOString(), username: handlers.username, confirmLower: lower,
+      photos: small, created: new Date().toISOString(), username: handlers.username, confirmLower: lower, lang: lang(),
     };
     const refusal = await sendReport(entry, handlers).finally(() => { submit.disabled = false; });
     if (refusal) showRefusal(form, error, refusal);

@@ -1,13 +1,18 @@
 //! The one error type. Every refusal leaves as RFC 9457 problem+json: a `type`, a `title`, the
 //! `status`, a `detail` a person can act on, and for input errors an `errors` list pointing (RFC 6901
-//! JSON pointers) at each offending field or coordinate.
+//! JSON pointers) at each offending field or coordinate, each with a stable `code` and its `params`.
+//! `detail`s are written in the language the request prefers (`Accept-Language`; Chinese unless it
+//! asks for English), from the tables of `domain::messages`.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::domain::messages::{self, Lang};
 use crate::domain::workflow::Refusal;
+use crate::domain::{Code, Message};
+use crate::http::lang;
 use crate::http::trace::RequestId;
 use crate::store::StoreError;
 
@@ -80,7 +85,10 @@ impl ProblemKind {
 #[derive(Debug)]
 pub struct ApiError {
     pub kind: ProblemKind,
+    /// In English; `problem` writes it in the request's language.
     pub detail: String,
+    /// The refusal's own code, where the kind alone does not say enough (which state, which action).
+    pub reason: Option<Box<Message>>,
     pub errors: Vec<FieldError>,
     /// Extra members of the problem object (e.g. `current_version` on a 412).
     pub extensions: Map<String, Value>,
@@ -95,7 +103,17 @@ pub struct Problem {
     pub kind: String,
     pub title: String,
     pub status: u16,
+    /// What went wrong, in the language the request prefers (`Accept-Language`: Chinese unless it
+    /// prefers English).
     pub detail: String,
+    /// For refusals that are not about one field (a task's state, who may act): what kind, so a
+    /// client can word it itself; with `params`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<Code>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub params: Option<Map<String, Value>>,
+    /// Each offending field or coordinate, with its own `code`, `params` and `detail`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// The id of the request (as in its `X-Request-Id` header), to quote when reporting a problem:
@@ -106,7 +124,20 @@ pub struct Problem {
 
 impl ApiError {
     pub fn new(kind: ProblemKind, detail: impl Into<String>) -> Self {
-        Self { kind, detail: detail.into(), errors: Vec::new(), extensions: Map::new(), headers: Vec::new() }
+        Self {
+            kind,
+            detail: detail.into(),
+            reason: None,
+            errors: Vec::new(),
+            extensions: Map::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    /// A refusal of `kind` for a reason that has its own code.
+    pub fn refused(kind: ProblemKind, reason: Message) -> Self {
+        let detail = reason.detail.clone();
+        Self { reason: Some(Box::new(reason)), ..Self::new(kind, detail) }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -119,18 +150,18 @@ impl ApiError {
 
     /// 400 for a query string: each error names the parameter.
     pub fn bad_query(errors: Vec<FieldError>) -> Self {
-        let detail = summarize("the query string is invalid", &errors);
+        let detail = messages::summary("the query string is invalid", &errors, Lang::En);
         Self { errors, ..Self::new(ProblemKind::InvalidQuery, detail) }
     }
 
     /// 422 for a well-formed body whose content breaks the rules.
     pub fn invalid(errors: Vec<FieldError>) -> Self {
-        let detail = summarize("the request body is invalid", &errors);
+        let detail = messages::summary("the request body is invalid", &errors, Lang::En);
         Self { errors, ..Self::new(ProblemKind::InvalidInput, detail) }
     }
 
-    pub fn invalid_field(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::invalid(vec![FieldError::new(pointer, detail)])
+    pub fn invalid_field(pointer: impl Into<String>, code: Code, detail: impl Into<String>) -> Self {
+        Self::invalid(vec![FieldError::new(pointer, code, detail)])
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
@@ -163,25 +194,31 @@ impl ApiError {
         self
     }
 
-    pub fn problem(&self) -> Problem {
+    /// The problem document in `lang`.
+    pub fn problem(&self, lang: Lang) -> Problem {
         let status = self.status();
         Problem {
             kind: format!("/problems/{}", self.kind.slug()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
-            detail: self.detail.clone(),
-            errors: self.errors.clone(),
+            detail: self.detail_in(lang),
+            code: self.reason.as_ref().map(|r| r.code),
+            params: self.reason.as_ref().map(|r| r.params.clone()),
+            errors: self.errors.iter().map(|e| e.localized(lang)).collect(),
             request_id: RequestId::current().map(|id| id.as_str().to_owned()),
         }
     }
-}
 
-fn summarize(what: &str, errors: &[FieldError]) -> String {
-    match errors {
-        [] => what.to_owned(),
-        [one] => format!("{what}: {}: {}", one.pointer, one.detail),
-        [first, rest @ ..] => {
-            format!("{what}: {}: {} (and {} more)", first.pointer, first.detail, rest.len())
+    /// The detail in `lang`: English as written; Chinese from the refusal's code, else from its
+    /// first field error, else the sentence for its kind.
+    fn detail_in(&self, lang: Lang) -> String {
+        if lang == Lang::En {
+            return self.detail.clone();
+        }
+        let kind = messages::problem_zh(self.kind.slug()).unwrap_or("请求未能完成");
+        match &self.reason {
+            Some(reason) => reason.render(lang),
+            None => messages::summary(kind, &self.errors, lang),
         }
     }
 }
@@ -196,7 +233,8 @@ impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = match serde_json::to_value(self.problem()) {
+        let lang = lang::current();
+        let mut body = match serde_json::to_value(self.problem(lang)) {
             Ok(Value::Object(map)) => map,
             _ => Map::new(),
         };
@@ -204,6 +242,8 @@ impl IntoResponse for ApiError {
         let mut response = (self.kind.status(), axum::Json(Value::Object(body))).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.tag()));
+        headers.append(header::VARY, HeaderValue::from_static("accept-language"));
         for (name, value) in self.headers {
             headers.insert(name, value);
         }
@@ -263,8 +303,46 @@ impl From<sqlx::Error> for ApiError {
 impl From<Refusal> for ApiError {
     fn from(r: Refusal) -> Self {
         match r {
-            Refusal::Forbidden(why) => ApiError::forbidden(why),
-            Refusal::WrongState(why) => ApiError::conflict(why),
+            Refusal::Forbidden(why) => ApiError::refused(ProblemKind::Forbidden, why),
+            Refusal::WrongState(why) => ApiError::refused(ProblemKind::Conflict, why),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_problem_has_its_chinese_sentence() {
+        for (kind, slug, _) in ProblemKind::TABLE {
+            let zh = messages::problem_zh(slug).unwrap_or_else(|| panic!("{kind:?} has no Chinese sentence"));
+            assert!(!messages::has_latin(zh), "{slug}: {zh}");
+        }
+    }
+
+    #[test]
+    fn the_detail_is_chinese_unless_english_is_asked_for() {
+        let e = ApiError::invalid(vec![
+            FieldError::new("/properties/title", Code::Required, "'title' is required"),
+            FieldError::new("/properties/due_date", Code::Format, "'2026-13-01' is not a date")
+                .with("expected", "date")
+                .with("got", "2026-13-01"),
+        ]);
+        let en = e.problem(Lang::En);
+        assert_eq!(en.detail, "the request body is invalid: /properties/title: 'title' is required (and 1 more)");
+        assert_eq!(en.errors[1].detail, "'2026-13-01' is not a date");
+        let zh = e.problem(Lang::Zh);
+        assert_eq!(zh.detail, "填写的内容有误：任务名称：必填（另有 1 处）");
+        assert_eq!(zh.errors[1].detail, "“2026-13-01”不是有效的日期（年-月-日）");
+        assert_eq!((zh.errors[1].code, &zh.errors[1].pointer), (Code::Format, &"/properties/due_date".to_owned()));
+        let gone = ApiError::not_found("there is no task 1");
+        assert_eq!(gone.problem(Lang::Zh).detail, "找不到所请求的内容");
+        let refused = ApiError::from(Refusal::WrongState(Message::new(
+            Code::AlreadySupervised,
+            "the task is already under supervision",
+        )));
+        let p = refused.problem(Lang::Zh);
+        assert_eq!((p.detail.as_str(), p.code), ("任务已在督办中", Some(Code::AlreadySupervised)));
     }
 }

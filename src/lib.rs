@@ -71,6 +71,7 @@ impl ServerConfig {
 pub fn app(state: AppState, config: &ServerConfig) -> Router {
     http::router(state, &config.web_dir)
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(http::lang::scope))
         .layer(axum::middleware::from_fn(http::trace::request_span))
 }
 

@@ -15,10 +15,10 @@ use std::io::Read;
 
 use serde_json::{Map, Value};
 
-use crate::domain::FieldError;
 pub use crate::domain::boundary::Feature;
 use crate::domain::boundary::{self, Request, Source, Township};
 use crate::domain::crs;
+use crate::domain::{Code, FieldError};
 
 /// One file as received: its name (for the format and for messages) and its bytes.
 #[derive(Debug, Clone)]
@@ -64,7 +64,7 @@ pub const FORMATS: &str = "a GeoJSON FeatureCollection (.geojson), a GeoPackage 
      (a .zip of it, or the .shp with its .dbf, .prj and .cpg)";
 
 fn file_error(detail: impl Into<String>) -> FieldError {
-    FieldError::new("/file", detail)
+    FieldError::new("/file", Code::BadFile, detail)
 }
 
 fn extension(name: &str) -> String {
@@ -192,7 +192,8 @@ fn encoding(
     forced: Option<&str>,
 ) -> Result<text::Chosen, FieldError> {
     if let Some(label) = forced {
-        let encoding = text::named(label).map_err(|e| FieldError::new("/encoding", e))?;
+        let encoding =
+            text::named(label).map_err(|e| FieldError::new("/encoding", Code::UnknownValue, e).with("got", label))?;
         return Ok(text::Chosen { encoding, how: "named in the request".into() });
     }
     if let Some((name, label)) = cpg {
@@ -223,7 +224,9 @@ impl Layer {
         if let Some(code) = named {
             return Ok(code);
         }
-        let refuse = |why: String| FieldError::new("/crs", format!("{}: {why}; {}", self.file, crs::HOW_TO_NAME));
+        let refuse = |why: String| {
+            FieldError::new("/crs", Code::UnknownCrs, format!("{}: {why}; {}", self.file, crs::HOW_TO_NAME))
+        };
         match &self.crs {
             None if self.format == "Shapefile" => Err(refuse(format!(
                 "there is no {}.prj beside it, so its coordinate system is unknown",

@@ -2,42 +2,50 @@
 
 use serde_json::Value;
 
-use super::FieldError;
 use super::access::Role;
 use super::fields::{self, Props};
 use super::password;
 use super::task::township_code;
+use super::{Code, FieldError, Message};
 
-fn username(v: &Value) -> Result<String, String> {
+fn username(v: &Value) -> Result<String, Message> {
     let s = fields::text(64, false)(v)?.to_lowercase();
     let ok = s.len() >= 2
         && s.starts_with(|c: char| c.is_ascii_alphanumeric())
         && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c));
-    if ok { Ok(s) } else { Err(format!("'{s}' is not a username (2–64 of a-z, 0-9, '.', '_', '-')")) }
+    if ok {
+        Ok(s)
+    } else {
+        let detail = format!("'{s}' is not a username (2–64 of a-z, 0-9, '.', '_', '-')");
+        Err(Message::new(Code::Format, detail).with("expected", "username").with("got", s))
+    }
 }
 
-fn role(v: &Value) -> Result<Role, String> {
+fn role(v: &Value) -> Result<Role, Message> {
     fields::one_of(Role::ALL)(v)
 }
 
 /// A password a person chooses (or is given), on its own: length and the common-password list.
-pub fn password(v: &Value) -> Result<String, String> {
-    let s = v.as_str().ok_or_else(|| format!("must be a string, got {}", fields::json_type(v)))?;
+pub fn password(v: &Value) -> Result<String, Message> {
+    let s = fields::string(v)?;
     password::check_alone(s)?;
     Ok(s.to_owned())
 }
 
 /// The rule that needs the account's name: a password may not contain it.
 pub fn check_password_for(username: &str, pw: &str) -> Result<(), FieldError> {
-    password::check(pw, username).map_err(|e| FieldError::new("/password", e))
+    password::check(pw, username).map_err(|e| e.at("/password"))
 }
 
 /// A township officer needs exactly one township; staff have none.
 pub fn check_role_township(role: Role, township: Option<&str>) -> Result<(), FieldError> {
     match (role, township) {
-        (Role::Township, None) => Err(FieldError::new("/township", "a township officer needs a township code")),
+        (Role::Township, None) => {
+            Err(FieldError::new("/township", Code::Required, "a township officer needs a township code"))
+        }
         (Role::Admin | Role::Bureau, Some(_)) => {
-            Err(FieldError::new("/township", "bureau staff and administrators belong to no township"))
+            Err(FieldError::new("/township", Code::NotAllowed, "bureau staff and administrators belong to no township")
+                .with("role", role.as_str()))
         }
         _ => Ok(()),
     }

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::FieldError;
 use super::fields;
 use super::filter::{self, each_parameter};
+use super::{Code, FieldError, Message};
 
 /// What happened. The table stores `as_str()`; this list is the only place a kind is named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -156,8 +156,8 @@ impl AuditFilter {
                 "since" => f.since = Some(fields::timestamp(&Value::from(value))?),
                 "until" => f.until = Some(fields::timestamp(&Value::from(value))?),
                 "username" => f.username = Some(value.trim().to_owned()).filter(|u| !u.is_empty()),
-                "before" => f.before = Some(filter::number(value, 1, i64::MAX)?),
-                _ => f.limit = filter::number(value, 1, max_limit)?,
+                "before" => f.before = Some(filter::number("before", value, 1, i64::MAX)?),
+                _ => f.limit = filter::number("limit", value, 1, max_limit)?,
             }
             Ok(())
         });
@@ -165,23 +165,30 @@ impl AuditFilter {
         if let (Some(s), Some(u)) = (f.since, f.until)
             && s > u
         {
-            errors.push(FieldError::new("since", format!("since {s} is after until {u}")));
+            let detail = format!("since {s} is after until {u}");
+            errors.push(
+                FieldError::new("until", Code::Reversed, detail)
+                    .with("from", s.to_rfc3339())
+                    .with("to", u.to_rfc3339()),
+            );
         }
         if errors.is_empty() { Ok(f) } else { Err(errors) }
     }
 }
 
-fn kinds(s: &str) -> Result<Vec<SecurityEventKind>, String> {
+fn kinds(s: &str) -> Result<Vec<SecurityEventKind>, Message> {
+    let known: Vec<&str> = SecurityEventKind::ALL.iter().map(|k| k.as_str()).collect();
     let names = filter::list(s);
     if names.is_empty() {
-        return Err("name at least one kind".into());
+        return Err(Message::new(Code::Required, "name at least one kind").with("allowed", known));
     }
     names
         .iter()
         .map(|n| {
             SecurityEventKind::parse(n).ok_or_else(|| {
-                let known: Vec<&str> = SecurityEventKind::ALL.iter().map(|k| k.as_str()).collect();
-                format!("unknown kind '{n}'; kinds are: {}", known.join(", "))
+                Message::new(Code::UnknownValue, format!("unknown kind '{n}'; kinds are: {}", known.join(", ")))
+                    .with("got", n.as_str())
+                    .with("allowed", known.clone())
             })
         })
         .collect()
@@ -253,7 +260,7 @@ mod tests {
             AUDIT_DEFAULT_LIMIT,
             AUDIT_MAX_LIMIT,
         );
-        assert_eq!(window.unwrap_err()[0].pointer, "since");
+        assert_eq!(window.unwrap_err()[0].pointer, "until");
     }
 
     #[test]

@@ -5,9 +5,9 @@
 use geo::{Geometry, MultiPolygon};
 use serde_json::{Map, Value};
 
-use super::FieldError;
 use super::chinacoords::Datum;
 use super::crs;
+use super::{Code, FieldError, Message};
 
 /// One feature of a boundary file, in the file's own coordinates.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +41,10 @@ pub struct Source {
     pub encoding: Option<String>,
 }
 
+/// The fields of the upload form.
+const FORM_FIELDS: &[&str] =
+    &["file", "code_field", "name_field", "kind_field", "crs", "coords", "encoding", "layer", "apply"];
+
 /// What a person asks of an import, from the upload form or the command line.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Request {
@@ -70,21 +74,34 @@ impl Request {
                 "layer" => r.layer = v,
                 "crs" => match crs::parse_crs_name(value) {
                     Ok(c) => r.crs = Some(c),
-                    Err(e) => errors.push(FieldError::new("/crs", e)),
+                    Err(e) => errors.push(FieldError::new("/crs", Code::UnknownCrs, e).with("got", value.trim())),
                 },
                 "coords" => match Datum::parse(value) {
                     Ok(d) => r.datum = d,
-                    Err(e) => errors.push(FieldError::new("/coords", e)),
+                    Err(e) => errors.push(
+                        FieldError::new("/coords", Code::UnknownValue, e)
+                            .with("got", value.trim())
+                            .with("allowed", Datum::NAMES.to_vec()),
+                    ),
                 },
                 "apply" => match value.trim() {
                     "true" | "1" | "yes" => r.apply = true,
                     "false" | "0" | "no" => r.apply = false,
-                    other => errors.push(FieldError::new("/apply", format!("'{other}' is not true or false"))),
+                    other => errors.push(
+                        FieldError::new("/apply", Code::Format, format!("'{other}' is not true or false"))
+                            .with("expected", "boolean")
+                            .with("got", other),
+                    ),
                 },
-                other => errors.push(FieldError::new(
-                    format!("/{other}"),
-                    format!("unknown field '{other}'; the form takes file, code_field, name_field, kind_field, crs, coords, encoding, layer and apply"),
-                )),
+                other => errors.push(
+                    FieldError::new(
+                        format!("/{other}"),
+                        Code::UnknownField,
+                        format!("unknown field '{other}'; the form takes file, code_field, name_field, kind_field, crs, coords, encoding, layer and apply"),
+                    )
+                    .with("name", other)
+                    .with("allowed", FORM_FIELDS.to_vec()),
+                ),
             }
         }
         if errors.is_empty() { Ok(r) } else { Err(errors) }
@@ -114,10 +131,16 @@ pub fn choose_columns(fields: &[String], named: &Columns) -> Result<Columns, Vec
                 Some(g) => format!("the file has no column '{g}'"),
                 None => format!("no column looks like it ({})", usual.join(", ")),
             };
-            errors.push(FieldError::new(
+            let mut e = FieldError::new(
                 format!("/{}", option.trim_start_matches("--").replace('-', "_")),
+                Code::NoColumn,
                 format!("{what}; the file's columns are {}: name the right one with {option}", fields.join(", ")),
-            ));
+            )
+            .with("columns", fields.to_vec());
+            if let Some(g) = given {
+                e = e.with("got", g.as_str());
+            }
+            errors.push(e);
         }
         found
     };
@@ -154,18 +177,47 @@ fn text_of(v: &Value) -> Option<String> {
 }
 
 /// The area of a feature, or why it is not one.
-fn area(g: Option<&Geometry<f64>>) -> Result<MultiPolygon<f64>, String> {
-    let not_area =
-        |what: &str| Err(format!("is {what}: a township boundary must be an area (Polygon or MultiPolygon)"));
+fn area(g: Option<&Geometry<f64>>) -> Result<MultiPolygon<f64>, Message> {
+    let not_area = |what: &str, kind: &str| {
+        let detail = format!("is {what}: a township boundary must be an area (Polygon or MultiPolygon)");
+        Err(Message::new(Code::NotAnArea, detail).with("kind", kind))
+    };
     match g {
-        None => Err("has no geometry".into()),
+        None => Err(Message::new(Code::Required, "has no geometry")),
         Some(Geometry::Polygon(p)) => Ok(MultiPolygon(vec![p.clone()])),
-        Some(Geometry::MultiPolygon(m)) if m.0.is_empty() => Err("has an empty geometry".into()),
+        Some(Geometry::MultiPolygon(m)) if m.0.is_empty() => {
+            Err(Message::new(Code::EmptyGeometry, "has an empty geometry"))
+        }
         Some(Geometry::MultiPolygon(m)) => Ok(m.clone()),
         Some(Geometry::Rect(r)) => Ok(MultiPolygon(vec![r.to_polygon()])),
-        Some(Geometry::Point(_) | Geometry::MultiPoint(_)) => not_area("a point"),
-        Some(Geometry::Line(_) | Geometry::LineString(_) | Geometry::MultiLineString(_)) => not_area("a line"),
-        Some(_) => not_area("a mixed geometry collection"),
+        Some(Geometry::Point(_) | Geometry::MultiPoint(_)) => not_area("a point", "Point"),
+        Some(Geometry::Line(_) | Geometry::LineString(_) | Geometry::MultiLineString(_)) => {
+            not_area("a line", "LineString")
+        }
+        Some(_) => not_area("a mixed geometry collection", "GeometryCollection"),
+    }
+}
+
+/// Why feature `index`'s code (if it has one) is not a township code.
+fn bad_code(code: Option<&str>, index: usize) -> Message {
+    let got = code.map_or("nothing".into(), |c| format!("'{c}'"));
+    let detail = format!("feature {index}: a township code is 9 or 12 digits, got {got}");
+    match code {
+        Some(c) => Message::new(Code::Format, detail).with("expected", "township_code").with("got", c),
+        None => Message::new(Code::Required, detail),
+    }
+}
+
+/// Why feature `index`'s name (if it has one) cannot be a township's, if it cannot.
+fn bad_name(name: Option<&str>, index: usize) -> Option<Message> {
+    match name {
+        Some(n) if n.chars().count() <= 50 => None,
+        Some(n) => Some(
+            Message::new(Code::TooLong, format!("feature {index}: the name is longer than 50 characters"))
+                .with("max", 50)
+                .with("got", n.chars().count()),
+        ),
+        None => Some(Message::new(Code::Required, format!("feature {index}: the township has no name"))),
     }
 }
 
@@ -182,36 +234,26 @@ pub fn townships(features: &[Feature], columns: &Columns) -> Result<Vec<Township
         let name = get(&columns.name);
         let valid_code = code.as_deref().filter(|c| matches!(c.len(), 9 | 12) && c.bytes().all(|b| b.is_ascii_digit()));
         if valid_code.is_none() {
-            let got = code.clone().map_or("nothing".into(), |c| format!("'{c}'"));
-            errors.push(FieldError::new(
-                at(&code_field),
-                format!("feature {}: a township code is 9 or 12 digits, got {got}", f.index),
-            ));
+            errors.push(bad_code(code.as_deref(), f.index).at(at(&code_field)));
         }
-        match &name {
-            Some(n) if n.chars().count() <= 50 => {}
-            Some(_) => errors.push(FieldError::new(
-                at(&name_field),
-                format!("feature {}: the name is longer than 50 characters", f.index),
-            )),
-            None => {
-                errors.push(FieldError::new(at(&name_field), format!("feature {}: the township has no name", f.index)))
-            }
+        if let Some(why) = bad_name(name.as_deref(), f.index) {
+            errors.push(why.at(at(&name_field)));
         }
         let boundary = area(f.geometry.as_ref()).map_err(|e| {
-            errors.push(FieldError::new(
-                format!("/file/features/{}/geometry", f.index),
-                format!("feature {} {e}", f.index),
-            ))
+            let detail = format!("feature {} {e}", f.index);
+            errors.push(Message { detail, ..e }.at(format!("/file/features/{}/geometry", f.index)))
         });
         if let Some(earlier) = out.iter().find(|t| Some(t.code.as_str()) == valid_code) {
-            errors.push(FieldError::new(
-                at(&code_field),
-                format!(
-                    "feature {}: the code {} is also feature {}'s ({}): township codes must be unique",
-                    f.index, earlier.code, earlier.index, earlier.name
-                ),
-            ));
+            let detail = format!(
+                "feature {}: the code {} is also feature {}'s ({}): township codes must be unique",
+                f.index, earlier.code, earlier.index, earlier.name
+            );
+            errors.push(
+                FieldError::new(at(&code_field), Code::Duplicate, detail)
+                    .with("got", earlier.code.as_str())
+                    .with("index", earlier.index)
+                    .with("name", earlier.name.as_str()),
+            );
         }
         if let (Some(code), Some(name), Ok(boundary)) = (valid_code, name, boundary) {
             let written = columns.kind.as_ref().and_then(|k| f.properties.get(k)).and_then(Value::as_str);
@@ -220,7 +262,7 @@ pub fn townships(features: &[Feature], columns: &Columns) -> Result<Vec<Township
         }
     }
     if features.is_empty() {
-        errors.push(FieldError::new("/file", "the file holds no features"));
+        errors.push(FieldError::new("/file", Code::NoFeatures, "the file holds no features"));
     }
     if errors.is_empty() { Ok(out) } else { Err(errors) }
 }

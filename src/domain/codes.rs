@@ -1,18 +1,20 @@
 //! The codes that name a township or a category: what a well-formed one looks like, checked in one
 //! place, and how a code that names nothing is refused.
 
-use super::FieldError;
+use super::{Code, FieldError, Message};
 
 /// A township's statistical code: 9 digits (township level) or 12 (village level).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TownshipCode(String);
 
 impl TownshipCode {
-    pub fn parse(s: &str) -> Result<TownshipCode, String> {
+    pub fn parse(s: &str) -> Result<TownshipCode, Message> {
         if (s.len() == 9 || s.len() == 12) && s.bytes().all(|b| b.is_ascii_digit()) {
             Ok(TownshipCode(s.to_owned()))
         } else {
-            Err(format!("'{s}' is not a township code (9 or 12 digits)"))
+            Err(Message::new(Code::Format, format!("'{s}' is not a township code (9 or 12 digits)"))
+                .with("expected", "township_code")
+                .with("got", s))
         }
     }
 
@@ -26,14 +28,16 @@ impl TownshipCode {
 pub struct CategoryCode(String);
 
 impl CategoryCode {
-    pub fn parse(s: &str) -> Result<CategoryCode, String> {
+    pub fn parse(s: &str) -> Result<CategoryCode, Message> {
         let ok = s.len() <= 32
             && s.starts_with(|c: char| c.is_ascii_lowercase())
             && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if ok {
             Ok(CategoryCode(s.to_owned()))
         } else {
-            Err(format!("'{s}' is not a category code (lower-case letters, digits, _)"))
+            Err(Message::new(Code::Format, format!("'{s}' is not a category code (lower-case letters, digits, _)"))
+                .with("expected", "category_code")
+                .with("got", s))
         }
     }
 
@@ -45,12 +49,13 @@ impl CategoryCode {
 /// The refusal of a category code that names no category, listing those there are.
 pub fn unknown_category(pointer: &str, code: &str, known: &[impl AsRef<str>]) -> FieldError {
     let known: Vec<&str> = known.iter().map(AsRef::as_ref).collect();
-    FieldError::new(pointer, format!("unknown category '{code}'; categories are: {}", known.join(", ")))
+    let detail = format!("unknown category '{code}'; categories are: {}", known.join(", "));
+    FieldError::new(pointer, Code::UnknownValue, detail).with("got", code).with("allowed", known)
 }
 
 /// The refusal of a township code that names no township.
 pub fn unknown_township(pointer: &str, code: &str) -> FieldError {
-    FieldError::new(pointer, format!("unknown township '{code}'"))
+    FieldError::new(pointer, Code::UnknownValue, format!("unknown township '{code}'")).with("got", code)
 }
 
 #[cfg(test)]
@@ -61,7 +66,10 @@ mod tests {
     fn township_codes_have_9_or_12_digits() {
         assert!(TownshipCode::parse("330599101").is_ok());
         assert!(TownshipCode::parse("330599101001").is_ok());
-        assert_eq!(TownshipCode::parse("33059910").unwrap_err(), "'33059910' is not a township code (9 or 12 digits)");
+        assert_eq!(
+            TownshipCode::parse("33059910").unwrap_err().detail,
+            "'33059910' is not a township code (9 or 12 digits)"
+        );
         assert!(TownshipCode::parse("33059910x").is_err());
     }
 

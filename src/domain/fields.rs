@@ -4,8 +4,9 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Map, Value};
 
-use super::FieldError;
+use super::{Code, FieldError, Message};
 
+/// A JSON value's type in English, for sentences ("a string").
 pub fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
@@ -41,7 +42,7 @@ impl<'a> Props<'a> {
     pub fn object(body: &'a Value, base: &str) -> Result<Self, Vec<FieldError>> {
         match body {
             Value::Object(map) => Ok(Self::new(map, base)),
-            other => Err(vec![FieldError::new(base, format!("must be a JSON object, got {}", json_type(other)))]),
+            other => Err(vec![wrong_type("object", "must be a JSON object", other).at(base)]),
         }
     }
 
@@ -49,9 +50,9 @@ impl<'a> Props<'a> {
         format!("{}/{}", self.base, key.replace('~', "~0").replace('/', "~1"))
     }
 
-    pub fn fail(&mut self, key: &str, detail: impl Into<String>) {
+    pub fn fail(&mut self, key: &str, why: Message) {
         let pointer = self.pointer(key);
-        self.errors.push(FieldError::new(pointer, detail));
+        self.errors.push(why.at(pointer));
     }
 
     /// Refuses keys outside `known` (catching typos such as `due` for `due_date`); keys in `ignored`
@@ -64,11 +65,15 @@ impl<'a> Props<'a> {
             .cloned()
             .collect();
         for key in unknown {
-            self.fail(&key, format!("unknown property '{key}'; known properties are: {}", known.join(", ")));
+            let why = Message::new(
+                Code::UnknownField,
+                format!("unknown property '{key}'; known properties are: {}", known.join(", ")),
+            );
+            self.fail(&key, why.with("name", key.as_str()).with("allowed", known.to_vec()));
         }
     }
 
-    pub fn read<T>(&mut self, key: &str, convert: impl FnOnce(&Value) -> Result<T, String>) -> Slot<T> {
+    pub fn read<T>(&mut self, key: &str, convert: impl FnOnce(&Value) -> Result<T, Message>) -> Slot<T> {
         match self.map.get(key) {
             None => Slot::Absent,
             Some(Value::Null) => Slot::Null,
@@ -83,7 +88,7 @@ impl<'a> Props<'a> {
     }
 
     /// A field that may be absent or null (both mean "not given").
-    pub fn optional<T>(&mut self, key: &str, convert: impl FnOnce(&Value) -> Result<T, String>) -> Option<T> {
+    pub fn optional<T>(&mut self, key: &str, convert: impl FnOnce(&Value) -> Result<T, Message>) -> Option<T> {
         match self.read(key, convert) {
             Slot::Value(v) => Some(v),
             _ => None,
@@ -91,11 +96,11 @@ impl<'a> Props<'a> {
     }
 
     /// A field that must be present and not null.
-    pub fn required<T>(&mut self, key: &str, convert: impl FnOnce(&Value) -> Result<T, String>) -> Option<T> {
+    pub fn required<T>(&mut self, key: &str, convert: impl FnOnce(&Value) -> Result<T, Message>) -> Option<T> {
         match self.read(key, convert) {
             Slot::Value(v) => Some(v),
             Slot::Absent | Slot::Null => {
-                self.fail(key, format!("'{key}' is required"));
+                self.fail(key, Message::new(Code::Required, format!("'{key}' is required")));
                 None
             }
             Slot::Invalid => None,
@@ -104,11 +109,11 @@ impl<'a> Props<'a> {
 
     /// For patches: `None` keeps the stored value, `Some(v)` replaces it. Null is refused because
     /// the field cannot be empty.
-    pub fn change<T>(&mut self, key: &str, convert: impl FnOnce(&Value) -> Result<T, String>) -> Option<T> {
+    pub fn change<T>(&mut self, key: &str, convert: impl FnOnce(&Value) -> Result<T, Message>) -> Option<T> {
         match self.read(key, convert) {
             Slot::Value(v) => Some(v),
             Slot::Null => {
-                self.fail(key, format!("'{key}' cannot be null"));
+                self.fail(key, Message::new(Code::Required, format!("'{key}' cannot be null")));
                 None
             }
             Slot::Absent | Slot::Invalid => None,
@@ -119,7 +124,7 @@ impl<'a> Props<'a> {
     pub fn change_nullable<T>(
         &mut self,
         key: &str,
-        convert: impl FnOnce(&Value) -> Result<T, String>,
+        convert: impl FnOnce(&Value) -> Result<T, Message>,
     ) -> Option<Option<T>> {
         match self.read(key, convert) {
             Slot::Value(v) => Some(Some(v)),
@@ -129,85 +134,135 @@ impl<'a> Props<'a> {
     }
 }
 
+/// The refusal of a JSON value of the wrong type: `expected` names the type in the code's terms,
+/// `sentence` says it in English ("must be a string").
+pub fn wrong_type(expected: &str, sentence: &str, got: &Value) -> Message {
+    Message::new(Code::WrongType, format!("{sentence}, got {}", json_type(got)))
+        .with("expected", expected)
+        .with("type", type_code(got))
+}
+
+/// A JSON value's type as the codes name it (`string`, `number`, ...).
+pub fn type_code(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// A string value, or the refusal of another type.
+pub fn string(v: &Value) -> Result<&str, Message> {
+    v.as_str().ok_or_else(|| wrong_type("string", "must be a string", v))
+}
+
 /// Trimmed text of at most `max` characters; `allow_empty` decides whether "" is a value.
-pub fn text(max: usize, allow_empty: bool) -> impl FnOnce(&Value) -> Result<String, String> {
+pub fn text(max: usize, allow_empty: bool) -> impl FnOnce(&Value) -> Result<String, Message> {
     move |v| {
-        let s = v.as_str().ok_or_else(|| format!("must be a string, got {}", json_type(v)))?.trim();
+        let s = string(v)?.trim();
         if let Some(why) = super::text::refusal(s) {
             return Err(why);
         }
         let n = s.chars().count();
         if n == 0 && !allow_empty {
-            return Err("must not be empty".into());
+            return Err(Message::new(Code::Required, "must not be empty"));
         }
         if n > max {
-            return Err(format!("must be at most {max} characters, got {n}"));
+            return Err(Message::new(Code::TooLong, format!("must be at most {max} characters, got {n}"))
+                .with("max", max)
+                .with("got", n));
         }
         Ok(s.to_owned())
     }
 }
 
 /// One of a fixed list of codes.
-pub fn one_of<T: Copy>(allowed: &'static [(&'static str, T)]) -> impl FnOnce(&Value) -> Result<T, String> {
+pub fn one_of<T: Copy>(allowed: &'static [(&'static str, T)]) -> impl FnOnce(&Value) -> Result<T, Message> {
     move |v| {
-        let s = v.as_str().ok_or_else(|| format!("must be a string, got {}", json_type(v)))?;
+        let s = string(v)?;
         allowed.iter().find(|(name, _)| *name == s).map(|(_, x)| *x).ok_or_else(|| {
             let names: Vec<&str> = allowed.iter().map(|(n, _)| *n).collect();
-            format!("'{s}' is not one of: {}", names.join(", "))
+            Message::new(Code::UnknownValue, format!("'{s}' is not one of: {}", names.join(", ")))
+                .with("got", s)
+                .with("allowed", names)
         })
     }
 }
 
-pub fn integer(min: i64, max: i64) -> impl FnOnce(&Value) -> Result<i64, String> {
+/// The refusal of a number outside `min..=max`.
+pub fn out_of_range<T: std::fmt::Display + Into<Value>>(min: T, max: T, got: T) -> Message {
+    Message::new(Code::Range, format!("must be between {min} and {max}, got {got}"))
+        .with("min", min)
+        .with("max", max)
+        .with("got", got)
+}
+
+pub fn integer(min: i64, max: i64) -> impl FnOnce(&Value) -> Result<i64, Message> {
     move |v| {
+        let whole = |got: &Value| wrong_type("integer", "must be a whole number", got);
         let n = match v {
             Value::Number(n) => n
                 .as_i64()
                 .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 1e15).map(|f| f as i64))
-                .ok_or_else(|| format!("must be a whole number, got {n}"))?,
-            other => return Err(format!("must be a whole number, got {}", json_type(other))),
+                .ok_or_else(|| {
+                    Message::new(Code::Format, format!("must be a whole number, got {n}"))
+                        .with("expected", "integer")
+                        .with("got", n.to_string())
+                })?,
+            other => return Err(whole(other)),
         };
         if !(min..=max).contains(&n) {
-            return Err(format!("must be between {min} and {max}, got {n}"));
+            return Err(out_of_range(min, max, n));
         }
         Ok(n)
     }
 }
 
 /// A non-negative amount up to `max` with at most `decimals` decimal places.
-pub fn amount(max: f64, decimals: Option<u32>) -> impl FnOnce(&Value) -> Result<f64, String> {
+pub fn amount(max: f64, decimals: Option<u32>) -> impl FnOnce(&Value) -> Result<f64, Message> {
     move |v| {
-        let x = v.as_f64().ok_or_else(|| format!("must be a number, got {}", json_type(v)))?;
+        let x = v.as_f64().ok_or_else(|| wrong_type("number", "must be a number", v))?;
         if !(0.0..=max).contains(&x) {
-            return Err(format!("must be between 0 and {max}, got {x}"));
+            return Err(out_of_range(0.0, max, x));
         }
         if let Some(d) = decimals {
             let scale = 10f64.powi(d as i32);
             if ((x * scale).round() / scale - x).abs() > 1e-9 * x.max(1.0) {
-                return Err(format!("must have at most {d} decimal places, got {x}"));
+                return Err(Message::new(Code::Decimals, format!("must have at most {d} decimal places, got {x}"))
+                    .with("max", d)
+                    .with("got", x));
             }
         }
         Ok(x)
     }
 }
 
-pub fn boolean(v: &Value) -> Result<bool, String> {
-    v.as_bool().ok_or_else(|| format!("must be true or false, got {}", json_type(v)))
+pub fn boolean(v: &Value) -> Result<bool, Message> {
+    v.as_bool().ok_or_else(|| wrong_type("boolean", "must be true or false", v))
 }
 
 /// A calendar date, `YYYY-MM-DD`.
-pub fn date(v: &Value) -> Result<NaiveDate, String> {
-    let s = v.as_str().ok_or_else(|| format!("must be a date string YYYY-MM-DD, got {}", json_type(v)))?;
+pub fn date(v: &Value) -> Result<NaiveDate, Message> {
+    let s = v.as_str().ok_or_else(|| wrong_type("date", "must be a date string YYYY-MM-DD", v))?;
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .ok()
         .filter(|d| s.len() == 10 && (1990..=2100).contains(&chrono::Datelike::year(d)))
-        .ok_or_else(|| format!("'{s}' is not a date in the form YYYY-MM-DD between 1990 and 2100"))
+        .ok_or_else(|| {
+            Message::new(Code::Format, format!("'{s}' is not a date in the form YYYY-MM-DD between 1990 and 2100"))
+                .with("expected", "date")
+                .with("got", s)
+        })
 }
 
 /// An RFC 3339 timestamp with an offset.
-pub fn timestamp(v: &Value) -> Result<DateTime<Utc>, String> {
-    let s = v.as_str().ok_or_else(|| format!("must be an RFC 3339 timestamp string, got {}", json_type(v)))?;
-    DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| format!("'{s}' is not an RFC 3339 timestamp such as 2026-05-01T09:30:00+08:00"))
+pub fn timestamp(v: &Value) -> Result<DateTime<Utc>, Message> {
+    let s = v.as_str().ok_or_else(|| wrong_type("timestamp", "must be an RFC 3339 timestamp string", v))?;
+    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|_| {
+        Message::new(Code::Format, format!("'{s}' is not an RFC 3339 timestamp such as 2026-05-01T09:30:00+08:00"))
+            .with("expected", "timestamp")
+            .with("got", s)
+    })
 }

@@ -1,7 +1,7 @@
 //! The task list's query string: parsed strictly, so a misspelt parameter is an error rather than
 //! a silently unfiltered answer.
 
-use super::FieldError;
+use super::{Code, FieldError, Message};
 use crate::domain::task::Status;
 
 pub const DEFAULT_LIMIT: i64 = 500;
@@ -17,10 +17,11 @@ pub struct BBox {
 }
 
 impl BBox {
-    pub fn parse(s: &str) -> Result<BBox, String> {
+    pub fn parse(s: &str) -> Result<BBox, Message> {
+        let bad = |detail: String| Message::new(Code::Format, detail).with("expected", "bbox").with("got", s);
         let parts: Vec<&str> = s.split(',').map(str::trim).collect();
         if parts.len() != 4 {
-            return Err(format!("bbox is minLon,minLat,maxLon,maxLat (4 numbers), got {} value(s)", parts.len()));
+            return Err(bad(format!("bbox is minLon,minLat,maxLon,maxLat (4 numbers), got {} value(s)", parts.len())));
         }
         let mut n = [0.0; 4];
         for (i, (part, name)) in parts.iter().zip(["minLon", "minLat", "maxLon", "maxLat"]).enumerate() {
@@ -28,19 +29,22 @@ impl BBox {
                 .parse::<f64>()
                 .ok()
                 .filter(|x| x.is_finite())
-                .ok_or_else(|| format!("bbox {name} '{part}' is not a number"))?;
+                .ok_or_else(|| bad(format!("bbox {name} '{part}' is not a number")))?;
             let limit = if i % 2 == 0 { 180.0 } else { 90.0 };
             if n[i].abs() > limit {
-                return Err(format!("bbox {name} {} is outside [-{limit}, {limit}]", n[i]));
+                let detail = format!("bbox {name} {} is outside [-{limit}, {limit}]", n[i]);
+                return Err(Message::new(Code::Range, detail).with("min", -limit).with("max", limit).with("got", n[i]));
             }
         }
         let b = BBox { west: n[0], south: n[1], east: n[2], north: n[3] };
         if b.south > b.north {
-            return Err(format!("bbox minLat {} is greater than maxLat {}", b.south, b.north));
+            let detail = format!("bbox minLat {} is greater than maxLat {}", b.south, b.north);
+            return Err(Message::new(Code::Reversed, detail).with("from", b.south).with("to", b.north));
         }
         // The county never crosses the antimeridian, so west > east can only be a mistake.
         if b.west > b.east {
-            return Err(format!("bbox minLon {} is greater than maxLon {}", b.west, b.east));
+            let detail = format!("bbox minLon {} is greater than maxLon {}", b.west, b.east);
+            return Err(Message::new(Code::Reversed, detail).with("from", b.west).with("to", b.east));
         }
         Ok(b)
     }
@@ -67,13 +71,15 @@ pub(crate) fn list(s: &str) -> Vec<String> {
 }
 
 /// A comma list of statuses, every one known.
-pub(crate) fn statuses(s: &str) -> Result<Vec<Status>, String> {
+pub(crate) fn statuses(s: &str) -> Result<Vec<Status>, Message> {
     list(s)
         .iter()
         .map(|name| {
             Status::parse(name).ok_or_else(|| {
                 let known: Vec<&str> = Status::ALL.iter().map(|(n, _)| *n).collect();
-                format!("unknown status '{name}'; statuses are: {}", known.join(", "))
+                Message::new(Code::UnknownValue, format!("unknown status '{name}'; statuses are: {}", known.join(", ")))
+                    .with("got", name.as_str())
+                    .with("allowed", known)
             })
         })
         .collect()
@@ -98,35 +104,56 @@ pub fn each_parameter(
     pairs: &[(String, String)],
     allowed: &[&str],
     hint: &str,
-    mut each: impl FnMut(&str, &str) -> Result<(), String>,
+    mut each: impl FnMut(&str, &str) -> Result<(), Message>,
 ) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let mut seen: Vec<&str> = Vec::new();
     for (key, value) in pairs {
         let refusal = if !allowed.contains(&key.as_str()) {
-            Some(format!("unknown parameter '{key}'; {hint}"))
+            Some(unknown_parameter(key, hint, allowed))
         } else if seen.contains(&key.as_str()) {
-            Some(format!("'{key}' is given more than once; separate several values with commas"))
+            let detail = format!("'{key}' is given more than once; separate several values with commas");
+            Some(Message::new(Code::Repeated, detail).with("name", key.as_str()))
         } else {
             seen.push(key);
             each(key, value).err()
         };
-        errors.extend(refusal.map(|d| FieldError::new(key.clone(), d)));
+        errors.extend(refusal.map(|why| why.at(key.clone())));
     }
     errors
 }
 
-pub(crate) fn flag(s: &str) -> Result<bool, String> {
+/// The refusal of a query parameter `key` that is not among `allowed` (`hint` says what is).
+pub fn unknown_parameter(key: &str, hint: &str, allowed: &[&str]) -> Message {
+    let why = Message::new(Code::UnknownField, format!("unknown parameter '{key}'; {hint}")).with("name", key);
+    if allowed.is_empty() { why } else { why.with("allowed", allowed.to_vec()) }
+}
+
+pub(crate) fn flag(s: &str) -> Result<bool, Message> {
     match s {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
-        _ => Err(format!("'{s}' is not true or false")),
+        _ => Err(Message::new(Code::Format, format!("'{s}' is not true or false"))
+            .with("expected", "boolean")
+            .with("got", s)),
     }
 }
 
-pub(crate) fn number(s: &str, min: i64, max: i64) -> Result<i64, String> {
-    let n: i64 = s.parse().map_err(|_| format!("'{s}' is not a whole number"))?;
-    if (min..=max).contains(&n) { Ok(n) } else { Err(format!("{n} is not between {min} and {max}")) }
+/// A whole number in `min..=max`; `name` leads the English sentence.
+pub(crate) fn number(name: &str, s: &str, min: i64, max: i64) -> Result<i64, Message> {
+    let n: i64 = s.parse().map_err(|_| {
+        Message::new(Code::Format, format!("{name}: '{s}' is not a whole number"))
+            .with("expected", "integer")
+            .with("got", s)
+    })?;
+    if (min..=max).contains(&n) {
+        Ok(n)
+    } else {
+        Err(Message::new(Code::Range, format!("{name}: {n} is not between {min} and {max}"))
+            .with("min", min)
+            .with("max", max)
+            .with("got", n))
+    }
 }
 
 impl TaskFilter {
@@ -143,13 +170,15 @@ impl TaskFilter {
                 "supervised" => f.supervised = Some(flag(value)?),
                 "q" => {
                     let q = value.trim();
-                    if q.chars().count() > 100 {
-                        return Err("q must be at most 100 characters".into());
+                    let n = q.chars().count();
+                    if n > 100 {
+                        let why = Message::new(Code::TooLong, "q must be at most 100 characters");
+                        return Err(why.with("max", 100).with("got", n));
                     }
                     f.q = Some(q.to_owned()).filter(|q| !q.is_empty());
                 }
-                "limit" => f.limit = number(value, 1, MAX_LIMIT).map_err(|e| format!("limit: {e}"))?,
-                "offset" => f.offset = number(value, 0, i64::from(i32::MAX)).map_err(|e| format!("offset: {e}"))?,
+                "limit" => f.limit = number("limit", value, 1, MAX_LIMIT)?,
+                "offset" => f.offset = number("offset", value, 0, i64::from(i32::MAX))?,
                 _ => unreachable!("every allowed parameter is handled"),
             }
             Ok(())

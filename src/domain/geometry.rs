@@ -9,8 +9,8 @@
 use geo::{Coord, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon};
 use serde_json::Value;
 
-use super::FieldError;
-use super::fields::json_type;
+use super::fields::wrong_type;
+use super::{Code, FieldError, Message};
 
 /// More than this many positions is refused: a ledger feature is a site, a river stretch or a
 /// village, never a survey-grade boundary, and big geometries make every map view slow.
@@ -81,12 +81,15 @@ pub fn check_crs(value: &Value, pointer: &str) -> Result<(), FieldError> {
         Some(n) if WGS84_NAMES.iter().any(|w| w.eq_ignore_ascii_case(n)) => Ok(()),
         Some(n) => Err(FieldError::new(
             pointer,
+            Code::UnsupportedCrs,
             format!(
                 "coordinate reference system '{n}' is not supported: send WGS 84 longitude/latitude (RFC 7946) and leave out 'crs'"
             ),
-        )),
+        )
+        .with("got", n)),
         None => Err(FieldError::new(
             pointer,
+            Code::UnsupportedCrs,
             "'crs' must name WGS 84 (urn:ogc:def:crs:OGC:1.3:CRS84) or be left out (RFC 7946)",
         )),
     }
@@ -98,9 +101,9 @@ struct Parser {
 }
 
 impl Parser {
-    fn fail(&mut self, pointer: String, detail: impl Into<String>) {
+    fn fail(&mut self, pointer: String, why: Message) {
         if self.errors.len() < MAX_ERRORS {
-            self.errors.push(FieldError::new(pointer, detail));
+            self.errors.push(why.at(pointer));
         }
     }
 
@@ -108,7 +111,7 @@ impl Parser {
         match v {
             Value::Array(items) => Some(items),
             other => {
-                self.fail(pointer.to_owned(), format!("{what} must be an array, got {}", json_type(other)));
+                self.fail(pointer.to_owned(), wrong_type("array", &format!("{what} must be an array"), other));
                 None
             }
         }
@@ -121,10 +124,9 @@ impl Parser {
         }
         let items = self.array(v, pointer, "a position")?;
         if items.len() < 2 || items.len() > 3 {
-            self.fail(
-                pointer.to_owned(),
-                format!("a position is [longitude, latitude] (optionally with elevation), got {} numbers", items.len()),
-            );
+            let detail =
+                format!("a position is [longitude, latitude] (optionally with elevation), got {} numbers", items.len());
+            self.fail(pointer.to_owned(), Message::new(Code::PositionSize, detail).with("got", items.len()));
             return None;
         }
         let mut out = [0.0; 2];
@@ -134,11 +136,13 @@ impl Parser {
             match items[axis].as_f64() {
                 Some(x) if x.is_finite() && (-limit..=limit).contains(&x) => out[axis] = x,
                 Some(x) => {
-                    self.fail(p, format!("{name} {x} is outside [-{limit}, {limit}]"));
+                    let detail = format!("{name} {x} is outside [-{limit}, {limit}]");
+                    let why = Message::new(Code::Range, detail).with("min", -limit).with("max", limit).with("got", x);
+                    self.fail(p, why);
                     ok = false;
                 }
                 None => {
-                    self.fail(p, format!("{name} must be a number, got {}", json_type(&items[axis])));
+                    self.fail(p, wrong_type("number", &format!("{name} must be a number"), &items[axis]));
                     ok = false;
                 }
             }
@@ -146,7 +150,7 @@ impl Parser {
         if let Some(z) = items.get(2)
             && !z.is_number()
         {
-            self.fail(format!("{pointer}/2"), format!("elevation must be a number, got {}", json_type(z)));
+            self.fail(format!("{pointer}/2"), wrong_type("number", "elevation must be a number", z));
             ok = false;
         }
         ok.then_some(Coord { x: out[0], y: out[1] })
@@ -155,7 +159,11 @@ impl Parser {
     fn positions(&mut self, v: &Value, pointer: &str, what: &str, min: usize) -> Option<Vec<Coord<f64>>> {
         let items = self.array(v, pointer, what)?;
         if items.len() < min {
-            self.fail(pointer.to_owned(), format!("{what} needs at least {min} positions, got {}", items.len()));
+            let detail = format!("{what} needs at least {min} positions, got {}", items.len());
+            self.fail(
+                pointer.to_owned(),
+                Message::new(Code::TooFewPositions, detail).with("min", min).with("got", items.len()),
+            );
             return None;
         }
         let mut out = Vec::with_capacity(items.len());
@@ -179,7 +187,8 @@ impl Parser {
     fn polygon(&mut self, v: &Value, pointer: &str) -> Option<Polygon<f64>> {
         let rings = self.array(v, pointer, "a polygon")?;
         if rings.is_empty() {
-            self.fail(pointer.to_owned(), "a polygon needs an exterior ring");
+            let why = Message::new(Code::TooFewPositions, "a polygon needs an exterior ring");
+            self.fail(pointer.to_owned(), why.with("min", 4).with("got", 0));
             return None;
         }
         let mut out = Vec::with_capacity(rings.len());
@@ -190,13 +199,11 @@ impl Parser {
                 Some(ring) if ring.is_closed() => out.push(ring),
                 Some(ring) => {
                     let (first, last) = (ring.0[0], ring.0[ring.0.len() - 1]);
-                    self.fail(
-                        p,
-                        format!(
-                            "ring {i} is not closed: it starts at [{}, {}] and ends at [{}, {}]; the last position must repeat the first",
-                            first.x, first.y, last.x, last.y
-                        ),
+                    let detail = format!(
+                        "ring {i} is not closed: it starts at [{}, {}] and ends at [{}, {}]; the last position must repeat the first",
+                        first.x, first.y, last.x, last.y
                     );
+                    self.fail(p, Message::new(Code::RingNotClosed, detail).with("ring", i));
                     ok = false;
                 }
                 None => ok = false,
@@ -240,28 +247,33 @@ fn kind_of(obj: &serde_json::Map<String, Value>, pointer: &str) -> Result<Geomet
             Some(k) => Ok(k),
             None if t == "GeometryCollection" => Err(FieldError::new(
                 at,
+                Code::UnsupportedGeometry,
                 "GeometryCollection is not supported: a task is one point, line or area (or a Multi- form of one of them)",
-            )),
+            )
+            .with("got", t.as_str())),
             None => Err(FieldError::new(
                 at,
+                Code::UnsupportedGeometry,
                 format!(
                     "unsupported geometry type '{t}': use Point, LineString, Polygon, MultiPoint, MultiLineString or MultiPolygon"
                 ),
-            )),
+            )
+            .with("got", t.as_str())),
         },
         Some(other) => {
-            Err(FieldError::new(at, format!("the geometry type must be a string, got {}", json_type(other))))
+            Err(wrong_type("string", "the geometry type must be a string", other).at(at))
         }
-        None => Err(FieldError::new(pointer, "the geometry has no 'type'")),
+        None => Err(FieldError::new(pointer, Code::MissingMember, "the geometry has no 'type'").with("name", "type")),
     }
 }
 
 impl TaskGeometry {
     /// Parses a GeoJSON geometry object found at `pointer` in the request.
     pub fn parse(value: &Value, pointer: &str) -> Result<Self, Vec<FieldError>> {
-        let err = |d: String| Err(vec![FieldError::new(pointer, d)]);
         let Value::Object(obj) = value else {
-            return err(format!("the geometry must be a GeoJSON geometry object, got {}", json_type(value)));
+            return Err(vec![
+                wrong_type("geometry", "the geometry must be a GeoJSON geometry object", value).at(pointer),
+            ]);
         };
         let kind = kind_of(obj, pointer).map_err(|e| vec![e])?;
         if let Some(crs) = obj.get("crs") {
@@ -269,10 +281,12 @@ impl TaskGeometry {
         }
         let cp = format!("{pointer}/coordinates");
         let Some(coords) = obj.get("coordinates") else {
-            return err(format!("the {} has no 'coordinates'", kind.name()));
+            let detail = format!("the {} has no 'coordinates'", kind.name());
+            return Err(vec![FieldError::new(pointer, Code::MissingMember, detail).with("name", "coordinates")]);
         };
         if coords.as_array().is_some_and(Vec::is_empty) {
-            return Err(vec![FieldError::new(cp, format!("the {} is empty: it has no coordinates", kind.name()))]);
+            let detail = format!("the {} is empty: it has no coordinates", kind.name());
+            return Err(vec![FieldError::new(cp, Code::EmptyGeometry, detail).with("kind", kind.name())]);
         }
 
         let mut p = Parser { errors: Vec::new(), vertices: 0 };
@@ -291,10 +305,14 @@ impl TaskGeometry {
             }
         };
         if p.vertices > MAX_VERTICES {
-            return Err(vec![FieldError::new(
-                cp,
-                format!("the geometry has more than {MAX_VERTICES} positions; simplify it before sending"),
-            )]);
+            return Err(vec![
+                FieldError::new(
+                    cp,
+                    Code::TooManyVertices,
+                    format!("the geometry has more than {MAX_VERTICES} positions; simplify it before sending"),
+                )
+                .with("max", MAX_VERTICES),
+            ]);
         }
         match parsed {
             Some(geometry) if p.errors.is_empty() => Ok(TaskGeometry { geometry, vertices: p.vertices }),

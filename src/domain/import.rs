@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::FieldError;
 use super::chinacoords::Datum;
-use super::fields::json_type;
+use super::fields::wrong_type;
+use super::messages::{self, Lang};
 use super::task::NewTask;
+use super::{Code, FieldError, Message};
 
 /// Largest import accepted in one go.
 pub const MAX_FEATURES: usize = 200_000;
@@ -41,12 +42,15 @@ impl Options {
                 ("mode", "all") => o.mode = Mode::All,
                 ("mode", "partial") => o.mode = Mode::Partial,
                 ("mode", other) => {
-                    return Err(format!(
+                    let detail = format!(
                         "unknown mode '{other}': all (nothing is stored unless every feature is valid) or partial"
-                    ));
+                    );
+                    return Err(Message::new(Code::UnknownValue, detail)
+                        .with("got", other)
+                        .with("allowed", vec!["all", "partial"]));
                 }
                 ("outside", _) => o.accept_outside = super::bounds::accept_outside(value)?,
-                _ => o.datum = Datum::parse(value)?,
+                _ => o.datum = super::bounds::datum(value)?,
             }
             Ok(())
         });
@@ -65,32 +69,59 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(index: usize, errors: Vec<FieldError>) -> Failure {
-        let errors: Vec<FieldError> =
-            errors.into_iter().map(|e| FieldError::new(format!("/features/{index}{}", e.pointer), e.detail)).collect();
+        let errors: Vec<FieldError> = errors
+            .into_iter()
+            .map(|e| {
+                let pointer = format!("/features/{index}{}", e.pointer);
+                e.moved(pointer)
+            })
+            .collect();
         let error = errors.first().map(|e| format!("{}: {}", e.pointer, e.detail)).unwrap_or_default();
         Failure { index, error, errors }
+    }
+
+    /// The failure worded in `lang` (in Chinese the first problem is named by feature and field,
+    /// as pointers are not words).
+    pub fn localized(&self, lang: Lang) -> Failure {
+        let errors: Vec<FieldError> = self.errors.iter().map(|e| e.localized(lang)).collect();
+        let error = match lang {
+            Lang::En => self.error.clone(),
+            Lang::Zh => {
+                messages::summary(&format!("要素 {}", self.index), &self.errors[..self.errors.len().min(1)], lang)
+            }
+        };
+        Failure { index: self.index, error, errors }
     }
 }
 
 /// The features of a FeatureCollection, each parsed into a task (in WGS 84) or its failure.
 pub fn parse(doc: &Value, datum: Datum, now: DateTime<Utc>) -> Result<Vec<Result<NewTask, Failure>>, FieldError> {
     let Value::Object(obj) = doc else {
-        return Err(FieldError::new("", format!("send a GeoJSON FeatureCollection, got {}", json_type(doc))));
+        return Err(wrong_type("feature_collection", "send a GeoJSON FeatureCollection", doc).at(""));
     };
     if obj.get("type").and_then(Value::as_str) != Some("FeatureCollection") {
-        return Err(FieldError::new("/type", "send a GeoJSON FeatureCollection (\"type\": \"FeatureCollection\")"));
+        let detail = "send a GeoJSON FeatureCollection (\"type\": \"FeatureCollection\")";
+        let got = obj.get("type").and_then(Value::as_str).unwrap_or("");
+        return Err(FieldError::new("/type", Code::Format, detail)
+            .with("expected", "feature_collection")
+            .with("got", got));
     }
     let Some(Value::Array(features)) = obj.get("features") else {
-        return Err(FieldError::new("/features", "a FeatureCollection needs a 'features' array"));
+        let detail = "a FeatureCollection needs a 'features' array";
+        return Err(FieldError::new("/features", Code::MissingMember, detail).with("name", "features"));
     };
     if features.is_empty() {
-        return Err(FieldError::new("/features", "the FeatureCollection has no features: nothing to import"));
+        let detail = "the FeatureCollection has no features: nothing to import";
+        return Err(FieldError::new("/features", Code::NoFeatures, detail));
     }
     if features.len() > MAX_FEATURES {
         return Err(FieldError::new(
             "/features",
+            Code::TooMany,
             format!("{} features are more than {MAX_FEATURES} in one import: split the file", features.len()),
-        ));
+        )
+        .with("max", MAX_FEATURES)
+        .with("got", features.len()));
     }
     Ok(features
         .iter()

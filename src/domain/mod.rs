@@ -13,6 +13,7 @@ pub mod fields;
 pub mod filter;
 pub mod geometry;
 pub mod import;
+pub mod messages;
 pub mod ogc;
 pub mod password;
 pub mod photo;
@@ -25,6 +26,49 @@ pub mod township;
 pub mod workflow;
 
 use serde::Serialize;
+use serde_json::{Map, Value};
+
+pub use messages::{Code, Lang};
+
+/// A refusal not yet placed at a field: its code, the parameters its words need, and the English
+/// sentence. Value readers return one; the reader of the whole input knows where it goes (`at`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub code: Code,
+    pub params: Map<String, Value>,
+    pub detail: String,
+}
+
+impl Message {
+    pub fn new(code: Code, detail: impl Into<String>) -> Self {
+        Self { code, params: Map::new(), detail: detail.into() }
+    }
+
+    /// Adds the parameter `key` (a number, a string, a list).
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.params.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// The refusal placed at `pointer`.
+    pub fn at(self, pointer: impl Into<String>) -> FieldError {
+        FieldError { pointer: pointer.into(), code: self.code, params: self.params, detail: self.detail }
+    }
+
+    /// The words in `lang`: English as written where the refusal was made, Chinese from the table.
+    pub fn render(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => self.detail.clone(),
+            Lang::Zh => messages::render(self.code, &self.params, lang),
+        }
+    }
+}
+
+impl std::fmt::Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.detail)
+    }
+}
 
 /// One problem with one part of the input.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -32,11 +76,41 @@ pub struct FieldError {
     /// JSON pointer into the request body (`/properties/progress`, `/geometry/coordinates/0/3/1`),
     /// or the query parameter name for query strings.
     pub pointer: String,
+    /// What kind of problem it is: a client words it from `code` and `params` in its own language.
+    pub code: Code,
+    /// The values the words need, by name (e.g. `min`, `max`, `got`; `allowed`: a list).
+    #[schema(value_type = Object)]
+    pub params: Map<String, Value>,
+    /// The problem in words, in the language the request prefers (`Accept-Language`).
     pub detail: String,
 }
 
 impl FieldError {
-    pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { pointer: pointer.into(), detail: detail.into() }
+    pub fn new(pointer: impl Into<String>, code: Code, detail: impl Into<String>) -> Self {
+        Message::new(code, detail).at(pointer)
+    }
+
+    /// Adds the parameter `key` (a number, a string, a list).
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.params.insert(key.to_owned(), value.into());
+        self
+    }
+
+    /// The same refusal at another pointer (e.g. below `/features/3` of an import).
+    pub fn moved(self, pointer: impl Into<String>) -> FieldError {
+        FieldError { pointer: pointer.into(), ..self }
+    }
+
+    /// The words in `lang` (see `Message::render`).
+    pub fn render(&self, lang: Lang) -> String {
+        match lang {
+            Lang::En => self.detail.clone(),
+            Lang::Zh => messages::render(self.code, &self.params, lang),
+        }
+    }
+
+    /// The refusal with its `detail` in `lang`, as an answer carries it.
+    pub fn localized(&self, lang: Lang) -> FieldError {
+        FieldError { detail: self.render(lang), ..self.clone() }
     }
 }

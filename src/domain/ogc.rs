@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::FieldError;
 use super::filter::{BBox, MAX_LIMIT};
+use super::{Code, FieldError, Message};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -20,7 +20,11 @@ pub fn negotiate(f: Option<&str>, accept: Option<&str>) -> Result<Format, FieldE
         return match f {
             "json" | "geojson" | "application/json" | "application/geo+json" => Ok(Format::Json),
             "html" | "text/html" => Ok(Format::Html),
-            other => Err(FieldError::new("f", format!("unknown format '{other}': use f=json or f=html"))),
+            other => {
+                Err(FieldError::new("f", Code::UnknownValue, format!("unknown format '{other}': use f=json or f=html"))
+                    .with("got", other)
+                    .with("allowed", vec!["json", "html"]))
+            }
         };
     }
     let Some(accept) = accept else { return Ok(Format::Json) };
@@ -45,19 +49,25 @@ pub struct Period {
     pub end: Option<DateTime<Utc>>,
 }
 
-fn instant(s: &str, end_of_day: bool) -> Result<DateTime<Utc>, String> {
+fn instant(s: &str, end_of_day: bool) -> Result<DateTime<Utc>, Message> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&Utc));
     }
-    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| format!("'{s}' is not an RFC 3339 date-time (2026-05-01T08:00:00Z) or date (2026-05-01)"))?;
+    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        Message::new(
+            Code::Format,
+            format!("'{s}' is not an RFC 3339 date-time (2026-05-01T08:00:00Z) or date (2026-05-01)"),
+        )
+        .with("expected", "datetime")
+        .with("got", s)
+    })?;
     let t = if end_of_day { day.and_hms_milli_opt(23, 59, 59, 999) } else { day.and_hms_opt(0, 0, 0) };
     Ok(t.expect("a valid time of day").and_utc())
 }
 
 impl Period {
     /// The `datetime` parameter: an instant, `start/end`, or either end open as `..` or empty.
-    pub fn parse(s: &str) -> Result<Period, String> {
+    pub fn parse(s: &str) -> Result<Period, Message> {
         let open = |p: &str| p.is_empty() || p == "..";
         match s.split_once('/') {
             None => {
@@ -72,10 +82,17 @@ impl Period {
                 if let (Some(s), Some(e)) = (start, end)
                     && s > e
                 {
-                    return Err(format!("the interval starts ({s}) after it ends ({e})"));
+                    return Err(Message::new(Code::Reversed, format!("the interval starts ({s}) after it ends ({e})"))
+                        .with("from", s.to_rfc3339())
+                        .with("to", e.to_rfc3339()));
                 }
                 if start.is_none() && end.is_none() {
-                    return Err("an interval needs at least one end: '../..' is not accepted".into());
+                    return Err(Message::new(
+                        Code::Format,
+                        "an interval needs at least one end: '../..' is not accepted",
+                    )
+                    .with("expected", "datetime")
+                    .with("got", s));
                 }
                 Ok(Period { start, end })
             }
@@ -102,7 +119,7 @@ impl ItemsQuery {
                 "f" => q.f = Some(value.clone()),
                 "datetime" => match Period::parse(value) {
                     Ok(p) => q.period = Some(p),
-                    Err(e) => errors.push(FieldError::new("datetime", e)),
+                    Err(e) => errors.push(e.at("datetime")),
                 },
                 "limit" if value.parse::<i64>().is_ok_and(|n| n > MAX_LIMIT) => {
                     q.rest.push((key.clone(), MAX_LIMIT.to_string()));
@@ -139,11 +156,17 @@ impl TownshipQuery {
                 "kind" => q.kinds = Some(value.split(',').map(|s| s.trim().to_owned()).collect()),
                 "limit" => match value.parse::<i64>() {
                     Ok(n) if (1..=MAX_LIMIT).contains(&n) => q.limit = n,
-                    _ => return Err(format!("limit: '{value}' is not between 1 and {MAX_LIMIT}")),
+                    _ => {
+                        let detail = format!("limit: '{value}' is not between 1 and {MAX_LIMIT}");
+                        return Err(Message::new(Code::Range, detail).with("min", 1).with("max", MAX_LIMIT));
+                    }
                 },
                 "offset" => match value.parse::<i64>() {
                     Ok(n) if n >= 0 => q.offset = n,
-                    _ => return Err(format!("offset: '{value}' is not a whole number of at least 0")),
+                    _ => {
+                        let detail = format!("offset: '{value}' is not a whole number of at least 0");
+                        return Err(Message::new(Code::Range, detail).with("min", 0).with("max", i64::from(i32::MAX)));
+                    }
                 },
                 _ => unreachable!("every allowed parameter is handled"),
             }
@@ -181,8 +204,8 @@ mod tests {
         assert_eq!(p.end, Some(t("2026-03-31T23:59:59.999Z")));
         assert_eq!(Period::parse("../2026-03-31T00:00:00Z").unwrap().start, None);
         assert_eq!(Period::parse("2026-03-31T00:00:00Z/").unwrap().end, None);
-        assert!(Period::parse("2026-04-01/2026-03-01").unwrap_err().contains("after it ends"));
-        assert!(Period::parse("yesterday").unwrap_err().contains("RFC 3339"));
+        assert!(Period::parse("2026-04-01/2026-03-01").unwrap_err().detail.contains("after it ends"));
+        assert!(Period::parse("yesterday").unwrap_err().detail.contains("RFC 3339"));
         assert!(Period::parse("../..").is_err());
     }
 

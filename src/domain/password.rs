@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 pub const MIN_PASSWORD: usize = 12;
 pub const MAX_PASSWORD: usize = 200;
 
+use super::{Code, Message};
+
 /// The 10,000 most common passwords (see data/README.md for the source and licence).
 const COMMON: &str = include_str!("../../data/common-passwords.txt");
 
@@ -26,25 +28,28 @@ pub fn is_common(password: &str) -> bool {
 }
 
 /// Length and the common list: what can be judged without knowing whose password it is.
-pub fn check_alone(password: &str) -> Result<(), String> {
+pub fn check_alone(password: &str) -> Result<(), Message> {
     let n = password.chars().count();
     if n < MIN_PASSWORD {
-        return Err(format!("a password needs at least {MIN_PASSWORD} characters"));
+        let detail = format!("a password needs at least {MIN_PASSWORD} characters");
+        return Err(Message::new(Code::TooShort, detail).with("min", MIN_PASSWORD).with("got", n));
     }
     if n > MAX_PASSWORD {
-        return Err(format!("a password has at most {MAX_PASSWORD} characters"));
+        let detail = format!("a password has at most {MAX_PASSWORD} characters");
+        return Err(Message::new(Code::TooLong, detail).with("max", MAX_PASSWORD).with("got", n));
     }
     if is_common(password) {
-        return Err("this password is on the list of commonly used passwords; choose another".into());
+        let detail = "this password is on the list of commonly used passwords; choose another";
+        return Err(Message::new(Code::CommonPassword, detail));
     }
     Ok(())
 }
 
 /// Everything, for the account `username`: the password may not contain it (any case).
-pub fn check(password: &str, username: &str) -> Result<(), String> {
+pub fn check(password: &str, username: &str) -> Result<(), Message> {
     check_alone(password)?;
     if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
-        return Err("a password may not contain the username".into());
+        return Err(Message::new(Code::ContainsUsername, "a password may not contain the username"));
     }
     Ok(())
 }
@@ -55,9 +60,9 @@ mod tests {
 
     #[test]
     fn short_passwords_are_refused_and_twelve_characters_are_enough() {
-        assert!(check_alone("Kx9-mvT2qw").unwrap_err().contains("at least 12"));
+        assert!(check_alone("Kx9-mvT2qw").unwrap_err().detail.contains("at least 12"));
         assert_eq!(check_alone("Kx9-mvT2qw#L"), Ok(()));
-        assert!(check_alone(&"a".repeat(201)).unwrap_err().contains("at most"));
+        assert!(check_alone(&"a".repeat(201)).unwrap_err().detail.contains("at most"));
     }
 
     #[test]
@@ -72,7 +77,7 @@ mod tests {
         for pw in ["unbelievable", "Scandinavian", "Password2024!!!!", "baseball12345", "QWERTY123456"] {
             assert!(is_common(pw), "{pw} should count as common");
         }
-        assert!(check_alone("Password2024!!!!").unwrap_err().contains("commonly used"));
+        assert!(check_alone("Password2024!!!!").unwrap_err().detail.contains("commonly used"));
         assert!(!is_common("river-dredging-permit-7"));
         assert!(!is_common("2024!!!!!!!!"), "an empty stem is not a word of the list");
     }
@@ -86,7 +91,7 @@ mod tests {
     #[test]
     fn a_password_containing_the_username_is_refused() {
         let e = check("my-Bureau-2-password-x", "bureau-2").unwrap_err();
-        assert!(e.contains("username"));
+        assert!(e.detail.contains("username"));
         assert_eq!(check("river-dredging-permit-7", "bureau-2"), Ok(()));
     }
 }

@@ -55,36 +55,56 @@ fn limits() -> Limits {
     limits
 }
 
+/// Why a photo is refused after its signature was accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// It does not decode; the decoder's words.
+    Unreadable(String),
+    /// Beyond `MAX_SIDE` or `MAX_PIXELS`.
+    TooBig,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Unreadable(why) => write!(f, "cannot be read as a photo ({why})"),
+            Refusal::TooBig => {
+                write!(f, "is larger than {MAX_SIDE} pixels a side or {} megapixels", MAX_PIXELS / 1_000_000)
+            }
+        }
+    }
+}
+
+impl std::error::Error for Refusal {}
+
 /// Decodes `bytes` whole: a photo is kept only if it is a JPEG, PNG or WebP from its first byte to
-/// its last pixel, within the size bounds. The refusal says what is wrong, for the uploader.
-pub fn check(bytes: &[u8]) -> Result<Checked, String> {
-    let media_type = sniff(bytes).ok_or("is not a JPEG, PNG or WebP image")?;
+/// its last pixel, within the size bounds.
+pub fn check(bytes: &[u8]) -> Result<Checked, Refusal> {
+    let media_type = sniff(bytes).ok_or_else(|| Refusal::Unreadable("not a JPEG, PNG or WebP image".into()))?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format_of(media_type));
     reader.limits(limits());
     let decoder = reader.into_decoder().map_err(|e| refusal(media_type, &e))?;
     let (width, height) = decoder.dimensions();
     if u64::from(width) * u64::from(height) > MAX_PIXELS {
-        return Err(format!("is {width}×{height} pixels; at most {} megapixels", MAX_PIXELS / 1_000_000));
+        return Err(Refusal::TooBig);
     }
     DynamicImage::from_decoder(decoder).map_err(|e| refusal(media_type, &e))?;
     Ok(Checked { media_type, width, height })
 }
 
-fn refusal(media_type: &str, e: &image::ImageError) -> String {
+fn refusal(media_type: &str, e: &image::ImageError) -> Refusal {
     let kind = media_type.trim_start_matches("image/").to_uppercase();
     match e {
-        image::ImageError::Limits(_) => {
-            format!("is larger than {MAX_SIDE} pixels a side or {} megapixels", MAX_PIXELS / 1_000_000)
-        }
-        _ => format!("starts like a {kind} image but cannot be read as one ({e})"),
+        image::ImageError::Limits(_) => Refusal::TooBig,
+        _ => Refusal::Unreadable(format!("it starts like a {kind} image: {e}")),
     }
 }
 
 /// The copy of a photo the public gets: turned upright as its EXIF orientation says, at most
 /// `PUBLIC_SIDE` pixels a side, re-encoded as a JPEG with no metadata at all (no GPS position, no
 /// camera, no time), whatever the original carried.
-pub fn public_copy(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    let media_type = sniff(bytes).ok_or("is not a JPEG, PNG or WebP image")?;
+pub fn public_copy(bytes: &[u8]) -> Result<Vec<u8>, Refusal> {
+    let media_type = sniff(bytes).ok_or_else(|| Refusal::Unreadable("not a JPEG, PNG or WebP image".into()))?;
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format_of(media_type));
     reader.limits(limits());
     let mut decoder = reader.into_decoder().map_err(|e| refusal(media_type, &e))?;
@@ -96,7 +116,7 @@ pub fn public_copy(bytes: &[u8]) -> Result<Vec<u8>, String> {
     }
     let mut out = Vec::new();
     let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
-    img.to_rgb8().write_with_encoder(encoder).map_err(|e| format!("cannot be re-encoded ({e})"))?;
+    img.to_rgb8().write_with_encoder(encoder).map_err(|e| Refusal::Unreadable(format!("re-encoding failed: {e}")))?;
     Ok(out)
 }
 
@@ -161,10 +181,10 @@ mod tests {
         let mut fake = vec![0xFF, 0xD8, 0xFF, 0xE0];
         fake.extend((0..4000).map(|i| (i * 31 % 251) as u8));
         let e = check(&fake).unwrap_err();
-        assert!(e.contains("cannot be read as one"), "{e}");
+        assert!(matches!(&e, Refusal::Unreadable(why) if why.contains("JPEG")), "{e}");
         let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
         png.extend_from_slice(&[0; 100]);
-        assert!(check(&png).unwrap_err().contains("PNG"));
+        assert!(check(&png).unwrap_err().to_string().contains("PNG"));
     }
 
     #[test]
@@ -174,8 +194,7 @@ mod tests {
         let sof = header.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
         header[sof + 5..sof + 7].copy_from_slice(&60000u16.to_be_bytes());
         header[sof + 7..sof + 9].copy_from_slice(&60000u16.to_be_bytes());
-        let e = check(&header).unwrap_err();
-        assert!(e.contains("pixels a side"), "{e}");
+        assert_eq!(check(&header).unwrap_err(), Refusal::TooBig);
     }
 
     #[test]

@@ -8,8 +8,8 @@
 
 use serde::Serialize;
 
-use super::FieldError;
 use super::workflow::Action;
+use super::{Code, FieldError};
 
 /// Verification (销号) needs evidence: at least one photo on the task's reports, or the bureau's
 /// reason for verifying without one (kept in the history).
@@ -19,6 +19,7 @@ pub fn check_verify(photos: i64, reason: Option<&str>) -> Result<(), FieldError>
     }
     Err(FieldError::new(
         "/reason",
+        Code::VerifyNeedsEvidence,
         "no report of this task has a photo: verify only with the on-site evidence, or give a reason for verifying without a photo (the history keeps it)",
     ))
 }
@@ -29,15 +30,21 @@ pub fn check_lowering(current: i16, reported: Option<i16>, confirmed: bool, note
     let Some(new) = reported.filter(|&p| p < current) else { return Vec::new() };
     let mut errors = Vec::new();
     if !confirmed {
-        errors.push(FieldError::new(
-            "/confirm_lower",
-            format!(
-                "this report lowers progress from {current} % to {new} %: send confirm_lower true if that is meant"
-            ),
-        ));
+        errors.push(
+            FieldError::new(
+                "/confirm_lower",
+                Code::LoweringUnconfirmed,
+                format!(
+                    "this report lowers progress from {current} % to {new} %: send confirm_lower true if that is meant"
+                ),
+            )
+            .with("from", current)
+            .with("to", new),
+        );
     }
     if note.trim().is_empty() {
-        errors.push(FieldError::new("/note", format!("say why progress goes down from {current} % to {new} %")));
+        let detail = format!("say why progress goes down from {current} % to {new} %");
+        errors.push(FieldError::new("/note", Code::LoweringNeedsNote, detail).with("from", current).with("to", new));
     }
     errors
 }

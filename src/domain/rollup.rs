@@ -37,10 +37,10 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
-use super::FieldError;
 use super::codes::{self, TownshipCode};
 use super::filter::{each_parameter, flag, list, statuses};
 use super::task::Status;
+use super::{Code, FieldError, Message};
 
 /// Days without a report after which an open task is stale.
 pub const STALE_AFTER_DAYS: i32 = 30;
@@ -70,13 +70,19 @@ pub const MONTHLY_PARAMETERS: &[&str] = &["category", "status", "from", "to", "s
 /// Dates outside these years are typing mistakes, and would make month series absurdly long.
 const YEARS: std::ops::RangeInclusive<i32> = 1950..=2150;
 
-fn date(s: &str) -> Result<NaiveDate, String> {
-    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-        .map_err(|_| format!("'{s}' is not a date (YYYY-MM-DD, e.g. 2026-06-30)"))?;
+fn date(s: &str) -> Result<NaiveDate, Message> {
+    let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+        Message::new(Code::Format, format!("'{s}' is not a date (YYYY-MM-DD, e.g. 2026-06-30)"))
+            .with("expected", "date")
+            .with("got", s)
+    })?;
     if YEARS.contains(&d.year()) {
         Ok(d)
     } else {
-        Err(format!("{d} is outside the years {}–{}", YEARS.start(), YEARS.end()))
+        Err(Message::new(Code::Range, format!("{d} is outside the years {}–{}", YEARS.start(), YEARS.end()))
+            .with("min", *YEARS.start())
+            .with("max", *YEARS.end())
+            .with("got", d.year()))
     }
 }
 
@@ -100,7 +106,10 @@ impl RollupFilter {
         if let (Some(from), Some(to)) = (f.from, f.to)
             && from > to
         {
-            errors.push(FieldError::new("to", format!("the period ends ({to}) before it starts ({from})")));
+            let detail = format!("the period ends ({to}) before it starts ({from})");
+            errors.push(
+                FieldError::new("to", Code::Reversed, detail).with("from", from.to_string()).with("to", to.to_string()),
+            );
         }
         if errors.is_empty() { Ok(f) } else { Err(errors) }
     }

@@ -5,10 +5,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::FieldError;
 use super::codes::{CategoryCode, TownshipCode};
-use super::fields::{self, Props, json_type};
+use super::fields::{self, Props, wrong_type};
 use super::geometry::{TaskGeometry, check_crs};
+use super::{Code, FieldError, Message};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -158,35 +158,36 @@ pub const READ_ONLY: &[&str] = &[
     "version",
 ];
 
-fn category_code(v: &Value) -> Result<String, String> {
-    let s = v.as_str().ok_or_else(|| format!("must be a category code string, got {}", json_type(v)))?;
+fn category_code(v: &Value) -> Result<String, Message> {
+    let s = v.as_str().ok_or_else(|| wrong_type("category_code", "must be a category code string", v))?;
     CategoryCode::parse(s).map(CategoryCode::into_string)
 }
 
-pub fn township_code(v: &Value) -> Result<String, String> {
-    let s = v.as_str().ok_or_else(|| format!("must be a township code string, got {}", json_type(v)))?;
+pub fn township_code(v: &Value) -> Result<String, Message> {
+    let s = v.as_str().ok_or_else(|| wrong_type("township_code", "must be a township code string", v))?;
     TownshipCode::parse(s).map(TownshipCode::into_string)
 }
 
-fn phone(v: &Value) -> Result<String, String> {
+fn phone(v: &Value) -> Result<String, Message> {
     let s = fields::text(20, false)(v)?;
     let digits = s.chars().filter(char::is_ascii_digit).count();
     if digits >= 5 && s.chars().all(|c| c.is_ascii_digit() || "+()- ".contains(c)) {
         Ok(s)
     } else {
-        Err(format!("'{s}' is not a phone number (digits, with optional + ( ) - and spaces)"))
+        let detail = format!("'{s}' is not a phone number (digits, with optional + ( ) - and spaces)");
+        Err(Message::new(Code::Format, detail).with("expected", "phone").with("got", s))
     }
 }
 
-fn progress(v: &Value) -> Result<i16, String> {
+fn progress(v: &Value) -> Result<i16, Message> {
     fields::integer(0, 100)(v).map(|n| n as i16)
 }
 
-fn investment(v: &Value) -> Result<f64, String> {
+fn investment(v: &Value) -> Result<f64, Message> {
     fields::amount(MAX_INVESTMENT, Some(2))(v)
 }
 
-fn quantity(v: &Value) -> Result<f64, String> {
+fn quantity(v: &Value) -> Result<f64, Message> {
     fields::amount(1e12, None)(v)
 }
 
@@ -200,31 +201,32 @@ struct FeatureParts<'a> {
 /// geometry value (if any) and the properties object.
 fn feature_parts<'a>(body: &'a Value, errors: &mut Vec<FieldError>) -> Option<FeatureParts<'a>> {
     let Value::Object(obj) = body else {
-        errors.push(FieldError::new("", format!("the body must be a GeoJSON Feature object, got {}", json_type(body))));
+        errors.push(wrong_type("feature", "the body must be a GeoJSON Feature object", body).at(""));
         return None;
     };
     match obj.get("type") {
         Some(Value::String(t)) if t == "Feature" => {}
         Some(Value::String(t)) if t == "FeatureCollection" => {
-            errors.push(FieldError::new("/type", "send one Feature per request, not a FeatureCollection"));
+            let why = Message::new(Code::Format, "send one Feature per request, not a FeatureCollection");
+            errors.push(why.with("expected", "feature").with("got", "FeatureCollection").at("/type"));
             return None;
         }
         Some(other) => {
-            errors.push(FieldError::new(
-                "/type",
-                format!("the body must be a GeoJSON Feature (\"type\": \"Feature\"), got {other}"),
-            ));
+            let detail = format!("the body must be a GeoJSON Feature (\"type\": \"Feature\"), got {other}");
+            let got = other.as_str().map_or_else(|| other.to_string(), str::to_owned);
+            errors.push(FieldError::new("/type", Code::Format, detail).with("expected", "feature").with("got", got));
             return None;
         }
         None => {
-            errors
-                .push(FieldError::new("/type", "the body must be a GeoJSON Feature: \"type\": \"Feature\" is missing"));
+            let detail = "the body must be a GeoJSON Feature: \"type\": \"Feature\" is missing";
+            errors.push(FieldError::new("/type", Code::MissingMember, detail).with("name", "type"));
             return None;
         }
     }
     for key in obj.keys() {
         if !["type", "id", "geometry", "properties", "crs", "bbox", "links"].contains(&key.as_str()) {
-            errors.push(FieldError::new(format!("/{key}"), format!("unknown member '{key}' of a Feature")));
+            let detail = format!("unknown member '{key}' of a Feature");
+            errors.push(FieldError::new(format!("/{key}"), Code::UnknownField, detail).with("name", key.as_str()));
         }
     }
     if let Some(crs) = obj.get("crs")
@@ -236,10 +238,7 @@ fn feature_parts<'a>(body: &'a Value, errors: &mut Vec<FieldError>) -> Option<Fe
         None | Some(Value::Null) => None,
         Some(Value::Object(m)) => Some(m),
         Some(other) => {
-            errors.push(FieldError::new(
-                "/properties",
-                format!("properties must be an object, got {}", json_type(other)),
-            ));
+            errors.push(wrong_type("object", "properties must be an object", other).at("/properties"));
             return None;
         }
     };
@@ -273,7 +272,8 @@ impl NewTask {
         let geometry = match geometry {
             Some(g) => parse_geometry(g, &mut errors),
             None => {
-                errors.push(FieldError::new("/geometry", "a task needs a geometry: a point, a line or an area"));
+                let detail = "a task needs a geometry: a point, a line or an area";
+                errors.push(FieldError::new("/geometry", Code::Required, detail));
                 None
             }
         };
@@ -364,7 +364,10 @@ impl TaskPatch {
         for key in WORKFLOW_ONLY.iter().filter(|k| props.is_some_and(|m| m.contains_key(**k))) {
             p.fail(
                 key,
-                "status changes through the workflow: POST /api/tasks/{id}/reports (start, complete) or /transitions (verify, return, cancel)",
+                Message::new(
+                    Code::WorkflowOnly,
+                    "status changes through the workflow: POST /api/tasks/{id}/reports (start, complete) or /transitions (verify, return, cancel)",
+                ),
             );
         }
         let patchable: Vec<&str> = WRITABLE.iter().copied().filter(|k| !WORKFLOW_ONLY.contains(k)).collect();
@@ -407,22 +410,22 @@ impl TaskPatch {
             return Err(errors);
         };
         if geometry.is_none() {
-            errors.push(FieldError::new("/geometry", "a replacement states the whole task: the geometry is missing"));
+            let detail = "a replacement states the whole task: the geometry is missing";
+            errors.push(FieldError::new("/geometry", Code::Required, detail));
         }
         let mut props = properties.cloned().unwrap_or_default();
         for key in ["title", "category"] {
             if props.get(key).is_none_or(Value::is_null) {
                 errors.push(FieldError::new(
                     format!("/properties/{key}"),
+                    Code::Required,
                     format!("'{key}' is required: a replacement states the whole task"),
                 ));
             }
         }
         let status = match props.remove("status") {
             None | Some(Value::Null) => None,
-            Some(v) => {
-                fields::one_of(Status::ALL)(&v).map_err(|e| errors.push(FieldError::new("/properties/status", e))).ok()
-            }
+            Some(v) => fields::one_of(Status::ALL)(&v).map_err(|e| errors.push(e.at("/properties/status"))).ok(),
         };
         for key in WORKFLOW_ONLY {
             props.remove(*key);
@@ -505,13 +508,13 @@ impl Replacement {
         if let Some(claimed) = self.status
             && claimed.as_str() != status
         {
-            return Err(FieldError::new(
-                "/properties/status",
-                format!(
-                    "the task is {status}, not {}: status changes through the workflow (POST /api/tasks/{{id}}/reports or /transitions)",
-                    claimed.as_str()
-                ),
-            ));
+            let detail = format!(
+                "the task is {status}, not {}: status changes through the workflow (POST /api/tasks/{{id}}/reports or /transitions)",
+                claimed.as_str()
+            );
+            return Err(FieldError::new("/properties/status", Code::StatusMismatch, detail)
+                .with("status", status)
+                .with("got", claimed.as_str()));
         }
         let mut patch = self.patch;
         if !overridden && patch.township_override.as_ref().is_some_and(|t| t.as_deref() == Some(township)) {
@@ -526,37 +529,47 @@ pub fn check(t: &TaskFields, now: DateTime<Utc>) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let at = |k: &str| format!("/properties/{k}");
     if t.status.is_finished() && t.progress != 100 {
-        errors.push(FieldError::new(
-            at("progress"),
-            format!("a {} task has progress 100, got {}", t.status.as_str(), t.progress),
-        ));
+        let detail = format!("a {} task has progress 100, got {}", t.status.as_str(), t.progress);
+        errors.push(
+            FieldError::new(at("progress"), Code::ProgressFull, detail)
+                .with("status", t.status.as_str())
+                .with("got", t.progress),
+        );
     }
     if t.completed_at.is_some() && !t.status.is_finished() {
-        errors.push(FieldError::new(
-            at("completed_at"),
-            format!("only a completed or verified task has a completion time; this one is {}", t.status.as_str()),
-        ));
+        let detail =
+            format!("only a completed or verified task has a completion time; this one is {}", t.status.as_str());
+        errors.push(FieldError::new(at("completed_at"), Code::NotAllowed, detail).with("status", t.status.as_str()));
     }
     // A few minutes of clock skew between a phone and the server is normal; a day is not.
     if let Some(done) = t.completed_at
         && done > now + chrono::Duration::minutes(10)
     {
-        errors.push(FieldError::new(at("completed_at"), format!("{} is in the future", done.to_rfc3339())));
+        let got = done.to_rfc3339();
+        errors.push(
+            FieldError::new(at("completed_at"), Code::InFuture, format!("{got} is in the future")).with("got", got),
+        );
     }
     match (t.status, &t.cancel_reason) {
         (Status::Cancelled, None) => {
-            errors.push(FieldError::new(at("cancel_reason"), "a cancelled task needs the reason it was cancelled"))
+            let detail = "a cancelled task needs the reason it was cancelled";
+            errors.push(FieldError::new(at("cancel_reason"), Code::ReasonRequired, detail).with("action", "cancel"))
         }
         (s, Some(_)) if s != Status::Cancelled => {
-            errors.push(FieldError::new(at("cancel_reason"), "only a cancelled task has a cancellation reason"))
+            let detail = "only a cancelled task has a cancellation reason";
+            errors.push(FieldError::new(at("cancel_reason"), Code::NotAllowed, detail).with("status", s.as_str()))
         }
         _ => {}
     }
     match (&t.target_quantity, &t.target_unit) {
         (Some(_), None) => {
-            errors.push(FieldError::new(at("target_unit"), "a target quantity needs its unit (e.g. km, 吨标准煤, 户)"))
+            let detail = "a target quantity needs its unit (e.g. km, 吨标准煤, 户)";
+            errors.push(FieldError::new(at("target_unit"), Code::RequiredWith, detail).with("field", "target_quantity"))
         }
-        (None, Some(_)) => errors.push(FieldError::new(at("target_quantity"), "a target unit needs its quantity")),
+        (None, Some(_)) => errors.push(
+            FieldError::new(at("target_quantity"), Code::RequiredWith, "a target unit needs its quantity")
+                .with("field", "target_unit"),
+        ),
         _ => {}
     }
     errors

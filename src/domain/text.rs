@@ -6,14 +6,21 @@
 
 use serde_json::Value;
 
-use super::FieldError;
+use super::{Code, FieldError, Message};
 
 /// Why `s` cannot be stored as a text field, if it cannot: NUL or a control character other than
 /// tab, line feed and carriage return.
-pub fn refusal(s: &str) -> Option<String> {
+pub fn refusal(s: &str) -> Option<Message> {
     let (at, c) = s.char_indices().find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))?;
     let position = s[..at].chars().count() + 1;
-    Some(format!("contains the control character U+{:04X} at character {position}; text cannot hold it", u32::from(c)))
+    let char = format!("U+{:04X}", u32::from(c));
+    let detail = format!("contains the control character {char} at character {position}; text cannot hold it");
+    Some(Message::new(Code::ControlCharacter, detail).with("char", char).with("position", position))
+}
+
+/// The refusal of text holding U+0000 where its place in the text is not counted.
+pub fn nul_refusal(detail: &str) -> Message {
+    Message::new(Code::ControlCharacter, detail).with("char", "U+0000")
 }
 
 /// True when `s` holds U+0000, which no PostgreSQL text or jsonb value can.
@@ -48,6 +55,7 @@ pub fn query_pairs(q: &str) -> Result<Vec<(String, String)>, Vec<FieldError>> {
             _ => {
                 errors.push(FieldError::new(
                     format!("#{}", i + 1),
+                    Code::NotText,
                     format!("parameter {} has a name that is not text", i + 1),
                 ));
                 continue;
@@ -55,8 +63,8 @@ pub fn query_pairs(q: &str) -> Result<Vec<(String, String)>, Vec<FieldError>> {
         };
         match String::from_utf8(percent_decode(value)) {
             Ok(v) if !has_nul(&v) => pairs.push((name, v)),
-            Ok(_) => errors.push(FieldError::new(name, "holds the character U+0000 (%00), which no text can hold")),
-            Err(_) => errors.push(FieldError::new(name, "is not valid UTF-8 once percent-decoded")),
+            Ok(_) => errors.push(nul_refusal("holds the character U+0000 (%00), which no text can hold").at(name)),
+            Err(_) => errors.push(FieldError::new(name, Code::NotText, "is not valid UTF-8 once percent-decoded")),
         }
     }
     if errors.is_empty() { Ok(pairs) } else { Err(errors) }
@@ -108,10 +116,10 @@ mod tests {
     #[test]
     fn text_refuses_nul_and_stray_controls_but_keeps_line_breaks() {
         assert_eq!(refusal("青溪河\n第二段\t(2026)\r\n"), None);
-        let nul = refusal("ab\0c").unwrap();
+        let nul = refusal("ab\0c").unwrap().detail;
         assert!(nul.contains("U+0000") && nul.contains("character 3"), "{nul}");
-        assert!(refusal("bell\u{7}").unwrap().contains("U+0007"));
-        assert!(refusal("\u{9b}csi").unwrap().contains("U+009B"));
+        assert!(refusal("bell\u{7}").unwrap().detail.contains("U+0007"));
+        assert!(refusal("\u{9b}csi").unwrap().detail.contains("U+009B"));
     }
 
     #[test]

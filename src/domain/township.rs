@@ -2,9 +2,9 @@
 
 use serde_json::Value;
 
-use super::FieldError;
 use super::fields::{self, Props};
 use super::geometry::{GeometryKind, TaskGeometry};
+use super::{Code, FieldError};
 
 pub const KINDS: &[(&str, &str)] =
     &[("town", "town"), ("subdistrict", "subdistrict"), ("development_zone", "development_zone")];
@@ -21,17 +21,26 @@ impl TownshipInput {
     pub fn parse(body: &Value) -> Result<TownshipInput, Vec<FieldError>> {
         let mut errors = Vec::new();
         if body.get("type").and_then(Value::as_str) != Some("Feature") {
-            errors.push(FieldError::new("/type", "send a GeoJSON Feature"));
+            let got = body.get("type").and_then(Value::as_str).unwrap_or("");
+            errors.push(
+                FieldError::new("/type", Code::Format, "send a GeoJSON Feature")
+                    .with("expected", "feature")
+                    .with("got", got),
+            );
             return Err(errors);
         }
         let boundary = match body.get("geometry") {
             Some(g) => match TaskGeometry::parse(g, "/geometry") {
                 Ok(b) if matches!(b.kind(), GeometryKind::Polygon | GeometryKind::MultiPolygon) => Some(b),
                 Ok(b) => {
-                    errors.push(FieldError::new(
-                        "/geometry/type",
-                        format!("a township boundary is a Polygon or MultiPolygon, not a {}", b.kind().name()),
-                    ));
+                    errors.push(
+                        FieldError::new(
+                            "/geometry/type",
+                            Code::NotAnArea,
+                            format!("a township boundary is a Polygon or MultiPolygon, not a {}", b.kind().name()),
+                        )
+                        .with("kind", b.kind().name()),
+                    );
                     None
                 }
                 Err(mut e) => {
@@ -40,7 +49,7 @@ impl TownshipInput {
                 }
             },
             None => {
-                errors.push(FieldError::new("/geometry", "a township needs its boundary"));
+                errors.push(FieldError::new("/geometry", Code::Required, "a township needs its boundary"));
                 None
             }
         };

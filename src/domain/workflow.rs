@@ -9,8 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::FieldError;
 use super::task::Status;
+use super::{Code, FieldError, Message};
 
 /// How the caller stands to a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,9 +73,9 @@ pub struct Lifecycle {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
     /// The caller may not take this action on this task (HTTP 403).
-    Forbidden(String),
+    Forbidden(Message),
     /// The action does not apply in the task's current state (HTTP 409).
-    WrongState(String),
+    WrongState(Message),
 }
 
 /// The state after `action`, or why it is refused. Who may act is decided before what state allows
@@ -94,10 +94,13 @@ pub fn may_act(action: Action, who: Relation) -> Result<(), Refusal> {
     };
     if !may {
         let why = match who {
-            Relation::OwnTownship => format!("only the bureau may {} a task", action.as_str()),
-            Relation::OtherTownship => "this task belongs to another township".to_owned(),
-            _ => format!("{} needs a bureau or township account", action.as_str()),
-        };
+            Relation::OwnTownship => {
+                Message::new(Code::BureauOnly, format!("only the bureau may {} a task", action.as_str()))
+            }
+            Relation::OtherTownship => Message::new(Code::OtherTownship, "this task belongs to another township"),
+            _ => Message::new(Code::NeedsAccount, format!("{} needs a bureau or township account", action.as_str())),
+        }
+        .with("action", action.as_str());
         return Err(Refusal::Forbidden(why));
     }
     Ok(())
@@ -108,9 +111,10 @@ pub fn may_act(action: Action, who: Relation) -> Result<(), Refusal> {
 pub fn may_report(who: Relation) -> Result<(), Refusal> {
     match who {
         Relation::Staff | Relation::OwnTownship => Ok(()),
-        Relation::OtherTownship | Relation::Public => Err(Refusal::Forbidden(
-            "this task belongs to another township: you may report only on your own township's tasks".into(),
-        )),
+        Relation::OtherTownship | Relation::Public => Err(Refusal::Forbidden(Message::new(
+            Code::OtherTownship,
+            "this task belongs to another township: you may report only on your own township's tasks",
+        ))),
     }
 }
 
@@ -119,8 +123,10 @@ pub fn check_reason(action: Action, reason: Option<&str>) -> Result<(), FieldErr
     if action.needs_reason() && reason.is_none_or(|r| r.trim().is_empty()) {
         return Err(FieldError::new(
             "/reason",
+            Code::ReasonRequired,
             format!("say why: a {} needs a reason, which the township and the audit trail keep", action.as_str()),
-        ));
+        )
+        .with("action", action.as_str()));
     }
     Ok(())
 }
@@ -130,11 +136,13 @@ pub fn check_reason(action: Action, reason: Option<&str>) -> Result<(), FieldErr
 pub fn advance(current: Lifecycle, action: Action) -> Result<Lifecycle, Refusal> {
     let status = current.status;
     let wrong = |allowed: &str| {
-        Err(Refusal::WrongState(format!(
+        let detail = format!(
             "cannot {} a task that is {}: only a task that is {allowed} can be",
             action.as_str(),
             status.as_str()
-        )))
+        );
+        let why = Message::new(Code::WrongState, detail).with("action", action.as_str());
+        Err(Refusal::WrongState(why.with("status", status.as_str())))
     };
     let to = |status| Ok(Lifecycle { status, ..current });
     match action {
@@ -160,12 +168,14 @@ pub fn advance(current: Lifecycle, action: Action) -> Result<Lifecycle, Refusal>
         },
         Action::Supervise => match (status, current.supervised) {
             (Status::Verified | Status::Cancelled, _) => wrong("open (not verified or cancelled)"),
-            (_, true) => Err(Refusal::WrongState("the task is already under supervision".into())),
+            (_, true) => {
+                Err(Refusal::WrongState(Message::new(Code::AlreadySupervised, "the task is already under supervision")))
+            }
             _ => Ok(Lifecycle { supervised: true, ..current }),
         },
         Action::Unsupervise => match current.supervised {
             true => Ok(Lifecycle { supervised: false, ..current }),
-            false => Err(Refusal::WrongState("the task is not under supervision".into())),
+            false => Err(Refusal::WrongState(Message::new(Code::NotSupervised, "the task is not under supervision"))),
         },
     }
 }
@@ -179,20 +189,20 @@ pub fn check_report(
     photos: usize,
 ) -> Result<(), Refusal> {
     if !status.is_open() {
-        return Err(Refusal::WrongState(format!(
-            "the task is {}: reports are taken while it is planned or in progress",
-            status.as_str()
-        )));
+        let detail = format!("the task is {}: reports are taken while it is planned or in progress", status.as_str());
+        return Err(Refusal::WrongState(Message::new(Code::ReportClosed, detail).with("status", status.as_str())));
     }
     if action.is_none() && status == Status::Planned && progress.is_some_and(|p| p > 0) {
-        return Err(Refusal::WrongState(
-            "the task is still planned: report it started (action start) before reporting progress".into(),
-        ));
+        return Err(Refusal::WrongState(Message::new(
+            Code::NotStarted,
+            "the task is still planned: report it started (action start) before reporting progress",
+        )));
     }
     if action == Some(Action::Complete) && photos == 0 && note.trim().is_empty() {
-        return Err(Refusal::WrongState(
-            "reporting completion needs at least one photo, or a note saying why there is none".into(),
-        ));
+        return Err(Refusal::WrongState(Message::new(
+            Code::CompletionNeedsEvidence,
+            "reporting completion needs at least one photo, or a note saying why there is none",
+        )));
     }
     Ok(())
 }
@@ -263,17 +273,17 @@ mod tests {
     #[test]
     fn refusals_say_why() {
         let done = Lifecycle { status: Status::Completed, supervised: false };
-        assert_eq!(
-            transition(done, Action::Verify, Relation::OwnTownship),
-            Err(Refusal::Forbidden("only the bureau may verify a task".into()))
-        );
+        let Err(Refusal::Forbidden(why)) = transition(done, Action::Verify, Relation::OwnTownship) else {
+            panic!("a township may not verify")
+        };
+        assert_eq!(why.detail, "only the bureau may verify a task");
+        assert_eq!((why.code, &why.params["action"]), (Code::BureauOnly, &serde_json::json!("verify")));
         let planned = Lifecycle { status: Status::Planned, supervised: false };
-        assert_eq!(
-            transition(planned, Action::Verify, Relation::Staff),
-            Err(Refusal::WrongState(
-                "cannot verify a task that is planned: only a task that is completed can be".into()
-            ))
-        );
+        let Err(Refusal::WrongState(why)) = transition(planned, Action::Verify, Relation::Staff) else {
+            panic!("a planned task is not verified")
+        };
+        assert_eq!(why.detail, "cannot verify a task that is planned: only a task that is completed can be");
+        assert_eq!(why.render(crate::domain::Lang::Zh), "任务为“未开始”，不能核验销号");
     }
 
     #[test]

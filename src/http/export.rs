@@ -17,8 +17,9 @@ use super::tasks::GEOJSON;
 use crate::auth::Principal;
 use crate::domain::access::Viewer;
 use crate::domain::audit::SecurityEventKind;
+use crate::domain::filter::unknown_parameter;
 use crate::domain::rollup::RollupFilter;
-use crate::error::{ApiError, FieldError, Problem, ProblemKind, Result};
+use crate::error::{ApiError, Problem, ProblemKind, Result};
 use crate::export::csv;
 use crate::export::xlsx::{self, WorkbookError};
 use crate::store::export as store;
@@ -34,12 +35,7 @@ fn no_parameters(pairs: &[(String, String)]) -> Result<()> {
         return Ok(());
     }
     Err(ApiError::bad_query(
-        pairs
-            .iter()
-            .map(|(k, _)| {
-                FieldError::new(k.clone(), format!("unknown parameter '{k}'; the exports take no parameters"))
-            })
-            .collect(),
+        pairs.iter().map(|(k, _)| unknown_parameter(k, "the exports take no parameters", &[]).at(k.clone())).collect(),
     ))
 }
 

@@ -58,7 +58,9 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::new(ProblemKind::MalformedJson, format!("the body is not valid JSON: {e}")))?;
     match text::nul_in_json(&value, "") {
-        Some(pointer) => Err(ApiError::invalid_field(pointer, "holds the character U+0000, which no text can hold")),
+        Some(pointer) => Err(ApiError::invalid(vec![
+            text::nul_refusal("holds the character U+0000, which no text can hold").at(pointer),
+        ])),
         None => Ok(value),
     }
 }

@@ -13,6 +13,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::domain::Code;
 use crate::error::{ApiError, Result};
 use crate::store::Db;
 use crate::store::idempotency::{self, Answer, Found, Key};
@@ -162,6 +163,7 @@ impl Idempotency {
 fn reused() -> ApiError {
     ApiError::invalid_field(
         "Idempotency-Key",
+        Code::IdempotencyReused,
         "this Idempotency-Key was already used for a different request; use a new key for a new request",
     )
 }

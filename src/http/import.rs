@@ -10,6 +10,7 @@ use chrono::Utc;
 use super::AppState;
 use super::extract::QueryPairs;
 use super::idempotency::{Idempotency, fingerprint_json};
+use super::lang::Lang;
 use crate::auth::Principal;
 use crate::domain::import::{self, Mode, Options};
 use crate::error::{ApiError, Problem, ProblemKind, Result};
@@ -40,6 +41,7 @@ pub async fn import(
     principal: Principal,
     QueryPairs(query): QueryPairs,
     headers: HeaderMap,
+    lang: Lang,
     body: Bytes,
 ) -> Result<Response> {
     let user = principal.require_staff("import tasks")?;
@@ -58,7 +60,8 @@ pub async fn import(
         return Ok(first);
     }
     let mut tx = state.db.begin().await?;
-    let report = store::import(&state.db, &mut tx, parsed, options, Some(user.id), |_, _, _| {}).await?;
+    let mut report = store::import(&state.db, &mut tx, parsed, options, Some(user.id), |_, _, _| {}).await?;
+    report.failed = report.failed.iter().map(|f| f.localized(lang)).collect();
     if options.mode == Mode::All && !report.failed.is_empty() {
         let errors = report.failed.iter().flat_map(|f| f.errors.clone()).collect();
         let failed = serde_json::to_value(&report.failed).unwrap_or_default();

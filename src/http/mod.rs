@@ -8,6 +8,7 @@ pub mod headers;
 pub mod health;
 pub mod idempotency;
 pub mod import;
+pub mod lang;
 pub mod metrics;
 pub mod ogc;
 pub mod password;
@@ -125,7 +126,7 @@ struct ApiDoc;
 /// The API routes and the OpenAPI description generated from the same handler annotations, so a
 /// route cannot exist without its documentation.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
@@ -179,7 +180,22 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(workflow::create_report, workflow::list_reports))
                 .layer(DefaultBodyLimit::max(workflow::MAX_REPORT_BODY)),
         )
-        .split_for_parts()
+        .split_for_parts();
+    (router, describe_codes(doc))
+}
+
+/// The refusal codes' schema, described from the message tables: each code with its English
+/// words and the parameters they name, so a client can word them in its own language.
+fn describe_codes(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::{RefOr, Schema};
+    let schema = doc.components.as_mut().and_then(|c| c.schemas.get_mut("Code"));
+    if let Some(RefOr::T(Schema::Object(code))) = schema {
+        code.description = Some(format!(
+            "What kind of refusal it is; stable across releases. `params` holds the values in braces.\n\n{}",
+            crate::domain::messages::catalogue()
+        ));
+    }
+    doc
 }
 
 /// The API under /api; anything else is looked up in the web folder (the map).

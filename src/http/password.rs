@@ -11,10 +11,10 @@ use super::audit::{self, Witness};
 use super::extract::JsonBody;
 use super::session::Me;
 use crate::auth::{self, Principal, password, secret};
-use crate::domain::account;
 use crate::domain::audit::SecurityEventKind;
 use crate::domain::fields::{self, Props};
-use crate::error::{ApiError, FieldError, Problem, Result};
+use crate::domain::{Code, account};
+use crate::error::{ApiError, Problem, Result};
 use crate::store::accounts;
 
 /// The current and the new password.
@@ -28,9 +28,7 @@ pub struct PasswordChange {
 fn read(body: &Value) -> Result<(String, String)> {
     let mut p = Props::object(body, "").map_err(ApiError::invalid)?;
     p.refuse_unknown(&["current_password", "new_password"], &[]);
-    let text = |v: &Value| {
-        v.as_str().map(str::to_owned).ok_or_else(|| format!("must be a string, got {}", fields::json_type(v)))
-    };
+    let text = |v: &Value| fields::string(v).map(str::to_owned);
     let current = p.required("current_password", text);
     let new = p.required("new_password", account::password);
     match (current, new) {
@@ -57,14 +55,21 @@ pub async fn change(
 ) -> Result<Json<Me>> {
     let user = principal.require_user()?.clone();
     let (current, new) = read(&body)?;
-    account::check_password_for(&user.username, &new)
-        .map_err(|e| ApiError::invalid_field("/new_password", e.detail))?;
+    account::check_password_for(&user.username, &new).map_err(|e| ApiError::invalid(vec![e.moved("/new_password")]))?;
     if new == current {
-        return Err(ApiError::invalid_field("/new_password", "choose a password different from the current one"));
+        return Err(ApiError::invalid_field(
+            "/new_password",
+            Code::SamePassword,
+            "choose a password different from the current one",
+        ));
     }
     let stored = accounts::credentials(&state.db, &user.username).await?.map(|(_, hash)| hash);
     if !password::verify(current, stored).await {
-        return Err(ApiError::invalid(vec![FieldError::new("/current_password", "this is not your current password")]));
+        return Err(ApiError::invalid_field(
+            "/current_password",
+            Code::WrongPassword,
+            "this is not your current password",
+        ));
     }
     let hash = password::hash(new).await?;
     let keep = auth::session_cookie(&headers).map(secret::hash);

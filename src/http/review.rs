@@ -8,7 +8,8 @@ use serde::Serialize;
 use super::AppState;
 use super::extract::JsonBody;
 use crate::auth::Principal;
-use crate::domain::fields::Props;
+use crate::domain::fields::{self, Props};
+use crate::domain::{Code, Message};
 use crate::error::{ApiError, Problem, Result};
 use crate::store::review::{self, Queue};
 
@@ -75,15 +76,21 @@ pub async fn seen(
     Ok(Json(Marked { marked, count: review::count(&state.db, user.id).await? }))
 }
 
-fn report_ids(v: &serde_json::Value) -> std::result::Result<Vec<uuid::Uuid>, String> {
-    let list = v.as_array().ok_or("a list of report ids")?;
+fn report_ids(v: &serde_json::Value) -> std::result::Result<Vec<uuid::Uuid>, Message> {
+    let list = v.as_array().ok_or_else(|| fields::wrong_type("array", "a list of report ids", v))?;
     if list.is_empty() || list.len() > 500 {
-        return Err(format!("1 to 500 report ids, got {}", list.len()));
+        let detail = format!("1 to 500 report ids, got {}", list.len());
+        return Err(Message::new(Code::Range, detail).with("min", 1).with("max", 500).with("got", list.len()));
     }
     list.iter()
         .enumerate()
         .map(|(i, id)| {
-            id.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| format!("item {i} is not a report id (a UUID)"))
+            id.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                let got = id.as_str().map_or_else(|| id.to_string(), str::to_owned);
+                Message::new(Code::Format, format!("item {i} is not a report id (a UUID)"))
+                    .with("expected", "id")
+                    .with("got", got)
+            })
         })
         .collect()
 }

@@ -40,9 +40,7 @@ pub struct Credentials {
 fn read_credentials(body: &Value) -> Result<(String, String)> {
     let mut p = Props::object(body, "").map_err(ApiError::invalid)?;
     let username = p.required("username", fields::text(64, false));
-    let password = p.required("password", |v| {
-        v.as_str().map(str::to_owned).ok_or_else(|| format!("must be a string, got {}", fields::json_type(v)))
-    });
+    let password = p.required("password", |v| fields::string(v).map(str::to_owned));
     match (username, password) {
         (Some(u), Some(pw)) if p.errors.is_empty() => Ok((u, pw)),
         _ => Err(ApiError::invalid(p.errors)),

@@ -11,6 +11,7 @@ use super::AppState;
 use super::extract::{JsonBody, QueryPairs, TaskId, etag, if_match_version, not_modified};
 use super::idempotency::{Idempotency, fingerprint_json};
 use crate::auth::Principal;
+use crate::domain::Code;
 use crate::domain::access::Viewer;
 use crate::domain::bounds::WriteQuery;
 use crate::domain::filter::TaskFilter;
@@ -320,6 +321,7 @@ pub async fn patch_from_request(
     if patch.is_empty() {
         return Err(ApiError::invalid_field(
             "",
+            Code::EmptyPatch,
             "the patch changes nothing: send a geometry and/or properties to change",
         ));
     }

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::cache;
 use crate::auth::Principal;
+use crate::domain::Code;
 use crate::domain::access::Viewer;
 use crate::domain::tile::{DETAIL_MAX, DETAIL_ZOOM, MAX_ZOOM, TileId};
 use crate::error::{ApiError, FieldError, Problem, Result};
@@ -40,7 +41,8 @@ pub async fn tile(
     Path((z, x, y)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let id = TileId::parse(&z, &x, &y).map_err(|e| ApiError::bad_query(vec![FieldError::new("path", e)]))?;
+    let id = TileId::parse(&z, &x, &y)
+        .map_err(|e| ApiError::bad_query(vec![FieldError::new("path", Code::Format, e).with("expected", "tile")]))?;
     let viewer = principal.viewer();
     let bytes = store::tile(&state.db, id, &viewer).await?;
     Ok(cache::respond(&headers, viewer == Viewer::Public, MVT, bytes))

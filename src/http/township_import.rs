@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use super::AppState;
 use crate::auth::Principal;
 use crate::boundaries::{self, Upload};
-use crate::domain::boundary;
+use crate::domain::{Code, boundary};
 use crate::error::{ApiError, Problem, ProblemKind, Result};
 use crate::store::township_import::{self, ImportReport};
 
@@ -80,7 +80,11 @@ async fn read_form(req: Request, state: &AppState) -> Result<(Vec<Upload>, Vec<(
         }
     }
     if uploads.is_empty() {
-        return Err(ApiError::invalid_field("/file", "send the boundary file in a form part named 'file'"));
+        return Err(ApiError::invalid_field(
+            "/file",
+            Code::Required,
+            "send the boundary file in a form part named 'file'",
+        ));
     }
     Ok((uploads, pairs))
 }

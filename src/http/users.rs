@@ -15,14 +15,15 @@ use crate::domain::account::{AccountChange, NewAccount, check_password_for, chec
 use crate::domain::audit::SecurityEventKind;
 use crate::domain::task::township_code;
 use crate::domain::township::TownshipInput;
-use crate::error::{ApiError, Problem, Result};
+use crate::domain::{Code, Message};
+use crate::error::{ApiError, Problem, ProblemKind, Result};
 use crate::store::accounts::{self, NewUser, UserChange, UserRecord};
 use crate::store::{sessions, townships};
 
 fn township_reference(e: sqlx::Error) -> ApiError {
     match &e {
         sqlx::Error::Database(d) if d.constraint() == Some("users_township_code_fkey") => {
-            ApiError::invalid_field("/township", "unknown township")
+            ApiError::invalid_field("/township", Code::UnknownValue, "unknown township")
         }
         _ => e.into(),
     }
@@ -71,10 +72,11 @@ pub async fn create(
         must_change_password: true,
     };
     let mut tx = state.db.begin().await?;
-    let id = accounts::create_user(&mut *tx, &new)
-        .await
-        .map_err(township_reference)?
-        .ok_or_else(|| ApiError::conflict(format!("the username '{}' is taken", a.username)))?;
+    let id = accounts::create_user(&mut *tx, &new).await.map_err(township_reference)?.ok_or_else(|| {
+        let detail = format!("the username '{}' is taken", a.username);
+        let why = Message::new(Code::UsernameTaken, detail).with("username", a.username.as_str());
+        ApiError::refused(ProblemKind::Conflict, why)
+    })?;
     let detail = json!({"username": a.username, "role": a.role.as_str(), "township": a.township});
     audit::record(&mut *tx, witness.saw_user(SecurityEventKind::AccountCreated, admin).on(id).with(detail)).await?;
     let record =

@@ -16,6 +16,7 @@ use crate::auth::Principal;
 use crate::domain::fields::{self, Props};
 use crate::domain::photo;
 use crate::domain::workflow::{self, Action};
+use crate::domain::{Code, Message};
 use crate::error::{ApiError, FieldError, Problem, ProblemKind, Result};
 use crate::store::events::{self, HistoryEntry};
 use crate::store::reports::{self, Filed, Filing, Photo, ReportInput, ReportView};
@@ -24,15 +25,16 @@ use crate::store::tasks as task_store;
 /// Reports carry up to six 10 MB photos.
 pub const MAX_REPORT_BODY: usize = photo::MAX_PER_REPORT * photo::MAX_BYTES + 1024 * 1024;
 
-fn report_action(v: &Value) -> Result<Action, String> {
+fn report_action(v: &Value) -> std::result::Result<Action, Message> {
     let a = fields::one_of(Action::ALL)(v)?;
     if a.is_report_action() {
         Ok(a)
     } else {
-        Err(format!(
+        let detail = format!(
             "a report's action is start or complete; {} is a bureau transition (POST .../transitions)",
             a.as_str()
-        ))
+        );
+        Err(Message::new(Code::UnknownValue, detail).with("got", a.as_str()).with("allowed", vec!["start", "complete"]))
     }
 }
 
@@ -60,10 +62,9 @@ async fn read_form(req: Request, state: &AppState) -> Result<(serde_json::Map<St
         if name == "photo" || name == "photos" {
             photos.push(read_photo(field).await?);
             if photos.len() > photo::MAX_PER_REPORT {
-                return Err(ApiError::invalid_field(
-                    "photo",
-                    format!("at most {} photos per report", photo::MAX_PER_REPORT),
-                ));
+                let detail = format!("at most {} photos per report", photo::MAX_PER_REPORT);
+                let why = FieldError::new("photo", Code::TooMany, detail).with("max", photo::MAX_PER_REPORT);
+                return Err(ApiError::invalid(vec![why.with("got", photos.len())]));
             }
         } else {
             let bytes = field
@@ -71,7 +72,7 @@ async fn read_form(req: Request, state: &AppState) -> Result<(serde_json::Map<St
                 .await
                 .map_err(|e| ApiError::bad_request(format!("cannot read field '{name}': {}", e.body_text())))?;
             let text = String::from_utf8(bytes.to_vec()).map_err(|_| {
-                ApiError::invalid_field(format!("/{name}"), "is not text: its bytes are not valid UTF-8")
+                ApiError::invalid_field(format!("/{name}"), Code::NotText, "is not text: its bytes are not valid UTF-8")
             })?;
             // Form fields are text; progress is a number in the JSON form of a report.
             let value = match name.as_str() {
@@ -103,10 +104,9 @@ async fn read_photo(field: axum::extract::multipart::Field<'_>) -> Result<Photo>
         )));
     }
     let Some(media_type) = photo::sniff(&bytes) else {
-        return Err(ApiError::new(
-            ProblemKind::UnsupportedMediaType,
-            format!("'{filename}' is not a JPEG, PNG or WebP image (judged by its content, not its name)"),
-        ));
+        let detail = format!("'{filename}' is not a JPEG, PNG or WebP image (judged by its content, not its name)");
+        let why = Message::new(Code::NotAPhoto, detail).with("file", filename.as_str());
+        return Err(ApiError::refused(ProblemKind::UnsupportedMediaType, why));
     };
     // Decoding is CPU work: off the async threads.
     let decoded = bytes.clone();
@@ -115,7 +115,14 @@ async fn read_photo(field: axum::extract::multipart::Field<'_>) -> Result<Photo>
         ApiError::internal()
     })?;
     if let Err(why) = checked {
-        return Err(ApiError::invalid_field("photo", format!("the photo '{filename}' {why}")));
+        let detail = format!("the photo '{filename}' {why}");
+        let error = match why {
+            photo::Refusal::Unreadable(_) => FieldError::new("photo", Code::PhotoUnreadable, detail),
+            photo::Refusal::TooBig => FieldError::new("photo", Code::PhotoTooBig, detail)
+                .with("max_side", photo::MAX_SIDE)
+                .with("max_megapixels", photo::MAX_PIXELS / 1_000_000),
+        };
+        return Err(ApiError::invalid(vec![error.with("file", filename.as_str())]));
     }
     Ok(Photo::new(bytes.to_vec(), media_type))
 }
@@ -131,10 +138,9 @@ async fn read_report(req: Request, state: &AppState) -> Result<ReportInput> {
         match body {
             Value::Object(m) => (m, Vec::new()),
             other => {
-                return Err(ApiError::invalid_field(
-                    "",
-                    format!("a report is a JSON object, got {}", fields::json_type(&other)),
-                ));
+                return Err(ApiError::invalid(vec![
+                    fields::wrong_type("object", "a report is a JSON object", &other).at(""),
+                ]));
             }
         }
     };
@@ -148,10 +154,18 @@ async fn read_report(req: Request, state: &AppState) -> Result<ReportInput> {
         confirm_lower: p.optional("confirm_lower", fields::boolean).unwrap_or(false),
     };
     if input.action == Some(Action::Complete) && input.progress.is_some_and(|p| p != 100) {
-        p.fail("progress", "a completion report has progress 100 (or leave it out)");
+        let why = Message::new(Code::ProgressFull, "a completion report has progress 100 (or leave it out)");
+        p.fail("progress", why.with("status", "completed").with("got", input.progress.unwrap_or_default()));
     }
-    if input.action.is_none() && input.progress.is_none() && input.note.is_empty() && input.photos.is_empty() {
-        p.errors.push(FieldError::new("", "an empty report: send progress, a note, photos or an action"));
+    // A progress that was sent but refused is not "no progress": its own error says what is wrong.
+    let nothing =
+        input.action.is_none() && input.progress.is_none() && input.note.is_empty() && input.photos.is_empty();
+    if nothing && p.errors.is_empty() {
+        p.errors.push(FieldError::new(
+            "",
+            Code::EmptyReport,
+            "an empty report: send progress, a note, photos or an action",
+        ));
     }
     if p.errors.is_empty() { Ok(input) } else { Err(ApiError::invalid(p.errors)) }
 }
@@ -288,10 +302,11 @@ pub async fn transition(
     let reason = p.optional("reason", fields::text(2000, true));
     let Some(action) = action.filter(|_| p.errors.is_empty()) else { return Err(ApiError::invalid(p.errors)) };
     if action.is_report_action() {
-        return Err(ApiError::invalid_field(
-            "/action",
-            format!("{} is reported by the township: POST /api/tasks/{id}/reports", action.as_str()),
-        ));
+        let detail = format!("{} is reported by the township: POST /api/tasks/{id}/reports", action.as_str());
+        let transitions: Vec<&str> =
+            Action::ALL.iter().filter(|(_, a)| !a.is_report_action()).map(|(n, _)| *n).collect();
+        let why = FieldError::new("/action", Code::UnknownValue, detail).with("got", action.as_str());
+        return Err(ApiError::invalid(vec![why.with("allowed", transitions)]));
     }
     let viewer = principal.viewer();
     let township = task_store::township_of(&state.db, id).await?;

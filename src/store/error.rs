@@ -1,8 +1,9 @@
 //! What can go wrong in the store, in the store's own words. `crate::error` maps each case to
 //! problem+json once; nothing here knows of HTTP.
 
-use crate::domain::FieldError;
+use crate::domain::bounds::outside_county;
 use crate::domain::workflow::Refusal;
+use crate::domain::{Code, FieldError};
 
 /// SQLSTATEs our own triggers raise (see migrations).
 const NO_TOWNSHIP: &str = "GL001";
@@ -41,8 +42,8 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub fn invalid_field(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
-        StoreError::Invalid(vec![FieldError::new(pointer, detail)])
+    pub fn invalid_field(e: FieldError) -> Self {
+        StoreError::Invalid(vec![e])
     }
 }
 
@@ -58,18 +59,26 @@ impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         let sqlx::Error::Database(db) = &err else { return StoreError::Database(err) };
         match db.code().as_deref() {
-            Some(NO_TOWNSHIP | SWAPPED_AXES) => StoreError::invalid_field("/geometry", db.message()),
+            Some(NO_TOWNSHIP) => {
+                StoreError::invalid_field(FieldError::new("/geometry", Code::NoTownship, db.message()))
+            }
+            Some(SWAPPED_AXES) => {
+                StoreError::invalid_field(FieldError::new("/geometry", Code::SwappedAxes, db.message()))
+            }
             // The trigger names the far position's pointer below `coordinates` as the DETAIL.
             Some(OUTSIDE_COUNTY) => {
                 let below = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().and_then(|e| e.detail());
-                StoreError::invalid_field(format!("/geometry/coordinates{}", below.unwrap_or("")), db.message())
+                StoreError::invalid_field(
+                    outside_county(db.message()).at(format!("/geometry/coordinates{}", below.unwrap_or(""))),
+                )
             }
             // A CHECK or foreign key caught what the Rust validation let through: still the
             // caller's input, so a 422 naming the constraint rather than a 500.
             Some("23514" | "23503" | "23502") => {
                 tracing::warn!(error = %db, "constraint caught input that validation passed");
                 let constraint = db.constraint().unwrap_or("a constraint");
-                StoreError::invalid_field("", format!("the data breaks the rule {constraint}: {}", db.message()))
+                let detail = format!("the data breaks the rule {constraint}: {}", db.message());
+                StoreError::invalid_field(FieldError::new("", Code::Constraint, detail).with("name", constraint))
             }
             Some("23505") => StoreError::Conflict(format!("a record with the same key exists: {}", db.message())),
             _ => StoreError::Database(err),

@@ -2,6 +2,7 @@
 
 use super::{StoreError, StoreResult};
 use crate::domain::geometry::TaskGeometry;
+use crate::domain::{Code, Message};
 
 /// Refuses a geometry PostGIS considers invalid (self-intersection, ring self-touching, collapsed
 /// line), with PostGIS's own reason and location.
@@ -12,12 +13,25 @@ pub async fn check_valid<'e>(conn: impl sqlx::PgExecutor<'e>, g: &TaskGeometry) 
     if reason == "Valid Geometry" {
         return Ok(());
     }
-    Err(StoreError::invalid_field("/geometry", invalid(g, &reason)))
+    Err(StoreError::invalid_field(invalid(g, &reason).at("/geometry")))
 }
 
-/// Why PostGIS refuses a geometry, as the caller is told.
-pub(crate) fn invalid(g: &TaskGeometry, reason: &str) -> String {
-    format!("the {} is not valid: {}", g.kind().name(), describe(reason))
+/// Why PostGIS refuses a geometry, as the caller is told: the reason in lower case and, where
+/// PostGIS gives one, the place (`lon`, `lat`) as parameters.
+pub(crate) fn invalid(g: &TaskGeometry, reason: &str) -> Message {
+    let what = reason.split('[').next().unwrap_or(reason).trim().to_lowercase();
+    let why =
+        Message::new(Code::InvalidGeometry, format!("the {} is not valid: {}", g.kind().name(), describe(reason)))
+            .with("kind", g.kind().name())
+            .with("reason", what);
+    let at: Vec<f64> = reason
+        .split_once('[')
+        .map(|(_, at)| at.trim_end_matches(']').split_whitespace().filter_map(|n| n.parse().ok()).collect())
+        .unwrap_or_default();
+    match at.as_slice() {
+        [lon, lat, ..] => why.with("lon", *lon).with("lat", *lat),
+        _ => why,
+    }
 }
 
 /// "Self-intersection[119.9 30.8]" -> "self-intersection at [119.9, 30.8]".

@@ -12,10 +12,11 @@ use sqlx::PgConnection;
 
 use super::Db;
 use super::events;
-use crate::domain::FieldError;
+use crate::domain::bounds::outside_county;
 use crate::domain::codes;
 use crate::domain::import::{Failure, Mode, Options};
 use crate::domain::task::NewTask;
+use crate::domain::{Code, FieldError};
 
 /// Features per statement: large enough to amortise a round trip, small enough for steady progress.
 const BATCH: usize = 5_000;
@@ -157,19 +158,20 @@ impl Verdict {
         }
         let township = task.fields.township_override.clone().or(self.township);
         if self.reason != "Valid Geometry" {
-            errors.push(FieldError::new("/geometry", super::geometry::invalid(&task.geometry, &self.reason)));
+            errors.push(super::geometry::invalid(&task.geometry, &self.reason).at("/geometry"));
         } else if township.is_none() {
-            errors.push(FieldError::new(
-                "/geometry",
-                if self.swapped {
-                    "the geometry lies outside the county, but would lie inside it with longitude and latitude swapped: GeoJSON positions are [longitude, latitude]"
-                } else {
-                    "the geometry touches no township of the county"
-                },
-            ));
+            errors.push(if self.swapped {
+                FieldError::new(
+                    "/geometry",
+                    Code::SwappedAxes,
+                    "the geometry lies outside the county, but would lie inside it with longitude and latitude swapped: GeoJSON positions are [longitude, latitude]",
+                )
+            } else {
+                FieldError::new("/geometry", Code::NoTownship, "the geometry touches no township of the county")
+            });
         } else if self.beyond == Some(true) && !accept_outside {
             let pointer = format!("/geometry/coordinates{}", self.pointer.unwrap_or_default());
-            errors.push(FieldError::new(pointer, self.message.unwrap_or_default()));
+            errors.push(outside_county(&self.message.unwrap_or_default()).at(pointer));
         }
         match township {
             Some(township) if errors.is_empty() => Ok(township),

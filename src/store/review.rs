@@ -6,8 +6,8 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::{Db, StoreError, StoreResult};
-use crate::domain::FieldError;
 use crate::domain::review::{self, Flags, ItemKind};
+use crate::domain::{Code, FieldError};
 
 /// Each section lists at most this many items; `count` counts them all.
 pub const SECTION_LIMIT: i64 = 200;
@@ -239,7 +239,10 @@ pub async fn mark_seen(db: &Db, user: Uuid, reports: &[Uuid]) -> StoreResult<u64
         .iter()
         .enumerate()
         .filter(|(_, id)| !known.contains(id))
-        .map(|(i, id)| FieldError::new(format!("/reports/{i}"), format!("there is no report {id}")))
+        .map(|(i, id)| {
+            FieldError::new(format!("/reports/{i}"), Code::UnknownValue, format!("there is no report {id}"))
+                .with("got", id.to_string())
+        })
         .collect();
     if !unknown.is_empty() {
         return Err(StoreError::Invalid(unknown));

@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use super::Db;
 use super::error::{StoreError, StoreResult};
-use crate::domain::FieldError;
 use crate::domain::boundary::{Source, Township};
 use crate::domain::chinacoords::Datum;
+use crate::domain::{Code, FieldError};
 
 /// What an import does (dry run) or did (applied).
 #[derive(Debug, Default, Serialize, utoipa::ToSchema)]
@@ -130,6 +130,7 @@ async fn stage(tx: &mut Transaction<'_, Postgres>, townships: &[Township], srid:
     if !known {
         return Err(StoreError::Invalid(vec![FieldError::new(
             "/crs",
+            Code::UnknownCrs,
             format!(
                 "EPSG:{srid} is not a coordinate system PostGIS can transform from; {}",
                 crate::domain::crs::HOW_TO_NAME
@@ -168,10 +169,14 @@ async fn stage(tx: &mut Transaction<'_, Postgres>, townships: &[Township], srid:
         Err(sqlx::Error::Database(e))
             if e.code().as_deref() == Some("XX000") || e.code().as_deref() == Some("22023") =>
         {
-            Err(StoreError::Invalid(vec![FieldError::new(
-                "/crs",
-                format!("the coordinates cannot be transformed from EPSG:{srid} to WGS 84: {}", e.message()),
-            )]))
+            Err(StoreError::Invalid(vec![
+                FieldError::new(
+                    "/crs",
+                    Code::UnknownCrs,
+                    format!("the coordinates cannot be transformed from EPSG:{srid} to WGS 84: {}", e.message()),
+                )
+                .with("got", format!("EPSG:{srid}")),
+            ]))
         }
         other => other.map(|_| ()).map_err(StoreError::from),
     }
@@ -229,6 +234,7 @@ async fn repair(tx: &mut Transaction<'_, Postgres>) -> StoreResult<Vec<Repair>> 
                 .map(|(idx, code)| {
                     FieldError::new(
                         format!("/file/features/{idx}/geometry"),
+                        Code::NoArea,
                         format!("feature {idx} ({code}) has no area left once made valid"),
                     )
                 })

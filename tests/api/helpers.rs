@@ -107,6 +107,14 @@ fn hex(bytes: &[u8]) -> String {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// The tests' HTTP client. It asks for English (`Accept-Language: en`), as most tests read the
+/// service's English details; the service answers in Chinese otherwise (see `Caller::unworded`).
+pub fn english_client() -> reqwest::Client {
+    let mut headers = header::HeaderMap::new();
+    headers.insert(header::ACCEPT_LANGUAGE, header::HeaderValue::from_static("en"));
+    reqwest::Client::builder().default_headers(headers).build().unwrap()
+}
+
 /// Someone calling the API: anonymous, or logged in with a session cookie (sent with our own
 /// Origin, as the web app's requests are).
 #[derive(Clone)]
@@ -117,6 +125,12 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The same caller with a client that names no language, as a plain `curl` would: the service
+    /// then answers in Chinese.
+    pub fn unworded(&self) -> Caller {
+        Caller { client: reqwest::Client::new(), ..self.clone() }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -238,7 +252,7 @@ async fn spawn_served(config: DbConfig, db_name: String, tweak: impl FnOnce(&mut
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
     });
-    let client = reqwest::Client::new();
+    let client = english_client();
     let anonymous = Caller { base: base.clone(), client: client.clone(), cookie: None };
     TestApp { base, db, client, bureau: anonymous, data_dir, db_name }
 }

@@ -23,6 +23,7 @@ mod ogc_write;
 mod package;
 mod photos;
 mod proxy;
+mod reader_language;
 mod request_id;
 mod review_queue;
 mod rollups;

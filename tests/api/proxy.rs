@@ -242,6 +242,7 @@ async fn upload_through(nginx: &Nginx, app: &TestApp, set_cookie: &str) {
     let send = |photos: &[PathBuf], etag: &str| {
         let mut args = report(photos);
         args.extend(["-H".into(), format!("If-Match: {etag}"), "-H".into(), format!("Idempotency-Key: {}", new_key())]);
+        args.extend(["-H".into(), "Accept-Language: en".into()]);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         nginx.curl(&format!("/api/tasks/{id}/reports"), &args)
     };

@@ -118,7 +118,7 @@ test('saving over someone else\'s edit is refused, and the user is shown the cur
   assert.equal(await page.inputValue('#f-title'), renamed);
   await page.fill('#f-lead_unit', unit);
   await page.click('#form-save');
-  await page.locator('#task-message', { hasText: '已保存修改' }).waitFor();
+  await page.locator('#task-message', { hasText: `已保存任务 ${task.properties.code}` }).waitFor();
   now = (await bureau.get(`/api/tasks/${task.id}`)).body.properties;
   assert.equal(now.lead_unit, unit);
   assert.equal(now.title, renamed);
@@ -140,7 +140,7 @@ test('a bureau user moves a point task on the map and the new place is stored', 
   await page.mouse.move(b.x + b.width / 2 + 60, b.y + b.height / 2 + 10, { steps: 8 });
   await page.mouse.up();
   await page.click('#form-save');
-  await page.locator('#task-message', { hasText: '已保存修改' }).waitFor();
+  await page.locator('#task-message', { hasText: `已保存任务 ${task.properties.code}` }).waitFor();
   const moved = (await bureau.get(`/api/tasks/${task.id}`)).body;
   assert.ok(moved.geometry.coordinates[0] > lng + 0.0001, `moved east: ${moved.geometry.coordinates} from ${[lng, lat]}`);
   const history = (await bureau.get(`/api/tasks/${task.id}/history`)).body;

@@ -126,7 +126,7 @@ test('a township officer logging in on a phone sees My tasks first, the map on t
   await page.fill('#r-note', '巡查正常');
   await page.setInputFiles('#r-photo', { name: 'site.png', mimeType: 'image/png', buffer: PNG });
   await page.click('#r-submit');
-  const msg = page.locator('#task-message', { hasText: '上报成功' });
+  const msg = page.locator('#task-message', { hasText: /^已上报 [A-Z]{2}-\d{4}-\d{4} / });
   await msg.waitFor();
   await page.waitForTimeout(400);
   const seen = await page.evaluate(() => {

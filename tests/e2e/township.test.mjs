@@ -94,7 +94,7 @@ test('a township officer reports completion with a photo; the bureau verifies it
   await page.locator('#r-previews img').waitFor();
   await shot(page, 'phone-report-form');
   await page.click('#r-submit');
-  await page.locator('#task-message', { hasText: '上报成功' }).waitFor();
+  await page.locator('#task-message', { hasText: `已上报 ${task.properties.code} 完成` }).waitFor();
   await page.locator('#task-status', { hasText: '已完成待核验' }).waitFor();
   await shot(page, 'phone-report-sent');
 
@@ -139,7 +139,7 @@ test('a file that is not a photo is refused in Chinese, with the service\'s reas
   await page.locator('#e-photo', { hasText: '“receipt.png”不是可识别的照片' }).waitFor();
   // Sent anyway, the service refuses it too.
   await page.click('#r-submit');
-  const error = page.locator('#report-error', { hasText: '不支持的文件类型' });
+  const error = page.locator('#report-error', { hasText: '不是可识别的照片' });
   await error.waitFor();
   assert.match(await error.textContent(), /receipt\.png/, 'the service\'s reason names the file');
   await shot(page, 'phone-report-refused');

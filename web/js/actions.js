@@ -34,7 +34,7 @@ export function staleFrom(err) {
  * verify, return with a reason, cancel...), each sent with the task's ETag.
  * @param {object} feature the task as GET /api/tasks/{id} sent it
  * @param {string} etag its ETag
- * @param {{onDone: Function, onStale: Function}} handlers `onDone(feature, etag, message)` after a
+ * @param {{onDone: Function, onStale: Function}} handlers `onDone(feature, etag, action)` after a
  *   transition; `onStale(staleFrom(err))` when the task changed meanwhile (412)
  * @returns {HTMLElement}
  */
@@ -49,7 +49,7 @@ export function transitionControls(feature, etag, { onDone, onStale }) {
       const r = await create(`/api/tasks/${feature.id}/transitions`, {
         method: 'POST', json: { action, reason: reason || undefined }, headers: { 'If-Match': etag },
       });
-      onDone(r.data, r.etag);
+      onDone(r.data, r.etag, action);
     } catch (e) {
       const stale = staleFrom(e);
       if (stale) return onStale(stale);

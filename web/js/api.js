@@ -1,32 +1,53 @@
 // The one way the map talks to the service. Refusals arrive as RFC 9457 problem documents and
-// leave here as ApiError, so every form can show `detail` and put `errors` next to their fields.
+// leave here as ApiError, worded from the page's own tables (i18n.js) by their kind and code, so
+// every form can show what went wrong and put each field's error next to its field.
 
-import { t } from './i18n.js';
+import { t, lang, worded } from './i18n.js';
 import { uuid } from './ui.js';
 
-/** Kinds of refusal the service's detail adds nothing to, beyond the map's own words. */
-const SAID_ENOUGH = new Set(['wrong-credentials', 'unavailable', 'internal']);
+/** A field error's words, named by its field where the page has a name for it. */
+function labelled(e) {
+  const name = String(e.pointer || '').split('/').pop();
+  const field = name ? t(`field.${name}`, {}, '') : '';
+  return field ? t('problem.field', { field, message: e.message }) : e.message;
+}
 
-/** A refusal from the service, with its problem document and the text a form shows for it. */
+/** A refusal from the service, with its problem document and the words a form shows for it. */
 export class ApiError extends Error {
   constructor(status, problem) {
     super(problem?.detail || `HTTP ${status}`);
     this.status = status;
     this.problem = problem || {};
     this.kind = String(this.problem.type || '').replace(/^\/problems\//, '');
-    this.detail = shown(this.kind, this.problem.detail || '');
-    this.errors = Array.isArray(this.problem.errors) ? this.problem.errors : [];
+    // The service's own detail (written in the page's language, see `api`) only for what the
+    // page's tables do not know.
+    this.errors = (Array.isArray(this.problem.errors) ? this.problem.errors : [])
+      .map((e) => ({ ...e, message: worded(e.code, e.params) ?? e.detail ?? '' }));
+    this.lead = worded(this.problem.code, this.problem.params)
+      ?? (this.kind ? t(`problem.${this.kind}`, {}, '') : '')
+      ?? '';
+    if (!this.lead && !this.errors.length) this.lead = this.problem.detail || `HTTP ${status}`;
   }
-}
 
-/**
- * What a form shows for a refusal: the map's words for its kind, in the reader's language, then
- * the service's detail, which is English and precise (which field, which coordinate).
- */
-function shown(kind, said) {
-  const lead = kind ? t(`problem.${kind}`, {}, '') : '';
-  if (!lead) return said;
-  return said && !SAID_ENOUGH.has(kind) ? t('problem.show', { lead, detail: said }) : lead;
+  /**
+   * What to show above a form: the first of the field errors the form does not show beside their
+   * fields (`placed(error)` says which it does) and how many more, after the refusal's lead when
+   * some are beside their fields; the lead alone when all are, or when there are none.
+   * @param {(error: object) => boolean} [placed]
+   * @returns {string}
+   */
+  text(placed = () => false) {
+    const rest = this.errors.filter((e) => !placed(e));
+    if (!rest.length) return this.lead;
+    const first = labelled(rest[0]);
+    const said = rest.length > 1 ? t('problem.more', { detail: first, n: rest.length - 1 }) : first;
+    return rest.length < this.errors.length && this.lead ? t('problem.show', { lead: this.lead, detail: said }) : said;
+  }
+
+  /** The whole refusal in one line, for places that show no field beside its error. */
+  get detail() {
+    return this.text();
+  }
 }
 
 /** The request never reached the service (offline, or the connection dropped). */
@@ -42,7 +63,9 @@ export class NetworkError extends Error {
  * multipart. Same-origin fetch sends our Origin, which cookie-authenticated writes must carry.
  */
 export async function api(path, { method = 'GET', json, form, headers = {}, signal, contentType } = {}) {
-  const init = { method, headers: { ...headers }, signal, credentials: 'same-origin' };
+  // The service writes what it says (a refusal's detail) in the reader's language.
+  const init = { method, headers: { 'Accept-Language': lang() === 'en' ? 'en' : 'zh-CN', ...headers }, signal,
+    credentials: 'same-origin' };
   if (json !== undefined) {
     init.body = JSON.stringify(json);
     init.headers['Content-Type'] = contentType || 'application/json';

@@ -21,7 +21,10 @@ function taskActions(shown, ctx, show) {
   if (isStaff(user)) {
     actions.append(h('button', { type: 'button', id: 'task-edit', onclick: () => ctx.onEdit(feature, etag) }, t('task.edit')));
     actions.append(transitionControls(feature, etag, {
-      onDone: (f, next) => { show(f, next, t('actions.done')); ctx.onChanged(f); },
+      onDone: (f, next, action) => {
+        show(f, next, t(`actions.done.${action}`, { code: f.properties.code }));
+        ctx.onChanged(f);
+      },
       onStale: (current) => { show(current.feature, current.etag, current.message, 'error'); ctx.onChanged(current.feature); },
     }));
   }

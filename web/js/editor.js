@@ -160,7 +160,7 @@ class Editor {
         : await patchTask(feature, etag, ui.values(), geometryChanged && draft ? geometryOf(draft) : null);
       if (!r) return ui.say(t('form.nothing'));
       this.#close(mode, feature, false);
-      this.#ctx.onSaved(r.data, r.etag, mode === 'create' ? t('form.created', { code: r.data.properties.code }) : t('form.updated'));
+      this.#ctx.onSaved(r.data, r.etag, t(mode === 'create' ? 'form.created' : 'form.updated', { code: r.data.properties.code }));
     } catch (err) {
       const stale = staleFrom(err);
       if (stale) {

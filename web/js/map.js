@@ -38,6 +38,19 @@ export function createMap(el, config) {
     el.classList.add('no-tiles');
   }
   map.attributionControl.setPrefix(false);
+  // Leaflet titles its zoom buttons in English; they are named in the reader's language instead.
+  const zoomTitles = () => {
+    const box = map.zoomControl?.getContainer();
+    for (const [button, key] of [['.leaflet-control-zoom-in', 'map.zoomIn'], ['.leaflet-control-zoom-out', 'map.zoomOut']]) {
+      const a = box?.querySelector(button);
+      if (a) {
+        a.title = t(key);
+        a.setAttribute('aria-label', t(key));
+      }
+    }
+  };
+  zoomTitles();
+  onLangChange(zoomTitles);
   return map;
 }
 

@@ -88,7 +88,8 @@ export function reportBody(entry) {
 async function post(entry) {
   const res = await fetch(`/api/tasks/${entry.taskId}/reports`, {
     method: 'POST', body: reportBody(entry), credentials: 'same-origin',
-    headers: { 'If-Match': entry.etag, 'Idempotency-Key': entry.key },
+    // A refusal is worded in the language the report was written in, even sent from the background.
+    headers: { 'If-Match': entry.etag, 'Idempotency-Key': entry.key, 'Accept-Language': entry.lang === 'en' ? 'en' : 'zh-CN' },
   });
   const body = await res.json().catch(() => null);
   return { status: res.status, ok: res.ok, body, etag: res.headers.get('etag') };

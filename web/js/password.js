@@ -15,7 +15,7 @@ import { h, $, clear } from './ui.js';
  */
 function passwordDialog(dialog, { onChanged, onLogout }) {
   const error = h('p', { class: 'error', role: 'alert', id: 'password-error' });
-  const field = (id, autocomplete) => h('input', { id, type: 'password', autocomplete, required: true, minlength: 10 });
+  const field = (id, autocomplete) => h('input', { id, type: 'password', autocomplete, required: true, minlength: 12 });
   const current = field('password-current', 'current-password');
   const next = field('password-new', 'new-password');
   const again = field('password-again', 'new-password');

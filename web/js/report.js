@@ -2,7 +2,7 @@
 // start/complete. Without a network the report is kept in the outbox and sent later.
 
 import { ApiError, NetworkError } from './api.js';
-import { t, statusName } from './i18n.js';
+import { t, lang, statusName } from './i18n.js';
 import { h, clear, uuid } from './ui.js';
 import * as outbox from './offline.js';
 import { compressPhoto } from './photos.js';
@@ -69,12 +69,13 @@ async function sendReport(entry, { onSent, onQueued, onStale }) {
   return null;
 }
 
-/** A refusal's detail above the form and each field's error beside its field. */
+/** A refusal above the form and each field's error beside its field. */
 function showRefusal(form, error, err) {
-  error.textContent = err instanceof ApiError ? err.detail : t('error.network');
-  for (const { pointer, detail } of err.errors || []) {
-    const slot = form.querySelector(`.field-error[data-for="${pointer.replace(/^\//, '')}"]`);
-    if (slot) slot.textContent = detail;
+  const slot = (e) => form.querySelector(`.field-error[data-for="${String(e.pointer).replace(/^\//, '')}"]`);
+  error.textContent = err instanceof ApiError ? err.text((e) => Boolean(slot(e))) : t('error.network');
+  for (const e of err.errors || []) {
+    const at = slot(e);
+    if (at) at.textContent = e.message;
   }
 }
 
@@ -128,7 +129,7 @@ export function reportForm(feature, etag, handlers) {
     const entry = {
       key, taskId: feature.id, etag, code: p.code, title: p.title, action: form.elements.action.value || null,
       progress: progress.value === '' ? null : Number(progress.value), note: note.value.trim(),
-      photos: small, created: new Date().toISOString(), username: handlers.username, confirmLower: lower,
+      photos: small, created: new Date().toISOString(), username: handlers.username, confirmLower: lower, lang: lang(),
     };
     const refusal = await sendReport(entry, handlers).finally(() => { submit.disabled = false; });
     if (refusal) showRefusal(form, error, refusal);

@@ -65,17 +65,22 @@ function readValues(form, mode, c) {
   return v;
 }
 
+/** The form's error slot for a field error (or the geometry's note), if it has one. */
+function slotOf(form, { pointer }) {
+  const m = /^\/properties\/([^/]+)/.exec(pointer);
+  const name = m ? m[1] : pointer.startsWith('/geometry') ? 'geometry' : null;
+  return name && form.querySelector(`.field-error[data-for="${name}"]`);
+}
+
 /** Each of the refusal's field errors beside its field (or the geometry's note), the first focused. */
 function showFieldErrors(form, err) {
   for (const el of form.querySelectorAll('.field-error')) el.textContent = '';
   for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
-  for (const { pointer, detail } of err.errors) {
-    const m = /^\/properties\/([^/]+)/.exec(pointer);
-    const name = m ? m[1] : pointer.startsWith('/geometry') ? 'geometry' : null;
-    const slot = name && form.querySelector(`.field-error[data-for="${name}"]`);
+  for (const e of err.errors) {
+    const slot = slotOf(form, e);
     if (slot) {
-      slot.textContent = detail;
-      form.elements[name]?.setAttribute('aria-invalid', 'true');
+      slot.textContent = e.message;
+      form.elements[slot.dataset.for]?.setAttribute('aria-invalid', 'true');
     }
   }
   form.querySelector('[aria-invalid]')?.focus();
@@ -141,7 +146,7 @@ export function taskForm({ mode, feature, message, categories, townships, extraB
     say: (text) => { general.textContent = text; },
     describeGeometry: (g) => { geomNote.textContent = t('form.geometry', { type: t(`geometry.${g.type}`, {}, g.type) }); },
     showErrors(err) {
-      general.textContent = err.detail;
+      general.textContent = err.text ? err.text((e) => Boolean(slotOf(form, e))) : err.detail;
       showFieldErrors(form, err);
     },
     showConflict(stale, onReload) {

@@ -81,9 +81,10 @@ export function taskPanel(app) {
   function report(feature, etag, message) {
     const form = reportForm(feature, etag, {
       username: app.user?.username,
-      onSent: async () => {
+      onSent: async (filed) => {
         await open(feature.id);
-        detail.show(detail.current().feature, detail.current().etag, t('report.sent'));
+        const key = filed?.action ? `report.sent.${filed.action}` : 'report.sent';
+        detail.show(detail.current().feature, detail.current().etag, t(key, { code: feature.properties.code }));
         app.refresh();
       },
       onQueued: () => {

@@ -51,7 +51,7 @@ export function townshipImport(root) {
     } catch (e) {
       const detail = e instanceof ApiError ? e.detail : t('error.network');
       clear(result, h('p', { class: 'error', role: 'alert' }, detail),
-        e.errors?.length > 1 ? h('ul', { class: 'errors' }, e.errors.map((x) => h('li', {}, x.detail))) : null);
+        e.errors?.length > 1 ? h('ul', { class: 'errors' }, e.errors.map((x) => h('li', {}, x.message))) : null);
     } finally {
       check.disabled = false;
     }

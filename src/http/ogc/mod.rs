@@ -21,7 +21,7 @@ use super::extract::{QueryPairs, etag};
 use super::tasks::GEOJSON;
 use crate::auth::Principal;
 use crate::domain::access::Viewer;
-use crate::domain::filter::TaskFilter;
+use crate::domain::filter::{TaskFilter, unknown_parameter};
 use crate::domain::ogc::{Format, ItemsQuery, Period, TownshipQuery, negotiate};
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::store;
@@ -79,9 +79,7 @@ fn only_f(query: &[(String, String)]) -> Result<()> {
     let errors: Vec<FieldError> = query
         .iter()
         .filter(|(k, _)| k != "f")
-        .map(|(k, _)| {
-            FieldError::new(k.clone(), format!("unknown parameter '{k}'; this resource takes only f=json|html"))
-        })
+        .map(|(k, _)| unknown_parameter(k, "this resource takes only f=json|html", &["f"]).at(k.clone()))
         .collect();
     if errors.is_empty() { Ok(()) } else { Err(ApiError::bad_query(errors)) }
 }

@@ -79,7 +79,7 @@ test('a township\'s completion with a photo raises the badge; the bureau verifie
   await s.page.setInputFiles('#r-photo', { name: 'site.png', mimeType: 'image/png', buffer: PNG });
   await s.page.locator('#r-previews img').waitFor();
   await s.page.click('#r-submit');
-  await s.page.locator('#task-message', { hasText: '上报成功' }).waitFor();
+  await s.page.locator('#task-message', { hasText: `已上报 ${code} 完成` }).waitFor();
   await s.done();
 
   // A minute later the bureau's badge has both: the new report and the completion to verify.
@@ -262,7 +262,7 @@ test('in the task panel too, verifying without a photo asks for the reason the s
   const { page } = s;
   await page.locator('#detail-title', { hasText: code }).waitFor();
   await page.click('[data-action=verify]');
-  await page.locator('#transition-error', { hasText: 'photo' }).waitFor();
+  await page.locator('#transition-error', { hasText: '照片' }).waitFor();
   await page.fill('#transition-reason', '县监测站已出具验收报告');
   await page.click('#transition-confirm');
   await page.locator('#task-status', { hasText: '已销号' }).waitFor();

@@ -59,7 +59,7 @@ pub async fn import(
     if let Some(first) = once.replay(&state.db).await? {
         return Ok(first);
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::store::begin(&state.db).await?;
     let mut report = store::import(&state.db, &mut tx, parsed, options, Some(user.id), |_, _, _| {}).await?;
     report.failed = report.failed.iter().map(|f| f.localized(lang)).collect();
     if options.mode == Mode::All && !report.failed.is_empty() {

@@ -182,7 +182,7 @@ pub async fn create_token(
         return Ok(first);
     }
     let secret = secret::generate(TOKEN_PREFIX);
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::store::begin(&state.db).await?;
     let token = accounts::create_token(&mut *tx, user.id, &name, &secret::hash(&secret)).await?;
     let event = witness.saw_user(SecurityEventKind::TokenCreated, user).with(json!({"token": token.id, "name": name}));
     audit::record(&mut *tx, event).await?;

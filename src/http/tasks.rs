@@ -240,7 +240,7 @@ pub async fn create_from_feature(
         return Ok(first);
     }
     task.geometry = write.datum.geometry_to_wgs84(&task.geometry);
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::store::begin(&state.db).await?;
     if write.accept_outside {
         store::accept_outside(&mut tx).await?;
     }

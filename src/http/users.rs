@@ -71,7 +71,7 @@ pub async fn create(
         password_hash: &hash,
         must_change_password: true,
     };
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::store::begin(&state.db).await?;
     let id = accounts::create_user(&mut *tx, &new).await.map_err(township_reference)?.ok_or_else(|| {
         let detail = format!("the username '{}' is taken", a.username);
         let why = Message::new(Code::UsernameTaken, detail).with("username", a.username.as_str());

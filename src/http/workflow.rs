@@ -220,7 +220,7 @@ pub async fn create_report(
     let key = once.key().ok_or_else(ApiError::internal)?;
     let filing = Filing { task: id, author: user.id, key, expected_version: expected };
     let dir = &state.settings.data_dir;
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::store::begin(&state.db).await?;
     let filed = reports::file(&mut tx, dir, &filing, &input).await;
     let (view, version) = match filed {
         Ok(Filed::Created(view, version)) => (view, version),
@@ -317,7 +317,7 @@ pub async fn transition(
     if let Some(first) = once.replay(&state.db).await? {
         return Ok(first);
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::store::begin(&state.db).await?;
     if let Err(e) = task_store::transition(&mut tx, id, expected, action, reason.as_deref(), user.id).await {
         drop(tx);
         return Err(refused_write(&state, id, &viewer, expected, e).await);

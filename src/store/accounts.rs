@@ -233,7 +233,7 @@ pub struct UserChange {
 /// Applies an admin's change; a password change or deactivation ends the user's sessions.
 /// A password an administrator sets is temporary: the account must choose its own at next login.
 pub async fn update_user(db: &Db, id: Uuid, c: &UserChange) -> Result<bool, sqlx::Error> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::begin(db).await?;
     let done = sqlx::query!(
         "UPDATE users SET display_name = coalesce($2, display_name), role = coalesce($3, role),
                 township_code = CASE WHEN $4 THEN $5 ELSE township_code END,
@@ -260,7 +260,7 @@ pub async fn update_user(db: &Db, id: Uuid, c: &UserChange) -> Result<bool, sqlx
 /// Sets the password the account chose itself: no longer temporary. Every other session of the
 /// account ends (`keep` is the caller's own, which stays).
 pub async fn set_own_password(db: &Db, id: Uuid, password_hash: &str, keep: Option<&[u8]>) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::begin(db).await?;
     sqlx::query!("UPDATE users SET password_hash = $2, must_change_password = false WHERE id = $1", id, password_hash)
         .execute(&mut *tx)
         .await?;

@@ -110,9 +110,32 @@ impl DbConfig {
 /// planner still chose them for a statement's first five runs on each connection, before its
 /// cached plan turned generic.
 pub(crate) async fn interactive_read(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    // Runtime-checked: transaction-opening SQL for begin_with, which takes a string.
-    db.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL plan_cache_mode = force_custom_plan")
-        .await
+    let db = db.clone();
+    uncancelled(async move {
+        // Runtime-checked: transaction-opening SQL for begin_with, which takes a string.
+        db.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL plan_cache_mode = force_custom_plan")
+            .await
+    })
+    .await
+}
+
+/// Opens a read-write transaction (see `uncancelled`).
+pub async fn begin(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let db = db.clone();
+    uncancelled(async move { db.begin().await }).await
+}
+
+/// Runs the opening of a transaction to its end on a task of its own. sqlx 0.8 counts a
+/// transaction as open only once BEGIN has answered: a request dropped in between (a browser
+/// cancelling a tile as the map moves) returned the connection to the pool inside a transaction
+/// sqlx did not know of, and every later request on it ran there (a read-only snapshot refused
+/// writes; a read-write one would never have committed). Run to its end, the transaction is always
+/// known, and dropped whole (rolled back) when its caller is gone.
+async fn uncancelled<F>(opening: F) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>
+where
+    F: std::future::Future<Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>> + Send + 'static,
+{
+    tokio::spawn(opening).await.map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
 }
 
 /// Applies pending migrations (creating PostGIS first if the database lacks it).

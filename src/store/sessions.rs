@@ -56,7 +56,7 @@ pub async fn create(
     expires_at: DateTime<Utc>,
     replaces: Option<&[u8]>,
 ) -> Result<(), sqlx::Error> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::begin(db).await?;
     if let Some(old) = replaces {
         end(&mut *tx, old).await?;
     }

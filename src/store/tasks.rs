@@ -460,7 +460,7 @@ pub async fn update(
     actor: Uuid,
     outside: bool,
 ) -> StoreResult<Stored> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::begin(db).await?;
     if outside {
         accept_outside(&mut tx).await?;
     }

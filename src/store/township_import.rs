@@ -91,7 +91,7 @@ pub async fn import(
     actor: Option<Uuid>,
     apply: bool,
 ) -> StoreResult<ImportReport> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::begin(db).await?;
     stage(&mut tx, townships, srid).await?;
     if datum != Datum::Wgs84 {
         shift(&mut tx, datum).await?;

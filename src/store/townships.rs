@@ -94,7 +94,7 @@ pub async fn replace(
     t: &crate::domain::township::TownshipInput,
     actor: uuid::Uuid,
 ) -> super::StoreResult<usize> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::begin(db).await?;
     super::geometry::check_valid(&mut *tx, &t.boundary).await?;
     upsert(&mut *tx, code, &t.name, t.kind, &t.boundary.to_geojson()).await?;
     let moves = sqlx::query_as!(

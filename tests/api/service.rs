@@ -93,3 +93,29 @@ async fn unknown_endpoints_and_methods_answer_in_the_same_format() {
     let res = app.client.delete(app.url("/api/tasks")).send().await.unwrap();
     problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
 }
+
+/// Requests the client gives up on while their transaction opens (a map cancelling tiles as it
+/// moves) leave no pooled connection inside a transaction: later reads and writes still work.
+#[tokio::test]
+async fn requests_dropped_mid_flight_leave_no_connection_inside_a_transaction() {
+    let app = spawn_app().await;
+    let db: String = sqlx::query_scalar("SELECT current_database()").fetch_one(&app.db).await.unwrap();
+    for i in 0..400u64 {
+        let path = if i % 2 == 0 { "/tiles/tasks/14/13651/6714.mvt" } else { "/api/tasks?limit=50" };
+        let wait = std::time::Duration::from_micros(100 + (i * 337) % 4000);
+        let _ = app.client.get(format!("{}{path}", app.base)).timeout(wait).send().await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let stuck: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state LIKE 'idle in transaction%'",
+    )
+    .bind(&db)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(stuck, 0, "connections left inside a transaction");
+    for _ in 0..40 {
+        assert_eq!(app.get("/api/me").await.status(), reqwest::StatusCode::OK);
+        assert_eq!(app.get("/api/tasks?limit=5").await.status(), reqwest::StatusCode::OK);
+    }
+}

@@ -142,8 +142,8 @@ impl TownshipQuery {
                     _ => return Err(format!("limit: '{value}' is not between 1 and {MAX_LIMIT}")),
                 },
                 "offset" => match value.parse::<i64>() {
-                    Ok(n) if n >= 0 => q.offset = n,
-                    _ => return Err(format!("offset: '{value}' is not a whole number of at least 0")),
+                    Ok(n) if (0..=i64::from(i32::MAX)).contains(&n) => q.offset = n,
+                    _ => return Err(format!("offset: '{value}' is not between 0 and {}", i32::MAX)),
                 },
                 _ => unreachable!("every allowed parameter is handled"),
             }

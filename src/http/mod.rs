@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod described;
 pub mod export;
 pub mod extract;
 pub mod headers;
@@ -125,7 +126,7 @@ struct ApiDoc;
 /// The API routes and the OpenAPI description generated from the same handler annotations, so a
 /// route cannot exist without its documentation.
 pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::health))
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
@@ -179,7 +180,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .routes(routes!(workflow::create_report, workflow::list_reports))
                 .layer(DefaultBodyLimit::max(workflow::MAX_REPORT_BODY)),
         )
-        .split_for_parts()
+        .split_for_parts();
+    (router, described::complete(doc))
 }
 
 /// The API under /api; anything else is looked up in the web folder (the map).

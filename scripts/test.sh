@@ -37,6 +37,9 @@ cargo test --quiet --test api request_id::the_log_lines -- --ignored
 echo "test: web/js exports imported and documented"
 node scripts/check-js.mjs
 
+echo "test: the API against its OpenAPI description (Schemathesis)"
+scripts/api-conformance.sh
+
 echo "test: the map in Chromium (screenshots in test-artifacts/)"
 scripts/e2e.sh
 

@@ -162,9 +162,9 @@ impl TownshipQuery {
                     }
                 },
                 "offset" => match value.parse::<i64>() {
-                    Ok(n) if n >= 0 => q.offset = n,
+                    Ok(n) if (0..=i64::from(i32::MAX)).contains(&n) => q.offset = n,
                     _ => {
-                        let detail = format!("offset: '{value}' is not a whole number of at least 0");
+                        let detail = format!("offset: '{value}' is not between 0 and {}", i32::MAX);
                         return Err(Message::new(Code::Range, detail).with("min", 0).with("max", i64::from(i32::MAX)));
                     }
                 },

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod described;
 pub mod export;
 pub mod extract;
 pub mod headers;
@@ -181,7 +182,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .layer(DefaultBodyLimit::max(workflow::MAX_REPORT_BODY)),
         )
         .split_for_parts();
-    (router, describe_codes(doc))
+    (router, described::complete(describe_codes(doc)))
 }
 
 /// The refusal codes' schema, described from the message tables: each code with its English

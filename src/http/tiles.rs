@@ -26,9 +26,9 @@ pub const MVT: &str = "application/vnd.mapbox-vector-tile";
 /// and of `supervised` tasks.
 #[utoipa::path(get, path = "/tiles/tasks/{z}/{x}/{y}", tag = "map",
     params(
-        ("z" = u8, Path, description = "zoom, 0–22"),
+        ("z" = u8, Path, description = "zoom, 0–22", maximum = 22),
         ("x" = u32, Path, description = "column"),
-        ("y" = String, Path, description = "row followed by .mvt, e.g. 6766.mvt"),
+        ("y" = String, Path, description = "row followed by .mvt, e.g. 6766.mvt", pattern = r"^\d+\.mvt$"),
     ),
     responses(
         (status = 200, description = "The tile (empty when nothing lies under it); ETag and Cache-Control set", content_type = "application/vnd.mapbox-vector-tile"),

@@ -8,7 +8,8 @@ use super::fields::{self, Props};
 use super::password;
 use super::task::township_code;
 
-fn username(v: &Value) -> Result<String, String> {
+/// A username: 2–64 of a-z, 0-9, '.', '_', '-', taken in lower case.
+pub fn username(v: &Value) -> Result<String, String> {
     let s = fields::text(64, false)(v)?.to_lowercase();
     let ok = s.len() >= 2
         && s.starts_with(|c: char| c.is_ascii_alphanumeric())

@@ -2,12 +2,14 @@
 //! problem+json once; nothing here knows of HTTP.
 
 use crate::domain::FieldError;
+use crate::domain::codes;
 use crate::domain::workflow::Refusal;
 
 /// SQLSTATEs our own triggers raise (see migrations).
 const NO_TOWNSHIP: &str = "GL001";
 const SWAPPED_AXES: &str = "GL002";
 const OUTSIDE_COUNTY: &str = "GL004";
+const RETIRED_FAMILY: &str = "GL005";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -63,6 +65,11 @@ impl From<sqlx::Error> for StoreError {
             Some(OUTSIDE_COUNTY) => {
                 let below = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().and_then(|e| e.detail());
                 StoreError::invalid_field(format!("/geometry/coordinates{}", below.unwrap_or("")), db.message())
+            }
+            // The trigger names the retired family's code as the DETAIL.
+            Some(RETIRED_FAMILY) => {
+                let code = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().and_then(|e| e.detail());
+                StoreError::Invalid(vec![codes::retired_category("/properties/category", code.unwrap_or(""))])
             }
             // A CHECK or foreign key caught what the Rust validation let through: still the
             // caller's input, so a 422 naming the constraint rather than a 500.

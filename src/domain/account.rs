@@ -82,19 +82,25 @@ pub struct AccountChange {
     pub township: Option<Option<String>>,
     pub active: Option<bool>,
     pub password: Option<String>,
+    /// A new temporary password, made by the service and shown once (instead of `password`).
+    pub reset_password: bool,
 }
 
 impl AccountChange {
     pub fn parse(body: &Value) -> Result<AccountChange, Vec<FieldError>> {
         let mut p = Props::object(body, "")?;
-        p.refuse_unknown(&["display_name", "role", "township", "active", "password"], &[]);
+        p.refuse_unknown(&["display_name", "role", "township", "active", "password", "reset_password"], &[]);
         let change = AccountChange {
             display_name: p.change("display_name", fields::text(100, true)),
             role: p.change("role", role),
             township: p.change_nullable("township", township_code),
             active: p.change("active", fields::boolean),
             password: p.change("password", password),
+            reset_password: p.change("reset_password", fields::boolean).unwrap_or(false),
         };
+        if change.reset_password && change.password.is_some() {
+            p.fail("reset_password", "send either a password or reset_password, not both");
+        }
         if p.errors.is_empty() { Ok(change) } else { Err(p.errors) }
     }
 }
@@ -118,6 +124,13 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e[0].pointer, "/township");
+    }
+
+    #[test]
+    fn a_reset_is_asked_for_alone() {
+        assert!(AccountChange::parse(&json!({"reset_password": true})).unwrap().reset_password);
+        let e = AccountChange::parse(&json!({"reset_password": true, "password": "long enough here"})).unwrap_err();
+        assert_eq!(e[0].pointer, "/reset_password");
     }
 
     #[test]

@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::Value;
 
 use super::AppState;
@@ -156,13 +157,36 @@ async fn read_roster(req: Request, state: &AppState, encoding: Option<&str>) -> 
     roster::from_csv(&text).map_err(auth::roster::refused)
 }
 
-/// Change an account: display name, role, township, active, password. Deactivating an account or
-/// setting its password ends its sessions.
+/// An account as changed, with the temporary password a reset made (shown this once).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ChangedUser {
+    #[serde(flatten)]
+    pub record: UserRecord,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub temporary_password: Option<String>,
+}
+
+/// The new password's hash (and the password, when the service made it): `password` as given,
+/// checked against the account's name, or a temporary one for `reset_password`.
+async fn new_password(c: &AccountChange, username: &str) -> Result<(Option<String>, Option<String>)> {
+    let (given, made) = match (&c.password, c.reset_password) {
+        (Some(pw), _) => (pw.clone(), None),
+        (None, true) => (password::temporary(), Some(())),
+        (None, false) => return Ok((None, None)),
+    };
+    check_password_for(username, &given).map_err(|e| ApiError::invalid(vec![e]))?;
+    let hash = password::hash(given.clone()).await?;
+    Ok((Some(hash), made.map(|()| given)))
+}
+
+/// Change an account: display name, role, township, active, password, or `reset_password: true`
+/// for a temporary password made by the service (in the answer, this once). Deactivating an
+/// account or setting its password ends its sessions; a password set here is temporary.
 #[utoipa::path(patch, path = "/api/users/{id}", tag = "admin",
     params(("id" = uuid::Uuid, Path, description = "user id")),
     request_body(content = Object, content_type = "application/json"),
     responses(
-        (status = 200, description = "Changed", body = UserRecord),
+        (status = 200, description = "Changed", body = ChangedUser),
         (status = 404, description = "No such user", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn update(
@@ -170,7 +194,7 @@ pub async fn update(
     principal: Principal,
     PathId(id): PathId,
     JsonBody(body): JsonBody,
-) -> Result<Json<UserRecord>> {
+) -> Result<Json<ChangedUser>> {
     let admin = principal.require_admin("change accounts")?;
     let c = AccountChange::parse(&body).map_err(ApiError::invalid)?;
     let current = accounts::user_by_id(&state.db, id)
@@ -182,13 +206,7 @@ pub async fn update(
     if admin.id == id && (c.active == Some(false) || c.role.is_some_and(|r| r != current.role())) {
         return Err(ApiError::conflict("you cannot deactivate yourself or change your own role"));
     }
-    let password_hash = match c.password.clone() {
-        Some(pw) => {
-            check_password_for(&current.username, &pw).map_err(|e| ApiError::invalid(vec![e]))?;
-            Some(password::hash(pw).await?)
-        }
-        None => None,
-    };
+    let (password_hash, temporary_password) = new_password(&c, &current.username).await?;
     let change = UserChange {
         display_name: c.display_name,
         role: c.role.map(|r| r.as_str().to_owned()),
@@ -197,12 +215,9 @@ pub async fn update(
         password_hash,
     };
     accounts::update_user(&state.db, id, &change).await.map_err(township_reference)?;
-    accounts::list_users(&state.db)
-        .await?
-        .into_iter()
-        .find(|u| u.user.id == id)
-        .map(Json)
-        .ok_or_else(ApiError::internal)
+    let record =
+        accounts::list_users(&state.db).await?.into_iter().find(|u| u.user.id == id).ok_or_else(ApiError::internal)?;
+    Ok(Json(ChangedUser { record, temporary_password }))
 }
 
 /// Create or replace a township (a Feature with `name`, `kind` and a Polygon or MultiPolygon

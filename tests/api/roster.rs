@@ -303,3 +303,31 @@ async fn the_command_line_makes_one_officer_for_each_township_without_one() {
     assert!(ok);
     assert!(stdout.contains("0 account(s) created, 1 skipped"), "only the west one is still without: {stdout}");
 }
+
+#[tokio::test]
+async fn a_reset_gives_a_temporary_password_made_by_the_service_once() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let id: String =
+        sqlx::query_scalar("SELECT id::text FROM users WHERE username = 'bureau'").fetch_one(&app.db).await.unwrap();
+    let path = format!("/api/users/{id}");
+    let res = admin.send_json(reqwest::Method::PATCH, &path, None, &json!({"reset_password": true})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let changed: Value = res.json().await.unwrap();
+    let temporary = changed["temporary_password"].as_str().unwrap().to_owned();
+    assert_eq!(changed["must_change_password"], true);
+    assert_eq!(login_with(&app, "bureau", PASSWORD).await.status(), StatusCode::UNAUTHORIZED, "the old one is gone");
+    let res = login_with(&app, "bureau", &temporary).await;
+    assert_eq!(res.json::<Value>().await.unwrap()["user"]["must_change_password"], true);
+    let listed: Value = admin.get("/api/users").await.json().await.unwrap();
+    assert!(!listed.to_string().contains(&temporary), "never shown again");
+    let res = admin
+        .send_json(
+            reqwest::Method::PATCH,
+            &path,
+            None,
+            &json!({"reset_password": true, "password": "long enough, surely"}),
+        )
+        .await;
+    assert_eq!(pointers(&problem(res, StatusCode::UNPROCESSABLE_ENTITY).await), ["/reset_password"]);
+}

@@ -1,3 +1,5 @@
+mod admin_cli;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -69,6 +71,16 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Accounts in bulk: a roster of officers from a CSV file, or one officer per township.
+    Accounts {
+        #[command(subcommand)]
+        command: admin_cli::AccountsCommand,
+    },
+    /// The task families: list, add, rename, recolour, reorder, retire.
+    Families {
+        #[command(subcommand)]
+        command: admin_cli::FamilyCommand,
     },
     /// The county's township boundaries.
     Townships {
@@ -222,6 +234,8 @@ async fn run(command: Command) -> CliResult {
             create_admin(db, username, display_name, password_stdin).await
         }
         Command::Townships { command: TownshipCommand::Import(args) } => import_townships(args).await,
+        Command::Accounts { command } => admin_cli::accounts(command).await,
+        Command::Families { command } => admin_cli::families(command).await,
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod limiter;
 pub mod password;
+pub mod roster;
 pub mod secret;
 
 use axum::extract::{FromRef, FromRequestParts};

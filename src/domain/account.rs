@@ -8,7 +8,8 @@ use super::password;
 use super::task::township_code;
 use super::{Code, FieldError, Message};
 
-fn username(v: &Value) -> Result<String, Message> {
+/// A username: 2–64 of a-z, 0-9, '.', '_', '-', taken in lower case.
+pub fn username(v: &Value) -> Result<String, Message> {
     let s = fields::text(64, false)(v)?.to_lowercase();
     let ok = s.len() >= 2
         && s.starts_with(|c: char| c.is_ascii_alphanumeric())
@@ -89,19 +90,26 @@ pub struct AccountChange {
     pub township: Option<Option<String>>,
     pub active: Option<bool>,
     pub password: Option<String>,
+    /// A new temporary password, made by the service and shown once (instead of `password`).
+    pub reset_password: bool,
 }
 
 impl AccountChange {
     pub fn parse(body: &Value) -> Result<AccountChange, Vec<FieldError>> {
         let mut p = Props::object(body, "")?;
-        p.refuse_unknown(&["display_name", "role", "township", "active", "password"], &[]);
+        p.refuse_unknown(&["display_name", "role", "township", "active", "password", "reset_password"], &[]);
         let change = AccountChange {
             display_name: p.change("display_name", fields::text(100, true)),
             role: p.change("role", role),
             township: p.change_nullable("township", township_code),
             active: p.change("active", fields::boolean),
             password: p.change("password", password),
+            reset_password: p.change("reset_password", fields::boolean).unwrap_or(false),
         };
+        if change.reset_password && change.password.is_some() {
+            let why = Message::new(Code::Exclusive, "send either a password or reset_password, not both");
+            p.fail("reset_password", why.with("field", "password"));
+        }
         if p.errors.is_empty() { Ok(change) } else { Err(p.errors) }
     }
 }
@@ -125,6 +133,13 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e[0].pointer, "/township");
+    }
+
+    #[test]
+    fn a_reset_is_asked_for_alone() {
+        assert!(AccountChange::parse(&json!({"reset_password": true})).unwrap().reset_password);
+        let e = AccountChange::parse(&json!({"reset_password": true, "password": "long enough here"})).unwrap_err();
+        assert_eq!(e[0].pointer, "/reset_password");
     }
 
     #[test]

@@ -23,21 +23,22 @@ impl TownshipCode {
     }
 }
 
-/// A category's code: lower-case letters, digits and `_`, starting with a letter, up to 32.
+/// A category's code: lower-case letters, digits and `_`, starting with a letter, 2 to 32 (as the
+/// table's CHECK has it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CategoryCode(String);
 
 impl CategoryCode {
     pub fn parse(s: &str) -> Result<CategoryCode, Message> {
-        let ok = s.len() <= 32
+        let ok = (2..=32).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_lowercase())
             && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if ok {
             Ok(CategoryCode(s.to_owned()))
         } else {
-            Err(Message::new(Code::Format, format!("'{s}' is not a category code (lower-case letters, digits, _)"))
-                .with("expected", "category_code")
-                .with("got", s))
+            let detail =
+                format!("'{s}' is not a category code (2–32 lower-case letters, digits, _, starting with a letter)");
+            Err(Message::new(Code::Format, detail).with("expected", "category_code").with("got", s))
         }
     }
 
@@ -51,6 +52,14 @@ pub fn unknown_category(pointer: &str, code: &str, known: &[impl AsRef<str>]) ->
     let known: Vec<&str> = known.iter().map(AsRef::as_ref).collect();
     let detail = format!("unknown category '{code}'; categories are: {}", known.join(", "));
     FieldError::new(pointer, Code::UnknownValue, detail).with("got", code).with("allowed", known)
+}
+
+/// The refusal of a task filed under a retired family (the tasks' trigger, migrations/0012, raises
+/// the same for writes that come another way).
+pub fn retired_category(pointer: &str, code: &str) -> FieldError {
+    let detail =
+        format!("the task family '{code}' is retired: its tasks are kept, but no task can be filed under it any more");
+    FieldError::new(pointer, Code::FamilyRetired, detail).with("family", code)
 }
 
 /// The refusal of a township code that names no township.
@@ -79,6 +88,7 @@ mod tests {
         assert!(CategoryCode::parse("air_2").is_ok());
         assert!(CategoryCode::parse("Water").is_err());
         assert!(CategoryCode::parse("2air").is_err());
+        assert!(CategoryCode::parse("a").is_err(), "the table wants two characters at least");
     }
 
     #[test]

@@ -211,6 +211,16 @@ codes! {
     PhotoUnreadable => "photo_unreadable",
     /// A photo (`file`) larger than `max_side` pixels a side or `max_megapixels`.
     PhotoTooBig => "photo_too_big",
+    /// A task family (`family`) that is retired takes no new tasks.
+    FamilyRetired => "family_retired",
+    /// The code or prefix of a family (`family`, `prefix`) that `tasks` tasks are filed under.
+    FamilyInUse => "family_in_use",
+    /// A township name (`got`) that several townships (`candidates`, their codes) have.
+    AmbiguousTownship => "ambiguous_township",
+    /// A roster of accounts without a row.
+    EmptyRoster => "empty_roster",
+    /// Cannot be given together with `field`.
+    Exclusive => "exclusive",
 }
 
 /// (code, variant, Chinese, English). A row with a variant is used when that parameter is given;
@@ -449,6 +459,7 @@ const TABLE: &[(Code, Option<&str>, &str, &str)] = &[
     (Code::BureauOnly, None, "只有环保局可以{action}", "only the bureau may {action} a task"),
     (Code::OtherTownship, None, "此任务属于其他乡镇：只能上报本乡镇的任务", "this task belongs to another township"),
     (Code::NeedsAccount, None, "{action}需要环保局或乡镇的账号", "{action} needs a bureau or township account"),
+    (Code::UsernameTaken, Some("row"), "用户名“{username}”与第 {row} 行重复", "'{username}' is also on row {row}"),
     (Code::UsernameTaken, None, "用户名“{username}”已被使用", "the username '{username}' is taken"),
     (
         Code::NotAPhoto,
@@ -468,6 +479,26 @@ const TABLE: &[(Code, Option<&str>, &str, &str)] = &[
         "“{file}”尺寸过大：每边最多 {max_side} 像素、总共最多 {max_megapixels} 百万像素",
         "'{file}' is larger than {max_side} pixels a side or {max_megapixels} megapixels",
     ),
+    (
+        Code::FamilyRetired,
+        None,
+        "任务类别“{family}”已停用：原有任务保留，但不能再登记新任务",
+        "the task family '{family}' is retired: its tasks are kept, but no task can be filed under it any more",
+    ),
+    (
+        Code::FamilyInUse,
+        None,
+        "类别“{family}”下已有 {tasks} 项任务（编号 {prefix}-…），导出和其他系统按它识别，不能再改；名称、颜色和顺序可以修改",
+        "the family '{family}' has {tasks} task(s) (codes {prefix}-…) that exports and other systems know by it: this cannot change; its names, colour and order can",
+    ),
+    (
+        Code::AmbiguousTownship,
+        None,
+        "有多个乡镇叫“{got}”（{candidates}）：请填写乡镇代码",
+        "several townships are called '{got}' ({candidates}): give the code",
+    ),
+    (Code::EmptyRoster, None, "名单中没有任何账号", "the roster holds no accounts"),
+    (Code::Exclusive, None, "不能与{field}同时填写", "cannot be given together with {field}"),
 ];
 
 /// Words that parameters hold as values of a closed list: (parameter, value, Chinese, English).
@@ -491,6 +522,8 @@ const TERMS: &[(&str, &str, &str, &str)] = &[
     ("expected", "phone", "电话号码", "a phone number"),
     ("expected", "township_code", "乡镇代码（9 或 12 位数字）", "a township code (9 or 12 digits)"),
     ("expected", "category_code", "类别代码", "a category code"),
+    ("expected", "task_code_prefix", "任务编号前缀（2 到 4 个大写字母）", "a task code prefix"),
+    ("expected", "color", "颜色（# 加六位十六进制数，如 #336699）", "a colour #rrggbb"),
     ("expected", "bbox", "范围（西、南、东、北四个数）", "a bbox minLon,minLat,maxLon,maxLat"),
     ("expected", "tile", "瓦片地址", "a tile address"),
     ("expected", "id", "编号", "an id"),
@@ -557,6 +590,14 @@ const TERMS: &[(&str, &str, &str, &str)] = &[
     ("field", "current_password", "当前密码", "current_password"),
     ("field", "new_password", "新密码", "new_password"),
     ("field", "name", "名称", "name"),
+    ("field", "display_name", "姓名", "display_name"),
+    ("field", "role", "角色", "role"),
+    ("field", "code", "代码", "code"),
+    ("field", "prefix", "编号前缀", "prefix"),
+    ("field", "name_zh", "中文名称", "name_zh"),
+    ("field", "name_en", "英文名称", "name_en"),
+    ("field", "color", "颜色", "color"),
+    ("field", "sort_order", "顺序", "sort_order"),
 ];
 
 /// The words for a refusal's `code` with its `params`, in `lang`.

@@ -18,7 +18,8 @@ pub const MAX_JSON_BODY: usize = 1024 * 1024;
 /// A JSON request body (`application/json`, `application/geo+json` or any `+json` type).
 pub struct JsonBody(pub Value);
 
-fn is_json(content_type: &str) -> bool {
+/// True for `application/json` and every `application/…+json` type.
+pub fn is_json(content_type: &str) -> bool {
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }

@@ -53,6 +53,18 @@ pub fn fingerprint_json(query: &[(String, String)], body: &Value) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
+/// Seals a whole answer (one holding many secrets, such as the temporary passwords of a roster):
+/// XORed with a stream of SHA-256 blocks of the pad and a counter, so the same call unseals it.
+pub fn seal_whole(body: &[u8], pad: &[u8; 32]) -> Vec<u8> {
+    body.chunks(32)
+        .enumerate()
+        .flat_map(|(i, chunk)| {
+            let block = Sha256::new().chain_update(pad).chain_update((i as u64).to_le_bytes()).finalize();
+            chunk.iter().zip(block).map(|(b, k)| b ^ k).collect::<Vec<u8>>()
+        })
+        .collect()
+}
+
 /// The key from the headers: absent, or 1–200 visible characters.
 pub fn key_from(headers: &HeaderMap) -> Result<Option<String>> {
     let Some(value) = headers.get(HEADER) else { return Ok(None) };
@@ -193,6 +205,17 @@ mod tests {
         assert!(key_from(&h).is_err());
         h.insert(HEADER, HeaderValue::from_str(&"k".repeat(MAX_KEY + 1)).unwrap());
         assert!(key_from(&h).is_err());
+    }
+
+    #[test]
+    fn a_whole_answer_sealed_twice_is_itself_and_sealed_once_holds_no_secret() {
+        let body = br#"{"created":[{"username":"t1","temporary_password":"abcd-efgh-jkmn-pqrs"}]}"#.repeat(3);
+        let pad = [7u8; 32];
+        let sealed = seal_whole(&body, &pad);
+        assert_eq!(sealed.len(), body.len());
+        assert!(!sealed.windows(4).any(|w| w == b"abcd"));
+        assert_eq!(seal_whole(&sealed, &pad), body);
+        assert_ne!(seal_whole(&sealed, &[8u8; 32]), body);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod categories;
 pub mod described;
 pub mod export;
 pub mod extract;
@@ -116,7 +117,7 @@ impl AppState {
         (name = "export", description = "The ledger as CSV, Excel and GeoJSON"),
         (name = "rollups", description = "Figures by township and month: the league table, the choropleth, the chart"),
         (name = "accounts", description = "Logging in, the caller, API tokens"),
-        (name = "admin", description = "Accounts and townships (administrators)"),
+        (name = "admin", description = "Accounts, townships and task families (administrators)"),
         (name = "service", description = "Service status and description"),
         (name = "ogc", description = "OGC API - Features for GIS clients: Part 1 (reading) and Part 4 (editing tasks)"),
         (name = "map", description = "Vector tiles for the map"),
@@ -133,7 +134,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(health::ready))
         .routes(routes!(web::config))
         .routes(routes!(townships::list))
-        .routes(routes!(townships::categories))
+        .routes(routes!(categories::list, categories::create))
+        .routes(routes!(categories::update, categories::retire))
         .routes(routes!(tasks::list, tasks::create))
         .routes(routes!(tasks::get, tasks::patch))
         .routes(routes!(workflow::transition))
@@ -148,6 +150,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(session::create_token, session::list_tokens))
         .routes(routes!(session::revoke_token))
         .routes(routes!(users::list, users::create))
+        .routes(routes!(users::bulk))
         .routes(routes!(users::update))
         .routes(routes!(users::logout_everywhere))
         .routes(routes!(audit::list))

@@ -1,4 +1,4 @@
-//! /api/townships and /api/categories: the reference data tasks point at.
+//! /api/townships: the townships tasks belong to (task families are in `categories`).
 
 use axum::Json;
 use axum::extract::State;
@@ -9,7 +9,6 @@ use serde::Serialize;
 use super::AppState;
 use super::tasks::GEOJSON;
 use crate::error::Result;
-use crate::store::categories::{self, Category};
 use crate::store::townships::{self, TownshipFeature};
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -27,11 +26,4 @@ pub async fn list(State(state): State<AppState>) -> Result<Response> {
     let features = townships::list(&state.db).await?;
     Ok(([(header::CONTENT_TYPE, GEOJSON)], Json(TownshipCollection { kind: "FeatureCollection", features }))
         .into_response())
-}
-
-/// Task families (categories).
-#[utoipa::path(get, path = "/api/categories", tag = "reference",
-    responses((status = 200, description = "Every task family", body = Vec<Category>)))]
-pub async fn categories(State(state): State<AppState>) -> Result<Json<Vec<Category>>> {
-    Ok(Json(categories::list(&state.db).await?))
 }

@@ -221,6 +221,12 @@ pub async fn create_user<'e>(conn: impl sqlx::PgExecutor<'e>, u: &NewUser<'_>) -
     .await
 }
 
+/// The usernames among `names` that accounts have.
+pub async fn taken(db: &Db, names: &[String]) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+    let rows = sqlx::query_scalar!("SELECT username FROM users WHERE username = ANY($1)", names).fetch_all(db).await?;
+    Ok(rows.into_iter().collect())
+}
+
 pub struct UserChange {
     pub display_name: Option<String>,
     pub role: Option<String>,

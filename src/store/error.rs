@@ -2,6 +2,7 @@
 //! problem+json once; nothing here knows of HTTP.
 
 use crate::domain::bounds::outside_county;
+use crate::domain::codes;
 use crate::domain::workflow::Refusal;
 use crate::domain::{Code, FieldError};
 
@@ -9,6 +10,7 @@ use crate::domain::{Code, FieldError};
 const NO_TOWNSHIP: &str = "GL001";
 const SWAPPED_AXES: &str = "GL002";
 const OUTSIDE_COUNTY: &str = "GL004";
+const RETIRED_FAMILY: &str = "GL005";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -71,6 +73,11 @@ impl From<sqlx::Error> for StoreError {
                 StoreError::invalid_field(
                     outside_county(db.message()).at(format!("/geometry/coordinates{}", below.unwrap_or(""))),
                 )
+            }
+            // The trigger names the retired family's code as the DETAIL.
+            Some(RETIRED_FAMILY) => {
+                let code = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().and_then(|e| e.detail());
+                StoreError::Invalid(vec![codes::retired_category("/properties/category", code.unwrap_or(""))])
             }
             // A CHECK or foreign key caught what the Rust validation let through: still the
             // caller's input, so a 422 naming the constraint rather than a 500.

@@ -70,9 +70,10 @@ pub async fn import(
             Err(f) => failed.push(f),
         }
     }
-    let prefixes: HashMap<String, String> =
-        super::categories::list(db).await?.into_iter().map(|c| (c.code, c.prefix)).collect();
-    let checked = check(db, ok, &prefixes, options.accept_outside, &mut failed, &progress).await?;
+    let families = super::categories::list(db).await?;
+    let retired: Vec<String> = families.iter().filter(|c| c.retired).map(|c| c.code.clone()).collect();
+    let prefixes: HashMap<String, String> = families.into_iter().map(|c| (c.code, c.prefix)).collect();
+    let checked = check(db, ok, (&prefixes, &retired), options.accept_outside, &mut failed, &progress).await?;
     failed.sort_by_key(|f| f.index);
     let mut report = ImportReport {
         received,
@@ -94,14 +95,15 @@ pub async fn import(
 async fn check(
     db: &Db,
     ok: Vec<(usize, NewTask)>,
-    prefixes: &HashMap<String, String>,
+    (prefixes, retired): (&HashMap<String, String>, &[String]),
     accept_outside: bool,
     failed: &mut Vec<Failure>,
     progress: &impl Fn(&str, usize, usize),
 ) -> Result<Vec<Checked>, sqlx::Error> {
     let overrides: Vec<String> = ok.iter().filter_map(|(_, t)| t.fields.township_override.clone()).collect();
     let unknown_townships = super::townships::unknown_codes(db, &overrides).await?;
-    let mut known: Vec<&str> = prefixes.keys().map(String::as_str).collect();
+    let mut known: Vec<&str> =
+        prefixes.keys().map(String::as_str).filter(|c| !retired.iter().any(|r| r == c)).collect();
     known.sort();
     let mut checked: Vec<Checked> = Vec::with_capacity(ok.len());
     let total = ok.len();
@@ -116,7 +118,7 @@ async fn check(
         let rows = verdicts(db, &geojson).await?;
         for (((index, task), gj), verdict) in batch.into_iter().zip(geojson).zip(rows) {
             let accepted = verdict.accepted.clone().filter(|_| accept_outside && verdict.beyond == Some(true));
-            match verdict.judge(&task, &known, &unknown_townships, accept_outside) {
+            match verdict.judge(&task, (&known, retired), &unknown_townships, accept_outside) {
                 Ok(township) => checked.push((index, task, gj, township, accepted)),
                 Err(errors) => failed.push(Failure::new(index, errors)),
             }
@@ -144,13 +146,15 @@ impl Verdict {
     fn judge(
         self,
         task: &NewTask,
-        known: &[&str],
+        (known, retired): (&[&str], &[String]),
         unknown_townships: &[String],
         accept_outside: bool,
     ) -> Result<String, Vec<FieldError>> {
         let mut errors = Vec::new();
         let category = &task.fields.category;
-        if !category.is_empty() && !known.contains(&category.as_str()) {
+        if retired.contains(category) {
+            errors.push(codes::retired_category("/properties/category", category));
+        } else if !category.is_empty() && !known.contains(&category.as_str()) {
             errors.push(codes::unknown_category("/properties/category", category, known));
         }
         if let Some(code) = task.fields.township_override.as_ref().filter(|c| unknown_townships.contains(c)) {

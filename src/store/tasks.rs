@@ -290,7 +290,7 @@ async fn explain_reference_error(db: &Db, err: sqlx::Error, f: &TaskFields) -> S
             Some("tasks_category_fkey" | "task_code_counters_category_fkey") => {
                 let known: Vec<String> = super::categories::list(db)
                     .await
-                    .map(|cs| cs.into_iter().map(|c| c.code).collect())
+                    .map(|cs| cs.into_iter().filter(|c| !c.retired).map(|c| c.code).collect())
                     .unwrap_or_default();
                 return StoreError::BadReference(codes::unknown_category("/properties/category", &f.category, &known));
             }

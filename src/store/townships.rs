@@ -53,6 +53,24 @@ pub async fn list(db: &Db) -> Result<Vec<TownshipFeature>, sqlx::Error> {
     rows.into_iter().map(feature).collect()
 }
 
+/// Every township's code and name, by code.
+pub async fn names(db: &Db) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query!("SELECT code, name FROM townships ORDER BY code").fetch_all(db).await?;
+    Ok(rows.into_iter().map(|r| (r.code, r.name)).collect())
+}
+
+/// The townships (code, name) without an active township officer, by code.
+pub async fn without_officer(db: &Db) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT t.code, t.name FROM townships t
+         WHERE NOT EXISTS (SELECT FROM users u WHERE u.township_code = t.code AND u.role = 'township' AND u.active)
+         ORDER BY t.code"
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.code, r.name)).collect())
+}
+
 /// The codes among `codes` that name no township.
 pub async fn unknown_codes(db: &Db, codes: &[String]) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar!(

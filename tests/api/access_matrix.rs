@@ -194,6 +194,43 @@ fn rows(f: &Fixture) -> Vec<Row> {
             [401, 403, 403, 403, 201],
         ),
         row(
+            Method::POST,
+            "/api/users/bulk",
+            "/api/users/bulk".into(),
+            Body::JsonFn(|n| json!([{"username": format!("officer{n}"), "role": "township", "township": WEST}])),
+            false,
+            [401, 403, 403, 403, 201],
+        ),
+        row(
+            Method::POST,
+            "/api/categories",
+            "/api/categories".into(),
+            Body::JsonFn(|n| {
+                let letter = |k: usize| char::from(b'A' + (k % 26) as u8);
+                json!({"code": format!("family{n}"), "prefix": format!("Z{}{}{}", letter(n / 676), letter(n / 26), letter(n)),
+                       "name_zh": "生态修复", "name_en": "Restoration", "color": "#2e8b57"})
+            }),
+            false,
+            [401, 403, 403, 403, 201],
+        ),
+        row(
+            Method::PATCH,
+            "/api/categories/{code}",
+            "/api/categories/village".into(),
+            Body::Json(json!({"color": "#33a02c"})),
+            false,
+            [401, 403, 403, 403, 200],
+        ),
+        // Retires (nothing is deleted); no other row writes an energy task.
+        row(
+            Method::DELETE,
+            "/api/categories/{code}",
+            "/api/categories/energy".into(),
+            Body::None,
+            false,
+            [401, 403, 403, 403, 200],
+        ),
+        row(
             Method::PATCH,
             "/api/users/{id}",
             "/api/users/{bureau}".into(),

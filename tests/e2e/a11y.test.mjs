@@ -114,3 +114,27 @@ test('on a phone every tap target of the bureau\'s review queue is at least 44 p
   await shot(page, 'phone-review-return');
   await s.done();
 });
+
+for (const lang of ['zh', 'en']) {
+  test(`axe finds no violations on the administrator's page (${lang}), and on a phone its targets are 44 px`, async () => {
+    const s = await open(browser, { device: DESKTOP, user: 'admin', path: `/?lang=${lang}` });
+    const { page } = s;
+    await page.click('#admin-open');
+    await page.locator('#admin-users li').first().waitFor();
+    assert.deepEqual(await violations(page), [], 'the accounts');
+    await page.click('#admin-tab-families');
+    await page.locator('#admin-families li').first().waitFor();
+    assert.deepEqual(await violations(page), [], 'the task families');
+    await page.locator('#admin-families li button[data-act=edit]').first().click();
+    assert.deepEqual(await violations(page), [], 'a family being changed');
+    await s.done();
+
+    const p = await open(browser, { device: PHONE, user: 'admin', path: `/?lang=${lang}` });
+    await p.page.click('#admin-open');
+    await p.page.locator('#admin-users li').first().waitFor();
+    assert.deepEqual(await smallTargets(p.page), [], 'the accounts on a phone');
+    await p.page.click('#admin-tab-families');
+    assert.deepEqual(await smallTargets(p.page), [], 'the families on a phone');
+    await p.done();
+  });
+}

@@ -42,10 +42,11 @@ export function account(app) {
     }
     clear(corner,
       user.role === 'admin'
-        ? [h('button', { type: 'button', class: 'secondary', id: 'township-import-open', onclick: () => openImport(app) },
-          t('townshipImport.open')),
-        h('button', { type: 'button', class: 'secondary', id: 'audit-open', onclick: () => openAudit(app) },
-          t('audit.open'))]
+        ? [h('button', { type: 'button', class: 'secondary', id: 'admin-open', onclick: () => openAdmin(app) }, t('admin.open')),
+          h('button', { type: 'button', class: 'secondary', id: 'township-import-open', onclick: () => openImport(app) },
+            t('townshipImport.open')),
+          h('button', { type: 'button', class: 'secondary', id: 'audit-open', onclick: () => openAudit(app) },
+            t('audit.open'))]
         : null,
       h('span', { class: 'who', id: 'who' }, user.display_name || user.username),
       h('button', { type: 'button', class: 'secondary', id: 'logout', onclick: () => logOut() }, t('login.logout')));
@@ -145,4 +146,25 @@ function openImport(app) {
   const box = h('div', { class: 'township-import' });
   townshipImport(box);
   app.panel.showContent(t('townshipImport.title'), box);
+}
+
+/** The administrator's page (accounts and task families), loaded on first use, in the panel. */
+async function openAdmin(app) {
+  const admin = await import('./admin.js');
+  const box = h('div', { class: 'admin' });
+  app.panel.showContent(t('admin.title'), box);
+  await admin.adminPage(box, { townships: app.townships, onFamiliesChanged: (families) => useFamilies(app, families) });
+  box.querySelector('[role=tab][aria-selected=true]')?.focus();
+}
+
+/** The families as they are now, for the legend, the filters, the task forms and the map's colours. */
+function useFamilies(app, families) {
+  app.categoryList.splice(0, app.categoryList.length, ...families);
+  app.categories.clear();
+  app.colors.clear();
+  for (const f of families) {
+    app.categories.set(f.code, f);
+    app.colors.set(f.code, f.color);
+  }
+  app.filters.render();
 }

@@ -39,6 +39,8 @@ import { $, debounce } from './ui.js';
  * @property {object} editor the bureau's editor (editor.js)
  * @property {object | null} mine a township officer's "My tasks" (mytasks.js)
  * @property {object | null} [review] the bureau's review queue (review.js)
+ * @property {{get: () => object, render: () => void}} filters the filter panel (filters.js)
+ * @property {object[]} categoryList task families in their order, retired ones included
  * @property {() => void} refresh the ledger changed: everything shown is asked for again
  */
 
@@ -106,7 +108,7 @@ function buildPanels(app) {
       writeUrl(app.state);
     },
   });
-  filterPanel($('#tab-filters'), $('#search'), {
+  app.filters = filterPanel($('#tab-filters'), $('#search'), {
     categories: app.categoryList, townships: app.townships, filters: app.state.filters,
     onChange: (f) => {
       const searched = f.q !== app.state.filters.q;

@@ -9,8 +9,10 @@ import { emptyFilters } from './state.js';
  * The filters in `root` and the search box `searchForm`.
  * @param {HTMLElement} root
  * @param {HTMLFormElement} searchForm
- * @param {object} options `categories` and `townships` to choose from, the `filters` to start
- *   with (state.js), and `onChange(filters)` called with a copy after every change
+ * @param {object} options `categories` and `townships` to choose from (retired families too:
+ *   their tasks are still there), the `filters` to start with (state.js), and `onChange(filters)`
+ *   called with a copy after every change
+ * @returns {{get: () => object, render: () => void}} the filters now, and a redraw of the panel
  */
 export function filterPanel(root, searchForm, { categories, townships, filters, onChange }) {
   let current = structuredClone(filters);
@@ -34,7 +36,8 @@ export function filterPanel(root, searchForm, { categories, townships, filters, 
   function render() {
     clear(root,
       h('fieldset', {}, h('legend', {}, t('filters.family')),
-        checkboxes('category', categories.map((c) => ({ value: c.code, label: catName(c), color: c.color })), current.category)),
+        checkboxes('category', categories.map((c) => ({ value: c.code, color: c.color,
+          label: c.retired ? `${catName(c)}${t('family.retiredMark')}` : catName(c) })), current.category)),
       h('fieldset', {}, h('legend', {}, t('filters.status')),
         checkboxes('status', STATUSES.map((s) => ({ value: s, label: statusName(s) })), current.status)),
       h('label', { class: 'field' }, t('filters.township'),
@@ -70,5 +73,7 @@ export function filterPanel(root, searchForm, { categories, townships, filters, 
   onLangChange(render);
   return {
     get: () => structuredClone(current),
+    // The families changed (an administrator's page): drawn again from the same list.
+    render,
   };
 }

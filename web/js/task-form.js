@@ -33,12 +33,14 @@ function row(name, control) {
     h('p', { class: 'field-error', id: `e-${name}`, dataset: { for: name } }));
 }
 
-/** The choices of the form: family, visibility, township (else found from the geometry), supervision. */
+/** The choices of the form: family, visibility, township (else found from the geometry), supervision.
+ * A retired family is offered only to the tasks already in it. */
 function choices(mode, p, { categories, townships }) {
+  const open = [...categories.values()].filter((c) => !c.retired || c.code === p.category);
   return {
     category: h('select', { name: 'category', id: 'f-category', required: true, 'aria-describedby': 'e-category' },
       mode === 'create' ? h('option', { value: '' }, t('form.choose')) : null,
-      [...categories.values()].map((c) => h('option', { value: c.code, selected: c.code === p.category }, catName(c)))),
+      open.map((c) => h('option', { value: c.code, selected: c.code === p.category }, catName(c)))),
     visibility: h('select', { name: 'visibility', id: 'f-visibility' },
       ['public', 'internal'].map((v) => h('option', { value: v, selected: (p.visibility || 'public') === v }, t(`visibility.${v}`)))),
     township: h('select', { name: 'township', id: 'f-township' },

@@ -1,0 +1,48 @@
+// The administrator's page, opened from the account corner: the accounts (one at a time, a roster
+// from a CSV file, deactivating, temporary passwords) and the task families, as two tabs in the
+// panel beside the map. Loaded only for administrators.
+
+import { t } from './i18n.js';
+import { accountsAdmin } from './admin-accounts.js';
+import { familiesAdmin } from './admin-families.js';
+import { h } from './ui.js';
+
+const PARTS = ['accounts', 'families'];
+
+/**
+ * Builds the page in `root`, its first tab shown.
+ * @param {HTMLElement} root
+ * @param {object} ctx `townships` ({code, name}[]) and `onFamiliesChanged(families)`
+ * @returns {Promise<void>} when both parts have loaded their lists
+ */
+export function adminPage(root, { townships, onFamiliesChanged }) {
+  const panes = Object.fromEntries(PARTS.map((p) => [p, h('section', { id: `admin-${p}`, role: 'tabpanel',
+    class: 'admin-pane', 'aria-labelledby': `admin-tab-${p}`, tabindex: '-1' })]));
+  const tabs = PARTS.map((p) => h('button', { type: 'button', role: 'tab', id: `admin-tab-${p}`, 'aria-controls': `admin-${p}`,
+    onclick: () => show(p), onkeydown: (e) => move(e, p) }, t(p === 'accounts' ? 'admin.tabAccounts' : 'admin.tabFamilies')));
+
+  function show(part) {
+    PARTS.forEach((p, i) => {
+      panes[p].hidden = p !== part;
+      tabs[i].setAttribute('aria-selected', String(p === part));
+      tabs[i].tabIndex = p === part ? 0 : -1;
+    });
+  }
+
+  // Arrow keys move between the tabs (the WAI-ARIA tabs pattern); Tab goes on into the pane.
+  function move(e, part) {
+    const step = { ArrowRight: 1, ArrowLeft: -1 }[e.key];
+    if (!step) return;
+    e.preventDefault();
+    const next = PARTS[(PARTS.indexOf(part) + step + PARTS.length) % PARTS.length];
+    show(next);
+    tabs[PARTS.indexOf(next)].focus();
+  }
+
+  root.append(h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('admin.title') }, tabs), panes.accounts, panes.families);
+  show('accounts');
+  return Promise.all([
+    accountsAdmin(panes.accounts, { townships }),
+    familiesAdmin(panes.families, { onChanged: onFamiliesChanged }),
+  ]).then(() => {});
+}

@@ -12,6 +12,7 @@ pub mod fields;
 pub mod filter;
 pub mod geometry;
 pub mod import;
+pub mod ledger;
 pub mod ogc;
 pub mod password;
 pub mod photo;

@@ -7,6 +7,7 @@ pub mod headers;
 pub mod health;
 pub mod idempotency;
 pub mod import;
+pub mod ledger_import;
 pub mod metrics;
 pub mod ogc;
 pub mod password;
@@ -154,6 +155,12 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tiles::tilejson))
         .merge(
             OpenApiRouter::new().routes(routes!(import::import)).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BODY)),
+        )
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(ledger_import::import))
+                // The form's boundaries and option fields on top of the largest file.
+                .layer(DefaultBodyLimit::max(crate::ledger::MAX_LEDGER_UPLOAD + 64 * 1024)),
         )
         .routes(routes!(rollups::townships))
         .routes(routes!(rollups::townships_geojson))

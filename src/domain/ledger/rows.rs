@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::cells::{self, Lookups};
 use super::headers::{Plan, Target};
-use super::{Row, Table, cell_ref, column_letter, wkt};
+use super::{Cell, Row, Table, cell_ref, column_letter, wkt};
 use crate::domain::FieldError;
 use crate::domain::chinacoords::Datum;
 use crate::domain::import::Failure;
@@ -22,22 +22,36 @@ pub fn tasks(
     datum: Datum,
     now: DateTime<Utc>,
 ) -> Vec<Result<NewTask, Failure>> {
-    table
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, row)| task(row, plan, lookups, datum, now).map_err(|e| Failure::new(i, e)))
-        .collect()
+    let read = Reading { plan, lookups, fractions: progress_in_fractions(table, plan) };
+    table.rows.iter().enumerate().map(|(i, row)| task(row, &read, datum, now).map_err(|e| Failure::new(i, e))).collect()
 }
 
-fn task(
-    row: &Row,
-    plan: &Plan,
-    lookups: &Lookups,
-    datum: Datum,
-    now: DateTime<Utc>,
-) -> Result<NewTask, Vec<FieldError>> {
-    let (feature, mut errors) = feature(row, plan, lookups);
+/// What reading any row of a sheet needs.
+struct Reading<'a> {
+    plan: &'a Plan,
+    lookups: &'a Lookups,
+    /// The progress column holds fractions (see `progress_in_fractions`).
+    fractions: bool,
+}
+
+/// Excel keeps a percent-formatted cell as its fraction (60% is 0.6), and the file does not tell
+/// calamine how a cell is shown: a progress column whose numbers all lie between 0 and 1, one at
+/// least strictly between, holds such fractions (a whole percentage would be 0 to 100).
+fn progress_in_fractions(table: &Table, plan: &Plan) -> bool {
+    let Some(column) = plan.column(Target::Field("progress")) else { return false };
+    let numbers: Vec<f64> = table
+        .rows
+        .iter()
+        .filter_map(|r| match r.cell(column) {
+            Cell::Number(x) => Some(*x),
+            _ => None,
+        })
+        .collect();
+    numbers.iter().all(|x| (0.0..=1.0).contains(x)) && numbers.iter().any(|x| *x > 0.0 && *x < 1.0)
+}
+
+fn task(row: &Row, read: &Reading<'_>, datum: Datum, now: DateTime<Utc>) -> Result<NewTask, Vec<FieldError>> {
+    let (feature, mut errors) = feature(row, read);
     match NewTask::parse(&feature, now) {
         Ok(mut task) if errors.is_empty() => {
             task.geometry = datum.geometry_to_wgs84(&task.geometry);
@@ -58,12 +72,21 @@ fn task(
 }
 
 /// The Feature a row stands for, and the cells that could not be read into it.
-fn feature(row: &Row, plan: &Plan, lookups: &Lookups) -> (Value, Vec<FieldError>) {
+fn feature(row: &Row, read: &Reading<'_>) -> (Value, Vec<FieldError>) {
     let mut properties = Map::new();
     let mut errors = Vec::new();
-    for (target, column) in plan.targets() {
+    for (target, column) in read.plan.targets() {
         let Target::Field(name) = target else { continue };
-        match cells::value(target, row.cell(column), lookups) {
+        let scaled;
+        let cell = match row.cell(column) {
+            // Rounded to a millionth: 0.29 * 100 is 28.999999999999996 in floating point.
+            Cell::Number(x) if name == "progress" && read.fractions => {
+                scaled = Cell::Number((x * 100.0 * 1e6).round() / 1e6);
+                &scaled
+            }
+            cell => cell,
+        };
+        match cells::value(target, cell, read.lookups) {
             Ok(Some(v)) => {
                 properties.insert(name.to_owned(), v);
             }
@@ -71,7 +94,7 @@ fn feature(row: &Row, plan: &Plan, lookups: &Lookups) -> (Value, Vec<FieldError>
             Err(detail) => errors.push(FieldError::new(format!("/properties/{name}"), detail)),
         }
     }
-    let geometry = geometry(row, plan).unwrap_or_else(|mut e| {
+    let geometry = geometry(row, read.plan).unwrap_or_else(|mut e| {
         errors.append(&mut e);
         Value::Null
     });
@@ -329,6 +352,25 @@ mod tests {
         let from_store =
             Failure::new(1, vec![FieldError::new("/geometry", "the geometry touches no township of the county")]);
         assert_eq!(locate(&table, &plan, &from_store).errors[0].cell, "D3,E3");
+    }
+
+    #[test]
+    fn a_progress_column_of_fractions_is_read_as_percentages() {
+        let mut table = table(vec![]);
+        table.headers.push("进度".into());
+        let row = |progress: f64| {
+            let mut cells = vec![t("a"), t("energy"), Cell::Empty, Cell::Number(119.9), Cell::Number(30.8)];
+            cells.extend([Cell::Empty, Cell::Empty, Cell::Number(progress)]);
+            Row { number: 2, cells }
+        };
+        table.rows = vec![row(0.29), row(1.0), row(0.0)];
+        let (_, tasks) = run(&table, Datum::Wgs84);
+        let progress: Vec<i16> = tasks.iter().map(|t| t.as_ref().unwrap().fields.progress).collect();
+        assert_eq!(progress, [29, 100, 0], "a percent-formatted column");
+        table.rows = vec![row(30.0), row(1.0)];
+        let (_, tasks) = run(&table, Datum::Wgs84);
+        let progress: Vec<i16> = tasks.iter().map(|t| t.as_ref().unwrap().fields.progress).collect();
+        assert_eq!(progress, [30, 1], "whole percentages as they are");
     }
 
     #[test]

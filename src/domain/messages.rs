@@ -211,6 +211,10 @@ codes! {
     PhotoUnreadable => "photo_unreadable",
     /// A photo (`file`) larger than `max_side` pixels a side or `max_megapixels`.
     PhotoTooBig => "photo_too_big",
+    /// A ledger's `field` is read from two columns (`first`, `second`).
+    MappedTwice => "mapped_twice",
+    /// A ledger's header row (`row`) has merged cells (`range`).
+    MergedHeader => "merged_header",
 }
 
 /// (code, variant, Chinese, English). A row with a variant is used when that parameter is given;
@@ -468,6 +472,18 @@ const TABLE: &[(Code, Option<&str>, &str, &str)] = &[
         "“{file}”尺寸过大：每边最多 {max_side} 像素、总共最多 {max_megapixels} 百万像素",
         "'{file}' is larger than {max_side} pixels a side or {max_megapixels} megapixels",
     ),
+    (
+        Code::MappedTwice,
+        None,
+        "{first} 列和 {second} 列都对应“{field}”：请把其中一列设为不导入",
+        "columns {first} and {second} both give {field}: map one of them to ignore",
+    ),
+    (
+        Code::MergedHeader,
+        None,
+        "表头行（第 {row} 行）有合并单元格 {range}：请取消合并，每列在表头行单独写一个列名",
+        "the header row (row {row}) has merged cells {range}: unmerge them and give each column one name",
+    ),
 ];
 
 /// Words that parameters hold as values of a closed list: (parameter, value, Chinese, English).
@@ -498,6 +514,7 @@ const TERMS: &[(&str, &str, &str, &str)] = &[
     ("expected", "feature", "单个地理要素", "a GeoJSON Feature"),
     ("expected", "feature_collection", "地理要素集合", "a GeoJSON FeatureCollection"),
     ("expected", "geometry", "几何图形", "a GeoJSON geometry"),
+    ("expected", "wkt", "图形文本", "WKT such as POINT(119.95 30.85)"),
     ("status", "planned", "未开始", "planned"),
     ("status", "in_progress", "进行中", "in_progress"),
     ("status", "completed", "已完成待核验", "completed"),

@@ -63,6 +63,12 @@ pub async fn unknown_codes(db: &Db, codes: &[String]) -> Result<Vec<String>, sql
     .await
 }
 
+/// Every township's code and name, by code (a ledger names townships either way).
+pub async fn names(db: &Db) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let rows = sqlx::query!("SELECT code, name FROM townships ORDER BY code").fetch_all(db).await?;
+    Ok(rows.into_iter().map(|r| (r.code, r.name)).collect())
+}
+
 /// Inserts a township or updates its name, kind and boundary (the demo loader and admin imports).
 pub async fn upsert<'e>(
     conn: impl sqlx::PgExecutor<'e>,

@@ -9,6 +9,7 @@ pub mod export;
 pub mod http;
 #[cfg(test)]
 mod layers;
+pub mod ledger;
 pub mod logging;
 pub mod seed;
 pub mod store;

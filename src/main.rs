@@ -45,12 +45,18 @@ enum Command {
         #[arg(long, default_value_t = 0.42)]
         seed: f64,
     },
-    /// Import tasks from a GeoJSON FeatureCollection, checked like single creates (progress on stderr).
+    /// Import tasks, checked like single creates (progress on stderr): from a GeoJSON
+    /// FeatureCollection (`import FILE.geojson`), or the bureau's Excel or CSV ledger
+    /// (`import ledger FILE`, see `import ledger --help`).
+    #[command(subcommand_negates_reqs = true)]
     Import {
+        #[command(subcommand)]
+        what: Option<ImportCommand>,
         #[command(flatten)]
         db: DbConfig,
         /// The GeoJSON file.
-        file: PathBuf,
+        #[arg(required = true)]
+        file: Option<PathBuf>,
         /// Store the valid features even if some are invalid (default: all or nothing).
         #[arg(long)]
         partial: bool,
@@ -95,6 +101,14 @@ enum Command {
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// The bureau's ledger (台账) from an Excel workbook (.xlsx) or a CSV file (UTF-8 or GBK), its
+    /// columns named in the header row (任务名称, 类别, 乡镇, 经度, 纬度, ...). The database comes
+    /// from DATABASE_URL (or `import --database-url URL ledger FILE`).
+    Ledger(greenledger::ledger::cli::LedgerImport),
 }
 
 #[derive(Subcommand)]
@@ -221,7 +235,12 @@ async fn run(command: Command) -> CliResult {
         Command::Restore(args) => Ok(greenledger::backup::run_restore(args).await?),
         Command::Seed { db, data_dir } => seed(db, data_dir).await,
         Command::Synth { db, tasks, seed } => synth(db, tasks, seed).await,
-        Command::Import { db, file, partial, coords } => import(db, file, partial, &coords).await,
+        Command::Import { what: Some(ImportCommand::Ledger(args)), db, .. } => {
+            greenledger::ledger::cli::run(db, args).await
+        }
+        Command::Import { what: None, db, file, partial, coords } => {
+            import(db, file.unwrap_or_default(), partial, &coords).await
+        }
         Command::User { command: UserCommand::Add { db, username, role, township, display_name } } => {
             let password = read_password()?;
             let body = serde_json::json!({

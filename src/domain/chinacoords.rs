@@ -39,6 +39,15 @@ impl Datum {
         }
     }
 
+    /// The datum's name as `parse` reads it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Datum::Wgs84 => "wgs84",
+            Datum::Gcj02 => "gcj02",
+            Datum::Bd09 => "bd09",
+        }
+    }
+
     /// The geometry in WGS 84.
     pub fn geometry_to_wgs84(self, g: &TaskGeometry) -> TaskGeometry {
         if self == Datum::Wgs84 {

@@ -221,6 +221,10 @@ codes! {
     EmptyRoster => "empty_roster",
     /// Cannot be given together with `field`.
     Exclusive => "exclusive",
+    /// A ledger's `field` is read from two columns (`first`, `second`).
+    MappedTwice => "mapped_twice",
+    /// A ledger's header row (`row`) has merged cells (`range`).
+    MergedHeader => "merged_header",
 }
 
 /// (code, variant, Chinese, English). A row with a variant is used when that parameter is given;
@@ -499,6 +503,18 @@ const TABLE: &[(Code, Option<&str>, &str, &str)] = &[
     ),
     (Code::EmptyRoster, None, "名单中没有任何账号", "the roster holds no accounts"),
     (Code::Exclusive, None, "不能与{field}同时填写", "cannot be given together with {field}"),
+    (
+        Code::MappedTwice,
+        None,
+        "{first} 列和 {second} 列都对应“{field}”：请把其中一列设为不导入",
+        "columns {first} and {second} both give {field}: map one of them to ignore",
+    ),
+    (
+        Code::MergedHeader,
+        None,
+        "表头行（第 {row} 行）有合并单元格 {range}：请取消合并，每列在表头行单独写一个列名",
+        "the header row (row {row}) has merged cells {range}: unmerge them and give each column one name",
+    ),
 ];
 
 /// Words that parameters hold as values of a closed list: (parameter, value, Chinese, English).
@@ -531,6 +547,7 @@ const TERMS: &[(&str, &str, &str, &str)] = &[
     ("expected", "feature", "单个地理要素", "a GeoJSON Feature"),
     ("expected", "feature_collection", "地理要素集合", "a GeoJSON FeatureCollection"),
     ("expected", "geometry", "几何图形", "a GeoJSON geometry"),
+    ("expected", "wkt", "图形文本", "WKT such as POINT(119.95 30.85)"),
     ("status", "planned", "未开始", "planned"),
     ("status", "in_progress", "进行中", "in_progress"),
     ("status", "completed", "已完成待核验", "completed"),

@@ -14,6 +14,7 @@ pub mod fields;
 pub mod filter;
 pub mod geometry;
 pub mod import;
+pub mod ledger;
 pub mod messages;
 pub mod ogc;
 pub mod password;

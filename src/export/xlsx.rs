@@ -168,7 +168,11 @@ const TASK_HEADERS: &[&str] = &[
     "经度",
     "纬度",
     "任务内容",
+    "WKT",
 ];
+/// Characters one Excel cell holds.
+const MAX_CELL_TEXT: usize = 32_767;
+
 const TASK_PRIVATE_HEADERS: &[&str] = &["联系人", "联系电话", "退回原因", "取消原因"];
 
 fn task_row(s: &mut Sheet<'_>, row: u32, r: &LedgerRow, private_columns: bool, f: &Formats) -> Result<(), XlsxError> {
@@ -198,10 +202,15 @@ fn task_row(s: &mut Sheet<'_>, row: u32, r: &LedgerRow, private_columns: bool, f
     s.number(row, 20, Some(r.lon), Some(&f.coordinate))?;
     s.number(row, 21, Some(r.lat), Some(&f.coordinate))?;
     s.text(row, 22, &p.description, None)?;
+    // The geometry itself, so that a line or an area imports back as what it is; one beyond a
+    // cell's limit is left to its longitude and latitude (tasks.geojson holds it whole).
+    if r.wkt.len() <= MAX_CELL_TEXT {
+        s.text(row, 23, &r.wkt, None)?;
+    }
     if private_columns && let Some(q) = &r.private {
         for (i, v) in [&q.contact_person, &q.contact_phone, &q.return_reason, &q.cancel_reason].into_iter().enumerate()
         {
-            s.text(row, 23 + i, v.as_deref().unwrap_or(""), None)?;
+            s.text(row, 24 + i, v.as_deref().unwrap_or(""), None)?;
         }
     }
     Ok(())

@@ -11,6 +11,7 @@ pub mod health;
 pub mod idempotency;
 pub mod import;
 pub mod lang;
+pub mod ledger_import;
 pub mod metrics;
 pub mod ogc;
 pub mod password;
@@ -156,11 +157,6 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::list))
         .routes(routes!(audit::csv))
         .routes(routes!(users::put_township))
-        .merge(
-            OpenApiRouter::new()
-                .routes(routes!(township_import::import))
-                .layer(DefaultBodyLimit::max(township_import::MAX_BOUNDARY_UPLOAD)),
-        )
         .routes(routes!(ogc::landing))
         .routes(routes!(ogc::conformance))
         .routes(routes!(ogc::api))
@@ -170,22 +166,39 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ogc::item, ogc::write::replace, ogc::write::update, ogc::write::delete))
         .routes(routes!(tiles::tile))
         .routes(routes!(tiles::tilejson))
-        .merge(
-            OpenApiRouter::new().routes(routes!(import::import)).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BODY)),
-        )
         .routes(routes!(rollups::townships))
         .routes(routes!(rollups::townships_geojson))
         .routes(routes!(rollups::monthly))
         .routes(routes!(export::tasks_csv))
         .routes(routes!(export::tasks_geojson))
         .routes(routes!(export::ledger_xlsx))
+        .merge(uploads())
+        .split_for_parts();
+    (router, described::complete(describe_codes(doc)))
+}
+
+/// The routes that take files, each with its own body limit.
+fn uploads() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(township_import::import))
+                .layer(DefaultBodyLimit::max(township_import::MAX_BOUNDARY_UPLOAD)),
+        )
+        .merge(
+            OpenApiRouter::new().routes(routes!(import::import)).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BODY)),
+        )
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(ledger_import::import))
+                // The form's boundaries and option fields on top of the largest file.
+                .layer(DefaultBodyLimit::max(crate::ledger::MAX_LEDGER_UPLOAD + 64 * 1024)),
+        )
         .merge(
             OpenApiRouter::new()
                 .routes(routes!(workflow::create_report, workflow::list_reports))
                 .layer(DefaultBodyLimit::max(workflow::MAX_REPORT_BODY)),
         )
-        .split_for_parts();
-    (router, described::complete(describe_codes(doc)))
 }
 
 /// The refusal codes' schema, described from the message tables: each code with its English

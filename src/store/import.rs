@@ -26,6 +26,8 @@ pub struct Created {
     pub index: usize,
     pub id: Uuid,
     pub code: String,
+    /// The township the task went to.
+    pub township: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -45,9 +47,16 @@ pub struct ImportReport {
 pub const CHECKING: &str = "checking";
 pub const WRITING: &str = "writing";
 
-/// A feature that passed every check, with its GeoJSON, its township and, when the bureau accepted
-/// it beyond the county's tolerance, what the history records of that.
-type Checked = (usize, NewTask, String, String, Option<String>);
+/// A feature that passed every check, with its GeoJSON, its township, whether that township was
+/// chosen against the geometry's, and, when the bureau accepted it beyond the county's tolerance,
+/// what the history records of that.
+type Checked = (usize, NewTask, String, Assigned, Option<String>);
+
+/// A feature's township, and whether it overrides the one its geometry gives.
+struct Assigned {
+    township: String,
+    overridden: bool,
+}
 
 /// Checks every parsed feature against the database (geometry validity, township, the county's
 /// bounds, category), then stores them in the caller's transaction `tx`. In `Mode::All` nothing is
@@ -118,8 +127,12 @@ async fn check(
         let rows = verdicts(db, &geojson).await?;
         for (((index, task), gj), verdict) in batch.into_iter().zip(geojson).zip(rows) {
             let accepted = verdict.accepted.clone().filter(|_| accept_outside && verdict.beyond == Some(true));
+            // Naming the township the geometry gives anyway (as an exported ledger does for every
+            // task) keeps the assignment automatic, as re-saving a read Feature does.
+            let given = task.fields.township_override.clone();
+            let overridden = given.is_some() && given != verdict.township;
             match verdict.judge(&task, (&known, retired), &unknown_townships, accept_outside) {
-                Ok(township) => checked.push((index, task, gj, township, accepted)),
+                Ok(township) => checked.push((index, task, gj, Assigned { township, overridden }, accepted)),
                 Err(errors) => failed.push(Failure::new(index, errors)),
             }
         }
@@ -211,10 +224,19 @@ async fn write(
             cols.push(*index, code, t, gj, township, accepted.as_deref());
         }
         let rows: Vec<(Uuid, String)> = cols.insert(&mut *tx, actor).await?;
-        let index_of: HashMap<&str, usize> =
-            cols.code.iter().map(String::as_str).zip(cols.index.iter().copied()).collect();
-        let mut created: Vec<Created> =
-            rows.into_iter().map(|(id, code)| Created { index: index_of[code.as_str()], id, code }).collect();
+        let index_of: HashMap<&str, (usize, &str)> = cols
+            .code
+            .iter()
+            .map(String::as_str)
+            .zip(cols.index.iter().copied().zip(cols.township.iter().map(String::as_str)))
+            .collect();
+        let mut created: Vec<Created> = rows
+            .into_iter()
+            .map(|(id, code)| {
+                let (index, township) = index_of[code.as_str()];
+                Created { index, id, township: township.to_owned(), code }
+            })
+            .collect();
         created.sort_by_key(|c| c.index);
         all.extend(created);
         progress(WRITING, all.len(), total);
@@ -319,8 +341,9 @@ struct Columns {
 }
 
 impl Columns {
-    fn push(&mut self, index: usize, code: String, t: &NewTask, gj: &str, township: &str, accepted: Option<&str>) {
+    fn push(&mut self, index: usize, code: String, t: &NewTask, gj: &str, assigned: &Assigned, accepted: Option<&str>) {
         let f = &t.fields;
+        let township = assigned.township.as_str();
         // The `created` event holds what a single create records: the fields, township and geometry.
         let mut snapshot = serde_json::to_value(f).unwrap_or_default();
         snapshot["township"] = township.into();
@@ -347,7 +370,7 @@ impl Columns {
         self.visibility.push(f.visibility.as_str().to_owned());
         self.supervised.push(f.supervised);
         self.township.push(township.to_owned());
-        self.overridden.push(f.township_override.is_some());
+        self.overridden.push(assigned.overridden);
         self.completed_at.push(f.completed_at);
         self.cancel_reason.push(f.cancel_reason.clone());
         self.snapshot.push(snapshot.to_string());

@@ -11,6 +11,7 @@ pub mod export;
 pub mod geometry;
 pub mod idempotency;
 pub mod import;
+pub mod ledger;
 pub mod reports;
 pub mod review;
 pub mod rollups;

@@ -53,7 +53,7 @@ pub async fn list(db: &Db) -> Result<Vec<TownshipFeature>, sqlx::Error> {
     rows.into_iter().map(feature).collect()
 }
 
-/// Every township's code and name, by code.
+/// Every township's code and name, by code (rosters and ledgers name townships either way).
 pub async fn names(db: &Db) -> Result<Vec<(String, String)>, sqlx::Error> {
     let rows = sqlx::query!("SELECT code, name FROM townships ORDER BY code").fetch_all(db).await?;
     Ok(rows.into_iter().map(|r| (r.code, r.name)).collect())

@@ -273,6 +273,15 @@ fn rows(f: &Fixture) -> Vec<Row> {
             false,
             [401, 403, 403, 200, 200],
         ),
+        // Bureau staff; their JSON body is refused for not being a form with the ledger file.
+        row(
+            Method::POST,
+            "/api/import/ledger",
+            "/api/import/ledger".into(),
+            Body::Json(json!({})),
+            false,
+            [401, 403, 403, 415, 415],
+        ),
         row(Method::GET, "/ogc", "/ogc".into(), Body::None, false, [200; 5]),
         row(Method::GET, "/ogc/api", "/ogc/api".into(), Body::None, false, [200; 5]),
         row(Method::GET, "/ogc/conformance", "/ogc/conformance".into(), Body::None, false, [200; 5]),

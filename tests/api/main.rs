@@ -18,6 +18,7 @@ mod first_admin;
 mod fuzz;
 mod idempotency;
 mod import;
+mod ledger_import;
 mod monitoring;
 mod ogc_api;
 mod ogc_write;

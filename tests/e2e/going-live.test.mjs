@@ -1,10 +1,13 @@
 // A county's own start in the browser: an account with a temporary password is held at the
-// change-password form until it chooses its own, and an administrator checks a township boundary
-// file in the import panel before anything is stored.
+// change-password form until it chooses its own, an administrator checks a township boundary
+// file in the import panel before anything is stored, and the bureau checks its Excel/CSV ledger.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { launch, open, shot, apiAs, BASE } from './helpers.mjs';
 
 let browser;
@@ -92,5 +95,36 @@ test('an administrator reads the security audit trail: a failed login, in Chines
 test('the audit trail is not offered to the bureau', async () => {
   const s = await open(browser, { user: 'bureau' });
   assert.equal(await s.page.locator('#audit-open').count(), 0);
+  await s.done();
+});
+
+test('the bureau checks its ledger file: how each column is read, and a refused row told at its cell', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-'));
+  const csv = (rows) => {
+    const path = join(dir, `台账-${rows.length}.csv`);
+    writeFileSync(path, `\ufeff${['任务名称,类别,乡镇,经度,纬度,计划投资（万元）,备注', ...rows].join('\r\n')}\r\n`);
+    return path;
+  };
+  const good = '白鹭港排污口整治,重点流域水环境整治,,119.984223,30.761269,50,按月调度';
+  const s = await open(browser, { user: 'bureau' });
+  const { page } = s;
+  await page.click('#ledger-import-open');
+  await page.setInputFiles('#ledger-file', csv([good, '梅溪排污口整治,重点流域水环境整治,,120.106039,30.831651,约50,']));
+  await page.click('#ledger-check');
+  const summary = page.locator('#ledger-summary');
+  await summary.waitFor();
+  assert.match(await summary.textContent(), /2.*1.*1/, await summary.textContent());
+  const refused = await page.locator('.ledger-failed li').allTextContents();
+  assert.deepEqual(refused.length, 1, refused.join('\n'));
+  assert.match(refused[0], /^F3（计划投资（万元））：“约50”不是有效的数字/, refused[0]);
+  assert.ok(await page.locator('#ledger-apply').isDisabled(), 'a ledger with a refused row is not imported');
+  const ignored = page.locator('.ledger-columns tr', { hasText: '备注' });
+  assert.match(await ignored.textContent(), /不导入/);
+  await shot(page, 'ledger-import-dry-run');
+
+  await page.setInputFiles('#ledger-file', csv([good]));
+  await page.click('#ledger-check');
+  await page.locator('#ledger-summary', { hasText: /1 行可导入，0 行不合格/ }).waitFor();
+  assert.ok(await page.locator('#ledger-apply').isEnabled(), 'a clean dry run can be imported');
   await s.done();
 });

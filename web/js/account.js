@@ -7,6 +7,7 @@ import { loginDialog, logout } from './auth.js';
 import { isStaff } from './detail.js';
 import { choosePassword } from './password.js';
 import { townshipImport } from './township-import.js';
+import { ledgerImport } from './ledger-import.js';
 import { myTasks } from './mytasks.js';
 import * as outbox from './offline.js';
 import { forgetEverything } from './pwa.js';
@@ -41,6 +42,10 @@ export function account(app) {
       return;
     }
     clear(corner,
+      isStaff(user)
+        ? h('button', { type: 'button', class: 'secondary', id: 'ledger-import-open', onclick: () => openLedgerImport(app) },
+          t('ledgerImport.open'))
+        : null,
       user.role === 'admin'
         ? [h('button', { type: 'button', class: 'secondary', id: 'admin-open', onclick: () => openAdmin(app) }, t('admin.open')),
           h('button', { type: 'button', class: 'secondary', id: 'township-import-open', onclick: () => openImport(app) },
@@ -167,4 +172,11 @@ function useFamilies(app, families) {
     app.colors.set(f.code, f.color);
   }
   app.filters.render();
+}
+
+/** The bureau's import of its existing ledger (Excel or CSV), in the panel beside the map. */
+function openLedgerImport(app) {
+  const box = h('div', { class: 'ledger-import' });
+  ledgerImport(box, { onImported: () => app.refresh() });
+  app.panel.showContent(t('ledgerImport.title'), box);
 }

@@ -146,6 +146,7 @@ test('an officer turns on two-step verification with the QR code, keeps the reco
   await page.locator('#login-code').waitFor();
   await page.locator('#login-error', { hasText: /验证码/ }).waitFor();
   assert.deepEqual(await violations(page), [], 'the login dialog asking for the code');
+  await shot(page, 'two-factor-login');
   await page.fill('#login-code', totp(secret, step));
   await page.click('#login-dialog button[type=submit]');
   await page.locator('#login-error', { hasText: /used already/ }).waitFor();

@@ -89,18 +89,34 @@ pub struct AccountChange {
     pub township: Option<Option<String>>,
     pub active: Option<bool>,
     pub password: Option<String>,
+    /// `Some(false)`: two-step verification reset (a lost phone); an account turns it on itself.
+    pub two_factor: Option<bool>,
+}
+
+/// An administrator may turn an account's two-step verification off, never on: the account's own
+/// phone must take the secret.
+fn two_factor_reset(v: &Value) -> Result<bool, Message> {
+    match fields::boolean(v)? {
+        false => Ok(false),
+        true => Err(Message::new(
+            Code::TwoFactorOffOnly,
+            "only false: an administrator can turn two-step verification off (a lost phone); \
+             the account turns it on itself",
+        )),
+    }
 }
 
 impl AccountChange {
     pub fn parse(body: &Value) -> Result<AccountChange, Vec<FieldError>> {
         let mut p = Props::object(body, "")?;
-        p.refuse_unknown(&["display_name", "role", "township", "active", "password"], &[]);
+        p.refuse_unknown(&["display_name", "role", "township", "active", "password", "two_factor"], &[]);
         let change = AccountChange {
             display_name: p.change("display_name", fields::text(100, true)),
             role: p.change("role", role),
             township: p.change_nullable("township", township_code),
             active: p.change("active", fields::boolean),
             password: p.change("password", password),
+            two_factor: p.change("two_factor", two_factor_reset),
         };
         if p.errors.is_empty() { Ok(change) } else { Err(p.errors) }
     }
@@ -125,6 +141,13 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e[0].pointer, "/township");
+    }
+
+    #[test]
+    fn an_administrator_resets_two_factor_but_never_turns_it_on() {
+        assert_eq!(AccountChange::parse(&json!({"two_factor": false})).unwrap().two_factor, Some(false));
+        let e = AccountChange::parse(&json!({"two_factor": true})).unwrap_err();
+        assert_eq!((e[0].pointer.as_str(), e[0].code), ("/two_factor", Code::TwoFactorOffOnly));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::domain::township::TownshipInput;
 use crate::domain::{Code, Message};
 use crate::error::{ApiError, Problem, ProblemKind, Result};
 use crate::store::accounts::{self, NewUser, UserChange, UserRecord};
-use crate::store::{sessions, townships};
+use crate::store::{sessions, townships, two_factor};
 
 fn township_reference(e: sqlx::Error) -> ApiError {
     match &e {
@@ -84,8 +84,9 @@ pub async fn create(
     once.commit(&state.db, tx, (StatusCode::CREATED, Json(record)).into_response()).await
 }
 
-/// Change an account: display name, role, township, active, password. Deactivating an account or
-/// setting its password ends its sessions.
+/// Change an account: display name, role, township, active, password, and `two_factor: false` to
+/// reset its two-step verification (a lost phone; the account enrols again). Deactivating an
+/// account or setting its password ends its sessions.
 #[utoipa::path(patch, path = "/api/users/{id}", tag = "admin",
     params(("id" = uuid::Uuid, Path, description = "user id")),
     request_body(content = Object, content_type = "application/json"),
@@ -118,18 +119,9 @@ pub async fn update(
         }
         None => None,
     };
-    // Which fields changed, never their values (a password above all).
-    let fields: Vec<&str> = [
-        ("display_name", c.display_name.is_some()),
-        ("role", c.role.is_some()),
-        ("township", c.township.is_some()),
-        ("active", c.active.is_some()),
-        ("password", password_hash.is_some()),
-    ]
-    .into_iter()
-    .filter_map(|(name, changed)| changed.then_some(name))
-    .collect();
+    let fields = changed_fields(&c, password_hash.is_some());
     let event = witness.saw_user(SecurityEventKind::AccountChanged, admin).on(id).with(json!({"fields": fields}));
+    let reset_two_factor = c.two_factor == Some(false);
     let change = UserChange {
         display_name: c.display_name,
         role: c.role.map(|r| r.as_str().to_owned()),
@@ -139,12 +131,31 @@ pub async fn update(
     };
     accounts::update_user(&state.db, id, &change).await.map_err(township_reference)?;
     audit::record(&state.db, event).await?;
+    if reset_two_factor && two_factor::remove(&state.db, id).await? {
+        let reset = witness.saw_user(SecurityEventKind::TwoFactorDisabled, admin).on(id);
+        audit::record(&state.db, reset.with(json!({"reset_by_administrator": true}))).await?;
+    }
     accounts::list_users(&state.db)
         .await?
         .into_iter()
         .find(|u| u.user.id == id)
         .map(Json)
         .ok_or_else(ApiError::internal)
+}
+
+/// Which fields a change names, never their values (a password above all).
+fn changed_fields(c: &AccountChange, password: bool) -> Vec<&'static str> {
+    [
+        ("display_name", c.display_name.is_some()),
+        ("role", c.role.is_some()),
+        ("township", c.township.is_some()),
+        ("active", c.active.is_some()),
+        ("password", password),
+        ("two_factor", c.two_factor.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(name, changed)| changed.then_some(name))
+    .collect()
 }
 
 /// How many sessions an administrator ended.

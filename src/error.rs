@@ -32,6 +32,13 @@ pub enum ProblemKind {
     Forbidden,
     /// An account with a temporary password asked for anything but choosing its own.
     PasswordChangeRequired,
+    /// The password was right; the account uses two-step verification and no code came with it.
+    SecondFactorRequired,
+    /// The code (or recovery code) sent with a login is wrong or was used already.
+    WrongSecondFactor,
+    /// A web session of an account the policy requires two-step verification of, not yet turned on,
+    /// asked for anything but enrolling.
+    TwoFactorEnrolmentRequired,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -55,6 +62,9 @@ impl ProblemKind {
         (ProblemKind::WrongCredentials, "wrong-credentials", StatusCode::UNAUTHORIZED),
         (ProblemKind::Forbidden, "forbidden", StatusCode::FORBIDDEN),
         (ProblemKind::PasswordChangeRequired, "password-change-required", StatusCode::FORBIDDEN),
+        (ProblemKind::SecondFactorRequired, "second-factor-required", StatusCode::UNAUTHORIZED),
+        (ProblemKind::WrongSecondFactor, "wrong-second-factor", StatusCode::UNAUTHORIZED),
+        (ProblemKind::TwoFactorEnrolmentRequired, "two-factor-enrolment-required", StatusCode::FORBIDDEN),
         (ProblemKind::NotFound, "not-found", StatusCode::NOT_FOUND),
         (ProblemKind::MethodNotAllowed, "method-not-allowed", StatusCode::METHOD_NOT_ALLOWED),
         (ProblemKind::Conflict, "conflict", StatusCode::CONFLICT),

@@ -5,6 +5,7 @@ pub mod limiter;
 pub mod password;
 pub mod roster;
 pub mod secret;
+pub mod two_factor;
 
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
@@ -161,6 +162,7 @@ where
                 Some(store::sessions::Found { user, .. }) => {
                     check_same_origin(&parts.method, &parts.headers)?;
                     check_password_chosen(&user, parts)?;
+                    check_two_factor_enrolled(&user, parts)?;
                     return Ok(Principal::User { user, via: Via::Session });
                 }
                 None => {}
@@ -205,6 +207,27 @@ fn check_password_chosen(user: &User, parts: &Parts) -> Result<(), ApiError> {
         ProblemKind::PasswordChangeRequired,
         "this account has a temporary password: choose your own first (POST /api/me/password with \
          current_password and new_password)",
+    ))
+}
+
+/// What a web session of an account that must use two-step verification but has not turned it on
+/// may still do: ask who it is, enrol, log out (and choose its password, the hold before this one).
+pub fn allowed_before_two_factor(method: &Method, path: &str) -> bool {
+    allowed_with_temporary_password(method, path)
+        || matches!((method.as_str(), path), ("POST", "/api/me/two-factor") | ("POST", "/api/me/two-factor/confirm"))
+}
+
+/// Holds a web session of an account the policy requires two-step verification of to turning it on.
+/// API tokens are not held: scripts cannot enrol, and the administrator's policy is about people
+/// logging in.
+fn check_two_factor_enrolled(user: &User, parts: &Parts) -> Result<(), ApiError> {
+    if !user.two_factor_required || user.two_factor || allowed_before_two_factor(&parts.method, parts.uri.path()) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ProblemKind::TwoFactorEnrolmentRequired,
+        "the administrator requires two-step verification for your role: turn it on first (POST /api/me/two-factor, \
+         then POST /api/me/two-factor/confirm with a code from your authenticator app)",
     ))
 }
 
@@ -257,6 +280,17 @@ mod tests {
         assert!(!allowed_with_temporary_password(&Method::POST, "/api/me/tokens"));
         assert!(!allowed_with_temporary_password(&Method::GET, "/api/tasks"));
         assert!(!allowed_with_temporary_password(&Method::POST, "/api/me"));
+    }
+
+    #[test]
+    fn an_account_held_to_enrol_may_ask_who_it_is_enrol_and_log_out() {
+        assert!(allowed_before_two_factor(&Method::GET, "/api/me"));
+        assert!(allowed_before_two_factor(&Method::POST, "/api/me/two-factor"));
+        assert!(allowed_before_two_factor(&Method::POST, "/api/me/two-factor/confirm"));
+        assert!(allowed_before_two_factor(&Method::DELETE, "/api/session"));
+        assert!(!allowed_before_two_factor(&Method::DELETE, "/api/me/two-factor"));
+        assert!(!allowed_before_two_factor(&Method::POST, "/api/me/tokens"));
+        assert!(!allowed_before_two_factor(&Method::GET, "/api/tasks"));
     }
 
     #[test]

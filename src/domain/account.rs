@@ -92,12 +92,30 @@ pub struct AccountChange {
     pub password: Option<String>,
     /// A new temporary password, made by the service and shown once (instead of `password`).
     pub reset_password: bool,
+    /// `Some(false)`: two-step verification reset (a lost phone); an account turns it on itself.
+    pub two_factor: Option<bool>,
+}
+
+/// An administrator may turn an account's two-step verification off, never on: the account's own
+/// phone must take the secret.
+fn two_factor_reset(v: &Value) -> Result<bool, Message> {
+    match fields::boolean(v)? {
+        false => Ok(false),
+        true => Err(Message::new(
+            Code::TwoFactorOffOnly,
+            "only false: an administrator can turn two-step verification off (a lost phone); \
+             the account turns it on itself",
+        )),
+    }
 }
 
 impl AccountChange {
     pub fn parse(body: &Value) -> Result<AccountChange, Vec<FieldError>> {
         let mut p = Props::object(body, "")?;
-        p.refuse_unknown(&["display_name", "role", "township", "active", "password", "reset_password"], &[]);
+        p.refuse_unknown(
+            &["display_name", "role", "township", "active", "password", "reset_password", "two_factor"],
+            &[],
+        );
         let change = AccountChange {
             display_name: p.change("display_name", fields::text(100, true)),
             role: p.change("role", role),
@@ -105,6 +123,7 @@ impl AccountChange {
             active: p.change("active", fields::boolean),
             password: p.change("password", password),
             reset_password: p.change("reset_password", fields::boolean).unwrap_or(false),
+            two_factor: p.change("two_factor", two_factor_reset),
         };
         if change.reset_password && change.password.is_some() {
             let why = Message::new(Code::Exclusive, "send either a password or reset_password, not both");
@@ -140,6 +159,13 @@ mod tests {
         assert!(AccountChange::parse(&json!({"reset_password": true})).unwrap().reset_password);
         let e = AccountChange::parse(&json!({"reset_password": true, "password": "long enough here"})).unwrap_err();
         assert_eq!(e[0].pointer, "/reset_password");
+    }
+
+    #[test]
+    fn an_administrator_resets_two_factor_but_never_turns_it_on() {
+        assert_eq!(AccountChange::parse(&json!({"two_factor": false})).unwrap().two_factor, Some(false));
+        let e = AccountChange::parse(&json!({"two_factor": true})).unwrap_err();
+        assert_eq!((e[0].pointer.as_str(), e[0].code), ("/two_factor", Code::TwoFactorOffOnly));
     }
 
     #[test]

@@ -29,10 +29,22 @@ pub enum SecurityEventKind {
     AccountChanged,
     /// An export that held contact details (who asked, which export, which filter).
     ContactExport,
+    /// An account turned two-step verification on (its first code confirmed the enrolment).
+    TwoFactorEnrolled,
+    /// Two-step verification turned off: by the account itself, or reset by an administrator.
+    TwoFactorDisabled,
+    /// A wrong or reused second factor: at login, when turning it off, or confirming an enrolment.
+    TwoFactorFailed,
+    /// A recovery code was used (each works once); the detail says how many are left.
+    RecoveryCodeUsed,
+    /// An account replaced its recovery codes with new ones.
+    RecoveryCodesRenewed,
+    /// An administrator changed which roles must use two-step verification.
+    TwoFactorPolicyChanged,
 }
 
 impl SecurityEventKind {
-    pub const ALL: [SecurityEventKind; 12] = [
+    pub const ALL: [SecurityEventKind; 18] = [
         Self::Login,
         Self::LoginFailed,
         Self::LoginThrottled,
@@ -45,6 +57,12 @@ impl SecurityEventKind {
         Self::AccountCreated,
         Self::AccountChanged,
         Self::ContactExport,
+        Self::TwoFactorEnrolled,
+        Self::TwoFactorDisabled,
+        Self::TwoFactorFailed,
+        Self::RecoveryCodeUsed,
+        Self::RecoveryCodesRenewed,
+        Self::TwoFactorPolicyChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +79,12 @@ impl SecurityEventKind {
             Self::AccountCreated => "account_created",
             Self::AccountChanged => "account_changed",
             Self::ContactExport => "contact_export",
+            Self::TwoFactorEnrolled => "two_factor_enrolled",
+            Self::TwoFactorDisabled => "two_factor_disabled",
+            Self::TwoFactorFailed => "two_factor_failed",
+            Self::RecoveryCodeUsed => "recovery_code_used",
+            Self::RecoveryCodesRenewed => "recovery_codes_renewed",
+            Self::TwoFactorPolicyChanged => "two_factor_policy_changed",
         }
     }
 

@@ -225,6 +225,24 @@ codes! {
     MappedTwice => "mapped_twice",
     /// A ledger's header row (`row`) has merged cells (`range`).
     MergedHeader => "merged_header",
+    /// A code of the authenticator app that is not the current one.
+    WrongCode => "wrong_code",
+    /// A code of the authenticator app that was used already (each is good once).
+    CodeUsed => "code_used",
+    /// A recovery code that is wrong or was used already.
+    WrongRecoveryCode => "wrong_recovery_code",
+    /// An administrator may only turn an account's two-step verification off.
+    TwoFactorOffOnly => "two_factor_off_only",
+    /// Two-step verification is on already for the account.
+    TwoFactorOn => "two_factor_on",
+    /// Two-step verification is not on for the account.
+    TwoFactorOff => "two_factor_off",
+    /// No enrolment is waiting for its first code.
+    NoEnrolment => "no_enrolment",
+    /// The administrator requires two-step verification of every account of `role`.
+    TwoFactorRequired => "two_factor_required",
+    /// An administrator must use two-step verification before requiring it of administrators.
+    EnrolFirst => "enrol_first",
 }
 
 /// (code, variant, Chinese, English). A row with a variant is used when that parameter is given;
@@ -515,6 +533,45 @@ const TABLE: &[(Code, Option<&str>, &str, &str)] = &[
         "表头行（第 {row} 行）有合并单元格 {range}：请取消合并，每列在表头行单独写一个列名",
         "the header row (row {row}) has merged cells {range}: unmerge them and give each column one name",
     ),
+    (
+        Code::WrongCode,
+        None,
+        "验证码不正确：请输入验证器当前显示的验证码，并检查手机时间是否准确",
+        "wrong code: check that your phone's clock is right",
+    ),
+    (
+        Code::CodeUsed,
+        None,
+        "这个验证码已经用过：请等验证器显示下一个",
+        "this code was used already: wait for the next one your app shows",
+    ),
+    (Code::WrongRecoveryCode, None, "恢复码不正确或已经用过", "this recovery code is wrong or was used already"),
+    (
+        Code::TwoFactorOffOnly,
+        None,
+        "管理员只能关闭两步验证（如手机丢失）；开启须由本人完成",
+        "an administrator can only turn two-step verification off; the account turns it on itself",
+    ),
+    (Code::TwoFactorOn, None, "两步验证已经开启；要换手机，请先关闭再重新开启", "two-step verification is on already"),
+    (Code::TwoFactorOff, None, "您的账号没有开启两步验证", "two-step verification is not on for your account"),
+    (
+        Code::NoEnrolment,
+        None,
+        "没有等待验证的设置：请重新开始设置两步验证",
+        "there is no enrolment waiting for a code: start one first",
+    ),
+    (
+        Code::TwoFactorRequired,
+        None,
+        "管理员要求{role}使用两步验证，不能关闭；手机丢失时可用恢复码登录，或请管理员重置",
+        "the administrator requires two-step verification of {role}: it cannot be turned off",
+    ),
+    (
+        Code::EnrolFirst,
+        None,
+        "请先为自己的账号开启两步验证，再要求管理员使用",
+        "turn on two-step verification for your own account first, then require it of administrators",
+    ),
 ];
 
 /// Words that parameters hold as values of a closed list: (parameter, value, Chinese, English).
@@ -548,6 +605,8 @@ const TERMS: &[(&str, &str, &str, &str)] = &[
     ("expected", "feature_collection", "地理要素集合", "a GeoJSON FeatureCollection"),
     ("expected", "geometry", "几何图形", "a GeoJSON geometry"),
     ("expected", "wkt", "图形文本", "WKT such as POINT(119.95 30.85)"),
+    ("expected", "second_factor", "验证码（验证器显示的 6 位数字，或一个恢复码）", "a code or a recovery code"),
+    ("expected", "app_code", "验证器为新账号显示的 6 位数字验证码", "the 6-digit code of the app"),
     ("status", "planned", "未开始", "planned"),
     ("status", "in_progress", "进行中", "in_progress"),
     ("status", "completed", "已完成待核验", "completed"),
@@ -615,6 +674,8 @@ const TERMS: &[(&str, &str, &str, &str)] = &[
     ("field", "name_en", "英文名称", "name_en"),
     ("field", "color", "颜色", "color"),
     ("field", "sort_order", "顺序", "sort_order"),
+    ("field", "required_for", "须用两步验证的角色", "required_for"),
+    ("field", "two_factor", "两步验证", "two_factor"),
 ];
 
 /// The words for a refusal's `code` with its `params`, in `lang`.
@@ -695,6 +756,9 @@ const PROBLEMS: &[(&str, &str)] = &[
     ("wrong-credentials", "用户名或密码不正确"),
     ("forbidden", "没有权限进行此操作"),
     ("password-change-required", "请先设置您自己的密码"),
+    ("second-factor-required", "请输入两步验证码"),
+    ("wrong-second-factor", "验证码不正确或已用过"),
+    ("two-factor-enrolment-required", "请先开启两步验证"),
     ("not-found", "找不到所请求的内容"),
     ("method-not-allowed", "不支持此操作"),
     ("conflict", "当前状态不允许此操作"),

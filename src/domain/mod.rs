@@ -26,6 +26,7 @@ pub mod task;
 pub mod text;
 pub mod tile;
 pub mod township;
+pub mod two_factor;
 pub mod workflow;
 
 use serde::Serialize;

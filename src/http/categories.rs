@@ -46,7 +46,7 @@ pub async fn create(
     if let Some(first) = once.replay(&state.db).await? {
         return Ok(first);
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::store::begin(&state.db).await?;
     let created = categories::create(&mut tx, &family).await?;
     once.commit(&state.db, tx, (StatusCode::CREATED, Json(created)).into_response()).await
 }

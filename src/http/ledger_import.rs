@@ -68,7 +68,7 @@ pub async fn import(
     {
         return Ok(first);
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::store::begin(&state.db).await?;
     let mut report = store::import(&state.db, &mut tx, &table, &plan, &options, Some(user.id), |_, _, _| {}).await?;
     let failed = std::mem::take(&mut report.failed);
     report.failed = failed.iter().map(|f| f.localized(&report.file, lang)).collect();

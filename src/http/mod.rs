@@ -24,6 +24,7 @@ pub mod tiles;
 pub mod township_import;
 pub mod townships;
 pub mod trace;
+pub mod two_factor;
 pub mod users;
 pub mod web;
 pub mod workflow;
@@ -145,11 +146,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(review::count))
         .routes(routes!(review::seen))
         .routes(routes!(workflow::photo))
-        .routes(routes!(session::login, session::logout))
-        .routes(routes!(session::me))
-        .routes(routes!(password::change))
-        .routes(routes!(session::create_token, session::list_tokens))
-        .routes(routes!(session::revoke_token))
+        .merge(own_account())
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::bulk))
         .routes(routes!(users::update))
@@ -213,6 +210,21 @@ fn describe_codes(mut doc: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi
         ));
     }
     doc
+}
+
+/// Logging in and out, and what an account does for itself: who am I, its password, its
+/// two-step verification (and the administrator's policy of it), its API tokens.
+fn own_account() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(session::login, session::logout))
+        .routes(routes!(session::me))
+        .routes(routes!(password::change))
+        .routes(routes!(two_factor::start, two_factor::disable))
+        .routes(routes!(two_factor::confirm))
+        .routes(routes!(two_factor::renew_codes))
+        .routes(routes!(two_factor::policy, two_factor::set_policy))
+        .routes(routes!(session::create_token, session::list_tokens))
+        .routes(routes!(session::revoke_token))
 }
 
 /// The API under /api; anything else is looked up in the web folder (the map).

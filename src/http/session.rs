@@ -14,9 +14,11 @@ use super::AppState;
 use super::audit::{self, Witness};
 use super::extract::{ClientAddr, JsonBody, PathId};
 use super::idempotency::{Idempotency, fingerprint_json};
+use super::two_factor;
 use crate::auth::{self, Principal, SESSION_COOKIE, TOKEN_PREFIX, User, password, secret};
 use crate::domain::audit::SecurityEventKind;
 use crate::domain::fields::{self, Props};
+use crate::domain::two_factor::{SecondFactor, code_field};
 use crate::error::{ApiError, Problem, ProblemKind, Result};
 use crate::store::accounts::{self, ApiToken};
 use crate::store::sessions;
@@ -29,20 +31,25 @@ pub struct Me {
     pub via: &'static str,
 }
 
-/// Username and password.
+/// Username and password, and the second factor of an account with two-step verification.
 #[allow(dead_code)]
 #[derive(utoipa::ToSchema)]
 pub struct Credentials {
     username: String,
     password: String,
+    /// The 6-digit code of the authenticator app, or a recovery code: needed when the account uses
+    /// two-step verification (without it the answer is 401 `/problems/second-factor-required`).
+    code: Option<String>,
 }
 
-fn read_credentials(body: &Value) -> Result<(String, String)> {
+/// Username, password and, for an account with two-step verification, the code.
+fn read_credentials(body: &Value) -> Result<(String, String, Option<SecondFactor>)> {
     let mut p = Props::object(body, "").map_err(ApiError::invalid)?;
     let username = p.required("username", fields::text(64, false));
     let password = p.required("password", |v| fields::string(v).map(str::to_owned));
+    let code = p.optional("code", code_field);
     match (username, password) {
-        (Some(u), Some(pw)) if p.errors.is_empty() => Ok((u, pw)),
+        (Some(u), Some(pw)) if p.errors.is_empty() => Ok((u, pw, code)),
         _ => Err(ApiError::invalid(p.errors)),
     }
 }
@@ -57,12 +64,14 @@ fn session_cookie(state: &AppState, headers: &HeaderMap, value: &str, max_age: u
     .expect("cookie text is ASCII")
 }
 
-/// Log in: sets an HttpOnly, SameSite=Strict session cookie.
+/// Log in: sets an HttpOnly, SameSite=Strict session cookie. An account with two-step
+/// verification sends the code of its app (or a recovery code) as `code`.
 #[utoipa::path(post, path = "/api/session", tag = "accounts",
     request_body(content = Credentials, content_type = "application/json"),
     responses(
         (status = 200, description = "Logged in; the session cookie is set", body = Me),
-        (status = 401, description = "Wrong username or password (the same answer for both)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong username or password (the same answer for both); or, the password being right, `/problems/second-factor-required` (no code sent) or `/problems/wrong-second-factor`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A member is missing, or `code` is neither six digits nor a recovery code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many failed logins for this username or address; Retry-After says when to try again", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn login(
@@ -76,7 +85,7 @@ pub async fn login(
     if headers.contains_key(header::ORIGIN) {
         auth::check_same_origin(&Method::POST, &headers)?;
     }
-    let (username, password) = read_credentials(&body)?;
+    let (username, password, code) = read_credentials(&body)?;
     let now = Instant::now();
     if let Err(wait) = state.limiter.check(&username, &addr, now) {
         let secs = wait.as_secs().max(1);
@@ -87,23 +96,8 @@ pub async fn login(
         )
         .with_header(header::RETRY_AFTER, HeaderValue::from(secs)));
     }
-    let found = accounts::credentials(&state.db, &username).await?;
-    let (user, hash) = match found {
-        Some((user, hash)) => (Some(user), Some(hash)),
-        None => (None, None),
-    };
-    let user = match (password::verify(password, hash).await, user) {
-        (true, Some(user)) => user,
-        (_, user) => {
-            state.limiter.failed(&username, &addr, now);
-            let mut event = witness.saw(SecurityEventKind::LoginFailed).typed(&username);
-            if let Some(user) = user {
-                event = event.on(user.id);
-            }
-            audit::record(&state.db, event).await?;
-            return Err(ApiError::new(ProblemKind::WrongCredentials, "wrong username or password"));
-        }
-    };
+    let user = check_password(&state, &witness, (&username, password), &addr, now).await?;
+    two_factor::at_login(&state, &witness, &user, code, (&addr, now)).await?;
     state.limiter.succeeded(&username, &addr);
     let token = secret::generate("gls_");
     let ttl = state.settings.session_ttl;
@@ -114,6 +108,33 @@ pub async fn login(
     audit::record(&state.db, witness.saw_user(SecurityEventKind::Login, &user)).await?;
     let cookie = session_cookie(&state, &headers, &token, ttl.as_secs());
     Ok(([(header::SET_COOKIE, cookie)], Json(Me { user: Some(user), via: "session" })).into_response())
+}
+
+/// The account whose password this is; a wrong one (or an unknown name) counts as a failed login.
+async fn check_password(
+    state: &AppState,
+    witness: &Witness,
+    (username, password): (&str, String),
+    addr: &str,
+    now: Instant,
+) -> Result<User> {
+    let found = accounts::credentials(&state.db, username).await?;
+    let (user, hash) = match found {
+        Some((user, hash)) => (Some(user), Some(hash)),
+        None => (None, None),
+    };
+    match (password::verify(password, hash).await, user) {
+        (true, Some(user)) => Ok(user),
+        (_, user) => {
+            state.limiter.failed(username, addr, now);
+            let mut event = witness.saw(SecurityEventKind::LoginFailed).typed(username);
+            if let Some(user) = user {
+                event = event.on(user.id);
+            }
+            audit::record(&state.db, event).await?;
+            Err(ApiError::new(ProblemKind::WrongCredentials, "wrong username or password"))
+        }
+    }
 }
 
 /// Log out: ends the session server-side and clears the cookie.

@@ -21,7 +21,7 @@ use crate::domain::township::TownshipInput;
 use crate::domain::{Code, FieldError, Message, roster, text};
 use crate::error::{ApiError, Problem, ProblemKind, Result};
 use crate::store::accounts::{self, NewUser, UserChange, UserRecord};
-use crate::store::{sessions, townships};
+use crate::store::{sessions, townships, two_factor};
 
 fn township_reference(e: sqlx::Error) -> ApiError {
     match &e {
@@ -130,7 +130,7 @@ pub async fn bulk(
     if let Some(first) = once.replay(&state.db).await? {
         return Ok(first);
     }
-    let mut tx = state.db.begin().await?;
+    let mut tx = crate::store::begin(&state.db).await?;
     let report = auth::roster::create(&state.db, &mut tx, &rows, options.skip_existing).await?;
     for a in &report.created {
         let detail = json!({"username": a.username, "role": a.role, "township": a.township, "row": a.row});
@@ -199,7 +199,8 @@ async fn new_password(c: &AccountChange, username: &str) -> Result<(Option<Strin
 }
 
 /// Change an account: display name, role, township, active, password, or `reset_password: true`
-/// for a temporary password made by the service (in the answer, this once). Deactivating an
+/// for a temporary password made by the service (in the answer, this once), and `two_factor: false`
+/// to reset its two-step verification (a lost phone; the account enrols again). Deactivating an
 /// account or setting its password ends its sessions; a password set here is temporary.
 #[utoipa::path(patch, path = "/api/users/{id}", tag = "admin",
     params(("id" = uuid::Uuid, Path, description = "user id")),
@@ -231,6 +232,7 @@ pub async fn update(
         .saw_user(SecurityEventKind::AccountChanged, admin)
         .on(id)
         .with(json!({"fields": changed_fields(&c, password_hash.is_some())}));
+    let reset_two_factor = c.two_factor == Some(false);
     let change = UserChange {
         display_name: c.display_name,
         role: c.role.map(|r| r.as_str().to_owned()),
@@ -240,13 +242,16 @@ pub async fn update(
     };
     accounts::update_user(&state.db, id, &change).await.map_err(township_reference)?;
     audit::record(&state.db, event).await?;
+    if reset_two_factor && two_factor::remove(&state.db, id).await? {
+        let reset = witness.saw_user(SecurityEventKind::TwoFactorDisabled, admin).on(id);
+        audit::record(&state.db, reset.with(json!({"reset_by_administrator": true}))).await?;
+    }
     let record =
         accounts::list_users(&state.db).await?.into_iter().find(|u| u.user.id == id).ok_or_else(ApiError::internal)?;
     Ok(Json(ChangedUser { record, temporary_password }))
 }
 
-/// Which fields of an account a change touches, for the audit trail: names, never values (a
-/// password above all).
+/// Which fields a change names, never their values (a password above all).
 fn changed_fields(c: &AccountChange, password: bool) -> Vec<&'static str> {
     [
         ("display_name", c.display_name.is_some()),
@@ -254,6 +259,7 @@ fn changed_fields(c: &AccountChange, password: bool) -> Vec<&'static str> {
         ("township", c.township.is_some()),
         ("active", c.active.is_some()),
         ("password", password),
+        ("two_factor", c.two_factor.is_some()),
     ]
     .into_iter()
     .filter_map(|(name, changed)| changed.then_some(name))

@@ -20,6 +20,11 @@ pub struct User {
     /// The account has a temporary password: until it chooses its own (POST /api/me/password) it
     /// may do nothing else.
     pub must_change_password: bool,
+    /// The account uses two-step verification: logging in to the web app takes a code.
+    pub two_factor: bool,
+    /// The administrator requires two-step verification of the account's role: until it has turned
+    /// it on, its web session may do nothing else (API tokens are not held).
+    pub two_factor_required: bool,
 }
 
 /// A role as stored (text in the database, checked there).
@@ -64,8 +69,8 @@ macro_rules! query_users {
         sqlx::query_as!(
             User,
             r#"SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code AS township,
-                      u.must_change_password
-               FROM users u "# + $rest,
+                      u.must_change_password, f.enrolled AS "two_factor!", f.required AS "two_factor_required!"
+               FROM users u JOIN account_two_factor f ON f.user_id = u.id "# + $rest,
             $($arg),*
         )
     };
@@ -94,8 +99,10 @@ pub async fn user_by_id(db: &Db, id: Uuid) -> Result<Option<User>, sqlx::Error> 
 pub async fn credentials(db: &Db, username: &str) -> Result<Option<(User, String)>, sqlx::Error> {
     let row = sqlx::query!(
         r#"SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code AS township,
-                  u.must_change_password, u.password_hash
-           FROM users u WHERE u.username = lower($1) AND u.active"#,
+                  u.must_change_password, f.enrolled AS "two_factor!", f.required AS "two_factor_required!",
+                  u.password_hash
+           FROM users u JOIN account_two_factor f ON f.user_id = u.id
+           WHERE u.username = lower($1) AND u.active"#,
         username
     )
     .fetch_optional(db)
@@ -108,6 +115,8 @@ pub async fn credentials(db: &Db, username: &str) -> Result<Option<(User, String
             role: r.role,
             township: r.township,
             must_change_password: r.must_change_password,
+            two_factor: r.two_factor,
+            two_factor_required: r.two_factor_required,
         };
         (user, r.password_hash)
     }))
@@ -173,8 +182,9 @@ pub struct UserRecord {
 pub async fn list_users<'e>(conn: impl sqlx::PgExecutor<'e>) -> Result<Vec<UserRecord>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code AS township,
-                  u.must_change_password, u.active, u.created_at
-           FROM users u ORDER BY u.role, u.username"#
+                  u.must_change_password, f.enrolled AS "two_factor!", f.required AS "two_factor_required!",
+                  u.active, u.created_at
+           FROM users u JOIN account_two_factor f ON f.user_id = u.id ORDER BY u.role, u.username"#
     )
     .fetch_all(conn)
     .await?;
@@ -188,6 +198,8 @@ pub async fn list_users<'e>(conn: impl sqlx::PgExecutor<'e>) -> Result<Vec<UserR
                 role: r.role,
                 township: r.township,
                 must_change_password: r.must_change_password,
+                two_factor: r.two_factor,
+                two_factor_required: r.two_factor_required,
             },
             active: r.active,
             created_at: r.created_at,

@@ -84,7 +84,7 @@ pub async fn create(conn: &mut sqlx::PgConnection, f: &NewCategory) -> StoreResu
 /// first, which makes a concurrent insert of a task in it (whose foreign key takes a share lock on
 /// the row) wait, so the count cannot miss one.
 pub async fn update(db: &Db, code: &str, c: &CategoryChange) -> StoreResult<Category> {
-    let mut tx = db.begin().await?;
+    let mut tx = super::begin(db).await?;
     let current = sqlx::query!("SELECT prefix FROM categories WHERE code = $1 FOR UPDATE", code)
         .fetch_optional(&mut *tx)
         .await?

@@ -20,6 +20,7 @@ pub mod tasks;
 pub mod tiles;
 pub mod township_import;
 pub mod townships;
+pub mod two_factor;
 
 use std::time::Duration;
 

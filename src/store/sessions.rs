@@ -28,8 +28,8 @@ pub async fn find(db: &Db, token_hash: &[u8], idle_after: Duration) -> Result<Op
                WHERE token_hash = $1 AND last_seen_at < now() - interval '30 seconds' AND (SELECT fresh FROM s)
            )
            SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code, u.must_change_password,
-                  s.fresh AS "fresh!"
-           FROM s JOIN users u ON u.id = s.user_id WHERE u.active"#,
+                  f.enrolled AS "two_factor!", f.required AS "two_factor_required!", s.fresh AS "fresh!"
+           FROM s JOIN users u ON u.id = s.user_id JOIN account_two_factor f ON f.user_id = u.id WHERE u.active"#,
         token_hash,
         idle_after.as_secs_f64()
     )
@@ -43,6 +43,8 @@ pub async fn find(db: &Db, token_hash: &[u8], idle_after: Duration) -> Result<Op
         role: r.role,
         township: r.township_code,
         must_change_password: r.must_change_password,
+        two_factor: r.two_factor,
+        two_factor_required: r.two_factor_required,
     };
     Ok(Some(Found { user, idle: !r.fresh }))
 }
@@ -75,6 +77,18 @@ pub async fn create(
 
 pub async fn end<'e>(conn: impl sqlx::PgExecutor<'e>, token_hash: &[u8]) -> Result<(), sqlx::Error> {
     sqlx::query!("DELETE FROM sessions WHERE token_hash = $1", token_hash).execute(conn).await?;
+    Ok(())
+}
+
+/// Ends every session of `user` but `keep` (the caller's own, when it is one of them).
+pub async fn end_others<'e>(
+    conn: impl sqlx::PgExecutor<'e>,
+    user: Uuid,
+    keep: Option<&[u8]>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!("DELETE FROM sessions WHERE user_id = $1 AND token_hash IS DISTINCT FROM $2", user, keep)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -39,5 +39,6 @@ mod tasks_api;
 mod text_input;
 mod tiles;
 mod township_assignment;
+mod two_factor;
 mod web;
 mod workflow;

@@ -8,13 +8,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import { launch, open, openByCode, shot, tasks, apiAs, PHONE, DESKTOP } from './helpers.mjs';
+import { launch, open, openByCode, shot, tasks, apiAs, smallTargets, PHONE, DESKTOP } from './helpers.mjs';
 
 const require = createRequire(new URL('../../web/package.json', import.meta.url));
 // Evaluated through the browser's debugging protocol, which the page's Content-Security-Policy does
 // not govern (a script tag it would refuse, rightly).
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const MIN = 44;
 
 let browser;
 let task;
@@ -30,27 +29,6 @@ async function violations(page) {
     const r = await window.axe.run(document, { resultTypes: ['violations'] });
     return r.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`);
   });
-}
-
-/** Every visible control smaller than MIN px either way, described. Checkboxes and radios count as
- * the row of their label, which is what the finger presses. */
-function smallTargets(page) {
-  return page.evaluate((min) => {
-    const sel = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button], [role=tab], .leaflet-marker-icon';
-    const out = [];
-    for (const el of document.querySelectorAll(sel)) {
-      const target = el.matches('input[type=checkbox], input[type=radio]') ? el.closest('label') || el : el;
-      const r = target.getBoundingClientRect();
-      if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden' || el.closest('[hidden], [inert]')) continue;
-      // Skip links wait off screen until focused.
-      if (r.right <= 0 || r.left >= innerWidth) continue;
-      if (Math.round(r.width) < min || Math.round(r.height) < min) {
-        const name = (el.id ? `#${el.id}` : '') + (el.className && typeof el.className === 'string' ? `.${el.className.trim().split(/\s+/).join('.')}` : '');
-        out.push(`${el.tagName.toLowerCase()}${name} "${(el.textContent || el.getAttribute('aria-label') || el.title || '').trim().slice(0, 20)}" ${Math.round(r.width)}×${Math.round(r.height)}`);
-      }
-    }
-    return out;
-  }, MIN);
 }
 
 for (const lang of ['zh', 'en']) {

@@ -58,6 +58,27 @@ export async function open(browser, { device = DESKTOP, path: p = '/', user, all
   };
 }
 
+/** Every visible control smaller than `min` px (44 unless told) either way, described. Checkboxes and radios count as
+ * the row of their label, which is what the finger presses. */
+export function smallTargets(page, min = 44) {
+  return page.evaluate((min) => {
+    const sel = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [role=button], [role=tab], .leaflet-marker-icon';
+    const out = [];
+    for (const el of document.querySelectorAll(sel)) {
+      const target = el.matches('input[type=checkbox], input[type=radio]') ? el.closest('label') || el : el;
+      const r = target.getBoundingClientRect();
+      if (!r.width || !r.height || getComputedStyle(el).visibility === 'hidden' || el.closest('[hidden], [inert]')) continue;
+      // Skip links wait off screen until focused.
+      if (r.right <= 0 || r.left >= innerWidth) continue;
+      if (Math.round(r.width) < min || Math.round(r.height) < min) {
+        const name = (el.id ? `#${el.id}` : '') + (el.className && typeof el.className === 'string' ? `.${el.className.trim().split(/\s+/).join('.')}` : '');
+        out.push(`${el.tagName.toLowerCase()}${name} "${(el.textContent || el.getAttribute('aria-label') || el.title || '').trim().slice(0, 20)}" ${Math.round(r.width)}×${Math.round(r.height)}`);
+      }
+    }
+    return out;
+  }, min);
+}
+
 /** Logs in through the API from the page's context, so the session cookie is the page's. */
 export async function login(page, username) {
   const res = await page.request.post(`${BASE}/api/session`, {

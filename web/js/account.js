@@ -27,6 +27,11 @@ export function account(app) {
         location.reload();
         return;
       }
+      if (u.two_factor_required && !u.two_factor) {
+        await (await import('./two-factor.js')).enrolNow(u);
+        location.reload();
+        return;
+      }
       app.user = u;
       apply(true);
     },
@@ -52,6 +57,10 @@ export function account(app) {
             t('townshipImport.open')),
           h('button', { type: 'button', class: 'secondary', id: 'audit-open', onclick: () => openAudit(app) },
             t('audit.open'))]
+        : null,
+      isStaff(user) || user.two_factor || user.two_factor_required
+        ? h('button', { type: 'button', class: 'secondary', id: 'two-factor-open', onclick: () => openTwoFactor(app) },
+          t('twoFactor.open'))
         : null,
       h('span', { class: 'who', id: 'who' }, user.display_name || user.username),
       h('button', { type: 'button', class: 'secondary', id: 'logout', onclick: () => logOut() }, t('login.logout')));
@@ -144,6 +153,14 @@ async function openAudit(app) {
   const box = h('div', { class: 'audit-trail' });
   audit.auditTrail(box);
   app.panel.showContent(t('audit.title'), box);
+}
+
+/** The caller's two-step verification (and an administrator's policy of it), loaded on first use. */
+async function openTwoFactor(app) {
+  const twoFactor = await import('./two-factor.js');
+  twoFactor.openTwoFactor(app.user, (user) => {
+    app.user = user;
+  });
 }
 
 /** The administrator's township import, in the panel beside the map. */

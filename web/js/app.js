@@ -156,6 +156,12 @@ async function main() {
     location.reload();
     return;
   }
+  if (app.user?.two_factor_required && !app.user.two_factor) {
+    // The administrator requires two-step verification of this role: it is turned on first.
+    await (await import('./two-factor.js')).enrolNow(app.user);
+    location.reload();
+    return;
+  }
   app.refresh = () => {
     app.layer.invalidate();
     app.layer.load(app.state.filters, { force: true });

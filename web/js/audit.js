@@ -1,13 +1,16 @@
 // The administrator's security audit trail (安全审计): who logged in, failed or was throttled, from
-// where; logouts, password and token changes, account changes, and exports that held contact
-// details. Newest first, a page at a time, filtered by kind; the same selection downloads as CSV.
+// where; logouts, password and token changes, account changes, exports that held contact details,
+// and two-step verification turned on, off or failed. Newest first, a page at a time, filtered by
+// kind; the same selection downloads as CSV.
 
 import { api, ApiError } from './api.js';
 import { t, fmtDateTime } from './i18n.js';
 import { h, clear } from './ui.js';
 
 const KINDS = ['login', 'login_failed', 'login_throttled', 'logout', 'session_idle', 'logout_everywhere',
-  'password_changed', 'token_created', 'token_revoked', 'account_created', 'account_changed', 'contact_export'];
+  'password_changed', 'token_created', 'token_revoked', 'account_created', 'account_changed', 'contact_export',
+  'two_factor_enrolled', 'two_factor_disabled', 'two_factor_failed', 'recovery_code_used', 'recovery_codes_renewed',
+  'two_factor_policy_changed'];
 const PAGE = 50;
 
 /**

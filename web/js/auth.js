@@ -29,6 +29,15 @@ export function loginDialog(dialog, { onLogin }) {
   const error = h('p', { class: 'error', role: 'alert', id: 'login-error' });
   const username = h('input', { name: 'username', autocomplete: 'username', required: true, id: 'login-username' });
   const password = h('input', { name: 'password', type: 'password', autocomplete: 'current-password', required: true, id: 'login-password' });
+  // Asked for when the service answers that the account uses two-step verification.
+  const code = h('input', { name: 'code', autocomplete: 'one-time-code', spellcheck: 'false', id: 'login-code' });
+  const codeText = h('span', {});
+  const codeRow = h('label', { class: 'field', hidden: true, id: 'login-code-row' }, codeText, code);
+  const askCode = () => {
+    codeRow.hidden = false;
+    code.required = true;
+    code.focus();
+  };
   const submit = h('button', { type: 'submit' }, '');
   const cancel = h('button', { type: 'button', class: 'secondary', onclick: () => dialog.close() }, '');
   const title = h('h2', { id: 'login-title' });
@@ -37,12 +46,23 @@ export function loginDialog(dialog, { onLogin }) {
     error.textContent = '';
     submit.disabled = true;
     try {
-      const r = await api('/api/session', { method: 'POST', json: { username: username.value.trim(), password: password.value } });
+      const json = { username: username.value.trim(), password: password.value };
+      if (!codeRow.hidden) json.code = code.value;
+      const r = await api('/api/session', { method: 'POST', json });
       password.value = '';
+      code.value = '';
       dialog.close();
       onLogin(r.data.user);
     } catch (err) {
+      if (err instanceof ApiError && err.kind === 'second-factor-required') {
+        error.textContent = t('login.codeNeeded');
+        askCode();
+        return;
+      }
       error.textContent = err instanceof ApiError ? err.detail : t('error.network');
+      if (err instanceof ApiError && err.kind === 'wrong-second-factor') {
+        code.select();
+      }
     } finally {
       submit.disabled = false;
     }
@@ -50,11 +70,13 @@ export function loginDialog(dialog, { onLogin }) {
   title,
   h('label', { class: 'field' }, h('span', { 'data-i18n': 'login.username' }), username),
   h('label', { class: 'field' }, h('span', { 'data-i18n': 'login.password' }), password),
+  codeRow,
   error,
   h('div', { class: 'buttons' }, submit, cancel));
   clear(dialog, form);
   const label = () => {
     title.textContent = t('login.title');
+    codeText.textContent = t('login.code');
     submit.textContent = t('login.submit');
     cancel.textContent = t('common.cancel');
   };
@@ -63,6 +85,8 @@ export function loginDialog(dialog, { onLogin }) {
     open() {
       label();
       error.textContent = '';
+      codeRow.hidden = true;
+      code.required = false;
       dialog.showModal();
       username.focus();
     },

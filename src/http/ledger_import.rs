@@ -19,6 +19,22 @@ use crate::error::{ApiError, Problem, ProblemKind, Result};
 use crate::ledger::{self, MAX_LEDGER_UPLOAD};
 use crate::store::ledger::{self as store, LedgerReport};
 
+/// The parts of a ledger import's form; no others are read (a part with any other name is refused).
+#[allow(dead_code)]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LedgerForm {
+    /// The ledger: an .xlsx workbook or a .csv file (UTF-8 or GBK).
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    coords: Option<String>,
+    map: Option<String>,
+    sheet: Option<String>,
+    header_row: Option<String>,
+    dry_run: Option<String>,
+    mode: Option<String>,
+}
+
 /// Import tasks from the bureau's ledger: an `.xlsx` workbook (its first sheet, or `sheet`) or a
 /// CSV file (UTF-8, with or without a byte order mark, or GBK) whose header row names the columns.
 /// Usual Chinese headers (任务名称, 类别, 乡镇, 牵头单位, 完成时限, 计划投资（万元）, 经度, 纬度, …)
@@ -28,7 +44,7 @@ use crate::store::ledger::{self as store, LedgerReport};
 /// With `dry_run=true` nothing is stored and the answer lists what would be created and every
 /// refusal. Otherwise, with `mode=all` (the default), nothing is stored unless every row is valid.
 #[utoipa::path(post, path = "/api/import/ledger", tag = "tasks",
-    request_body(content = Object, content_type = "multipart/form-data",
+    request_body(content = LedgerForm, content_type = "multipart/form-data",
         description = "`file` (.xlsx or .csv), and optional text fields `coords` (gcj02 or bd09: longitude/latitude \
                        and WKT positions are in that datum), `map` (a JSON object from column name to field, e.g. \
                        {\"标题列\": \"title\", \"备注\": \"ignore\"}; fields are the task's properties and lon, lat, wkt, \

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod categories;
 mod database_url;
+pub mod demo;
 mod error;
 pub mod events;
 pub mod export;

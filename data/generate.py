@@ -571,13 +571,15 @@ def main():
 
     # ---- tasks
     tasks = make_tasks(random.Random(SEED + 3), county, rivers)
-    write_fc(os.path.join(HERE, "tasks.geojson"), tasks)
+    # `as_of`: the day the dates were written for; the demo loader moves them all to its own today.
+    write_fc(os.path.join(HERE, "tasks.geojson"), tasks, as_of=TODAY.isoformat())
 
     verify_and_report()
 
 
-def write_fc(path, feats):
-    lines = ['{"type": "FeatureCollection", "features": [']
+def write_fc(path, feats, as_of=None):
+    head = f'"as_of": "{as_of}", ' if as_of else ""
+    lines = ['{"type": "FeatureCollection", ' + head + '"features": [']
     for i, f in enumerate(feats):
         lines.append(json.dumps(f, ensure_ascii=False, separators=(",", ":")) + ("," if i + 1 < len(feats) else ""))
     lines.append("]}")
@@ -598,6 +600,29 @@ def weighted_choice(rng, items, weights):
         if r <= acc:
             return it
     return items[-1]
+
+
+def waiting_for_verification(statuses, done_dates, township_of):
+    """Which finished tasks still wait for the bureau's verification: 36 in all, two in every
+    township (so each has some in the review queue), drawn with a weight falling with the age of
+    the completion, so most are recent ones; the bureau has verified the rest. Drawn from a
+    generator of its own, and `completed` and `verified` tasks are otherwise made alike, so every
+    other value is unchanged."""
+    rng = random.Random(SEED + 5)
+    done = sorted(done_dates, key=lambda i: (done_dates[i], i))
+    weight = {i: math.exp(-(datetime.combine(TODAY, datetime.min.time()) - done_dates[i]).days / 100) for i in done}
+    waiting = set()
+
+    def draw(pool):
+        pool = [i for i in pool if i not in waiting]
+        waiting.add(weighted_choice(rng, pool, [weight[i] for i in pool]))
+
+    for t in sorted(set(township_of.values())):
+        for _ in range(2):
+            draw([i for i in done if township_of[i] == t])
+    while len(waiting) < 36:
+        draw(done)
+    return [("completed" if i in waiting else "verified") if i in done_dates else s for i, s in enumerate(statuses)]
 
 
 def make_tasks(rng: random.Random, county: County, rivers):
@@ -820,6 +845,7 @@ SELECT tg.i, t.t,
         done_dates[i] = dt
     late_cands = [i for i in done_idx if done_dates[i].date() > date(2026, 3, 10)]
     late = set(rng.sample(late_cands, 30))
+    statuses = waiting_for_verification(statuses, done_dates, {i: shares[i][0][0] for i in done_idx})
 
     def rand_date(lo: date, hi: date) -> date:
         return lo + timedelta(days=rng.randint(0, (hi - lo).days))

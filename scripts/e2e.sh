@@ -32,7 +32,8 @@ serve() {
   local db=$1 log=$2 synth=${3:-0}
   "$psql" "$GREENLEDGER_TEST_DB/postgres" -q -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
   DATABASE_URL="$GREENLEDGER_TEST_DB/$db" target/debug/greenledger migrate >/dev/null
-  DATABASE_URL="$GREENLEDGER_TEST_DB/$db" target/debug/greenledger seed >/dev/null
+  # The demo's report photos go where `start` tells the service to look for uploads.
+  DATABASE_URL="$GREENLEDGER_TEST_DB/$db" GREENLEDGER_DATA_DIR="$data/files-$db" target/debug/greenledger seed >/dev/null
   # synth writes with triggers off, which takes the superuser the test cluster connects as.
   [ "$synth" = 0 ] || DATABASE_URL="$GREENLEDGER_TEST_DB/$db" target/debug/greenledger synth --tasks "$synth" >/dev/null 2>&1
   start "$db" "$log"

@@ -12,8 +12,8 @@ GREENLEDGER_TEST_DB=$(scripts/pg.sh start test "${GREENLEDGER_TEST_PGPORT:-54330
 trap 'scripts/pg.sh wipe test' EXIT
 
 echo "test: format and lints"
-cargo fmt --check
-cargo clippy --quiet --all-targets -- -D warnings
+cargo fmt --all --check
+cargo clippy --quiet --workspace --all-targets -- -D warnings
 
 # Builds read the queries' descriptions from .sqlx/ (SQLX_OFFLINE in .cargo/config.toml); this
 # proves they still match the migrations, against a database made and migrated for it.
@@ -24,7 +24,7 @@ DATABASE_URL=$sqlx_db cargo run --quiet -- migrate
 DATABASE_URL=$sqlx_db cargo sqlx prepare --check -- --all-targets
 
 echo "test: unit and integration tests (PostGIS at $GREENLEDGER_TEST_DB)"
-cargo test --quiet
+cargo test --quiet --workspace
 
 # kill -9 of a backend makes PostgreSQL restart every backend of the cluster, so this one runs
 # alone, after the others.

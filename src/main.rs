@@ -100,6 +100,9 @@ enum Command {
         /// Folder holding townships.geojson and tasks.geojson.
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
+        /// The service's folder for uploaded files, where the demo's report photos are written.
+        #[arg(long, env = "GREENLEDGER_DATA_DIR", default_value = ".data")]
+        files_dir: PathBuf,
     },
 }
 
@@ -233,7 +236,7 @@ async fn run(command: Command) -> CliResult {
         Command::Migrate { db } => migrate(db).await,
         Command::Backup(args) => Ok(greenledger::backup::run_backup(args).await?),
         Command::Restore(args) => Ok(greenledger::backup::run_restore(args).await?),
-        Command::Seed { db, data_dir } => seed(db, data_dir).await,
+        Command::Seed { db, data_dir, files_dir } => seed(db, data_dir, files_dir).await,
         Command::Synth { db, tasks, seed } => synth(db, tasks, seed).await,
         Command::Import { what: Some(ImportCommand::Ledger(args)), db, .. } => {
             greenledger::ledger::cli::run(db, args).await
@@ -278,12 +281,17 @@ async fn migrate(db: DbConfig) -> CliResult {
     Ok(())
 }
 
-async fn seed(db: DbConfig, data_dir: PathBuf) -> CliResult {
+async fn seed(db: DbConfig, data_dir: PathBuf, files_dir: PathBuf) -> CliResult {
     let pool = db.pool()?;
-    let report = greenledger::seed::load_demo(&pool, &data_dir, |m| println!("seed: {m}")).await?;
+    let report = greenledger::seed::load_demo(&pool, &data_dir, &files_dir, |m| println!("seed: {m}")).await?;
     println!(
-        "seed: done ({} townships, {} tasks and {} accounts added; {} tasks were already present)",
-        report.townships_added, report.tasks_added, report.users_added, report.tasks_already_present
+        "seed: done ({} townships, {} tasks with {} reports and {} photos, and {} accounts added; {} tasks were already present)",
+        report.townships_added,
+        report.tasks_added,
+        report.reports_added,
+        report.photos_added,
+        report.users_added,
+        report.tasks_already_present
     );
     Ok(())
 }

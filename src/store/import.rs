@@ -143,14 +143,14 @@ async fn check(
 }
 
 /// What `verdicts` says of one feature.
-struct Verdict {
-    reason: String,
-    township: Option<String>,
+pub(crate) struct Verdict {
+    pub(crate) reason: String,
+    pub(crate) township: Option<String>,
     swapped: bool,
     /// Some position lies beyond the county's tolerance (see migrations/0007, `county_bounds`).
-    beyond: Option<bool>,
+    pub(crate) beyond: Option<bool>,
     pointer: Option<String>,
-    message: Option<String>,
+    pub(crate) message: Option<String>,
     accepted: Option<String>,
 }
 
@@ -281,7 +281,7 @@ async fn reserve_codes(
 /// Per feature: PostGIS's validity verdict, the township holding it (the point's township, the only
 /// one touched, the majority by `township_for`, or the nearest for one that touches none), whether
 /// swapping the axes would have put it in the county, and how it stands to the county's bounds.
-async fn verdicts(db: &Db, geojson: &[String]) -> Result<Vec<Verdict>, sqlx::Error> {
+pub(crate) async fn verdicts(db: &Db, geojson: &[String]) -> Result<Vec<Verdict>, sqlx::Error> {
     sqlx::query_as!(
         Verdict,
         r#"

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod categories;
 mod database_url;
+pub mod demo;
 mod error;
 pub mod events;
 pub mod export;

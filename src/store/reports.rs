@@ -298,7 +298,7 @@ pub async fn file(tx: &mut PgConnection, dir: &Path, filing: &Filing<'_>, input:
     Ok(Filed::Created(Box::new(view), version))
 }
 
-async fn store_photos(dir: &Path, photos: &[Photo]) -> std::io::Result<()> {
+pub(crate) async fn store_photos(dir: &Path, photos: &[Photo]) -> std::io::Result<()> {
     for p in photos {
         store_photo(dir, p).await?;
     }

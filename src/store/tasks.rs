@@ -379,17 +379,97 @@ pub async fn insert(
         Ok(r) => r,
         Err(e) => return Err(explain_reference_error(db, e, f).await),
     };
+    let mut event = Event::new(id, actor, "created");
+    event.status_after = Some(f.status.as_str());
+    event.changes = created_changes(f, &township, &geojson, accepted);
+    events::record(conn, &event).await?;
+    Ok(Stored { id, version })
+}
+
+/// What a `created` event keeps: the task's first values, the township it went to, its geometry,
+/// and what was accepted beyond the county's bounds.
+pub(crate) fn created_changes(
+    f: &TaskFields,
+    township: &str,
+    geojson: &str,
+    accepted: Option<serde_json::Value>,
+) -> serde_json::Value {
     let mut snapshot = serde_json::to_value(f).unwrap_or_default();
     snapshot["township"] = township.into();
-    snapshot["geometry"] = serde_json::from_str(&geojson).unwrap_or_default();
+    snapshot["geometry"] = serde_json::from_str(geojson).unwrap_or_default();
     if let Some(accepted) = accepted {
         snapshot["outside_county"] = accepted;
     }
-    let mut event = Event::new(id, actor, "created");
-    event.status_after = Some(f.status.as_str());
-    event.changes = snapshot;
-    events::record(conn, &event).await?;
-    Ok(Stored { id, version })
+    snapshot
+}
+
+/// A task's row as a past written at once left it (the demo loader's year of work, `seed`): when
+/// it was created and last changed and by whom, and the workflow's bookkeeping.
+pub struct Past<'a> {
+    pub created_at: DateTime<Utc>,
+    /// The year of its code: the year it was created in, as the trigger numbers tasks made then.
+    pub code_year: i32,
+    pub updated_at: DateTime<Utc>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub last_report_at: Option<DateTime<Utc>>,
+    pub version: i32,
+    pub accepted_progress: i16,
+    pub return_reason: Option<&'a str>,
+    pub created_by: Uuid,
+    pub updated_by: Uuid,
+}
+
+/// Where a task written with its past went.
+pub struct Placed {
+    pub code: String,
+    pub township: String,
+    /// Its geometry as GeoJSON, for the `created` event.
+    pub geometry: String,
+    /// A point on it (PostGIS's point on surface), longitude and latitude.
+    pub point: (f64, f64),
+}
+
+/// Writes a task as `past` left it, with the fields of `t` as they are now, in `township` (checked
+/// set-based before, `demo::townships`), in a transaction from `demo::begin`; its history is the
+/// caller's to write. The code is drawn from the counter of the year it was created in, as
+/// `tasks_before_write` (migrations/0007) numbers a new task.
+pub async fn insert_past(
+    db: &Db,
+    conn: &mut PgConnection,
+    id: Uuid,
+    t: &NewTask,
+    township: &str,
+    past: &Past<'_>,
+) -> StoreResult<Placed> {
+    let f = &t.fields;
+    let geojson = t.geometry.to_geojson();
+    // Runtime-checked: shares FIELD_COLUMNS and its binds with the insert (see FIELD_COLUMNS).
+    let mut qb = QueryBuilder::new("WITH seq AS (INSERT INTO task_code_counters AS c (category, year, last) VALUES (");
+    qb.push_bind(&f.category).push(", ").push_bind(past.code_year);
+    qb.push(", 1) ON CONFLICT (category, year) DO UPDATE SET last = c.last + 1 RETURNING last)");
+    qb.push(format!(
+        " INSERT INTO tasks (id, code, geom, status, township_code, township_overridden, completed_at, cancel_reason,
+                             created_by, updated_by, created_at, updated_at, verified_at, last_report_at, version,
+                             accepted_progress, return_reason, {FIELD_COLUMNS}) SELECT "
+    ));
+    let mut values = qb.separated(", ");
+    values.push_bind(id);
+    values.push("k.prefix || '-' || ").push_bind_unseparated(past.code_year);
+    values.push_unseparated(" || '-' || lpad(seq.last::text, greatest(4, length(seq.last::text)), '0')");
+    values.push("ST_GeomFromGeoJSON(").push_bind_unseparated(&geojson).push_unseparated(")");
+    values.push_bind(f.status.as_str()).push_bind(township).push_bind(f.township_override.is_some());
+    values.push_bind(f.completed_at).push_bind(&f.cancel_reason).push_bind(past.created_by).push_bind(past.updated_by);
+    values.push_bind(past.created_at).push_bind(past.updated_at).push_bind(past.verified_at);
+    values.push_bind(past.last_report_at).push_bind(past.version).push_bind(past.accepted_progress);
+    values.push_bind(past.return_reason);
+    push_fields(&mut values, f);
+    qb.push(" FROM categories k, seq WHERE k.code = ").push_bind(&f.category);
+    qb.push(" RETURNING code, township_code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom))");
+    let row: Result<(String, String, f64, f64), sqlx::Error> = qb.build_query_as().fetch_one(&mut *conn).await;
+    match row {
+        Ok((code, township, x, y)) => Ok(Placed { code, township, geometry: geojson, point: (x, y) }),
+        Err(e) => Err(explain_reference_error(db, e, f).await),
+    }
 }
 
 impl TaskRow {

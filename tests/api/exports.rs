@@ -212,7 +212,7 @@ async fn the_ledger_workbook_of_the_demo_county_reads_back_with_real_numbers_and
     let app = spawn_app().await;
     sqlx::query("DELETE FROM users WHERE role = 'township'").execute(&app.db).await.unwrap();
     sqlx::query("DELETE FROM townships").execute(&app.db).await.unwrap();
-    greenledger::seed::load_demo(&app.db, Path::new("data"), |_| {}).await.unwrap();
+    greenledger::seed::load_demo(&app.db, Path::new("data"), &app.data_dir, |_| {}).await.unwrap();
 
     let bytes = workbook_bytes(&app.bureau).await;
     for n in [1, 2] {

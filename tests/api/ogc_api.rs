@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 async fn demo_county(app: &TestApp) {
     sqlx::query("DELETE FROM users WHERE role = 'township'").execute(&app.db).await.unwrap();
     sqlx::query("DELETE FROM townships").execute(&app.db).await.unwrap();
-    greenledger::seed::load_demo(&app.db, Path::new("data"), |_| {}).await.unwrap();
+    greenledger::seed::load_demo(&app.db, Path::new("data"), &app.data_dir, |_| {}).await.unwrap();
 }
 
 /// Runs ogrinfo with `args` (blocking, off the runtime the service runs on) and returns its stdout.

@@ -1,14 +1,16 @@
-//! Loads the demo county (data/townships.geojson, data/tasks.geojson). Only adds what is missing,
-//! so a second run neither duplicates nor overwrites anything, edits made since included.
+//! Loads the demo county (data/townships.geojson, data/tasks.geojson) and a year of work on its
+//! tasks: each task's history from its creation to the state the file gives it (`story`), with
+//! the townships' reports and their photos, dated back from today. Only adds what is missing, so
+//! a second run neither duplicates nor overwrites anything, edits made since included.
+
+mod ledger;
+mod story;
 
 use std::path::Path;
 
-use chrono::Utc;
 use serde_json::Value;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
-use crate::domain::task::NewTask;
 use crate::store::{self, Db};
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -17,6 +19,9 @@ pub struct SeedReport {
     pub townships_added: usize,
     pub tasks_added: usize,
     pub tasks_already_present: usize,
+    /// Reports of the added tasks' histories, and the photos they carry.
+    pub reports_added: usize,
+    pub photos_added: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,28 +34,41 @@ pub enum SeedError {
     Feature { file: String, index: usize, detail: String },
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
+    #[error("cannot store a photo in {0}: {1}")]
+    Photo(String, std::io::Error),
 }
 
-fn features(path: &Path) -> Result<Vec<Value>, SeedError> {
+/// A FeatureCollection's features and its foreign members.
+fn collection(path: &Path) -> Result<(Vec<Value>, Value), SeedError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| SeedError::Read(name.clone(), e))?;
-    let doc: Value = serde_json::from_str(&text).map_err(|e| SeedError::Format(name.clone(), e.to_string()))?;
-    match doc.get("features") {
-        Some(Value::Array(f)) if doc.get("type") == Some(&Value::from("FeatureCollection")) => Ok(f.clone()),
+    let mut doc: Value = serde_json::from_str(&text).map_err(|e| SeedError::Format(name.clone(), e.to_string()))?;
+    match doc.get_mut("features").map(Value::take) {
+        Some(Value::Array(f)) if doc.get("type") == Some(&Value::from("FeatureCollection")) => Ok((f, doc)),
         _ => Err(SeedError::Format(name, "no 'features' array".into())),
     }
 }
 
-pub async fn load_demo(db: &Db, dir: &Path, progress: impl Fn(&str)) -> Result<SeedReport, SeedError> {
+fn features(path: &Path) -> Result<Vec<Value>, SeedError> {
+    Ok(collection(path)?.0)
+}
+
+/// Loads what is missing of the demo from `dir`; the report photos go to `files`, the service's
+/// folder for uploads (`GREENLEDGER_DATA_DIR`), where it will look for them.
+pub async fn load_demo(db: &Db, dir: &Path, files: &Path, progress: impl Fn(&str)) -> Result<SeedReport, SeedError> {
     let mut report = SeedReport::default();
     let mut tx = db.begin().await?;
     report.townships_added = load_townships(&mut tx, &dir.join("townships.geojson")).await?;
-    progress(&format!("townships: {} added", report.townships_added));
-    load_tasks(db, &mut tx, &dir.join("tasks.geojson"), &mut report, &progress).await?;
     tx.commit().await?;
-    progress(&format!("tasks: {} added, {} already present", report.tasks_added, report.tasks_already_present));
+    progress(&format!("townships: {} added", report.townships_added));
+    // The townships' officers report on their tasks in the histories below.
     report.users_added = demo_accounts(db, &demo_password()).await?;
     progress(&format!("accounts: {} added", report.users_added));
+    ledger::load(db, files, &dir.join("tasks.geojson"), &mut report, &progress).await?;
+    progress(&format!(
+        "tasks: {} added with {} reports and {} photos, {} already present",
+        report.tasks_added, report.reports_added, report.photos_added, report.tasks_already_present
+    ));
     Ok(report)
 }
 
@@ -78,46 +96,6 @@ async fn load_townships(tx: &mut PgConnection, file: &Path) -> Result<usize, See
         count += usize::from(added);
     }
     Ok(count)
-}
-
-/// The tasks of `file` not yet stored, by id, counted in `report`.
-async fn load_tasks(
-    db: &Db,
-    tx: &mut PgConnection,
-    file: &Path,
-    report: &mut SeedReport,
-    progress: &impl Fn(&str),
-) -> Result<(), SeedError> {
-    let tasks = features(file)?;
-    let ids: Vec<Uuid> = tasks
-        .iter()
-        .enumerate()
-        .map(|(index, f)| {
-            f.get("id").and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok()).ok_or_else(|| {
-                SeedError::Feature { file: file.display().to_string(), index, detail: "no UUID 'id'".into() }
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    let present = sqlx::query_scalar!("SELECT id FROM tasks WHERE id = ANY($1)", &ids).fetch_all(&mut *tx).await?;
-    let now = Utc::now();
-    for (index, (f, id)) in tasks.iter().zip(&ids).enumerate() {
-        if present.contains(id) {
-            report.tasks_already_present += 1;
-            continue;
-        }
-        let bad = |detail: String| SeedError::Feature { file: file.display().to_string(), index, detail };
-        let task = NewTask::parse(f, now).map_err(|errors| {
-            bad(errors.iter().map(|e| format!("{}: {}", e.pointer, e.detail)).collect::<Vec<_>>().join("; "))
-        })?;
-        store::tasks::insert(db, tx, Some(*id), &task, None)
-            .await
-            .map_err(|e| bad(crate::error::ApiError::from(e).detail))?;
-        report.tasks_added += 1;
-        if report.tasks_added.is_multiple_of(100) {
-            progress(&format!("tasks: {} of {} added", report.tasks_added, tasks.len() - present.len()));
-        }
-    }
-    Ok(())
 }
 
 pub const DEMO_PASSWORD: &str = "greenledger-demo";

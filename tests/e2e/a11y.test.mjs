@@ -110,6 +110,8 @@ for (const lang of ['zh', 'en']) {
     const p = await open(browser, { device: PHONE, user: 'admin', path: `/?lang=${lang}` });
     await p.page.click('#admin-open');
     await p.page.locator('#admin-users li').first().waitFor();
+    // The page is as wide as the phone: nothing (the account corner's buttons) pushes it sideways.
+    assert.deepEqual(await p.page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]), [360, 360]);
     assert.deepEqual(await smallTargets(p.page), [], 'the accounts on a phone');
     await p.page.click('#admin-tab-families');
     assert.deepEqual(await smallTargets(p.page), [], 'the families on a phone');

@@ -17,3 +17,20 @@ for r in rows:
 for r in rows:
     if r[0] == "import":
         print(f"\nImport of {int(r[1]):,} features: `greenledger import` {r[2]} s; the same inserts as bare SQL {r[3]} s; ratio {float(r[2]) / float(r[3]):.2f}×.")
+# What counting requests for /metrics costs: each "_counted" pair (run before and after) beside its
+# "_uncounted" run.
+pairs = {}
+for r in rows:
+    if r[0] != "import" and r[1].endswith(("_counted", "_uncounted")):
+        what, kind = r[1].rsplit("_", 1)
+        pairs.setdefault((r[0], what), {}).setdefault(kind, []).append((float(r[2]), float(r[3])))
+if pairs:
+    print("\n| tasks | what | counted req/s | uncounted req/s | throughput ratio | counted p50 ms | uncounted p50 ms | p50 ratio |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for (size, what), runs in pairs.items():
+        c, u = runs.get("counted", []), runs.get("uncounted", [])
+        if not c or not u:
+            continue
+        crps, cp50 = sum(x for x, _ in c) / len(c), sum(y for _, y in c) / len(c)
+        urps, up50 = u[0]
+        print(f"| {int(size):,} | {what} | {crps:.0f} | {urps:.0f} | {crps / urps:.3f}× | {cp50:.2f} | {up50:.2f} | {cp50 / up50:.3f}× |")

@@ -9,7 +9,9 @@
 # Needs oha (cargo install oha --locked) and, optionally, martin (cargo install martin@1.14.0
 # --locked --no-default-features --features postgres); OHA / MARTIN point at them if not on PATH.
 # Its own PostGIS cluster (.pg/bench, durable settings) on GREENLEDGER_BENCH_PGPORT (default 54352);
-# the service on 127.0.0.1:${GREENLEDGER_BENCH_PORT:-18352}, martin on the next port.
+# the service on 127.0.0.1:${GREENLEDGER_BENCH_PORT:-18352}, martin on the next port, and a second
+# service that does not count requests for /metrics (GREENLEDGER_METRICS=false) on the one after:
+# rows "..._uncounted" beside the same requests to the first say what counting costs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +21,7 @@ CLIENTS=${CLIENTS:-2}
 PGPORT=${GREENLEDGER_BENCH_PGPORT:-54352}
 PORT=${GREENLEDGER_BENCH_PORT:-18352}
 MARTIN_PORT=$((PORT + 1))
+UNCOUNTED_PORT=$((PORT + 2))
 OHA=${OHA:-$(command -v oha || true)}
 MARTIN=${MARTIN:-$(command -v martin || true)}
 OUT=${OUT:-target/bench-interop}
@@ -56,6 +59,8 @@ q() { "$psql_bin" -qAt "$DATABASE_URL" -c "$1"; }
 
 GREENLEDGER_ADDR=127.0.0.1:$PORT RUST_LOG=warn $gl serve >"$OUT/serve.log" 2>&1 &
 pids+=($!)
+GREENLEDGER_ADDR=127.0.0.1:$UNCOUNTED_PORT GREENLEDGER_METRICS=false RUST_LOG=warn $gl serve >"$OUT/serve-uncounted.log" 2>&1 &
+pids+=($!)
 if [ -x "$MARTIN" ]; then
   cat >"$OUT/martin.yaml" <<EOF
 listen_addresses: '127.0.0.1:$MARTIN_PORT'
@@ -87,7 +92,9 @@ EOF
   "$MARTIN" --config "$OUT/martin.yaml" >"$OUT/martin.log" 2>&1 &
   pids+=($!)
 fi
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/api/health" >/dev/null && break; sleep 0.2; done
+for port in $PORT $UNCOUNTED_PORT; do
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.2; done
+done
 
 # --- measuring -------------------------------------------------------------------------------
 results="$OUT/results.tsv"
@@ -203,6 +210,16 @@ PY
       sed "s#:$PORT/tiles/tasks/#:$MARTIN_PORT/tasks/#; s#\.mvt\$##" "$d/tiles-$z.urls" >"$d/martin-$z.urls"
       record "$size" "martin_z$z" $(http "$d/martin-$z.urls") $(sql "$PWD/$d/tiles-$z.sql" interactive)
     fi
+  done
+  # What counting requests for /metrics costs: the same tiles and health checks from the service
+  # that does not count, each run between two runs of the one that does.
+  for what in tiles-14 tiles-16 health; do
+    [ "$what" = health ] && for _ in $(seq 100); do echo "http://127.0.0.1:$PORT/api/health"; done >"$d/health.urls"
+    sed "s#:$PORT/#:$UNCOUNTED_PORT/#" "$d/$what.urls" >"$d/$what-uncounted.urls"
+    local name=${what/tiles-/tile_z}
+    record "$size" "${name}_counted" $(http "$d/$what.urls") - - -
+    record "$size" "${name}_uncounted" $(http "$d/$what-uncounted.urls") - - -
+    record "$size" "${name}_counted" $(http "$d/$what.urls") - - -
   done
   # bbox pages of 1,000 features: boxes sized to hold about 1,500 tasks at this size.
   python3 - "$size" "$W" "$S" "$E" "$N" "$PORT" >"$d/bbox.urls" <<'PY'

@@ -47,6 +47,10 @@ pub struct ServerConfig {
     /// Bearer token that /metrics requires; without it, /metrics answers loopback callers only.
     #[arg(long, env = "GREENLEDGER_METRICS_TOKEN", hide_env_values = true)]
     pub metrics_token: Option<String>,
+    /// Count every request for /metrics (route, status, latency). `false` leaves the requests
+    /// uncounted (the pool and task figures stay): for measuring what counting costs.
+    #[arg(long, env = "GREENLEDGER_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub count_requests: bool,
     /// Minutes a web session may go unused before it ends (it also ends 14 days after login).
     #[arg(long, env = "GREENLEDGER_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=10080))]
     pub session_idle_minutes: u64,
@@ -62,6 +66,7 @@ impl ServerConfig {
             tile_url: None,
             tile_attribution: None,
             metrics_token: None,
+            count_requests: true,
             session_idle_minutes: 30,
         }
     }

@@ -14,6 +14,13 @@ pub const CELL_BITS: u8 = 5;
 /// Half the width of the web-mercator (EPSG:3857) world in metres, as PostGIS's ST_TileEnvelope uses.
 const MERCATOR_HALF: f64 = 20_037_508.342_789_244;
 
+/// Why a path is not a tile: malformed (a bad request) or off the zoom's grid (no such tile).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TileError {
+    Malformed(String),
+    OffGrid(String),
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TileId {
     pub z: u8,
@@ -22,21 +29,28 @@ pub struct TileId {
 }
 
 impl TileId {
-    /// Parses `z`, `x` and `y.mvt` path segments, saying which one is wrong and why.
-    pub fn parse(z: &str, x: &str, y: &str) -> Result<TileId, String> {
-        let y = y.strip_suffix(".mvt").ok_or_else(|| format!("'{y}' is not a tile name: tiles are {{y}}.mvt"))?;
+    /// Parses `z`, `x` and `y.mvt` path segments, saying which one is wrong and why. A well-formed
+    /// address off the zoom's grid (column or row at or past 2^zoom) is `OffGrid`: no such tile, as
+    /// a web map server answers it, while a malformed one is a bad request.
+    pub fn parse(z: &str, x: &str, y: &str) -> Result<TileId, TileError> {
+        let y = y
+            .strip_suffix(".mvt")
+            .ok_or_else(|| TileError::Malformed(format!("'{y}' is not a tile name: tiles are {{y}}.mvt")))?;
         let z: u8 = z
             .parse()
             .ok()
             .filter(|z| *z <= MAX_ZOOM)
-            .ok_or_else(|| format!("zoom '{z}' is not a whole number from 0 to {MAX_ZOOM}"))?;
+            .ok_or_else(|| TileError::Malformed(format!("zoom '{z}' is not a whole number from 0 to {MAX_ZOOM}")))?;
         let size = 1u64 << z;
-        let coord =
-            |name: &str, v: &str| -> Result<u32, String> {
-                v.parse::<u64>().ok().filter(|n| *n < size).map(|n| n as u32).ok_or_else(|| {
-                    format!("tile {name} '{v}' is not a whole number from 0 to {} at zoom {z}", size - 1)
-                })
-            };
+        let coord = |name: &str, v: &str| -> Result<u32, TileError> {
+            // Digits only: u64's parser takes a leading '+', which is no tile name.
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(TileError::Malformed(format!("tile {name} '{v}' is not a whole number")));
+            }
+            v.parse::<u64>().ok().filter(|n| *n < size).map(|n| n as u32).ok_or_else(|| {
+                TileError::OffGrid(format!("there is no tile {name} {v} at zoom {z}: it runs from 0 to {}", size - 1))
+            })
+        };
         Ok(TileId { z, x: coord("x", x)?, y: coord("y", y)? })
     }
 
@@ -83,11 +97,22 @@ mod tests {
     #[test]
     fn parses_tile_addresses_and_names_the_bad_part() {
         assert_eq!(TileId::parse("14", "13683", "6766.mvt"), Ok(TileId { z: 14, x: 13683, y: 6766 }));
-        assert!(TileId::parse("14", "13683", "6766.png").unwrap_err().contains("{y}.mvt"));
-        assert!(TileId::parse("23", "0", "0.mvt").unwrap_err().contains("zoom '23'"));
-        assert!(TileId::parse("2", "4", "0.mvt").unwrap_err().contains("tile x '4'"));
-        assert!(TileId::parse("2", "0", "-1.mvt").unwrap_err().contains("tile y '-1'"));
-        assert!(TileId::parse("a", "0", "0.mvt").is_err());
+        let malformed = |z, x, y| match TileId::parse(z, x, y) {
+            Err(TileError::Malformed(m)) => m,
+            other => panic!("{z}/{x}/{y}: {other:?}"),
+        };
+        let off_grid = |z, x, y| match TileId::parse(z, x, y) {
+            Err(TileError::OffGrid(m)) => m,
+            other => panic!("{z}/{x}/{y}: {other:?}"),
+        };
+        assert!(malformed("14", "13683", "6766.png").contains("{y}.mvt"));
+        assert!(malformed("23", "0", "0.mvt").contains("zoom '23'"));
+        assert!(malformed("2", "0", "-1.mvt").contains("tile y '-1'"));
+        assert!(malformed("2", "+1", "0.mvt").contains("tile x '+1'"));
+        assert!(malformed("a", "0", "0.mvt").contains("zoom 'a'"));
+        assert!(off_grid("2", "4", "0.mvt").contains("no tile x 4 at zoom 2: it runs from 0 to 3"));
+        assert!(off_grid("0", "0", "1.mvt").contains("no tile y 1"));
+        assert!(off_grid("22", "99999999999999999999", "0.mvt").contains("no tile x"), "past u64 is still digits");
     }
 
     #[test]

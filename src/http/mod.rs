@@ -66,6 +66,8 @@ pub struct Settings {
     pub map: web::MapConfig,
     /// Bearer token for /metrics; without one, only loopback callers may read it.
     pub metrics_token: Option<String>,
+    /// Whether requests are counted for /metrics (`GREENLEDGER_METRICS`).
+    pub count_requests: bool,
 }
 
 /// Lets extractors that need only the database (the caller's identity) take it from the state.
@@ -97,6 +99,7 @@ impl AppState {
                 timezone: timezone.to_owned(),
             },
             metrics_token: config.metrics_token.clone().filter(|t| !t.trim().is_empty()),
+            count_requests: config.count_requests,
         };
         Self { db, settings: Arc::new(settings), limiter: Arc::new(LoginLimiter::default()), metrics: Arc::default() }
     }
@@ -236,15 +239,20 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
     let (api, openapi) = api();
     let openapi = axum::Json(openapi);
     let not_found = |uri: Uri| async move { ApiError::not_found(format!("there is no endpoint {}", uri.path())) };
-    api.route("/api/openapi.json", get(move || async move { openapi.clone() }))
+    let api = api
+        .route("/api/openapi.json", get(move || async move { openapi.clone() }))
         .route("/metrics", get(metrics::metrics))
         .route("/api/{*rest}", any(not_found))
         .method_not_allowed_fallback(|| async {
             ApiError::new(ProblemKind::MethodNotAllowed, "this endpoint does not accept that method")
         })
-        .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
-        .with_state(state)
+        .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY));
+    let api = if state.settings.count_requests {
+        api.layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
+    } else {
+        api
+    };
+    api.with_state(state)
         .merge(web::static_files(web_dir, shell, get(not_found)))
         .layer(axum::middleware::from_fn(move |req, next| headers::add(security.clone(), req, next)))
 }

@@ -12,7 +12,7 @@ use super::cache;
 use crate::auth::Principal;
 use crate::domain::Code;
 use crate::domain::access::Viewer;
-use crate::domain::tile::{DETAIL_MAX, DETAIL_ZOOM, MAX_ZOOM, TileId};
+use crate::domain::tile::{DETAIL_MAX, DETAIL_ZOOM, MAX_ZOOM, TileError, TileId};
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::store::tiles as store;
 
@@ -27,13 +27,14 @@ pub const MVT: &str = "application/vnd.mapbox-vector-tile";
 #[utoipa::path(get, path = "/tiles/tasks/{z}/{x}/{y}", tag = "map",
     params(
         ("z" = u8, Path, description = "zoom, 0–22", maximum = 22),
-        ("x" = u32, Path, description = "column"),
-        ("y" = String, Path, description = "row followed by .mvt, e.g. 6766.mvt", pattern = r"^\d+\.mvt$"),
+        ("x" = String, Path, description = "column, 0 to 2^z − 1", pattern = r"^\d+$"),
+        ("y" = String, Path, description = "row (0 to 2^z − 1) followed by .mvt, e.g. 6766.mvt", pattern = r"^\d+\.mvt$"),
     ),
     responses(
         (status = 200, description = "The tile (empty when nothing lies under it); ETag and Cache-Control set", content_type = "application/vnd.mapbox-vector-tile"),
         (status = 304, description = "If-None-Match names the current tile"),
         (status = 400, description = "Not a tile address", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Column or row off the zoom's grid (2^z tiles per side)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn tile(
     State(state): State<AppState>,
@@ -41,8 +42,12 @@ pub async fn tile(
     Path((z, x, y)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let id = TileId::parse(&z, &x, &y)
-        .map_err(|e| ApiError::bad_query(vec![FieldError::new("path", Code::Format, e).with("expected", "tile")]))?;
+    let id = TileId::parse(&z, &x, &y).map_err(|e| match e {
+        TileError::Malformed(e) => {
+            ApiError::bad_query(vec![FieldError::new("path", Code::Format, e).with("expected", "tile")])
+        }
+        TileError::OffGrid(e) => ApiError::not_found(e),
+    })?;
     let viewer = principal.viewer();
     let bytes = store::tile(&state.db, id, &viewer).await?;
     Ok(cache::respond(&headers, viewer == Viewer::Public, MVT, bytes))

@@ -174,12 +174,14 @@ async fn tiles_are_cached_by_etag_and_refuse_bad_addresses() {
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     assert_eq!(app.get(&path).await.headers()[header::CACHE_CONTROL], "private, no-cache");
 
-    for (bad, says) in [
-        ("/tiles/tasks/23/0/0.mvt", "zoom '23'"),
-        ("/tiles/tasks/2/4/0.mvt", "tile x '4'"),
-        ("/tiles/tasks/14/1/1.png", "{y}.mvt"),
+    for (bad, status, says) in [
+        ("/tiles/tasks/23/0/0.mvt", StatusCode::BAD_REQUEST, "zoom '23'"),
+        ("/tiles/tasks/14/1/1.png", StatusCode::BAD_REQUEST, "{y}.mvt"),
+        ("/tiles/tasks/14/-1/1.mvt", StatusCode::BAD_REQUEST, "tile x '-1'"),
+        ("/tiles/tasks/2/4/0.mvt", StatusCode::NOT_FOUND, "no tile x 4 at zoom 2"),
+        ("/tiles/tasks/0/0/1.mvt", StatusCode::NOT_FOUND, "no tile y 1 at zoom 0"),
     ] {
-        let p = problem(anon.get(bad).await, StatusCode::BAD_REQUEST).await;
+        let p = problem(anon.get(bad).await, status).await;
         assert!(p["detail"].as_str().unwrap().contains(says), "{bad}: {p}");
     }
 }

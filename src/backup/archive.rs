@@ -4,6 +4,7 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -43,11 +44,18 @@ fn header(bytes: u64, mtime: u64) -> tar::Header {
 
 /// Writes the archive: the manifest, then each `(entry, source file)` in the manifest's order.
 /// It goes to `out.partial` first and is renamed when complete and on disk, so a file with the
-/// archive's name is always a whole archive.
+/// archive's name is always a whole archive. It is readable by its owner only, whatever the umask:
+/// it holds every account's password hash and every contact's phone number.
 pub fn write(out: &Path, manifest: &Manifest, sources: &[PathBuf]) -> Result<(), BackupError> {
     let partial = PathBuf::from(format!("{}.partial", out.display()));
     let result = (|| {
-        let file = File::create(&partial).map_err(io_error(&partial))?;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&partial)
+            .map_err(io_error(&partial))?;
         let mut tar = tar::Builder::new(BufWriter::new(file));
         let mtime = manifest.created_at.timestamp().max(0) as u64;
         let text = serde_json::to_vec_pretty(manifest).expect("a manifest serialises");

@@ -124,10 +124,18 @@ pub async fn dump(pg_dump: &Path, url: &str, snapshot: &str, file: &Path) -> Res
 
 /// `pg_restore` in one transaction: the database gets all of the dump or nothing. Owners, grants
 /// and comments are left out: the target belongs to whoever restores (the service's role), which
-/// may not own PostGIS (created by a superuser) and so could not comment on it.
+/// may not own PostGIS (created by a superuser) and so could not comment on it. For the same reason
+/// PostGIS's own `spatial_ref_sys` is left as the new database's extension made it: the dump holds
+/// its rows added by hand (none, unless a database administrator added a system), and even an
+/// empty COPY into it is refused to a role that does not own it.
 pub async fn restore(pg_restore: &Path, url: &str, file: &Path) -> Result<(), BackupError> {
-    let file = file.to_string_lossy();
-    run(
+    let list = file.with_extension("list");
+    let (file, list_name) = (file.to_string_lossy(), list.to_string_lossy());
+    run(pg_restore, &["--list", "--file", &list_name, &file]).await?;
+    let io = |source| BackupError::Io { path: list.clone(), source };
+    let wanted = restorable(&std::fs::read_to_string(&list).map_err(io)?);
+    std::fs::write(&list, wanted).map_err(io)?;
+    let restored = run(
         pg_restore,
         &[
             "--single-transaction",
@@ -135,10 +143,35 @@ pub async fn restore(pg_restore: &Path, url: &str, file: &Path) -> Result<(), Ba
             "--no-owner",
             "--no-privileges",
             "--no-comments",
+            "--use-list",
+            &list_name,
             "--dbname",
             url,
             &file,
         ],
     )
-    .await
+    .await;
+    let _ = std::fs::remove_file(&list);
+    restored
+}
+
+/// A `pg_restore --list` without the entries the restoring role may not write.
+fn restorable(list: &str) -> String {
+    list.lines().filter(|l| !(l.contains(" TABLE DATA public spatial_ref_sys "))).map(|l| format!("{l}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_restore_list_leaves_out_only_postgis_own_table_data() {
+        let list = ";\n; Archive created at 2026-12-01\n\
+            5012; 0 17066 TABLE DATA public spatial_ref_sys postgres\n\
+            5020; 0 17500 TABLE DATA public tasks greenledger\n\
+            4890; 1259 17066 TABLE public spatial_ref_sys_note greenledger\n";
+        let kept = super::restorable(list);
+        assert!(!kept.contains("TABLE DATA public spatial_ref_sys postgres"));
+        assert!(kept.contains("TABLE DATA public tasks greenledger"));
+        assert!(kept.contains("spatial_ref_sys_note"), "only the exact table is left out");
+        assert_eq!(kept.lines().count(), 4);
+    }
 }

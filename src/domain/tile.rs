@@ -36,11 +36,10 @@ impl TileId {
         let y = y
             .strip_suffix(".mvt")
             .ok_or_else(|| TileError::Malformed(format!("'{y}' is not a tile name: tiles are {{y}}.mvt")))?;
-        let z: u8 = z
-            .parse()
-            .ok()
-            .filter(|z| *z <= MAX_ZOOM)
-            .ok_or_else(|| TileError::Malformed(format!("zoom '{z}' is not a whole number from 0 to {MAX_ZOOM}")))?;
+        let z: u8 =
+            z.parse().ok().filter(|z| *z <= MAX_ZOOM).ok_or_else(|| {
+                TileError::Malformed(format!("zoom '{z}' is not a whole number from 0 to {MAX_ZOOM}"))
+            })?;
         let size = 1u64 << z;
         let coord = |name: &str, v: &str| -> Result<u32, TileError> {
             // Digits only: u64's parser takes a leading '+', which is no tile name.

@@ -55,6 +55,23 @@ async fn empty_database() -> (String, String) {
     (format!("{}/{name}", server()), name)
 }
 
+/// An empty database as "Going live" makes one: owned by an ordinary role (not a superuser), with
+/// PostGIS created in it by the superuser. Its URL connects as that role.
+async fn empty_database_of_its_own_role() -> (String, String) {
+    let name = format!("gl_restore_{}", new_key().replace('-', "")[..12].to_owned());
+    let mut admin = PgConnection::connect(&format!("{}/postgres", server())).await.unwrap();
+    admin.execute(format!("CREATE ROLE {name} LOGIN").as_str()).await.unwrap();
+    admin.execute(format!("CREATE DATABASE {name} OWNER {name}").as_str()).await.unwrap();
+    admin.close().await.unwrap();
+    let mut admin = PgConnection::connect(&format!("{}/{name}", server())).await.unwrap();
+    admin.execute("CREATE EXTENSION postgis").await.unwrap();
+    admin.close().await.unwrap();
+    let server = server();
+    let (scheme, host) = server.split_once("://").unwrap();
+    let host = host.split_once('@').map_or(host, |(_, h)| h);
+    (format!("{scheme}://{name}@{host}/{name}"), name)
+}
+
 /// The families the baseline uses; the writer files under `village` in the east, so answers
 /// filtered to these families must be the same before and after the round trip.
 const BASELINE: &str = "watershed,energy,chemical";
@@ -209,7 +226,7 @@ async fn a_backup_taken_while_tasks_are_written_restores_to_the_answers_of_its_m
     let written = writing.await.unwrap();
     assert!(!archive.with_extension("tar.partial").exists(), "no partial archive is left behind");
 
-    let (restored_url, restored_name) = empty_database().await;
+    let (restored_url, restored_name) = empty_database_of_its_own_role().await;
     let restored = spawn_with(greenledger::store::DbConfig::new(restored_url.as_str()), restored_name).await;
     let out = greenledger(&["restore", "--from", archive.to_str().unwrap()], &restored_url, &restored.data_dir);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -265,6 +282,9 @@ async fn damaged_archives_and_databases_in_use_are_refused_and_nothing_changes()
     let url = database_url(&app).await;
     let out = greenledger(&["backup", "--out", archive.to_str().unwrap()], &url, &app.data_dir);
     assert!(out.status.success(), "{}", stderr(&out));
+    // It holds password hashes and phone numbers: its owner's alone, whatever the umask was.
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&archive).unwrap().permissions().mode() & 0o777, 0o600);
 
     // A restore over the live database: refused, naming it and what it holds.
     let tasks = app.task_count().await;

@@ -32,6 +32,12 @@ if [ "$purpose" = test ]; then
   command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || apt_install nginx
   command -v systemd-analyze >/dev/null || apt_install systemd
   command -v openssl >/dev/null || apt_install openssl
+  # "Going live" on a throwaway Debian root: debootstrap makes it, ip gives it its own network.
+  if [ "$(id -u)" = 0 ]; then
+    command -v debootstrap >/dev/null || apt_install debootstrap
+    command -v ip >/dev/null || apt_install iproute2
+    command -v curl >/dev/null || apt_install curl
+  fi
   # Photos with EXIF (GPS, time, orientation) as a camera app writes them, made by an image library.
   /usr/bin/python3 -c 'import PIL' 2>/dev/null || apt_install python3-pil
   # A Chinese font, so the browser tests' screenshots show the UI's words rather than empty boxes.

@@ -160,9 +160,11 @@ echo
   || fail "a production start must hold no tasks"
 
 admin_out=$files/admin.txt
-step "the first administrator (greenledger admin create)" \
+first_admin() {
   with_settings 'greenledger admin create --username xinxike --display-name 信息科' >"$admin_out"
-cat "$admin_out"
+  cat "$admin_out"
+}
+step "the first administrator (greenledger admin create)" first_admin
 temporary=$(sed -n 's/^ *temporary password: //p' "$admin_out" | head -1)
 [ -n "$temporary" ] || fail "admin create printed no temporary password"
 
@@ -173,9 +175,12 @@ step "the county's township boundaries: apply (--apply)" \
 step "the ledger: check (greenledger import ledger 台账.csv --dry-run)" \
   with_settings 'greenledger import ledger /root/台账.csv --dry-run'
 step "the ledger: load" with_settings 'greenledger import ledger /root/台账.csv'
-step "one officer per township (greenledger accounts create-township-officers)" \
+officers() {
   with_settings 'greenledger accounts create-township-officers' >"$files/officers.txt"
-head -3 "$files/officers.txt"
+  head -2 "$files/officers.txt"
+  echo "... ($(grep -c 'temporary password' "$files/officers.txt") officers)"
+}
+step "one officer per township (greenledger accounts create-township-officers)" officers
 
 tasks=$(api http://127.0.0.1:8080/api/export/tasks.geojson | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["features"]))')
 [ "$tasks" = "$ledger_rows" ] || fail "the map shows $tasks tasks, the ledger had $ledger_rows rows"

@@ -24,7 +24,7 @@ cleanup() {
   scripts/pg.sh wipe bench
 }
 trap cleanup EXIT
-psql() { "$pgbin/psql" -qAt "$@"; }
+psql() { PGOPTIONS="-c client_min_messages=warning" "$pgbin/psql" -qAt "$@"; }
 psql "$base/postgres" -c "CREATE DATABASE greenledger"
 export DATABASE_URL="$base/greenledger" GREENLEDGER_DATA_DIR="$work/files"
 $gl migrate >/dev/null

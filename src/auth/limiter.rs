@@ -1,12 +1,12 @@
 //! Slows down password guessing: too many failed logins for one username or from one address
-//! within a window are refused (429) until the window has passed.
+//! within a window are refused (429) until the window has passed. The counts live in the database
+//! (`store::throttle`), so every instance of the service holds the same line.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::store::{Db, throttle};
 
 pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
     window: Duration,
     per_user: u32,
     per_address: u32,
@@ -20,50 +20,42 @@ impl Default for LoginLimiter {
 
 impl LoginLimiter {
     pub fn new(window: Duration, per_user: u32, per_address: u32) -> Self {
-        Self { failures: Mutex::new(HashMap::new()), window, per_user, per_address }
+        Self { window, per_user, per_address }
     }
 
-    fn keys(username: &str, address: &str) -> [(String, u32); 2] {
-        [(format!("user:{}", username.to_lowercase()), 0), (format!("addr:{address}"), 1)]
+    /// The username's key (case does not make another account) and the address's.
+    fn keys(username: &str, address: &str) -> [String; 2] {
+        [format!("user:{}", username.to_lowercase()), format!("addr:{address}")]
     }
 
-    /// `Err(wait)` when either the username or the address is locked out.
-    pub fn check(&self, username: &str, address: &str, now: Instant) -> Result<(), Duration> {
-        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let mut wait = None;
-        for (key, kind) in Self::keys(username, address) {
-            let limit = if kind == 0 { self.per_user } else { self.per_address };
-            if let Some((count, since)) = map.get(&key)
-                && *count >= limit
-                && now.duration_since(*since) < self.window
-            {
-                let left = self.window - now.duration_since(*since);
-                wait = Some(wait.map_or(left, |w: Duration| w.max(left)));
-            }
-        }
-        wait.map_or(Ok(()), Err)
+    /// How long the caller must wait, given the counts under its keys with their ages in seconds:
+    /// the longest lockout of the two, or `None`.
+    fn wait(&self, counts: &[(String, i32, f64)]) -> Option<Duration> {
+        counts
+            .iter()
+            .filter_map(|(key, count, age)| {
+                let limit = if key.starts_with("user:") { self.per_user } else { self.per_address };
+                let left = self.window.as_secs_f64() - age.max(0.0);
+                (u32::try_from(*count).unwrap_or(0) >= limit && left > 0.0).then(|| Duration::from_secs_f64(left))
+            })
+            .max()
     }
 
-    pub fn failed(&self, username: &str, address: &str, now: Instant) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() > 100_000 {
-            let window = self.window;
-            map.retain(|_, (_, since)| now.duration_since(*since) < window);
-        }
-        for (key, _) in Self::keys(username, address) {
-            let entry = map.entry(key).or_insert((0, now));
-            if now.duration_since(entry.1) >= self.window {
-                *entry = (0, now);
-            }
-            entry.0 += 1;
-        }
+    /// `Ok(Err(wait))` when either the username or the address is locked out.
+    pub async fn check(&self, db: &Db, username: &str, address: &str) -> Result<Result<(), Duration>, sqlx::Error> {
+        let counts = throttle::counts(db, &Self::keys(username, address)).await?;
+        Ok(self.wait(&counts).map_or(Ok(()), Err))
+    }
+
+    pub async fn failed(&self, db: &Db, username: &str, address: &str) -> Result<(), sqlx::Error> {
+        throttle::failed(db, &Self::keys(username, address), self.window.as_secs_f64()).await
     }
 
     /// A successful login clears the username's count (not the address's: one right password
     /// must not reset a guessing run against other accounts).
-    pub fn succeeded(&self, username: &str, address: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(&Self::keys(username, address)[0].0);
+    pub async fn succeeded(&self, db: &Db, username: &str, address: &str) -> Result<(), sqlx::Error> {
+        let [user, _] = Self::keys(username, address);
+        throttle::clear(db, &user).await
     }
 }
 
@@ -71,28 +63,28 @@ impl LoginLimiter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn locks_a_username_after_the_limit_until_the_window_passes() {
-        let l = LoginLimiter::new(Duration::from_secs(60), 3, 100);
-        let t0 = Instant::now();
-        for _ in 0..3 {
-            assert!(l.check("bureau", "1.2.3.4", t0).is_ok());
-            l.failed("bureau", "1.2.3.4", t0);
-        }
-        let wait = l.check("BUREAU", "5.6.7.8", t0 + Duration::from_secs(10)).unwrap_err();
-        assert_eq!(wait, Duration::from_secs(50));
-        assert!(l.check("admin", "5.6.7.8", t0).is_ok(), "other accounts are not locked");
-        assert!(l.check("bureau", "1.2.3.4", t0 + Duration::from_secs(61)).is_ok());
+    fn counts(rows: &[(&str, i32, f64)]) -> Vec<(String, i32, f64)> {
+        rows.iter().map(|(k, c, a)| ((*k).to_owned(), *c, *a)).collect()
     }
 
     #[test]
-    fn locks_an_address_trying_many_usernames() {
-        let l = LoginLimiter::new(Duration::from_secs(60), 100, 4);
-        let t0 = Instant::now();
-        for i in 0..4 {
-            l.failed(&format!("user{i}"), "9.9.9.9", t0);
-        }
-        assert!(l.check("someone-else", "9.9.9.9", t0).is_err());
-        assert!(l.check("someone-else", "8.8.8.8", t0).is_ok());
+    fn a_username_is_locked_at_its_limit_until_the_window_passes() {
+        let l = LoginLimiter::new(Duration::from_secs(60), 3, 100);
+        assert_eq!(l.wait(&counts(&[("user:bureau", 2, 10.0)])), None, "under the limit");
+        assert_eq!(l.wait(&counts(&[("user:bureau", 3, 10.0)])), Some(Duration::from_secs(50)));
+        assert_eq!(l.wait(&counts(&[("user:bureau", 3, 61.0)])), None, "the window has passed");
+        assert_eq!(l.wait(&counts(&[("addr:1.2.3.4", 3, 10.0)])), None, "an address has its own limit");
+    }
+
+    #[test]
+    fn the_longer_of_two_lockouts_is_the_wait() {
+        let l = LoginLimiter::new(Duration::from_secs(60), 3, 4);
+        let both = counts(&[("user:bureau", 5, 40.0), ("addr:9.9.9.9", 4, 5.0)]);
+        assert_eq!(l.wait(&both), Some(Duration::from_secs(55)));
+    }
+
+    #[test]
+    fn keys_ignore_the_usernames_case() {
+        assert_eq!(LoginLimiter::keys("BUREAU", "::1"), ["user:bureau".to_owned(), "addr:::1".to_owned()]);
     }
 }

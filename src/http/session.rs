@@ -1,7 +1,5 @@
 //! Logging in and out, who am I, and personal API tokens.
 
-use std::time::Instant;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -86,8 +84,7 @@ pub async fn login(
         auth::check_same_origin(&Method::POST, &headers)?;
     }
     let (username, password, code) = read_credentials(&body)?;
-    let now = Instant::now();
-    if let Err(wait) = state.limiter.check(&username, &addr, now) {
+    if let Err(wait) = state.limiter.check(&state.db, &username, &addr).await? {
         let secs = wait.as_secs().max(1);
         audit::record(&state.db, witness.saw(SecurityEventKind::LoginThrottled).typed(&username)).await?;
         return Err(ApiError::new(
@@ -96,9 +93,9 @@ pub async fn login(
         )
         .with_header(header::RETRY_AFTER, HeaderValue::from(secs)));
     }
-    let user = check_password(&state, &witness, (&username, password), &addr, now).await?;
-    two_factor::at_login(&state, &witness, &user, code, (&addr, now)).await?;
-    state.limiter.succeeded(&username, &addr);
+    let user = check_password(&state, &witness, (&username, password), &addr).await?;
+    two_factor::at_login(&state, &witness, &user, code, &addr).await?;
+    state.limiter.succeeded(&state.db, &username, &addr).await?;
     let token = secret::generate("gls_");
     let ttl = state.settings.session_ttl;
     let expires = Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::days(14));
@@ -116,7 +113,6 @@ async fn check_password(
     witness: &Witness,
     (username, password): (&str, String),
     addr: &str,
-    now: Instant,
 ) -> Result<User> {
     let found = accounts::credentials(&state.db, username).await?;
     let (user, hash) = match found {
@@ -126,7 +122,7 @@ async fn check_password(
     match (password::verify(password, hash).await, user) {
         (true, Some(user)) => Ok(user),
         (_, user) => {
-            state.limiter.failed(username, addr, now);
+            state.limiter.failed(&state.db, username, addr).await?;
             let mut event = witness.saw(SecurityEventKind::LoginFailed).typed(username);
             if let Some(user) = user {
                 event = event.on(user.id);

@@ -3,8 +3,6 @@
 //! its recovery codes, turns it off; administrators say which roles must use it. Every change and
 //! every wrong or reused code is in the security audit trail.
 
-use std::time::Instant;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -102,7 +100,7 @@ pub async fn at_login(
     witness: &Witness,
     user: &User,
     code: Option<SecondFactor>,
-    (address, now): (&str, Instant),
+    address: &str,
 ) -> Result<()> {
     if !user.two_factor {
         return Ok(());
@@ -117,7 +115,7 @@ pub async fn at_login(
     match verify(state, witness, user, &code, "login").await? {
         Ok(()) => Ok(()),
         Err(why) => {
-            state.limiter.failed(&user.username, address, now);
+            state.limiter.failed(&state.db, &user.username, address).await?;
             Err(ApiError::refused(ProblemKind::WrongSecondFactor, why))
         }
     }

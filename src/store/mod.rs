@@ -18,6 +18,7 @@ pub mod review;
 pub mod rollups;
 pub mod sessions;
 pub mod tasks;
+pub mod throttle;
 pub mod tiles;
 pub mod township_import;
 pub mod townships;

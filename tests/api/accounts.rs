@@ -91,6 +91,24 @@ async fn repeated_failures_are_throttled_with_retry_after() {
 }
 
 #[tokio::test]
+async fn instances_of_the_service_share_the_count_of_failed_logins() {
+    let a = spawn_app().await;
+    // A second instance over the same database, as behind a load balancer.
+    let b = spawn_with(greenledger::store::DbConfig::new(url_for(&a.db_name).as_str()), String::new()).await;
+    for i in 0..5 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(login_raw(app, "admin", "guess").await.status(), StatusCode::UNAUTHORIZED);
+    }
+    for app in [&a, &b] {
+        let res = login_raw(app, "admin", PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS, "five guesses over two instances lock the account");
+    }
+    // The right password on either instance, for an account not locked, clears only its own count.
+    assert_eq!(login_raw(&b, "bureau", PASSWORD).await.status(), StatusCode::OK);
+    assert_eq!(login_raw(&a, "admin", PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
 async fn logging_out_ends_the_session_on_the_server() {
     let app = spawn_app().await;
     let bureau = app.login("bureau").await;

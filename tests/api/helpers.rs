@@ -194,7 +194,8 @@ pub struct TestApp {
     /// Logged in as the demo bureau account: what most tests act as.
     pub bureau: Caller,
     pub data_dir: std::path::PathBuf,
-    db_name: String,
+    /// The test's own database (dropped with the app; empty for an app over another's database).
+    pub db_name: String,
 }
 
 impl std::ops::Deref for TestApp {

@@ -288,6 +288,14 @@ impl From<StoreError> for ApiError {
 }
 
 fn database(err: sqlx::Error) -> ApiError {
+    if crate::store::is_read_only(&err) {
+        tracing::warn!(error = %err, "a write reached a read-only database");
+        return ApiError::unavailable(
+            "the ledger is read-only for now (its database is a standby, or in maintenance): reading works; \
+             send the change again later (a create sent again with the same Idempotency-Key is stored once)",
+        )
+        .with_header(header::RETRY_AFTER, HeaderValue::from_static("30"));
+    }
     if crate::store::is_transient(&err) {
         if matches!(err, sqlx::Error::PoolTimedOut) {
             crate::http::metrics::POOL_TIMEOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -84,9 +84,11 @@ pub async fn user_by_token(db: &Db, token_hash: &[u8]) -> Result<Option<User>, s
     .fetch_optional(db)
     .await?;
     if user.is_some() {
-        sqlx::query!("UPDATE api_tokens SET last_used_at = now() WHERE token_hash = $1", token_hash)
+        // Marked where the database takes writes; on a read-only one (a standby) the token still reads.
+        let marked = sqlx::query!("UPDATE api_tokens SET last_used_at = now() WHERE token_hash = $1", token_hash)
             .execute(db)
-            .await?;
+            .await;
+        super::unless_read_only(marked)?;
     }
     Ok(user)
 }

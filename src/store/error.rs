@@ -113,3 +113,19 @@ pub fn is_transient(err: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+/// True when the database refused a write because it takes none: a hot standby, a primary being
+/// demoted, or a database set read-only for maintenance (SQLSTATE 25006). Nothing was written.
+pub fn is_read_only(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(db) if db.code().is_some_and(|c| c == "25006"))
+}
+
+/// A bookkeeping write (a last-used mark) that may be skipped: `Ok(None)` when the database is
+/// read-only, so that reading goes on while only real changes are refused.
+pub fn unless_read_only<T>(result: Result<T, sqlx::Error>) -> Result<Option<T>, sqlx::Error> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_read_only(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

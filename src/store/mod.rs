@@ -30,7 +30,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, PgPool};
 
 pub use database_url::DatabaseUrl;
-pub use error::{StoreError, StoreResult, is_transient};
+pub use error::{StoreError, StoreResult, is_read_only, is_transient, unless_read_only};
 
 pub type Db = PgPool;
 

@@ -17,24 +17,30 @@ pub struct Found {
 }
 
 /// The live session `token_hash` and its user (an active account), marked used now. The mark is
-/// written at most every 30 s, so a page's burst of requests costs one write.
+/// written at most every 30 s, so a page's burst of requests costs one write, and only where the
+/// database takes writes: on a read-only one (a standby) the session still reads.
 pub async fn find(db: &Db, token_hash: &[u8], idle_after: Duration) -> Result<Option<Found>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"WITH s AS (
-               SELECT user_id, last_seen_at > now() - make_interval(secs => $2) AS fresh
-               FROM sessions WHERE token_hash = $1 AND expires_at > now()
-           ), touch AS (
-               UPDATE sessions SET last_seen_at = now()
-               WHERE token_hash = $1 AND last_seen_at < now() - interval '30 seconds' AND (SELECT fresh FROM s)
-           )
-           SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code, u.must_change_password,
-                  f.enrolled AS "two_factor!", f.required AS "two_factor_required!", s.fresh AS "fresh!"
-           FROM s JOIN users u ON u.id = s.user_id JOIN account_two_factor f ON f.user_id = u.id WHERE u.active"#,
+        r#"SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code, u.must_change_password,
+                  f.enrolled AS "two_factor!", f.required AS "two_factor_required!",
+                  s.last_seen_at > now() - make_interval(secs => $2) AS "fresh!",
+                  s.last_seen_at < now() - interval '30 seconds' AS "unmarked!"
+           FROM sessions s JOIN users u ON u.id = s.user_id JOIN account_two_factor f ON f.user_id = u.id
+           WHERE s.token_hash = $1 AND s.expires_at > now() AND u.active"#,
         token_hash,
         idle_after.as_secs_f64()
     )
     .fetch_optional(db)
     .await?;
+    if let Some(r) = &row
+        && r.fresh
+        && r.unmarked
+    {
+        let marked = sqlx::query!("UPDATE sessions SET last_seen_at = now() WHERE token_hash = $1", token_hash)
+            .execute(db)
+            .await;
+        super::unless_read_only(marked)?;
+    }
     let Some(r) = row else { return Ok(None) };
     let user = User {
         id: r.id,

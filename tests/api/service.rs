@@ -119,3 +119,33 @@ async fn requests_dropped_mid_flight_leave_no_connection_inside_a_transaction() 
         assert_eq!(app.get("/api/tasks?limit=5").await.status(), reqwest::StatusCode::OK);
     }
 }
+
+/// A database that takes no writes (a hot standby, or one set read-only for maintenance): reading
+/// goes on, for the public and for staff (their last-used marks are skipped); every change answers
+/// 503 saying the ledger is read-only for now, with Retry-After, and nothing is written.
+#[tokio::test]
+async fn on_a_read_only_database_reads_go_on_and_changes_answer_503_saying_so() {
+    let app = spawn_app().await;
+    let (id, _, _) = app.create(&task_at(point(119.85, 30.8), serde_json::json!({}))).await;
+    let tasks = app.task_count().await;
+    // The bureau's session was last marked long enough ago that reading it wants a new mark.
+    sqlx::query("UPDATE sessions SET last_seen_at = now() - interval '5 minutes'").execute(&app.db).await.unwrap();
+    // Every connection of this second instance is read-only, as on a standby.
+    let url = format!("{}?options=-c%20default_transaction_read_only%3Don", url_for(&app.db_name));
+    let standby = spawn_with(DbConfig::new(url.as_str()), String::new()).await;
+
+    let anonymous = standby.anonymous();
+    assert_eq!(anonymous.get("/api/tasks").await.status(), StatusCode::OK);
+    assert_eq!(anonymous.get(&format!("/api/tasks/{id}")).await.status(), StatusCode::OK);
+    let bureau = Caller { base: standby.base.clone(), ..app.bureau.clone() };
+    let me = bureau.get("/api/me").await;
+    assert_eq!(me.status(), StatusCode::OK);
+    let me: Value = me.json().await.unwrap();
+    assert_eq!(me["user"]["username"], "bureau", "staff read on a standby: {me}");
+
+    let res = bureau.post("/api/tasks", &task_at(point(119.86, 30.8), serde_json::json!({}))).await;
+    assert_eq!(res.headers()[reqwest::header::RETRY_AFTER], "30");
+    let p = problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert!(p["detail"].as_str().unwrap().contains("read-only for now"), "{p}");
+    assert_eq!(app.task_count().await, tasks, "nothing was written");
+}

@@ -156,6 +156,9 @@ step "settings (/etc/greenledger/greenledger.env: DATABASE_URL)" on_server \
 step "start the service (as greenledger.service runs it)" start_service main /etc/greenledger/greenledger.env
 api http://127.0.0.1:8080/api/health
 echo
+key_mode=$(in_ns 'stat -c "%a %U" /var/lib/greenledger/secret.key')
+[ "$key_mode" = "600 greenledger" ] || fail "the secret key file is '$key_mode', not 600 greenledger"
+echo "going-live: the service made its secret key (/var/lib/greenledger/secret.key, $key_mode)"
 [ "$(api http://127.0.0.1:8080/api/export/tasks.geojson | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["features"]))')" = 0 ] \
   || fail "a production start must hold no tasks"
 
@@ -244,6 +247,7 @@ restore() {
       -e 's|^GREENLEDGER_DATA_DIR=.*|GREENLEDGER_DATA_DIR=/var/lib/greenledger-restored|' \
       /etc/greenledger/greenledger.env >/etc/greenledger/restored.env
     install -d -o greenledger -g greenledger -m 0750 /var/lib/greenledger-restored
+    install -m 0600 -o greenledger -g greenledger /var/lib/greenledger/secret.key /var/lib/greenledger-restored/secret.key
     chown root:greenledger /etc/greenledger/restored.env; chmod 0640 /etc/greenledger/restored.env"
   in_ns "set -a; . /etc/greenledger/restored.env; set +a; runuser -u greenledger --preserve-environment -- greenledger restore --from $backup"
   start_service main /etc/greenledger/greenledger.env

@@ -51,6 +51,10 @@ pub struct ServerConfig {
     /// uncounted (the pool and task figures stay): for measuring what counting costs.
     #[arg(long, env = "GREENLEDGER_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
     pub count_requests: bool,
+    /// The key that seals two-step secrets in the database (made at the first start; default
+    /// `secret.key` in the data folder). Keep a copy apart from the database's backups.
+    #[arg(long, env = "GREENLEDGER_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<PathBuf>,
     /// Minutes a web session may go unused before it ends (it also ends 14 days after login).
     #[arg(long, env = "GREENLEDGER_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=10080))]
     pub session_idle_minutes: u64,
@@ -67,6 +71,7 @@ impl ServerConfig {
             tile_attribution: None,
             metrics_token: None,
             count_requests: true,
+            secret_key_file: None,
             session_idle_minutes: 30,
         }
     }

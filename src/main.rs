@@ -266,7 +266,11 @@ async fn serve(db: DbConfig, server: ServerConfig) -> CliResult {
     // Every start brings the schema up to this release (a no-op when it is), so an upgraded
     // package needs no separate step.
     store::migrate(&pool).await?;
-    let state = AppState::new(pool, &server, &db.timezone);
+    let state = AppState::new(pool, &server, &db.timezone)?;
+    let sealed = store::two_factor::seal_plain(&state.db, &state.settings.seal_key).await?;
+    if sealed > 0 {
+        tracing::info!(sealed, "two-step secrets stored in the clear are sealed now");
+    }
     let listener = tokio::net::TcpListener::bind(server.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", server.addr))?;

@@ -1,6 +1,7 @@
 //! Who is calling: a session cookie (the web app) or a bearer token (scripts, GIS clients), or
 //! nobody. Handlers state what they need by taking a `Principal` and calling `require_*`.
 
+pub mod key_file;
 pub mod limiter;
 pub mod password;
 pub mod roster;

@@ -22,6 +22,7 @@ pub mod photo;
 pub mod review;
 pub mod rollup;
 pub mod roster;
+pub mod sealed;
 pub mod task;
 pub mod text;
 pub mod tile;

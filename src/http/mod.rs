@@ -68,6 +68,8 @@ pub struct Settings {
     pub metrics_token: Option<String>,
     /// Whether requests are counted for /metrics (`GREENLEDGER_METRICS`).
     pub count_requests: bool,
+    /// Seals the two-step secrets (`GREENLEDGER_SECRET_KEY_FILE`).
+    pub seal_key: crate::domain::sealed::SealKey,
 }
 
 /// Lets extractors that need only the database (the caller's identity) take it from the state.
@@ -85,7 +87,10 @@ impl axum::extract::FromRef<AppState> for crate::auth::IdleTimeout {
 
 impl AppState {
     /// `timezone` is the county's, as the database connections are set to it (`DbConfig::timezone`).
-    pub fn new(db: Db, config: &ServerConfig, timezone: &str) -> Self {
+    /// Fails when the secret key file can be neither read nor made.
+    pub fn new(db: Db, config: &ServerConfig, timezone: &str) -> Result<Self, String> {
+        let key_file = config.secret_key_file.clone().unwrap_or_else(|| config.data_dir.join("secret.key"));
+        let seal_key = crate::auth::key_file::load_or_create(&key_file)?;
         let settings = Settings {
             data_dir: config.data_dir.clone(),
             secure_cookies: config.secure_cookies,
@@ -100,8 +105,14 @@ impl AppState {
             },
             metrics_token: config.metrics_token.clone().filter(|t| !t.trim().is_empty()),
             count_requests: config.count_requests,
+            seal_key,
         };
-        Self { db, settings: Arc::new(settings), limiter: Arc::new(LoginLimiter::default()), metrics: Arc::default() }
+        Ok(Self {
+            db,
+            settings: Arc::new(settings),
+            limiter: Arc::new(LoginLimiter::default()),
+            metrics: Arc::default(),
+        })
     }
 }
 

@@ -59,10 +59,12 @@ async fn verify(
 ) -> Result<Result<(), Message>> {
     let outcome = match factor {
         SecondFactor::Code(code) => {
-            let enrolment = store::enrolment(&state.db, user.id).await?.filter(|e| e.confirmed);
-            let check = enrolment.map_or(CodeCheck::Wrong, |e| {
-                check_code(&e.secret, code, step_at(Utc::now().timestamp()), e.last_step)
-            });
+            let enrolment =
+                store::enrolment(&state.db, &state.settings.seal_key, user.id).await?.filter(|e| e.confirmed);
+            let check = match enrolment {
+                None => CodeCheck::Wrong,
+                Some(e) => check_code(&readable(e.secret)?, code, step_at(Utc::now().timestamp()), e.last_step),
+            };
             match check {
                 CodeCheck::Accepted(step) if store::use_step(&state.db, user.id, step).await? => Ok(()),
                 CodeCheck::Accepted(_) | CodeCheck::Reused => Err(Message::new(
@@ -121,6 +123,19 @@ pub async fn at_login(
     }
 }
 
+/// The account's TOTP secret, or 503 when this server's key does not open it: the operator must
+/// restore the key file (or an administrator resets the account's two-step verification).
+fn readable(secret: Option<Vec<u8>>) -> Result<Vec<u8>> {
+    secret.ok_or_else(|| {
+        tracing::error!("a two-step secret does not open with this server's key (GREENLEDGER_SECRET_KEY_FILE)");
+        ApiError::unavailable(
+            "two-step codes cannot be checked on this server: its secret key is not the one the account enrolled \
+             with; the operator restores the key file (GREENLEDGER_SECRET_KEY_FILE), or an administrator turns the \
+             account's two-step verification off so that it enrols again",
+        )
+    })
+}
+
 /// 409 for a reason with its own code.
 fn conflict(code: Code, detail: &str) -> ApiError {
     ApiError::refused(ProblemKind::Conflict, Message::new(code, detail))
@@ -152,7 +167,7 @@ fn read_code(body: &Value, extra: &[&str]) -> Result<(SecondFactor, Vec<String>)
 pub async fn start(State(state): State<AppState>, principal: Principal) -> Result<Json<Enrolling>> {
     let user = principal.require_user()?;
     let secret = new_secret();
-    if !store::start(&state.db, user.id, &secret).await? {
+    if !store::start(&state.db, &state.settings.seal_key, user.id, &secret).await? {
         return Err(conflict(
             Code::TwoFactorOn,
             "two-step verification is on already for your account; turn it off first (DELETE /api/me/two-factor) to enrol another phone",
@@ -180,7 +195,8 @@ pub async fn confirm(
 ) -> Result<Json<RecoveryCodes>> {
     let user = principal.require_user()?;
     let (factor, _) = read_code(&body, &[])?;
-    let pending = store::enrolment(&state.db, user.id).await?.filter(|e| !e.confirmed).ok_or_else(|| {
+    let pending = store::enrolment(&state.db, &state.settings.seal_key, user.id).await?.filter(|e| !e.confirmed);
+    let pending = pending.ok_or_else(|| {
         conflict(
             Code::NoEnrolment,
             "there is no enrolment waiting for a code: start one first (POST /api/me/two-factor)",
@@ -191,7 +207,9 @@ pub async fn confirm(
             .with("expected", "app_code");
         return Err(ApiError::invalid(vec![why.at("/code")]));
     };
-    let CodeCheck::Accepted(step) = check_code(&pending.secret, &code, step_at(Utc::now().timestamp()), None) else {
+    let CodeCheck::Accepted(step) =
+        check_code(&readable(pending.secret)?, &code, step_at(Utc::now().timestamp()), None)
+    else {
         let event = witness.saw_user(SecurityEventKind::TwoFactorFailed, user).with(json!({"during": "enrolment"}));
         audit::record(&state.db, event).await?;
         return Err(ApiError::invalid_field(

@@ -4,39 +4,74 @@
 use uuid::Uuid;
 
 use super::Db;
+use crate::domain::sealed::{NONCE_BYTES, SealKey};
 
 /// An account's two-step verification as stored.
 pub struct Enrolment {
-    pub secret: Vec<u8>,
+    /// The TOTP secret; `None` when it does not open with this server's key (the key file was
+    /// replaced, or not carried to a new server with a restored backup).
+    pub secret: Option<Vec<u8>>,
     /// False while the enrolment waits for its first code.
     pub confirmed: bool,
     /// The TOTP step of the last code accepted.
     pub last_step: Option<i64>,
 }
 
-pub async fn enrolment(db: &Db, user: Uuid) -> Result<Option<Enrolment>, sqlx::Error> {
-    sqlx::query_as!(
-        Enrolment,
+/// Length of a secret stored before secrets were sealed: read as it is, sealed at the next start.
+const PLAIN_LENGTH: usize = 20;
+
+fn open(key: &SealKey, user: Uuid, stored: Vec<u8>) -> Option<Vec<u8>> {
+    if stored.len() == PLAIN_LENGTH {
+        return Some(stored);
+    }
+    key.open(user.as_bytes(), &stored).ok()
+}
+
+fn seal(key: &SealKey, user: Uuid, secret: &[u8]) -> Vec<u8> {
+    let mut nonce = [0u8; NONCE_BYTES];
+    getrandom::fill(&mut nonce).expect("the operating system provides randomness");
+    key.seal(nonce, user.as_bytes(), secret)
+}
+
+pub async fn enrolment(db: &Db, key: &SealKey, user: Uuid) -> Result<Option<Enrolment>, sqlx::Error> {
+    let row = sqlx::query!(
         r#"SELECT secret, confirmed_at IS NOT NULL AS "confirmed!", last_step FROM two_factor WHERE user_id = $1"#,
         user
     )
     .fetch_optional(db)
-    .await
+    .await?;
+    Ok(row.map(|r| Enrolment { secret: open(key, user, r.secret), confirmed: r.confirmed, last_step: r.last_step }))
 }
 
-/// Starts (or starts again) an enrolment with `secret`; false when the account already uses
-/// two-step verification, which is left as it is.
-pub async fn start(db: &Db, user: Uuid, secret: &[u8]) -> Result<bool, sqlx::Error> {
+/// Starts (or starts again) an enrolment with `secret`, stored sealed; false when the account
+/// already uses two-step verification, which is left as it is.
+pub async fn start(db: &Db, key: &SealKey, user: Uuid, secret: &[u8]) -> Result<bool, sqlx::Error> {
     let done = sqlx::query!(
         "INSERT INTO two_factor (user_id, secret) VALUES ($1, $2)
          ON CONFLICT (user_id) DO UPDATE SET secret = EXCLUDED.secret, last_step = NULL, created_at = now()
          WHERE two_factor.confirmed_at IS NULL",
         user,
-        secret
+        seal(key, user, secret)
     )
     .execute(db)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// Seals the secrets stored in the clear before sealing existed; how many there were. Run at start.
+pub async fn seal_plain(db: &Db, key: &SealKey) -> Result<u64, sqlx::Error> {
+    let plain = sqlx::query!("SELECT user_id, secret FROM two_factor WHERE length(secret) = 20").fetch_all(db).await?;
+    for row in &plain {
+        sqlx::query!(
+            "UPDATE two_factor SET secret = $2 WHERE user_id = $1 AND secret = $3",
+            row.user_id,
+            seal(key, row.user_id, &row.secret),
+            row.secret
+        )
+        .execute(db)
+        .await?;
+    }
+    Ok(plain.len() as u64)
 }
 
 /// Turns a pending enrolment on, `step` being the step of the code that confirmed it; false when

@@ -249,7 +249,7 @@ async fn spawn_served(config: DbConfig, db_name: String, tweak: impl FnOnce(&mut
     tweak(&mut server);
     let listener = tokio::net::TcpListener::bind(server.addr).await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = greenledger::app(AppState::new(db.clone(), &server, &config.timezone), &server);
+    let app = greenledger::app(AppState::new(db.clone(), &server, &config.timezone).unwrap(), &server);
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await
     });

@@ -350,3 +350,50 @@ async fn the_policy_holds_staff_until_they_enrol_and_leaves_tokens_working() {
     assert_eq!(changed.len(), 1, "the refused changes changed nothing");
     assert_eq!(changed[0]["detail"], json!({"before": [], "after": ["bureau"]}));
 }
+
+async fn stored_secret(app: &TestApp, username: &str) -> Vec<u8> {
+    sqlx::query_scalar("SELECT f.secret FROM two_factor f JOIN users u ON u.id = f.user_id WHERE u.username = $1")
+        .bind(username)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_secret_is_stored_sealed_and_a_server_without_its_key_says_so() {
+    let app = spawn_app().await;
+    let bureau = app.login("bureau").await;
+    let (phone, _) = enrol(&app, &bureau, "bureau").await;
+    let stored = stored_secret(&app, "bureau").await;
+    assert_eq!(stored.len(), 60, "nonce, sealed secret and tag");
+    assert!(!stored.windows(phone.secret.len()).any(|w| w == phone.secret.as_slice()), "not in the clear");
+
+    // The same database served with another key file, as after a restore without the key.
+    let other = spawn_with(greenledger::store::DbConfig::new(url_for(&app.db_name).as_str()), String::new()).await;
+    let code = fresh_code(&app, &phone, "bureau").await;
+    let p = problem(login_with(&other, "bureau", PASSWORD, Some(&code)).await, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert!(p["detail"].as_str().unwrap().contains("GREENLEDGER_SECRET_KEY_FILE"), "{p}");
+    // The code was not spent there: the server with the key takes it.
+    assert_eq!(login_with(&app, "bureau", PASSWORD, Some(&code)).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn secrets_stored_in_the_clear_before_sealing_still_log_in_and_are_sealed_at_start() {
+    let app = spawn_app().await;
+    let bureau = app.login("bureau").await;
+    let (phone, _) = enrol(&app, &bureau, "bureau").await;
+    sqlx::query("UPDATE two_factor f SET secret = $1 FROM users u WHERE u.id = f.user_id AND u.username = 'bureau'")
+        .bind(&phone.secret)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let code = fresh_code(&app, &phone, "bureau").await;
+    assert_eq!(login_with(&app, "bureau", PASSWORD, Some(&code)).await.status(), StatusCode::OK);
+
+    // What `serve` does at start, with the key this app made in its data folder.
+    let key = greenledger::auth::key_file::load_or_create(&app.data_dir.join("secret.key")).unwrap();
+    assert_eq!(greenledger::store::two_factor::seal_plain(&app.db, &key).await.unwrap(), 1);
+    assert_eq!(stored_secret(&app, "bureau").await.len(), 60);
+    let code = fresh_code(&app, &phone, "bureau").await;
+    assert_eq!(login_with(&app, "bureau", PASSWORD, Some(&code)).await.status(), StatusCode::OK);
+}

@@ -24,7 +24,7 @@ async fn a_configured_tile_layer_and_time_zone_reach_the_map() {
     let db = db_config.pool().unwrap();
     let listener = tokio::net::TcpListener::bind(server.addr).await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = greenledger::app(AppState::new(db, &server, &db_config.timezone), &server);
+    let app = greenledger::app(AppState::new(db, &server, &db_config.timezone).unwrap(), &server);
     tokio::spawn(async move { axum::serve(listener, app).await });
     let body: Value = reqwest::get(format!("{base}/api/config")).await.unwrap().json().await.unwrap();
     assert_eq!(body["tile_layer"]["url"], "https://tile.openstreetmap.org/{z}/{x}/{y}.png");

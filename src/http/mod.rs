@@ -173,6 +173,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ogc::api))
         .routes(routes!(ogc::collections))
         .routes(routes!(ogc::collection))
+        .routes(routes!(ogc::queryables))
         .routes(routes!(ogc::items, ogc::write::create))
         .routes(routes!(ogc::item, ogc::write::replace, ogc::write::update, ogc::write::delete))
         .routes(routes!(tiles::tile))

@@ -269,3 +269,56 @@ async fn unchanged_pages_answer_304_and_public_ones_may_be_cached() {
         .unwrap();
     assert_eq!(changed.status(), StatusCode::OK, "a new task changes the page");
 }
+
+#[tokio::test]
+async fn queryables_describe_the_filters_the_items_take() {
+    let app = spawn_app().await;
+    let anon = app.anonymous();
+    let tasks: Value = anon.get("/ogc/collections/tasks").await.json().await.unwrap();
+    let link = tasks["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/queryables")
+        .expect("the collection links its queryables");
+    let path = link["href"].as_str().unwrap().trim_start_matches(&app.base).to_owned();
+    let res = anon.get(&path).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "application/schema+json");
+    let schema: Value = res.json().await.unwrap();
+    assert_eq!(schema["type"], "object");
+    assert_eq!(schema["$id"], format!("{}{path}", app.base));
+    assert_eq!(
+        schema["properties"]["status"]["enum"],
+        json!(["planned", "in_progress", "completed", "verified", "cancelled"])
+    );
+    let families = schema["properties"]["category"]["enum"].as_array().unwrap().clone();
+    assert_eq!(families, json!(["watershed", "chemical", "energy", "village"]).as_array().unwrap().clone());
+    assert_eq!(schema["properties"]["geometry"]["x-ogc-role"], "primary-geometry");
+
+    // Each queryable but the geometry is a query parameter of the items, as the class declares.
+    let example = |name: &str, p: &Value| match (name, p["enum"].as_array(), p["type"].as_str()) {
+        (_, Some(values), _) => values[0].as_str().unwrap().to_owned(),
+        (_, None, Some("boolean")) => "true".to_owned(),
+        ("township", ..) => MIDDLE.to_owned(),
+        _ => panic!("{name}: no example for {p}"),
+    };
+    for (name, p) in schema["properties"].as_object().unwrap().iter().filter(|(n, _)| *n != "geometry") {
+        let items = anon.get(&format!("/ogc/collections/tasks/items?{name}={}", example(name, p))).await;
+        assert_eq!(items.status(), StatusCode::OK, "{name}");
+    }
+    let townships: Value = anon.get("/ogc/collections/townships/queryables").await.json().await.unwrap();
+    assert_eq!(townships["properties"]["kind"]["enum"], json!(["town", "subdistrict", "development_zone"]));
+    assert_eq!(
+        anon.get("/ogc/collections/townships/items?kind=town").await.status(),
+        StatusCode::OK,
+        "a township queryable is a parameter too"
+    );
+
+    let conformance: Value = anon.get("/ogc/conformance").await.json().await.unwrap();
+    assert!(
+        conformance["conformsTo"].as_array().unwrap().iter().any(|c| c.as_str().unwrap().ends_with("/conf/queryables"))
+    );
+    problem(anon.get("/ogc/collections/rivers/queryables").await, StatusCode::NOT_FOUND).await;
+    problem(anon.get("/ogc/collections/tasks/queryables?status=planned").await, StatusCode::BAD_REQUEST).await;
+}

@@ -30,11 +30,17 @@ const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
 const OAS30: &str = "application/vnd.oai.openapi+json;version=3.0";
 const JSON: &str = "application/json";
 const HTML: &str = "text/html";
+const SCHEMA_JSON: &str = "application/schema+json";
+const QUERYABLES_REL: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
 pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    // Part 3's queryables (a JSON Schema per collection) and their use as query parameters, which
+    // is what the items' filters are; CQL2 filtering is not declared.
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
     // Tasks only, for bureau staff. DELETE is answered 405 by design (tasks are cancelled, never
     // deleted); clients learn it from the Allow header and from the API description.
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
@@ -191,6 +197,7 @@ async fn collection_doc(state: &AppState, base: &str, id: &str, title: &str, des
             link(format!("{base}/ogc/collections/{id}?f=html"), "alternate", HTML, "this collection as HTML"),
             link(items.clone(), "items", GEOJSON, "the features"),
             link(format!("{items}?f=html"), "items", HTML, "the features as HTML"),
+            link(format!("{base}/ogc/collections/{id}/queryables"), QUERYABLES_REL, SCHEMA_JSON, "what the features can be filtered by"),
         ],
     }))
 }
@@ -242,6 +249,67 @@ pub async fn collection(
     let format = format(&q, &headers)?;
     let doc = collection_doc(&state, &base_url(&headers), id, title, description).await?;
     Ok(answer(&headers, &principal.viewer(), format, JSON, title, &doc))
+}
+
+/// What a collection's features can be filtered by (OGC API - Features Part 3), as a JSON Schema:
+/// each property the items answer takes as a query parameter, the families and statuses as
+/// enumerations (the families as the ledger holds them now).
+#[utoipa::path(get, path = "/ogc/collections/{collectionId}/queryables", tag = "ogc",
+    params(("collectionId" = String, Path, description = "tasks or townships"),
+           ("f" = Option<String>, Query, description = "json or html")),
+    responses((status = 200, description = "The queryables, a JSON Schema", content_type = "application/schema+json"),
+              (status = 400, description = "An unknown parameter or format", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json")))]
+pub async fn queryables(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    principal: Principal,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response> {
+    let (id, title, _) = collection_meta(&id)?;
+    only_f(&q)?;
+    let format = format(&q, &headers)?;
+    let properties = match id {
+        "tasks" => {
+            let families: Vec<String> = store::categories::list(&state.db).await?.into_iter().map(|c| c.code).collect();
+            task_queryables(&families)
+        }
+        _ => township_queryables(),
+    };
+    let doc = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": format!("{}/ogc/collections/{id}/queryables", base_url(&headers)),
+        "type": "object",
+        "title": title,
+        "properties": properties,
+        "additionalProperties": false,
+    });
+    Ok(answer(&headers, &principal.viewer(), format, SCHEMA_JSON, title, &doc))
+}
+
+fn geometry_queryable() -> Value {
+    json!({"title": "geometry (bbox)", "format": "geometry-any", "x-ogc-role": "primary-geometry"})
+}
+
+fn task_queryables(families: &[String]) -> Value {
+    let statuses: Vec<&str> = crate::domain::task::Status::ALL.iter().map(|(name, _)| *name).collect();
+    json!({
+        "geometry": geometry_queryable(),
+        "category": {"title": "family", "type": "string", "enum": families},
+        "status": {"title": "status", "type": "string", "enum": statuses},
+        "township": {"title": "township code", "type": "string", "pattern": "^[0-9]{9}([0-9]{3})?$"},
+        "overdue": {"title": "past its deadline and not finished", "type": "boolean"},
+        "supervised": {"title": "under supervision (督办)", "type": "boolean"},
+    })
+}
+
+fn township_queryables() -> Value {
+    let kinds: Vec<&str> = crate::domain::township::KINDS.iter().map(|(name, _)| *name).collect();
+    json!({
+        "geometry": geometry_queryable(),
+        "kind": {"title": "kind", "type": "string", "enum": kinds},
+    })
 }
 
 /// Features of a collection: `bbox`, `datetime`, `limit`, `offset` and property filters, with

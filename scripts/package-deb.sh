@@ -46,7 +46,11 @@ install -m 0644 README.md "$root/usr/share/doc/greenledger/README.md"
 install -m 0644 deploy/nginx/greenledger.conf "$root/usr/share/doc/greenledger/nginx-greenledger.conf"
 
 web=$root/usr/share/greenledger/web
-cp -r web/index.html web/favicon.svg web/js web/css web/package.json web/package-lock.json "$web/"
+scripts/build-web.sh
+# Timestamps kept: the service serves web/dist only when it is newer than web/js.
+cp -r --preserve=timestamps web/index.html web/favicon.svg web/sw.js web/manifest.webmanifest web/icons \
+  web/js web/css web/dist web/package.json web/package-lock.json "$web/"
+find "$web/dist" -name '*.map' -delete
 (cd "$web" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
 rm -f "$web/node_modules/.package-lock.json"
 find "$root" -type d -exec chmod 0755 {} +

@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/deps.sh run
+scripts/build-web.sh
 
 if [ -z "${DATABASE_URL:-}" ]; then
   base=$(scripts/pg.sh start run "${GREENLEDGER_PGPORT:-54329}")

@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 
 scripts/deps.sh test
+scripts/build-web.sh
 
 scripts/pg.sh wipe test
 export GREENLEDGER_TEST_DB

@@ -61,10 +61,64 @@ pub struct TaskFilter {
     pub q: Option<String>,
     pub limit: i64,
     pub offset: i64,
+    /// The properties each feature carries (`properties=code,status`); all when None.
+    pub properties: Option<Vec<String>>,
 }
 
 pub const PARAMETERS: &[&str] =
-    &["bbox", "category", "status", "township", "overdue", "supervised", "q", "limit", "offset"];
+    &["bbox", "category", "status", "township", "overdue", "supervised", "q", "limit", "offset", "properties"];
+
+/// A task feature's properties, as `properties=` may name them (store::tasks::TaskProperties; the
+/// last four only staff see).
+pub const TASK_PROPERTIES: &[&str] = &[
+    "code",
+    "title",
+    "description",
+    "category",
+    "status",
+    "progress",
+    "township",
+    "township_name",
+    "township_overridden",
+    "lead_unit",
+    "due_date",
+    "overdue",
+    "planned_investment",
+    "actual_investment",
+    "target_quantity",
+    "target_unit",
+    "visibility",
+    "supervised",
+    "completed_at",
+    "verified_at",
+    "last_report_at",
+    "created_at",
+    "updated_at",
+    "version",
+    "contact_person",
+    "contact_phone",
+    "return_reason",
+    "cancel_reason",
+];
+
+/// A comma list of property names, every one a task's.
+fn property_names(s: &str) -> Result<Vec<String>, Message> {
+    let names = list(s);
+    if let Some(bad) = names.iter().find(|n| !TASK_PROPERTIES.contains(&n.as_str())) {
+        let detail = format!("unknown property '{bad}'; a task's properties are: {}", TASK_PROPERTIES.join(", "));
+        return Err(Message::new(Code::UnknownValue, detail)
+            .with("got", bad.as_str())
+            .with("allowed", TASK_PROPERTIES.to_vec()));
+    }
+    Ok(names)
+}
+
+/// `properties` with only the members `keep` names (a JSON object; anything else as it is).
+pub fn keep_properties(properties: &mut serde_json::Value, keep: &[String]) {
+    if let Some(map) = properties.as_object_mut() {
+        map.retain(|k, _| keep.iter().any(|n| n == k));
+    }
+}
 
 pub(crate) fn list(s: &str) -> Vec<String> {
     s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(str::to_owned).collect()
@@ -179,6 +233,7 @@ impl TaskFilter {
                 }
                 "limit" => f.limit = number("limit", value, 1, MAX_LIMIT)?,
                 "offset" => f.offset = number("offset", value, 0, i64::from(i32::MAX))?,
+                "properties" => f.properties = Some(property_names(value)?),
                 _ => unreachable!("every allowed parameter is handled"),
             }
             Ok(())
@@ -212,6 +267,16 @@ mod tests {
         assert_eq!(f.overdue, Some(true));
         assert_eq!(f.supervised, Some(false));
         assert_eq!((f.limit, f.offset), (20, 40));
+        assert_eq!(f.properties, None);
+        let f = TaskFilter::parse(&pairs("properties=code, status,,")).unwrap();
+        assert_eq!(f.properties, Some(vec!["code".into(), "status".into()]));
+    }
+
+    #[test]
+    fn only_the_named_properties_are_kept() {
+        let mut p = serde_json::json!({"code": "WS-1", "title": "t", "description": "long"});
+        keep_properties(&mut p, &["code".into(), "title".into()]);
+        assert_eq!(p, serde_json::json!({"code": "WS-1", "title": "t"}));
     }
 
     #[test]
@@ -234,6 +299,7 @@ mod tests {
             ("offset=-1", "offset", "not between"),
             ("catgory=energy", "catgory", "unknown parameter 'catgory'"),
             ("q=a&q=b", "q", "more than once"),
+            ("properties=code,colour", "properties", "unknown property 'colour'"),
         ] {
             let e = TaskFilter::parse(&pairs(q)).unwrap_err();
             assert_eq!(e[0].pointer, param, "{q}");

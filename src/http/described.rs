@@ -92,6 +92,7 @@ fn constrain_query(param: &mut Value) {
     let rule = match name {
         "status" => json!({"pattern": list_pattern(&Status::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>(), true)}),
         "category" => json!({"pattern": list_pattern(CATEGORIES, true)}),
+        "properties" => json!({"pattern": list_pattern(crate::domain::filter::TASK_PROPERTIES, true)}),
         "kind" if param["description"].as_str().is_some_and(|d| d.contains("comma list")) => {
             let kinds: Vec<&str> = SecurityEventKind::ALL.iter().map(|k| k.as_str()).collect();
             json!({"pattern": list_pattern(&kinds, false)})
@@ -101,6 +102,14 @@ fn constrain_query(param: &mut Value) {
         "coords" => json!({"pattern": r"^\s*([Ww][Gg][Ss]84|[Gg][Cc][Jj]02|[Bb][Dd]09)?\s*$"}),
         "f" => json!({"enum": ["json", "geojson", "application/json", "application/geo+json", "html", "text/html"]}),
         "mode" => json!({"enum": ["all", "partial"]}),
+        // Every query is read as text that can be stored, which never holds U+0000
+        // (domain::text::query_pairs refuses it whatever the parameter).
+        _ if param
+            .pointer("/schema/type")
+            .is_some_and(|t| t == "string" || t.as_array().is_some_and(|a| a.contains(&json!("string")))) =>
+        {
+            json!({"pattern": r"^[^\x00]*$"})
+        }
         _ => return,
     };
     let Some(schema) = param.get_mut("schema").and_then(Value::as_object_mut) else { return };

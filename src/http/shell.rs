@@ -4,6 +4,11 @@
 //! at once instead of one import level per round trip), and the service worker that keeps them on
 //! the phone. The version is a hash of the files, so it changes exactly when one of them does.
 //!
+//! When scripts/build-web.sh has combined the modules into web/dist/ (and that is newer than
+//! web/js/), the page loads the combined files instead: a handful of requests in place of fifty,
+//! which on a slow link is most of the wait. Without it (a checkout nobody built) the modules are
+//! served as they are.
+//!
 //! Read once at start: a change to web/ is served after a restart.
 
 use sha2::{Digest, Sha256};
@@ -12,7 +17,11 @@ use std::path::{Path, PathBuf};
 
 /// Folders and files of web/ whose URLs the page and its modules write absolute, rewritten to
 /// their versioned form.
-const ASSET_ROOTS: [&str; 6] = ["js/", "css/", "node_modules/", "icons/", "favicon.svg", "manifest.webmanifest"];
+const ASSET_ROOTS: [&str; 7] =
+    ["js/", "dist/", "css/", "node_modules/", "icons/", "favicon.svg", "manifest.webmanifest"];
+
+/// What esbuild says of the combined files it wrote (scripts/build-web.sh).
+const BUNDLE_META: &str = "dist/meta.json";
 
 /// Files of web/ that are not part of the shell the browser keeps.
 const NOT_SHELL: [&str; 4] = ["index.html", "sw.js", "package.json", "package-lock.json"];
@@ -48,12 +57,27 @@ impl Shell {
             }
         }
         let version: String = hasher.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
-        let imports = import_map(&index);
-        let read = |rel: &str| sources.get(rel).cloned().or_else(|| std::fs::read_to_string(web_dir.join(rel)).ok());
-        let modules = module_graph(&entry_modules(&index), &imports, read);
+        let entries = entry_modules(&index);
+        let (index, modules, bundled) = match bundle(web_dir, &entries) {
+            Some(b) => (b.page(&index), b.start_up, true),
+            None => {
+                let imports = import_map(&index);
+                let read =
+                    |rel: &str| sources.get(rel).cloned().or_else(|| std::fs::read_to_string(web_dir.join(rel)).ok());
+                let modules = module_graph(&entries, &imports, read);
+                (index, modules, false)
+            }
+        };
         let preload: Vec<String> = modules.iter().map(|m| format!("/{m}")).collect();
-        let mut files: BTreeSet<String> =
-            own.iter().filter(|f| !NOT_SHELL.contains(&f.as_str())).map(|f| format!("/{f}")).collect();
+        // The phone keeps what the page loads: the combined files or the modules, not both, and
+        // no source maps.
+        let unused = if bundled { "js/" } else { "dist/" };
+        let mut files: BTreeSet<String> = own
+            .iter()
+            .filter(|f| !NOT_SHELL.contains(&f.as_str()) && !f.starts_with(unused))
+            .filter(|f| !f.ends_with(".map") && f.as_str() != BUNDLE_META)
+            .map(|f| format!("/{f}"))
+            .collect();
         files.extend(preload.iter().cloned());
         files.extend(referenced_libraries(&index));
         let files: Vec<String> = files.iter().map(|f| versioned_path(f, &version)).collect();
@@ -67,6 +91,75 @@ impl Shell {
         );
         Ok(Shell { version, index, worker, files })
     }
+}
+
+/// The combined modules: the file the page loads first, and every file it imports statically.
+struct Bundle {
+    /// The page's entry module and the combined file that replaces it (`js/app.js`, `dist/app.js`).
+    replaces: (String, String),
+    start_up: Vec<String>,
+}
+
+impl Bundle {
+    /// The page loading the combined file; its import map, which only the modules need, left out.
+    fn page(&self, html: &str) -> String {
+        let (module, combined) = &self.replaces;
+        let mut page = html.replace(&format!("src=\"/{module}\""), &format!("src=\"/{combined}\""));
+        if let Some(start) = page.find("<script type=\"importmap\">")
+            && let Some(len) = page[start..].find("</script>")
+        {
+            let end = start + len + "</script>".len();
+            let line_end = page[end..].find('\n').map_or(end, |n| end + n + 1);
+            let line_start = page[..start].rfind('\n').map_or(start, |n| n + 1);
+            let whole_line = page[line_start..start].trim().is_empty() && page[end..line_end].trim().is_empty();
+            page.replace_range(if whole_line { line_start..line_end } else { start..end }, "");
+        }
+        page
+    }
+}
+
+/// The combined files for the page's single entry module, when web/dist has them and is not
+/// older than any module of web/js (a bundle of older sources would serve yesterday's map).
+fn bundle(web_dir: &Path, entries: &[String]) -> Option<Bundle> {
+    let [entry] = entries else { return None };
+    let meta_path = web_dir.join(BUNDLE_META);
+    let built = std::fs::metadata(&meta_path).and_then(|m| m.modified()).ok()?;
+    let newest_source =
+        std::fs::read_dir(web_dir.join("js")).ok()?.filter_map(|e| e.ok()?.metadata().ok()?.modified().ok()).max();
+    if newest_source.is_some_and(|t| t > built) {
+        tracing::warn!("web/dist is older than web/js: serving the modules as they are (scripts/build-web.sh)");
+        return None;
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta_path).ok()?).ok()?;
+    let bundle = bundle_from_meta(&meta, entry);
+    if bundle.is_none() {
+        tracing::warn!("{} does not name {entry}: serving the modules as they are", meta_path.display());
+    }
+    bundle
+}
+
+/// Reads esbuild's metafile: the output whose entry point is `entry`, and the outputs it imports
+/// statically, transitively (dynamic imports are loaded on demand).
+fn bundle_from_meta(meta: &serde_json::Value, entry: &str) -> Option<Bundle> {
+    let outputs = meta["outputs"].as_object()?;
+    let combined = outputs.iter().find(|(_, o)| o["entryPoint"].as_str() == Some(entry))?.0.clone();
+    let mut start_up = Vec::new();
+    let mut queue = vec![combined.clone()];
+    while let Some(file) = queue.pop() {
+        if start_up.contains(&file) {
+            continue;
+        }
+        let imports = outputs.get(&file)?["imports"].as_array().cloned().unwrap_or_default();
+        for import in imports {
+            if import["kind"] == "import-statement"
+                && let Some(path) = import["path"].as_str()
+            {
+                queue.push(path.to_owned());
+            }
+        }
+        start_up.push(file);
+    }
+    Some(Bundle { replaces: (entry.to_owned(), combined), start_up })
 }
 
 /// Every file under web/ outside node_modules and dot-folders, as paths relative to it, sorted.
@@ -312,6 +405,57 @@ mod tests {
         );
         let with = with_preloads(html, &["/js/app.js".to_owned()]);
         assert!(with.contains("<link rel=\"modulepreload\" href=\"/js/app.js\">\n</head>"));
+    }
+
+    #[test]
+    fn the_combined_files_replace_the_entry_and_only_static_imports_are_preloaded() {
+        let meta = serde_json::json!({"outputs": {
+            "dist/app.js": {"entryPoint": "js/app.js", "imports": [
+                {"path": "dist/chunk-A.js", "kind": "import-statement"},
+                {"path": "dist/editor.js", "kind": "dynamic-import"}]},
+            "dist/chunk-A.js": {"imports": [{"path": "dist/chunk-B.js", "kind": "import-statement"}]},
+            "dist/chunk-B.js": {"imports": []},
+            "dist/editor.js": {"entryPoint": "js/editor.js", "imports": [{"path": "dist/chunk-B.js", "kind": "import-statement"}]},
+            "dist/app.js.map": {"imports": []}
+        }});
+        let bundle = bundle_from_meta(&meta, "js/app.js").unwrap();
+        let mut start_up = bundle.start_up.clone();
+        start_up.sort();
+        assert_eq!(start_up, ["dist/app.js", "dist/chunk-A.js", "dist/chunk-B.js"]);
+        assert!(bundle_from_meta(&meta, "js/other.js").is_none(), "a metafile of another entry is not used");
+
+        let html = "<head>\n  <script type=\"importmap\">\n{\"imports\": {}}\n  </script>\n  <script type=\"module\" src=\"/js/app.js\"></script>\n</head>";
+        let page = bundle.page(html);
+        assert_eq!(page, "<head>\n  <script type=\"module\" src=\"/dist/app.js\"></script>\n</head>");
+    }
+
+    #[test]
+    fn a_bundle_older_than_the_modules_is_not_served() {
+        let dir = std::env::temp_dir().join(format!("greenledger-bundle-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("js")).unwrap();
+        std::fs::create_dir_all(dir.join("dist")).unwrap();
+        std::fs::write(dir.join("index.html"), r#"<head><script type="module" src="/js/app.js"></script></head>"#)
+            .unwrap();
+        std::fs::write(dir.join("js/app.js"), "import { y } from './y.js';").unwrap();
+        std::fs::write(dir.join("js/y.js"), "export const y = 1;").unwrap();
+        std::fs::write(dir.join("dist/app.js"), "const y = 1;").unwrap();
+        let meta = r#"{"outputs": {"dist/app.js": {"entryPoint": "js/app.js", "imports": []}}}"#;
+        std::fs::write(dir.join(BUNDLE_META), meta).unwrap();
+        let shell = Shell::load(&dir).unwrap();
+        let v = &shell.version;
+        assert!(shell.index.contains(&format!("src=\"/v/{v}/dist/app.js\"")), "{}", shell.index);
+        assert!(shell.files.contains(&format!("/v/{v}/dist/app.js")));
+        assert!(!shell.files.iter().any(|f| f.contains("/js/") || f.ends_with("meta.json")), "{:?}", shell.files);
+
+        // A module edited after the build: the page goes back to the modules.
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+        std::fs::File::options().write(true).open(dir.join("js/y.js")).unwrap().set_modified(later).unwrap();
+        let shell = Shell::load(&dir).unwrap();
+        let v = &shell.version;
+        assert!(shell.index.contains(&format!("src=\"/v/{v}/js/app.js\"")), "{}", shell.index);
+        assert!(shell.files.contains(&format!("/v/{v}/js/y.js")));
+        assert!(!shell.files.iter().any(|f| f.contains("/dist/")), "{:?}", shell.files);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

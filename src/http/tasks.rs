@@ -158,6 +158,7 @@ async fn stale(state: &AppState, id: uuid::Uuid, viewer: &Viewer, expected: i32,
         ("q" = Option<String>, Query, description = "code prefix or words of the title"),
         ("limit" = Option<i64>, Query, description = "page size, 1–10000, default 500", minimum = 1, maximum = 10000),
         ("offset" = Option<i64>, Query, description = "tasks to skip", minimum = 0, maximum = 2147483647),
+        ("properties" = Option<String>, Query, description = "the properties each task carries, comma-separated (e.g. code,title,status): the map asks only for what it draws; all when absent"),
     ),
     responses(
         (status = 200, description = "One page of matching tasks; ETag and Cache-Control set (public for anonymous callers)", body = TaskCollection, content_type = "application/geo+json"),
@@ -194,7 +195,16 @@ pub async fn list(
         number_returned: returned,
         links,
     };
-    let bytes = serde_json::to_vec(&body).map_err(|_| ApiError::internal())?;
+    let bytes = match &filter.properties {
+        None => serde_json::to_vec(&body),
+        Some(keep) => serde_json::to_value(&body).and_then(|mut doc| {
+            for feature in doc["features"].as_array_mut().into_iter().flatten() {
+                crate::domain::filter::keep_properties(&mut feature["properties"], keep);
+            }
+            serde_json::to_vec(&doc)
+        }),
+    };
+    let bytes = bytes.map_err(|_| ApiError::internal())?;
     Ok(super::cache::respond(&headers, viewer == Viewer::Public, GEOJSON, bytes))
 }
 

@@ -238,6 +238,33 @@ pub async fn spawn_with(config: DbConfig, db_name: String) -> TestApp {
     spawn_served(config, db_name, |_| {}).await
 }
 
+/// The page the tests are served is the one a county gets: the modules combined into web/dist/
+/// (scripts/build-web.sh, which does nothing when that is up to date), built once per run.
+fn web_built() {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        let out = std::process::Command::new("scripts/build-web.sh").output().expect("scripts/build-web.sh runs");
+        assert!(out.status.success(), "scripts/build-web.sh: {}", String::from_utf8_lossy(&out.stderr));
+    });
+}
+
+/// esbuild's account of web/dist (scripts/build-web.sh): which file each module became.
+pub fn web_bundle() -> Value {
+    web_built();
+    serde_json::from_slice(&std::fs::read("web/dist/meta.json").unwrap()).unwrap()
+}
+
+/// The combined file (`dist/…`) that holds the module `entry` (`js/editor.js`).
+pub fn combined_file_of(entry: &str) -> String {
+    let meta = web_bundle();
+    let outputs = meta["outputs"].as_object().unwrap();
+    outputs
+        .iter()
+        .find(|(_, o)| o["entryPoint"] == entry)
+        .map(|(k, _)| k.clone())
+        .expect("a combined file for the module")
+}
+
 async fn spawn_served(config: DbConfig, db_name: String, tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
     let db = config.pool().unwrap();
     let data_dir = std::env::temp_dir().join(format!(
@@ -245,6 +272,7 @@ async fn spawn_served(config: DbConfig, db_name: String, tweak: impl FnOnce(&mut
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::SeqCst)
     ));
+    web_built();
     let mut server = ServerConfig::new("127.0.0.1:0".parse().unwrap(), "web", &data_dir);
     tweak(&mut server);
     let listener = tokio::net::TcpListener::bind(server.addr).await.unwrap();

@@ -90,6 +90,18 @@ fn the_package_installs_the_service_its_page_and_units() {
         assert!(web.join(lib).is_file(), "the page loads /{lib}: it must be in the package");
     }
     assert!(!web.join("node_modules/playwright-core").exists(), "test tools stay out of the package");
+    assert!(!web.join("node_modules/esbuild").exists(), "nor the tool that combines the modules");
+
+    // The app shell as the packaged service renders it: the combined modules, and every file the
+    // phone keeps for offline use (the service worker, the manifest, the icons) in the package.
+    let shell = greenledger::http::shell::Shell::load(&web).unwrap();
+    assert!(shell.index.contains(&format!("src=\"/v/{}/dist/app.js\"", shell.version)), "the combined modules");
+    assert!(shell.worker.contains("addEventListener('fetch'"), "the service worker is in the package");
+    assert!(shell.files.iter().any(|f| f.ends_with("/manifest.webmanifest")));
+    for url in &shell.files {
+        let (_, path) = greenledger::http::shell::split_version(url).unwrap();
+        assert!(web.join(&path[1..]).is_file(), "the phone is told to keep {path}: it must be in the package");
+    }
 
     // The binary is the one built, migrations inside: it answers, and names them.
     let version = run(Command::new(root.join("usr/bin/greenledger")).arg("--version"));

@@ -19,13 +19,27 @@ async fn the_page_names_its_assets_by_version_and_preloads_the_start_up_modules(
     let page = res.text().await.unwrap();
     let v = version_in(&page);
     assert_eq!(v.len(), 12);
-    assert!(page.contains(&format!("<script type=\"module\" src=\"/v/{v}/js/app.js\">")));
-    assert!(page.contains(&format!("\"pbf\": \"/v/{v}/node_modules/pbf/index.js\"")), "the import map too");
-    for module in ["js/api.js", "js/tasks-layer.js", "node_modules/@mapbox/vector-tile/index.js"] {
-        assert!(page.contains(&format!("<link rel=\"modulepreload\" href=\"/v/{v}/{module}\">")), "{module} preloaded");
+    // The modules combined (scripts/build-web.sh): the page loads the combined start-up file and
+    // preloads what it imports, in one round trip; the import map only the modules need is gone.
+    assert!(page.contains(&format!("<script type=\"module\" src=\"/v/{v}/dist/app.js\">")));
+    assert!(!page.contains("importmap") && !page.contains("/js/"), "no module of web/js is named");
+    let preloads: Vec<&str> =
+        page.split("<link rel=\"modulepreload\" href=\"").skip(1).map(|s| s.split('"').next().unwrap()).collect();
+    assert!(preloads.contains(&format!("/v/{v}/dist/app.js").as_str()), "{preloads:?}");
+    assert!(preloads.len() <= 8, "a handful of files, not fifty: {preloads:?}");
+    for url in &preloads {
+        let res = app.anonymous().get(url).await;
+        assert_eq!(res.status(), StatusCode::OK, "{url}");
+        assert!(res.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"), "{url}");
     }
-    assert!(!page.contains("js/editor.js"), "the bureau's editor is not preloaded for everyone");
-    assert!(!page.contains("js/review.js"), "nor the bureau's review queue");
+    for (module, what) in [
+        ("js/editor.js", "the bureau's editor"),
+        ("js/review.js", "the review queue"),
+        ("js/admin.js", "the administrator's pages"),
+    ] {
+        let file = combined_file_of(module);
+        assert!(!page.contains(&file), "{what} ({file}) is not preloaded for everyone");
+    }
     assert!(!page.contains("\"/js/") && !page.contains("\"/node_modules/"), "no unversioned asset URL left");
     assert!(page.contains(&format!("<link rel=\"manifest\" href=\"/v/{v}/manifest.webmanifest\">")));
     let same = app.anonymous().get("/index.html").await.text().await.unwrap();
@@ -68,11 +82,14 @@ async fn the_service_worker_and_the_manifest_make_the_map_installable() {
         worker.lines().find_map(|l| l.strip_prefix("const SHELL_FILES = ")).unwrap().trim_end_matches(';'),
     )
     .unwrap();
-    for file in
-        ["js/app.js", "js/report.js", "css/app.css", "node_modules/leaflet/dist/leaflet.js", "icons/icon-192.png"]
-    {
+    let editor = combined_file_of("js/editor.js");
+    for file in ["dist/app.js", &editor, "css/app.css", "node_modules/leaflet/dist/leaflet.js", "icons/icon-192.png"] {
         assert!(files.contains(&format!("/v/{v}/{file}")), "{file} is kept on the phone");
     }
+    assert!(
+        !files.iter().any(|f| f.contains("/js/") || f.ends_with(".map") || f.ends_with("meta.json")),
+        "neither the modules the page does not load nor source maps: {files:?}"
+    );
     for file in &files {
         assert_eq!(app.anonymous().get(file).await.status(), StatusCode::OK, "{file} exists");
     }

@@ -159,3 +159,43 @@ async fn bad_filters_are_400_naming_the_parameter() {
         assert!(p["errors"][0]["detail"].as_str().unwrap().contains(says), "{query}: {p}");
     }
 }
+
+#[tokio::test]
+async fn properties_names_what_each_task_carries_and_the_pages_keep_it() {
+    let app = spawn_app().await;
+    ledger(&app).await;
+    let full: Value = app.get("/api/tasks?limit=1").await.json().await.unwrap();
+    let mut every: Vec<&str> =
+        full["features"][0]["properties"].as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    every.sort();
+    let mut known = greenledger::domain::filter::TASK_PROPERTIES.to_vec();
+    known.sort();
+    assert_eq!(every, known, "every property the bureau sees can be named, and nothing else");
+
+    let res = app.get("/api/tasks?properties=code,status&limit=2&status=in_progress,planned").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    for f in body["features"].as_array().unwrap() {
+        let keys: Vec<&String> = f["properties"].as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["code", "status"], "{f}");
+        assert!(f["id"].is_string() && f["geometry"]["type"] == "Point", "id and geometry stay: {f}");
+    }
+    assert_eq!(body["numberMatched"], 3);
+    let next = body["links"].as_array().unwrap().iter().find(|l| l["rel"] == "next").unwrap();
+    assert!(next["href"].as_str().unwrap().contains("properties=code%2Cstatus"), "{next}");
+
+    // The public asking for a field only staff see gets the task without it, not an error.
+    let public: Value = app.anonymous().get("/api/tasks?properties=code,contact_phone").await.json().await.unwrap();
+    let keys: Vec<&String> = public["features"][0]["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["code"]);
+
+    // OGC API items read the same parameter.
+    let ogc: Value = app.get("/ogc/collections/tasks/items?properties=title&limit=1").await.json().await.unwrap();
+    let keys: Vec<&String> = ogc["features"][0]["properties"].as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["title"]);
+
+    let body = problem(app.get("/api/tasks?properties=code,colour").await, StatusCode::BAD_REQUEST).await;
+    assert_eq!(body["errors"][0]["pointer"], "properties");
+    assert_eq!(body["errors"][0]["code"], "unknown_value");
+    assert_eq!(body["errors"][0]["params"]["got"], "colour");
+}

@@ -592,8 +592,6 @@ export const MESSAGES = {
     'field.reason': '理由',
     'field.action': '操作',
     'field.photo': '照片',
-    'field.completed_at': '完成时间',
-    'field.cancel_reason': '取消原因',
   },
   en: {
     'app.title': 'Remediation ledger',
@@ -1174,8 +1172,6 @@ export const MESSAGES = {
     'field.reason': 'Reason',
     'field.action': 'Action',
     'field.photo': 'Photo',
-    'field.completed_at': 'Completed at',
-    'field.cancel_reason': 'Reason for cancelling',
   },
 };
 

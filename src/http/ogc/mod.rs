@@ -327,6 +327,7 @@ fn township_queryables() -> Value {
         ("overdue" = Option<bool>, Query, description = "tasks: overdue or not"),
         ("supervised" = Option<bool>, Query, description = "tasks: under supervision or not"),
         ("q" = Option<String>, Query, description = "tasks: code prefix or title words"),
+        ("properties" = Option<String>, Query, description = "tasks: the properties each feature carries, comma-separated; all when absent"),
         ("kind" = Option<String>, Query, description = "townships: town, subdistrict, development_zone"),
         ("f" = Option<String>, Query, description = "json or html"),
     ),
@@ -378,7 +379,12 @@ async fn read_page(
         store::tasks::check_filter(&state.db, &filter).await?;
         let (tasks, matched) = store::tasks::list_in_period(&state.db, &filter, period, viewer).await?;
         let features = tasks.iter().map(|t| geojson_feature(t.id.to_string(), &t.geometry, &t.properties));
-        let features = features.collect::<Result<_>>()?;
+        let mut features: Vec<Feature> = features.collect::<Result<_>>()?;
+        if let Some(keep) = &filter.properties {
+            for f in &mut features {
+                f.properties.get_or_insert_default().retain(|k, _| keep.iter().any(|n| n == k));
+            }
+        }
         return Ok(Page { features, matched, limit: filter.limit, offset: filter.offset });
     }
     let filter = TownshipQuery::parse(rest).map_err(ApiError::bad_query)?;

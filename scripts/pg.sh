@@ -5,6 +5,9 @@
 #                                          print its DATABASE_URL base (no database name)
 #   scripts/pg.sh stop NAME                stop it (fast shutdown)
 #   scripts/pg.sh wipe NAME                stop it and delete its data
+#   scripts/pg.sh replica NAME PORT FROM   start (making it with pg_basebackup -R if needed) a streaming
+#                                          replica NAME on PORT of the cluster on port FROM
+#   scripts/pg.sh promote NAME             promote a replica to primary (pg_ctl promote)
 #   scripts/pg.sh bindir                   print the PostgreSQL 15 binary directory
 #
 # Data lives in .pg/NAME (git-ignored).  PostgreSQL refuses to run as root, so as root every server
@@ -70,16 +73,44 @@ start() {
       fi
     } | as_pg tee -a "$dir/postgresql.conf" >/dev/null
   fi
-  if ! as_pg "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
-    as_pg "$bin/pg_ctl" -D "$dir" -l "$log" -w -t 60 start >/dev/null || {
-      echo "pg: cluster $name did not start; its log ($log) ends with:" >&2
-      tail -20 "$log" >&2
-      exit 1
-    }
-  fi
+  run_cluster "$name" "$dir"
   local actual
   actual=$(sed -n "s/^port = \([0-9]*\)$/\1/p" "$dir/postgresql.conf" | tail -1)
   echo "postgres://postgres@127.0.0.1:${actual:-$port}"
+}
+
+replica() {
+  local name=$1 port=$2 from=$3 bin dir
+  bin=$(bindir)
+  dir=$(datadir "$name")
+  if [ ! -f "$dir/PG_VERSION" ]; then
+    mkdir -p "$dir"
+    [ "$dir" = "$root/.pg/$name" ] || ln -sfn "$dir" ".pg/$name"
+    touch "$dir.log"
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$dir" "$dir.log"; fi
+    chmod 0700 "$dir"
+    echo "pg: making replica $name of 127.0.0.1:$from in $dir" >&2
+    # -R writes primary_conninfo and standby.signal: the copy starts as a streaming standby.
+    as_pg "$bin/pg_basebackup" -h 127.0.0.1 -p "$from" -U postgres -D "$dir" -R -X stream -c fast
+    echo "port = $port" | as_pg tee -a "$dir/postgresql.auto.conf" >/dev/null
+  fi
+  run_cluster "$name" "$dir"
+  echo "postgres://postgres@127.0.0.1:$port"
+}
+
+promote() {
+  as_pg "$(bindir)/pg_ctl" -D "$(datadir "$1")" -w promote >/dev/null
+}
+
+run_cluster() {
+  local name=$1 dir=$2
+  if ! as_pg "$(bindir)/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+    as_pg "$(bindir)/pg_ctl" -D "$dir" -l "$dir.log" -w -t 60 start >/dev/null || {
+      echo "pg: cluster $name did not start; its log ($dir.log) ends with:" >&2
+      tail -20 "$dir.log" >&2
+      exit 1
+    }
+  fi
 }
 
 stop() {
@@ -102,6 +133,8 @@ case "$cmd" in
   start) start "$@" ;;
   stop) stop "$@" ;;
   wipe) wipe "$@" ;;
+  replica) replica "$@" ;;
+  promote) promote "$@" ;;
   bindir) bindir ;;
   *) sed -n '2,13p' "$0" >&2; exit 2 ;;
 esac

@@ -44,6 +44,9 @@ scripts/api-conformance.sh
 echo "test: the map in Chromium (screenshots in test-artifacts/)"
 scripts/e2e.sh
 
+echo "test: two instances behind nginx, a PostgreSQL primary and its streaming replica (scripts/cluster-test.sh)"
+scripts/cluster-test.sh
+
 # The README's "Going live" on a throwaway Debian 12 root, with the package of this build. It takes
 # root (chroot, a network namespace) and Debian's mirror; elsewhere it says so and is left out.
 if [ "$(id -u)" = 0 ] && command -v ip >/dev/null; then

@@ -288,7 +288,8 @@ impl From<StoreError> for ApiError {
 }
 
 fn database(err: sqlx::Error) -> ApiError {
-    if crate::store::is_read_only(&err) {
+    if crate::store::is_read_only(&err) || (crate::store::is_transient(&err) && crate::store::replicas::primary_gone())
+    {
         tracing::warn!(error = %err, "a write reached a read-only database");
         return ApiError::unavailable(
             "the ledger is read-only for now (its database is a standby, or in maintenance): reading works; \

@@ -34,6 +34,10 @@ pub struct ServerConfig {
     /// Folder for uploaded files (report photos), outside anything served statically.
     #[arg(long, env = "GREENLEDGER_DATA_DIR", default_value = ".data")]
     pub data_dir: PathBuf,
+    /// Where report photos are kept: `folder` (the data folder: one instance) or `database` (every
+    /// instance behind a balancer reads them; `greenledger photos to-database` moves a folder's in).
+    #[arg(long, env = "GREENLEDGER_PHOTO_STORE", value_enum, default_value = "folder")]
+    pub photo_store: store::photos::PhotoStoreKind,
     /// Mark the session cookie Secure (set when the service is reached over https).
     #[arg(long, env = "GREENLEDGER_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
@@ -66,6 +70,7 @@ impl ServerConfig {
             addr,
             web_dir: web_dir.into(),
             data_dir: data_dir.into(),
+            photo_store: store::photos::PhotoStoreKind::Folder,
             secure_cookies: false,
             tile_url: None,
             tile_attribution: None,

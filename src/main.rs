@@ -10,6 +10,7 @@ use greenledger::domain::boundary::{Columns, Request};
 use greenledger::domain::chinacoords::Datum;
 use greenledger::domain::import::{Mode, Options};
 use greenledger::logging::{self, LogFormat};
+use greenledger::store::photos::{PhotoStore, PhotoStoreKind};
 use greenledger::store::{self, DbConfig};
 use greenledger::{AppState, ServerConfig};
 
@@ -93,6 +94,12 @@ enum Command {
         #[command(subcommand)]
         command: TownshipCommand,
     },
+    /// Report photos: `to-database` moves those of the data folder into the database, for a
+    /// county going from one service instance to several (GREENLEDGER_PHOTO_STORE=database).
+    Photos {
+        #[command(subcommand)]
+        command: PhotosCommand,
+    },
     /// Load the demo county and its tasks (adds only what is missing).
     Seed {
         #[command(flatten)]
@@ -103,6 +110,23 @@ enum Command {
         /// The service's folder for uploaded files, where the demo's report photos are written.
         #[arg(long, env = "GREENLEDGER_DATA_DIR", default_value = ".data")]
         files_dir: PathBuf,
+        /// Where the service keeps report photos: its data folder, or the database (several
+        /// instances).
+        #[arg(long, env = "GREENLEDGER_PHOTO_STORE", value_enum, default_value = "folder")]
+        photo_store: PhotoStoreKind,
+    },
+}
+
+#[derive(Subcommand)]
+enum PhotosCommand {
+    /// Copies every report photo of the data folder into the database (the files stay; a photo
+    /// already there is left as it is; a file whose content does not match its name stops it).
+    ToDatabase {
+        #[command(flatten)]
+        db: DbConfig,
+        /// The service's folder for uploaded files.
+        #[arg(long, env = "GREENLEDGER_DATA_DIR", default_value = ".data")]
+        data_dir: PathBuf,
     },
 }
 
@@ -236,8 +260,17 @@ async fn run(command: Command) -> CliResult {
         Command::Migrate { db } => migrate(db).await,
         Command::Backup(args) => Ok(greenledger::backup::run_backup(args).await?),
         Command::Restore(args) => Ok(greenledger::backup::run_restore(args).await?),
-        Command::Seed { db, data_dir, files_dir } => seed(db, data_dir, files_dir).await,
+        Command::Seed { db, data_dir, files_dir, photo_store } => {
+            seed(db, data_dir, PhotoStore::new(photo_store, &files_dir)).await
+        }
         Command::Synth { db, tasks, seed } => synth(db, tasks, seed).await,
+        Command::Photos { command: PhotosCommand::ToDatabase { db, data_dir } } => {
+            let pool = db.pool()?;
+            let (moved, there) =
+                greenledger::store::photos::folder_to_database(&pool, &data_dir).await.map_err(|e| e.to_string())?;
+            println!("photos: {moved} copied into the database, {there} were there already");
+            Ok(())
+        }
         Command::Import { what: Some(ImportCommand::Ledger(args)), db, .. } => {
             greenledger::ledger::cli::run(db, args).await
         }
@@ -266,7 +299,17 @@ async fn serve(db: DbConfig, server: ServerConfig) -> CliResult {
     // Every start brings the schema up to this release (a no-op when it is), so an upgraded
     // package needs no separate step.
     store::migrate(&pool).await?;
-    let state = AppState::new(pool, &server, &db.timezone)?;
+    let mut state = AppState::new(pool, &server, &db.timezone)?;
+    if !db.read_database_urls.is_empty() {
+        let replicas = std::sync::Arc::new(store::replicas::Replicas::new(state.db.clone(), &db)?);
+        replicas.clone().watch();
+        state.reads = replicas;
+        tracing::info!(
+            replicas = db.read_database_urls.len(),
+            max_lag_secs = db.read_max_lag_secs,
+            "public reads go to the replicas in the read pool"
+        );
+    }
     let sealed = store::two_factor::seal_plain(&state.db, &state.settings.seal_key).await?;
     if sealed > 0 {
         tracing::info!(sealed, "two-step secrets stored in the clear are sealed now");
@@ -285,9 +328,9 @@ async fn migrate(db: DbConfig) -> CliResult {
     Ok(())
 }
 
-async fn seed(db: DbConfig, data_dir: PathBuf, files_dir: PathBuf) -> CliResult {
+async fn seed(db: DbConfig, data_dir: PathBuf, photos: PhotoStore) -> CliResult {
     let pool = db.pool()?;
-    let report = greenledger::seed::load_demo(&pool, &data_dir, &files_dir, |m| println!("seed: {m}")).await?;
+    let report = greenledger::seed::load_demo(&pool, &data_dir, &photos, |m| println!("seed: {m}")).await?;
     println!(
         "seed: done ({} townships, {} tasks with {} reports and {} photos, and {} accounts added; {} tasks were already present)",
         report.townships_added,

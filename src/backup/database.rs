@@ -58,8 +58,12 @@ pub async fn snapshot(conn: &mut PgConnection) -> Result<Snapshot, sqlx::Error> 
     .fetch_one(&mut *conn)
     .await?;
     // Runtime-checked: a backup reads whatever database it is given (any schema version), not the one .sqlx/ describes.
-    let photos =
-        sqlx::query_scalar("SELECT DISTINCT sha256 FROM report_photos ORDER BY 1").fetch_all(&mut *conn).await?;
+    let photos = sqlx::query_scalar(
+        // Photos kept in the database (GREENLEDGER_PHOTO_STORE=database) are in the dump already.
+        "SELECT DISTINCT sha256 FROM report_photos WHERE sha256 NOT IN (SELECT sha256 FROM photo_files) ORDER BY 1",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     Ok(Snapshot {
         id,
         database,

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use sqlx::{Connection, PgConnection};
 
-use crate::store::reports::photo_path;
+use crate::store::photos::photo_path;
 use manifest::{Entry, FileEntry, Manifest};
 
 #[derive(Debug, thiserror::Error)]

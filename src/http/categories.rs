@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
-use super::extract::JsonBody;
+use super::extract::{JsonBody, Reads};
 use super::idempotency::{Idempotency, fingerprint_json};
 use crate::auth::Principal;
 use crate::domain::category::{CategoryChange, NewCategory};
@@ -19,8 +19,8 @@ use crate::store::categories::{self, Category};
 /// filtered, but no new task may be filed under them).
 #[utoipa::path(get, path = "/api/categories", tag = "reference",
     responses((status = 200, description = "Every task family", body = Vec<Category>)))]
-pub async fn list(State(state): State<AppState>) -> Result<Json<Vec<Category>>> {
-    Ok(Json(categories::list(&state.db).await?))
+pub async fn list(Reads(db): Reads) -> Result<Json<Vec<Category>>> {
+    Ok(Json(categories::list(&db).await?))
 }
 
 /// Add a task family: `code` (a-z, 0-9, _), `prefix` of its task codes (2–4 letters), `name_zh`,

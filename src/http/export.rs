@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::AppState;
 use super::audit::{self, Witness};
-use super::extract::QueryPairs;
+use super::extract::{QueryPairs, Reads};
 use super::tasks::GEOJSON;
 use crate::auth::Principal;
 use crate::domain::access::Viewer;
@@ -114,6 +114,7 @@ fn body<T: Send + 'static>(
     ))]
 pub async fn tasks_csv(
     State(state): State<AppState>,
+    Reads(db): Reads,
     principal: Principal,
     witness: Witness,
     QueryPairs(pairs): QueryPairs,
@@ -122,7 +123,7 @@ pub async fn tasks_csv(
     record_contacts(&state, &principal, &witness, "tasks.csv").await?;
     let viewer = principal.viewer();
     let private_columns = viewer != Viewer::Public;
-    let mut rx = store::ledger(state.db.clone(), viewer);
+    let mut rx = store::ledger(db.clone(), viewer);
     let first = first(&mut rx).await?;
     let body = body(csv::head(private_columns), first, rx, move |out, row| csv::record(out, row, private_columns), "");
     Ok(download("text/csv; charset=utf-8", "tasks.csv", body))
@@ -137,13 +138,14 @@ pub async fn tasks_csv(
     ))]
 pub async fn tasks_geojson(
     State(state): State<AppState>,
+    Reads(db): Reads,
     principal: Principal,
     witness: Witness,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Response> {
     no_parameters(&pairs)?;
     record_contacts(&state, &principal, &witness, "tasks.geojson").await?;
-    let mut rx = store::features(state.db.clone(), principal.viewer());
+    let mut rx = store::features(db.clone(), principal.viewer());
     let first = first(&mut rx).await?;
     // Written here rather than with geojson's FeatureWriter: that writer owns one io::Write for the
     // whole collection, where this body is sent in chunks as rows arrive, and it writes either
@@ -175,6 +177,7 @@ pub async fn tasks_geojson(
     ))]
 pub async fn ledger_xlsx(
     State(state): State<AppState>,
+    Reads(db): Reads,
     principal: Principal,
     witness: Witness,
     QueryPairs(pairs): QueryPairs,
@@ -182,9 +185,9 @@ pub async fn ledger_xlsx(
     no_parameters(&pairs)?;
     record_contacts(&state, &principal, &witness, "ledger.xlsx").await?;
     let viewer = principal.viewer();
-    let (as_of, rollup) = rollups::townships(&state.db, &RollupFilter::default(), &viewer).await?;
-    let categories = store::categories(&state.db).await?;
-    let mut rx = store::ledger(state.db.clone(), viewer.clone());
+    let (as_of, rollup) = rollups::townships(&db, &RollupFilter::default(), &viewer).await?;
+    let categories = store::categories(&db).await?;
+    let mut rx = store::ledger(db.clone(), viewer.clone());
     let first = first(&mut rx).await?;
     let private_columns = viewer != Viewer::Public;
     let bytes = tokio::task::spawn_blocking(move || {

@@ -151,6 +151,47 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     }
 }
 
+/// The cookie that sends a caller who has just written to the primary for its reads.
+pub const WROTE_COOKIE: &str = "gl_wrote";
+
+/// The database a read goes to: a replica of the read pool, or the primary when the caller wrote
+/// within the replicas' lag bound (the `gl_wrote` cookie, honoured by every instance) or when no
+/// replica is in the pool. What it reads may be up to that bound old, never the caller's own
+/// write missing.
+pub struct Reads(pub crate::store::Db);
+
+impl FromRequestParts<crate::http::AppState> for Reads {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &crate::http::AppState) -> Result<Self, Self::Rejection> {
+        let wrote = crate::auth::cookie(&parts.headers, WROTE_COOKIE).is_some();
+        Ok(Reads(if wrote { state.db.clone() } else { state.reads.read().clone() }))
+    }
+}
+
+/// After a change that was stored, the caller reads from the primary for as long as a replica
+/// may lag (`Reads`): a cookie, so that the instance that answers next need not be this one.
+pub async fn mark_writers(
+    axum::extract::State(state): axum::extract::State<crate::http::AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let write =
+        !matches!(req.method(), &axum::http::Method::GET | &axum::http::Method::HEAD | &axum::http::Method::OPTIONS);
+    let mut res = next.run(req).await;
+    if write && res.status().is_success() {
+        let secure = if state.settings.secure_cookies { "; Secure" } else { "" };
+        let cookie = format!(
+            "{WROTE_COOKIE}=1; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+            state.reads.max_lag().as_secs() + 1
+        );
+        if let Ok(value) = HeaderValue::from_str(&cookie) {
+            res.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+    res
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

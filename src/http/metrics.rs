@@ -160,6 +160,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap, req: Req
     let mut out = String::with_capacity(8192);
     state.metrics.write_requests(&mut out);
     write_pool(&state.db, &mut out);
+    write_replicas(&state.reads, &mut out);
     let replayed = state.metrics.replayed_reports.load(Ordering::Relaxed);
     out.push_str(
         "# HELP greenledger_reports_replayed_total Offline reports sent again and answered with Idempotent-Replayed.\n",
@@ -189,6 +190,31 @@ fn write_pool(db: &crate::store::Db, out: &mut String) {
     out.push_str("# HELP greenledger_db_pool_timeouts_total Requests that waited GREENLEDGER_DB_TIMEOUT for a connection in vain.\n");
     out.push_str("# TYPE greenledger_db_pool_timeouts_total counter\n");
     let _ = writeln!(out, "greenledger_db_pool_timeouts_total {}", POOL_TIMEOUTS.load(Ordering::Relaxed));
+}
+
+fn write_replicas(reads: &crate::store::replicas::Replicas, out: &mut String) {
+    let status = reads.status();
+    if status.is_empty() {
+        return;
+    }
+    out.push_str(
+        "# HELP greenledger_replica_in_read_pool Whether a replica takes reads now (1), or is behind or silent (0).\n",
+    );
+    out.push_str("# TYPE greenledger_replica_in_read_pool gauge\n");
+    for (name, in_pool, _) in &status {
+        let _ =
+            writeln!(out, "greenledger_replica_in_read_pool{{replica=\"{}\"}} {}", escape(name), u8::from(*in_pool));
+    }
+    out.push_str(
+        "# HELP greenledger_replica_behind_bytes WAL the replica had not replayed at the last look (-1 unknown).\n",
+    );
+    out.push_str("# TYPE greenledger_replica_behind_bytes gauge\n");
+    for (name, _, behind) in &status {
+        let _ = writeln!(out, "greenledger_replica_behind_bytes{{replica=\"{}\"}} {behind}", escape(name));
+    }
+    out.push_str("# HELP greenledger_primary_up Whether the primary answers as a primary (0: writes are refused).\n");
+    out.push_str("# TYPE greenledger_primary_up gauge\n");
+    let _ = writeln!(out, "greenledger_primary_up {}", u8::from(!reads.primary_down()));
 }
 
 /// Who may read the figures (route counts and pool state say much about the service's load).

@@ -49,7 +49,10 @@ use crate::store::Db;
 
 #[derive(Clone)]
 pub struct AppState {
+    /// The primary: writes, and the reads that must see them.
     pub db: Db,
+    /// Where public reads go: the replicas in the read pool, or the primary (store/replicas.rs).
+    pub reads: Arc<crate::store::replicas::Replicas>,
     pub settings: Arc<Settings>,
     pub limiter: Arc<LoginLimiter>,
     pub metrics: Arc<metrics::Metrics>,
@@ -59,6 +62,8 @@ pub struct AppState {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub data_dir: PathBuf,
+    /// Where report photos are kept (the data folder or the database).
+    pub photos: crate::store::photos::PhotoStore,
     pub secure_cookies: bool,
     pub session_ttl: Duration,
     /// How long a session may go unused (the idle timeout).
@@ -93,6 +98,7 @@ impl AppState {
         let seal_key = crate::auth::key_file::load_or_create(&key_file)?;
         let settings = Settings {
             data_dir: config.data_dir.clone(),
+            photos: crate::store::photos::PhotoStore::new(config.photo_store, &config.data_dir),
             secure_cookies: config.secure_cookies,
             session_ttl: Duration::from_secs(14 * 24 * 3600),
             session_idle: Duration::from_secs(config.session_idle_minutes * 60),
@@ -108,6 +114,7 @@ impl AppState {
             seal_key,
         };
         Ok(Self {
+            reads: Arc::new(crate::store::replicas::Replicas::primary_only(db.clone())),
             db,
             settings: Arc::new(settings),
             limiter: Arc::new(LoginLimiter::default()),
@@ -261,6 +268,11 @@ pub fn router(state: AppState, web_dir: &Path) -> Router {
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY));
     let api = if state.settings.count_requests {
         api.layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
+    } else {
+        api
+    };
+    let api = if state.reads.has_replicas() {
+        api.layer(axum::middleware::from_fn_with_state(state.clone(), extract::mark_writers))
     } else {
         api
     };

@@ -1,15 +1,13 @@
 //! /api/rollups: the township league table, its choropleth, and the monthly series.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use super::AppState;
-use super::extract::QueryPairs;
+use super::extract::{QueryPairs, Reads};
 use super::tasks::GEOJSON;
 use crate::auth::Principal;
 use crate::domain::access::Viewer;
@@ -115,13 +113,13 @@ fn parse(pairs: &[(String, String)], allowed: &[&str]) -> Result<RollupFilter> {
         (status = 400, description = "An unknown parameter or a bad value", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn townships(
-    State(state): State<AppState>,
+    Reads(db): Reads,
     principal: Principal,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<TownshipRollup>> {
     let f = parse(&pairs, rollup::TOWNSHIP_PARAMETERS)?;
     let viewer = principal.viewer();
-    let (as_of, r) = store::townships(&state.db, &f, &viewer).await?;
+    let (as_of, r) = store::townships(&db, &f, &viewer).await?;
     Ok(Json(TownshipRollup { as_of, coverage: coverage(&viewer), townships: r.townships, county: r.county }))
 }
 
@@ -140,14 +138,14 @@ pub async fn townships(
         (status = 400, description = "An unknown parameter or a bad value", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn townships_geojson(
-    State(state): State<AppState>,
+    Reads(db): Reads,
     principal: Principal,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Response> {
     let f = parse(&pairs, rollup::TOWNSHIP_PARAMETERS)?;
     let viewer = principal.viewer();
     let ((as_of, r), boundaries) =
-        tokio::try_join!(store::townships(&state.db, &f, &viewer), async { Ok(store::boundaries(&state.db).await?) })?;
+        tokio::try_join!(store::townships(&db, &f, &viewer), async { Ok(store::boundaries(&db).await?) })?;
     let mut figures: std::collections::HashMap<String, Figures> =
         r.townships.into_iter().filter_map(|t| Some((t.township_code.clone()?, t))).collect();
     let mut features = Vec::with_capacity(boundaries.len());
@@ -183,7 +181,7 @@ pub async fn townships_geojson(
         (status = 400, description = "An unknown parameter or a bad value", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn monthly(
-    State(state): State<AppState>,
+    Reads(db): Reads,
     principal: Principal,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<MonthlySeries>> {
@@ -194,11 +192,11 @@ pub async fn monthly(
         townships: f.township.clone().map(|t| vec![t]),
         ..Default::default()
     };
-    task_store::check_filter(&state.db, &names).await?;
+    task_store::check_filter(&db, &names).await?;
     let viewer = principal.viewer();
-    let counts = store::monthly(&state.db, &f, &viewer).await?;
+    let counts = store::monthly(&db, &f, &viewer).await?;
     let township_name = match &f.township {
-        Some(code) => store::township_name(&state.db, code)
+        Some(code) => store::township_name(&db, code)
             .await?
             .ok_or_else(|| ApiError::not_found(format!("there is no township {code}")))?,
         None => rollup::COUNTY_NAME.to_owned(),

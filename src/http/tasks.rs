@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::AppState;
-use super::extract::{JsonBody, QueryPairs, TaskId, etag, if_match_version, not_modified};
+use super::extract::{JsonBody, QueryPairs, Reads, TaskId, etag, if_match_version, not_modified};
 use super::idempotency::{Idempotency, fingerprint_json};
 use crate::auth::Principal;
 use crate::domain::Code;
@@ -166,15 +166,15 @@ async fn stale(state: &AppState, id: uuid::Uuid, viewer: &Viewer, expected: i32,
         (status = 400, description = "An unknown parameter or a bad value", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn list(
-    State(state): State<AppState>,
+    Reads(db): Reads,
     principal: Principal,
     QueryPairs(pairs): QueryPairs,
     headers: HeaderMap,
 ) -> Result<Response> {
     let filter = TaskFilter::parse(&pairs).map_err(ApiError::bad_query)?;
-    store::check_filter(&state.db, &filter).await?;
+    store::check_filter(&db, &filter).await?;
     let viewer = principal.viewer();
-    let (features, matched) = store::list(&state.db, &filter, &viewer).await?;
+    let (features, matched) = store::list(&db, &filter, &viewer).await?;
     let returned = features.len();
     let link = |rel, offset| Link {
         href: format!("/api/tasks?{}", filter.query_at(&pairs, offset)),

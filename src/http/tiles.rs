@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::cache;
+use super::extract::Reads;
 use crate::auth::Principal;
 use crate::domain::Code;
 use crate::domain::access::Viewer;
@@ -37,7 +38,7 @@ pub const MVT: &str = "application/vnd.mapbox-vector-tile";
         (status = 404, description = "Column or row off the zoom's grid (2^z tiles per side)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn tile(
-    State(state): State<AppState>,
+    Reads(db): Reads,
     principal: Principal,
     Path((z, x, y)): Path<(String, String, String)>,
     headers: HeaderMap,
@@ -49,7 +50,7 @@ pub async fn tile(
         TileError::OffGrid(e) => ApiError::not_found(e),
     })?;
     let viewer = principal.viewer();
-    let bytes = store::tile(&state.db, id, &viewer).await?;
+    let bytes = store::tile(&db, id, &viewer).await?;
     Ok(cache::respond(&headers, viewer == Viewer::Public, MVT, bytes))
 }
 

@@ -219,9 +219,9 @@ pub async fn create_report(
     }
     let key = once.key().ok_or_else(ApiError::internal)?;
     let filing = Filing { task: id, author: user.id, key, expected_version: expected };
-    let dir = &state.settings.data_dir;
+    let photos = &state.settings.photos;
     let mut tx = crate::store::begin(&state.db).await?;
-    let filed = reports::file(&mut tx, dir, &filing, &input).await;
+    let filed = reports::file(&mut tx, photos, &filing, &input).await;
     let (view, version) = match filed {
         Ok(Filed::Created(view, version)) => (view, version),
         Ok(Filed::Twin) => {
@@ -230,7 +230,7 @@ pub async fn create_report(
         }
         Err(e) => {
             drop(tx);
-            reports::remove_orphans(&state.db, dir, &input.photos).await;
+            photos.remove_orphans(&state.db, &input.photos).await;
             return Err(refused_write(&state, id, &viewer, expected, e).await);
         }
     };
@@ -238,7 +238,7 @@ pub async fn create_report(
     res.headers_mut().insert(header::ETAG, super::extract::etag(version));
     let answered = once.commit(&state.db, tx, res).await;
     if answered.is_err() {
-        reports::remove_orphans(&state.db, dir, &input.photos).await;
+        photos.remove_orphans(&state.db, &input.photos).await;
     }
     answered
 }
@@ -360,16 +360,16 @@ pub async fn photo(
         return Err(not_found());
     }
     let access = reports::photo_for(&state.db, &sha256, &principal.viewer()).await?.ok_or_else(not_found)?;
-    let dir = &state.settings.data_dir;
+    let photos = &state.settings.photos;
     // The bureau and the task's township get the original, with its metadata (the evidence); the
     // public a re-encoded copy that carries none (no position, camera or time).
     let (media_type, read) = if access.full {
-        (access.media_type, tokio::fs::read(reports::photo_path(dir, &sha256)).await)
+        (access.media_type, photos.original(&state.db, &sha256).await)
     } else {
-        ("image/jpeg".to_owned(), reports::public_copy(dir, &sha256).await)
+        ("image/jpeg".to_owned(), photos.public_copy(&state.db, &sha256).await)
     };
     let bytes = read.map_err(|e| {
-        tracing::error!(error = %e, sha256, "a stored report photo cannot be read from the data folder");
+        tracing::error!(error = %e, sha256, "a stored report photo cannot be read");
         not_found()
     })?;
     Ok((

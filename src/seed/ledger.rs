@@ -18,7 +18,8 @@ use crate::domain::workflow::Action;
 use crate::store::Db;
 use crate::store::demo::{self, Past};
 use crate::store::events::Event;
-use crate::store::reports::{self, Photo};
+use crate::store::photos::PhotoStore;
+use crate::store::reports::Photo;
 use crate::store::tasks::{self, Placed};
 use demo_photos::Rng;
 
@@ -63,10 +64,10 @@ struct Job {
     seed: u64,
 }
 
-/// Adds the tasks of `file` not yet stored, with their histories; photos go to `files`.
+/// Adds the tasks of `file` not yet stored, with their histories; photos go to `photo_store`.
 pub(super) async fn load(
     db: &Db,
-    files: &Path,
+    photo_store: &PhotoStore,
     file: &Path,
     report: &mut SeedReport,
     progress: &impl Fn(&str),
@@ -98,7 +99,7 @@ pub(super) async fn load(
     }
     // Written in the order they were created, so their codes count up through the year.
     plans.sort_by_key(|p| (p.story.created_at, p.id));
-    write(db, files, &plans, today, report, progress).await.map_err(|e| match e {
+    write(db, photo_store, &plans, today, report, progress).await.map_err(|e| match e {
         Failure::Task(index, detail) => bad(index, detail),
         Failure::Other(e) => e,
     })
@@ -156,7 +157,7 @@ fn plan(f: &Value, index: usize, id: Uuid, today: Today, shift: Duration) -> Res
 /// Writes the planned tasks, their histories and photos in one transaction.
 async fn write(
     db: &Db,
-    files: &Path,
+    photo_store: &PhotoStore,
     plans: &[Plan],
     today: Today,
     report: &mut SeedReport,
@@ -191,9 +192,11 @@ async fn write(
     let (rows, photos) = render(jobs).await;
     past.photos = rows;
     demo::write(&mut tx, &mut past).await?;
-    reports::store_photos(files, &photos)
-        .await
-        .map_err(|e| Failure::Other(SeedError::Photo(files.display().to_string(), e)))?;
+    let place = match photo_store {
+        PhotoStore::Folder(dir) => dir.display().to_string(),
+        PhotoStore::Database => "the database".to_owned(),
+    };
+    photo_store.put_all(&mut tx, &photos).await.map_err(|e| Failure::Other(SeedError::Photo(place, e)))?;
     tx.commit().await?;
     report.reports_added = past.reports.len();
     report.photos_added = photos.len();

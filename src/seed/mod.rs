@@ -11,6 +11,7 @@ use std::path::Path;
 use serde_json::Value;
 use sqlx::PgConnection;
 
+use crate::store::photos::PhotoStore;
 use crate::store::{self, Db};
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -53,9 +54,14 @@ fn features(path: &Path) -> Result<Vec<Value>, SeedError> {
     Ok(collection(path)?.0)
 }
 
-/// Loads what is missing of the demo from `dir`; the report photos go to `files`, the service's
-/// folder for uploads (`GREENLEDGER_DATA_DIR`), where it will look for them.
-pub async fn load_demo(db: &Db, dir: &Path, files: &Path, progress: impl Fn(&str)) -> Result<SeedReport, SeedError> {
+/// Loads what is missing of the demo from `dir`; the report photos go where the service keeps
+/// them (`photos`: its data folder or the database), where it will look for them.
+pub async fn load_demo(
+    db: &Db,
+    dir: &Path,
+    photos: &PhotoStore,
+    progress: impl Fn(&str),
+) -> Result<SeedReport, SeedError> {
     let mut report = SeedReport::default();
     let mut tx = db.begin().await?;
     report.townships_added = load_townships(&mut tx, &dir.join("townships.geojson")).await?;
@@ -64,7 +70,7 @@ pub async fn load_demo(db: &Db, dir: &Path, files: &Path, progress: impl Fn(&str
     // The townships' officers report on their tasks in the histories below.
     report.users_added = demo_accounts(db, &demo_password()).await?;
     progress(&format!("accounts: {} added", report.users_added));
-    ledger::load(db, files, &dir.join("tasks.geojson"), &mut report, &progress).await?;
+    ledger::load(db, photos, &dir.join("tasks.geojson"), &mut report, &progress).await?;
     progress(&format!(
         "tasks: {} added with {} reports and {} photos, {} already present",
         report.tasks_added, report.reports_added, report.photos_added, report.tasks_already_present

@@ -13,6 +13,8 @@ pub mod geometry;
 pub mod idempotency;
 pub mod import;
 pub mod ledger;
+pub mod photos;
+pub mod replicas;
 pub mod reports;
 pub mod review;
 pub mod rollups;
@@ -55,6 +57,15 @@ pub struct DbConfig {
     /// (the bureau may still accept it with outside=accept).
     #[arg(long, env = "GREENLEDGER_OUTSIDE_TOLERANCE_M", default_value_t = crate::domain::bounds::DEFAULT_TOLERANCE_M)]
     pub outside_tolerance_m: f64,
+    /// PostgreSQL URLs of streaming replicas of that database, comma-separated: public reads,
+    /// tiles, OGC items, rollups and exports go there (store/replicas.rs). When the primary is
+    /// gone and one of them is promoted, writes follow it.
+    #[arg(long, env = "GREENLEDGER_READ_DATABASE_URLS", hide_env_values = true, value_delimiter = ',')]
+    pub read_database_urls: Vec<DatabaseUrl>,
+    /// Seconds a replica may lag behind the primary before it is taken out of the read pool; a
+    /// caller who has just written reads from the primary for as long.
+    #[arg(long, env = "GREENLEDGER_READ_MAX_LAG", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub read_max_lag_secs: u64,
 }
 
 impl DbConfig {
@@ -65,11 +76,13 @@ impl DbConfig {
             db_connections: 16,
             db_timeout_secs: 5,
             outside_tolerance_m: crate::domain::bounds::DEFAULT_TOLERANCE_M,
+            read_database_urls: Vec::new(),
+            read_max_lag_secs: 5,
         }
     }
 
-    fn options(&self) -> Result<PgConnectOptions, sqlx::Error> {
-        let opts: PgConnectOptions = self.database_url.expose().parse()?;
+    pub(crate) fn options_for(&self, url: &DatabaseUrl) -> Result<PgConnectOptions, sqlx::Error> {
+        let opts: PgConnectOptions = url.expose().parse()?;
         Ok(opts
             .options([("timezone", self.timezone.as_str())])
             .application_name("greenledger")
@@ -80,6 +93,11 @@ impl DbConfig {
     /// A pool that connects on first use, so the service starts (and reports 503 on /api/health)
     /// while the database is still down.
     pub fn pool(&self) -> Result<Db, sqlx::Error> {
+        self.pool_at(&self.database_url)
+    }
+
+    /// A pool like `pool` on another server of the same database (a replica).
+    pub(crate) fn pool_at(&self, url: &DatabaseUrl) -> Result<Db, sqlx::Error> {
         let timezone = self.timezone.clone();
         let tolerance = self.outside_tolerance_m.to_string();
         Ok(PgPoolOptions::new()
@@ -103,7 +121,7 @@ impl DbConfig {
                     Ok(())
                 })
             })
-            .connect_lazy_with(self.options()?))
+            .connect_lazy_with(self.options_for(url)?))
     }
 }
 

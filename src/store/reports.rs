@@ -1,7 +1,5 @@
 //! Township reports (progress, notes, photos) and the photo files they carry.
 
-use std::path::{Path, PathBuf};
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -11,6 +9,7 @@ use sqlx::PgConnection;
 
 use super::events::{self, Event};
 use super::idempotency::{Found, Key};
+use super::photos::PhotoStore;
 use super::{Db, StoreError, StoreResult};
 use crate::domain::access::Viewer;
 use crate::domain::review;
@@ -164,64 +163,6 @@ pub enum Filed {
     Twin,
 }
 
-pub fn photo_path(dir: &Path, sha256: &str) -> PathBuf {
-    dir.join("photos").join(&sha256[..2]).join(sha256)
-}
-
-/// Writes a photo under its content hash: to a temporary name, then renamed, so a reader never
-/// sees half a file and two writers of the same photo cannot collide.
-async fn store_photo(dir: &Path, p: &Photo) -> std::io::Result<()> {
-    write_once(&photo_path(dir, &p.sha256), &p.bytes).await
-}
-
-/// Writes `bytes` at `path` unless a file is there: to a temporary name, then renamed, so a reader
-/// never sees half a file and two writers of the same content cannot collide.
-async fn write_once(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    if tokio::fs::try_exists(path).await.unwrap_or(false) {
-        return Ok(());
-    }
-    let parent = path.parent().expect("photo paths have a folder");
-    tokio::fs::create_dir_all(parent).await?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = parent.join(format!(".{name}.{}", Uuid::new_v4()));
-    if let Err(e) = tokio::fs::write(&tmp, bytes).await {
-        let _ = tokio::fs::remove_file(&tmp).await;
-        return Err(e);
-    }
-    tokio::fs::rename(&tmp, path).await
-}
-
-/// The public copy of a stored photo (upright, small, no metadata), made from the original the
-/// first time it is asked for and kept beside it.
-pub async fn public_copy(dir: &Path, sha256: &str) -> std::io::Result<Vec<u8>> {
-    let path = public_copy_path(dir, sha256);
-    if let Ok(bytes) = tokio::fs::read(&path).await {
-        return Ok(bytes);
-    }
-    let original = tokio::fs::read(photo_path(dir, sha256)).await?;
-    let copy = tokio::task::spawn_blocking(move || crate::domain::photo::public_copy(&original))
-        .await
-        .map_err(std::io::Error::other)?
-        .map_err(std::io::Error::other)?;
-    write_once(&path, &copy).await?;
-    Ok(copy)
-}
-
-/// Removes photo files no stored report points at (after a failed write).
-pub async fn remove_orphans(db: &Db, dir: &Path, photos: &[Photo]) {
-    for p in photos {
-        let referenced = sqlx::query_scalar!(
-            r#"SELECT EXISTS (SELECT 1 FROM report_photos WHERE sha256 = $1) AS "referenced!""#,
-            p.sha256
-        )
-        .fetch_one(db)
-        .await;
-        if let Ok(false) = referenced {
-            let _ = tokio::fs::remove_file(photo_path(dir, &p.sha256)).await;
-        }
-    }
-}
-
 /// Who files a report, on which task, under which key, against which version.
 pub struct Filing<'a> {
     pub task: Uuid,
@@ -270,7 +211,12 @@ impl Step {
 /// task along (start, complete), stores the photos and the history event. The caller commits it
 /// with the key's record of the answer (`idempotency::keep`), or, on any error, drops it and calls
 /// `remove_orphans` for the photos.
-pub async fn file(tx: &mut PgConnection, dir: &Path, filing: &Filing<'_>, input: &ReportInput) -> StoreResult<Filed> {
+pub async fn file(
+    tx: &mut PgConnection,
+    photos: &PhotoStore,
+    filing: &Filing<'_>,
+    input: &ReportInput,
+) -> StoreResult<Filed> {
     let current = sqlx::query_as!(
         Current,
         "SELECT status, supervised, progress, version FROM tasks WHERE id = $1 FOR UPDATE",
@@ -292,17 +238,10 @@ pub async fn file(tx: &mut PgConnection, dir: &Path, filing: &Filing<'_>, input:
     let step = Step::plan(&current, input)?;
     let report_id = insert_report(&mut *tx, filing, input, &step).await?;
     let version = advance_task(&mut *tx, filing, input, &step, current.progress, report_id).await?;
-    store_photos(dir, &input.photos).await.map_err(StoreError::PhotoNotStored)?;
+    photos.put_all(&mut *tx, &input.photos).await.map_err(StoreError::PhotoNotStored)?;
     let row = query_reports!("WHERE r.id = $1", report_id).fetch_one(&mut *tx).await?;
     let view = views(&mut *tx, vec![row]).await?.remove(0);
     Ok(Filed::Created(Box::new(view), version))
-}
-
-pub(crate) async fn store_photos(dir: &Path, photos: &[Photo]) -> std::io::Result<()> {
-    for p in photos {
-        store_photo(dir, p).await?;
-    }
-    Ok(())
 }
 
 /// Inserts the report and its photos' rows.
@@ -400,11 +339,4 @@ pub async fn photo_for(db: &Db, sha256: &str, viewer: &Viewer) -> Result<Option<
         (None, Some(r)) => Some(PhotoAccess { media_type: r.media_type.clone(), full: false }),
         (None, None) => None,
     })
-}
-
-/// Where the public copy of a photo is kept once made (see `domain::photo::public_copy`).
-pub fn public_copy_path(dir: &Path, sha256: &str) -> PathBuf {
-    let mut path = photo_path(dir, sha256).into_os_string();
-    path.push(".public.jpg");
-    PathBuf::from(path)
 }

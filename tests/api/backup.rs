@@ -244,6 +244,42 @@ async fn a_backup_taken_while_tasks_are_written_restores_to_the_answers_of_its_m
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// With the photos in the database (GREENLEDGER_PHOTO_STORE=database, several instances), the dump
+/// carries them: the archive holds no photo files, and the restored service serves every photo.
+#[tokio::test]
+async fn photos_kept_in_the_database_travel_in_the_dump() {
+    use greenledger::store::photos::PhotoStoreKind;
+    let app = spawn_app_serving(|s| s.photo_store = PhotoStoreKind::Database).await;
+    baseline(&app).await;
+    assert_eq!(app.stored_files(), 0, "the photos are in the database");
+    let dir = scratch("database-photos");
+    let archive = dir.join("greenledger.tar");
+    let out = greenledger(&["backup", "--out", archive.to_str().unwrap()], &database_url(&app).await, &app.data_dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listing = std::process::Command::new("tar").arg("-tf").arg(&archive).output().unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    assert!(!listing.contains("photos/"), "no photo file beside the dump: {listing}");
+
+    let (restored_url, restored_name) = empty_database_of_its_own_role().await;
+    let restored = spawn_with_serving(greenledger::store::DbConfig::new(restored_url.as_str()), restored_name, |s| {
+        s.photo_store = PhotoStoreKind::Database
+    })
+    .await;
+    let out = greenledger(&["restore", "--from", archive.to_str().unwrap()], &restored_url, &restored.data_dir);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let after = restored.login("bureau").await;
+    let photos: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT sha256 FROM report_photos").fetch_all(&restored.db).await.unwrap();
+    assert_eq!(photos.len(), 12, "the baseline's photos");
+    for sha in &photos {
+        let res = after.get(&format!("/api/photos/{sha}")).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(&sha256(&res.bytes().await.unwrap()), sha);
+    }
+    assert_eq!(restored.stored_files(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Copies the tar at `from` to `to` with one byte of the entry `victim` changed (same size).
 fn tamper(from: &Path, to: &Path, victim: &str) {
     let mut archive = tar::Archive::new(std::fs::File::open(from).unwrap());

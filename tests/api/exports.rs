@@ -1,6 +1,7 @@
 //! The ledger exports as each kind of caller gets them: CSV with a byte order mark, a streamed
 //! GeoJSON FeatureCollection, and the Excel workbook read back cell by cell.
 
+use greenledger::store::photos::PhotoStore;
 use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::Path;
@@ -212,7 +213,9 @@ async fn the_ledger_workbook_of_the_demo_county_reads_back_with_real_numbers_and
     let app = spawn_app().await;
     sqlx::query("DELETE FROM users WHERE role = 'township'").execute(&app.db).await.unwrap();
     sqlx::query("DELETE FROM townships").execute(&app.db).await.unwrap();
-    greenledger::seed::load_demo(&app.db, Path::new("data"), &app.data_dir, |_| {}).await.unwrap();
+    greenledger::seed::load_demo(&app.db, Path::new("data"), &PhotoStore::Folder(app.data_dir.clone()), |_| {})
+        .await
+        .unwrap();
 
     let bytes = workbook_bytes(&app.bureau).await;
     for n in [1, 2] {

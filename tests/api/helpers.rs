@@ -233,6 +233,11 @@ async fn spawn_app_configured(configure: impl FnOnce(&mut DbConfig), tweak: impl
     app
 }
 
+/// Starts the service against a database of its own with its settings changed by `tweak`.
+pub async fn spawn_with_serving(config: DbConfig, db_name: String, tweak: impl FnOnce(&mut ServerConfig)) -> TestApp {
+    spawn_served(config, db_name, tweak).await
+}
+
 /// Starts the service against any database configuration (e.g. an unreachable one).
 pub async fn spawn_with(config: DbConfig, db_name: String) -> TestApp {
     spawn_served(config, db_name, |_| {}).await

@@ -1,5 +1,6 @@
 //! /ogc: OGC API - Features as GIS clients use it, GDAL's OAPIF reader first among them.
 
+use greenledger::store::photos::PhotoStore;
 use std::path::Path;
 use std::process::Command;
 
@@ -11,7 +12,9 @@ use serde_json::{Value, json};
 async fn demo_county(app: &TestApp) {
     sqlx::query("DELETE FROM users WHERE role = 'township'").execute(&app.db).await.unwrap();
     sqlx::query("DELETE FROM townships").execute(&app.db).await.unwrap();
-    greenledger::seed::load_demo(&app.db, Path::new("data"), &app.data_dir, |_| {}).await.unwrap();
+    greenledger::seed::load_demo(&app.db, Path::new("data"), &PhotoStore::Folder(app.data_dir.clone()), |_| {})
+        .await
+        .unwrap();
 }
 
 /// Runs ogrinfo with `args` (blocking, off the runtime the service runs on) and returns its stdout.

@@ -51,7 +51,32 @@ async fn public_task(app: &TestApp) -> String {
 #[tokio::test]
 async fn the_bureau_gets_the_original_and_the_public_a_copy_without_metadata() {
     let app = spawn_app().await;
+    originals_to_staff_and_copies_to_the_public(&app).await;
+    assert_eq!(app.stored_files(), 2, "the original and its public copy, in the data folder");
+}
+
+/// With GREENLEDGER_PHOTO_STORE=database (several instances), the same, with the photos in the
+/// database and nothing in any instance's folder.
+#[tokio::test]
+async fn kept_in_the_database_the_photos_answer_the_same_and_no_folder_holds_them() {
+    let app = spawn_app_serving(|s| s.photo_store = greenledger::store::photos::PhotoStoreKind::Database).await;
+    originals_to_staff_and_copies_to_the_public(&app).await;
+    assert_eq!(app.stored_files(), 0, "nothing in the data folder");
+    let (originals, copies): (i64, i64) =
+        sqlx::query_as("SELECT count(*), count(public_copy) FROM photo_files").fetch_one(&app.db).await.unwrap();
+    assert_eq!((originals, copies), (1, 1));
+
+    // A report refused after its photos were read leaves none behind: they go with its transaction.
     let id = public_task(&app).await;
+    let officer = app.login(&format!("township-{MIDDLE}")).await;
+    let res = officer.report(&id, "\"v999\"", &new_key(), &[("progress", "60")], &[("x.jpg", jpeg(7, 5_000))]).await;
+    assert_eq!(res.status(), StatusCode::PRECONDITION_FAILED);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM photo_files").fetch_one(&app.db).await.unwrap();
+    assert_eq!(n, 1, "the refused report's photo was not kept");
+}
+
+async fn originals_to_staff_and_copies_to_the_public(app: &TestApp) {
+    let id = public_task(app).await;
     let original = camera_photo();
     assert!(contains(&original, b"Redmi Note 12") && contains(&original, b"Exif\0\0"));
     let officer = app.login(&format!("township-{MIDDLE}")).await;

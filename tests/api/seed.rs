@@ -1,6 +1,7 @@
 //! The demo loader: the shipped county and tasks load through the same rules as the API, with a
 //! year of work behind them, and a second run adds nothing and overwrites nothing.
 
+use greenledger::store::photos::PhotoStore;
 use std::path::Path;
 
 use crate::helpers::*;
@@ -17,7 +18,10 @@ async fn fresh_county(app: &TestApp) {
 async fn the_demo_county_loads_once_and_a_second_run_changes_nothing() {
     let app = spawn_app().await;
     fresh_county(&app).await;
-    let first = greenledger::seed::load_demo(&app.db, Path::new("data"), &app.data_dir, |_| {}).await.unwrap();
+    let first =
+        greenledger::seed::load_demo(&app.db, Path::new("data"), &PhotoStore::Folder(app.data_dir.clone()), |_| {})
+            .await
+            .unwrap();
     assert_eq!(first.townships_added, 12);
     // admin and bureau exist already (the test logged in as bureau); one account per township is new.
     assert_eq!(first.users_added, 12);
@@ -30,7 +34,10 @@ async fn the_demo_county_loads_once_and_a_second_run_changes_nothing() {
     let res = app.patch(&format!("/api/tasks/{id}"), &etag, &json!({"properties": {"title": "已修改的标题"}})).await;
     assert_eq!(res.status(), 200);
 
-    let second = greenledger::seed::load_demo(&app.db, Path::new("data"), &app.data_dir, |_| {}).await.unwrap();
+    let second =
+        greenledger::seed::load_demo(&app.db, Path::new("data"), &PhotoStore::Folder(app.data_dir.clone()), |_| {})
+            .await
+            .unwrap();
     assert_eq!(second.townships_added, 0);
     assert_eq!(second.users_added, 0);
     assert_eq!(second.tasks_added, 0);
@@ -44,7 +51,9 @@ async fn the_demo_county_loads_once_and_a_second_run_changes_nothing() {
 async fn the_demo_ledger_looks_like_a_real_campaign() {
     let app = spawn_app().await;
     fresh_county(&app).await;
-    greenledger::seed::load_demo(&app.db, Path::new("data"), &app.data_dir, |_| {}).await.unwrap();
+    greenledger::seed::load_demo(&app.db, Path::new("data"), &PhotoStore::Folder(app.data_dir.clone()), |_| {})
+        .await
+        .unwrap();
 
     // Every township has work, every family and status is present, some work is overdue.
     let empty: i64 = sqlx::query_scalar(
@@ -92,7 +101,10 @@ fn action(a: &'static str) -> impl Fn(&Value) -> bool {
 async fn the_demo_is_a_year_of_work_with_every_step_in_the_history_and_photos_the_service_serves() {
     let app = spawn_app().await;
     fresh_county(&app).await;
-    let report = greenledger::seed::load_demo(&app.db, Path::new("data"), &app.data_dir, |_| {}).await.unwrap();
+    let report =
+        greenledger::seed::load_demo(&app.db, Path::new("data"), &PhotoStore::Folder(app.data_dir.clone()), |_| {})
+            .await
+            .unwrap();
     assert!(report.reports_added > report.tasks_added, "{report:?}");
     assert!(report.photos_added > 50, "{report:?}");
 

@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 
 use super::AppState;
 use super::cache;
-use super::extract::{QueryPairs, etag};
+use super::extract::{QueryPairs, Reads, etag};
 use super::tasks::GEOJSON;
 use crate::auth::Principal;
 use crate::domain::access::Viewer;
@@ -337,7 +337,7 @@ fn township_queryables() -> Value {
         (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn items(
-    State(state): State<AppState>,
+    Reads(db): Reads,
     Path(id): Path<String>,
     headers: HeaderMap,
     principal: Principal,
@@ -347,7 +347,7 @@ pub async fn items(
     let query = ItemsQuery::parse(&q).map_err(ApiError::bad_query)?;
     let format = format(&q, &headers)?;
     let viewer = principal.viewer();
-    let page = read_page(&state, id, &query.rest, query.period.as_ref(), &viewer).await?;
+    let page = read_page(&db, id, &query.rest, query.period.as_ref(), &viewer).await?;
     let links = page_links(&base_url(&headers), id, title, &q, format, &page);
     let mut members = Map::new();
     members.insert("numberMatched".into(), page.matched.into());
@@ -368,7 +368,7 @@ struct Page {
 }
 
 async fn read_page(
-    state: &AppState,
+    db: &crate::store::Db,
     collection: &str,
     rest: &[(String, String)],
     period: Option<&Period>,
@@ -376,8 +376,8 @@ async fn read_page(
 ) -> Result<Page> {
     if collection == "tasks" {
         let filter = TaskFilter::parse(rest).map_err(ApiError::bad_query)?;
-        store::tasks::check_filter(&state.db, &filter).await?;
-        let (tasks, matched) = store::tasks::list_in_period(&state.db, &filter, period, viewer).await?;
+        store::tasks::check_filter(db, &filter).await?;
+        let (tasks, matched) = store::tasks::list_in_period(db, &filter, period, viewer).await?;
         let features = tasks.iter().map(|t| geojson_feature(t.id.to_string(), &t.geometry, &t.properties));
         let mut features: Vec<Feature> = features.collect::<Result<_>>()?;
         if let Some(keep) = &filter.properties {
@@ -389,7 +389,7 @@ async fn read_page(
     }
     let filter = TownshipQuery::parse(rest).map_err(ApiError::bad_query)?;
     let (townships, matched) =
-        store::townships::page(&state.db, filter.bbox, filter.kinds.as_deref(), filter.limit, filter.offset).await?;
+        store::townships::page(db, filter.bbox, filter.kinds.as_deref(), filter.limit, filter.offset).await?;
     let features = townships.iter().map(|t| geojson_feature(t.id.clone(), &t.geometry, &t.properties));
     let features = features.collect::<Result<_>>()?;
     Ok(Page { features, matched, limit: filter.limit, offset: filter.offset })
@@ -427,7 +427,7 @@ fn page_links(base: &str, id: &str, title: &str, q: &[(String, String)], format:
     responses((status = 200, description = "The feature", content_type = "application/geo+json"),
               (status = 404, description = "No such feature", body = Problem, content_type = "application/problem+json")))]
 pub async fn item(
-    State(state): State<AppState>,
+    Reads(db): Reads,
     Path((id, fid)): Path<(String, String)>,
     headers: HeaderMap,
     principal: Principal,
@@ -441,10 +441,10 @@ pub async fn item(
     // A task's JSON carries the ETag of its version, the one its edits (Part 4) send as If-Match.
     let (mut feature, version) = if id == "tasks" {
         let uuid = uuid::Uuid::parse_str(&fid).map_err(|_| missing())?;
-        let t = store::tasks::get(&state.db, uuid, &viewer).await?.ok_or_else(missing)?;
+        let t = store::tasks::get(&db, uuid, &viewer).await?.ok_or_else(missing)?;
         (geojson_feature(t.id.to_string(), &t.geometry, &t.properties)?, Some(t.version()))
     } else {
-        let t = store::townships::get(&state.db, &fid).await?.ok_or_else(missing)?;
+        let t = store::townships::get(&db, &fid).await?.ok_or_else(missing)?;
         (geojson_feature(t.id, &t.geometry, &t.properties)?, None)
     };
     let base = base_url(&headers);

@@ -12,6 +12,7 @@ use super::idempotency::{Found, Key};
 use super::photos::PhotoStore;
 use super::{Db, StoreError, StoreResult};
 use crate::domain::access::Viewer;
+use crate::domain::evidence;
 use crate::domain::review;
 use crate::domain::task::Status;
 use crate::domain::workflow::{self, Action, Lifecycle};
@@ -63,6 +64,39 @@ pub struct PhotoRef {
     pub url: String,
     pub media_type: String,
     pub bytes: i32,
+    /// What the photo says about itself and the flags for the verifier; absent for photos filed
+    /// before the service read them.
+    pub evidence: Option<Evidence>,
+}
+
+/// A photo's EXIF as read when its report was filed, and what the service made of it
+/// (domain::evidence).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Evidence {
+    /// When it was taken (the camera's clock; in the county's time when it wrote no offset).
+    pub taken_at: Option<DateTime<Utc>>,
+    /// Where: longitude, latitude in WGS 84.
+    pub position: Option<[f64; 2]>,
+    /// Make and model of the camera.
+    pub camera: Option<String>,
+    /// The program that wrote the file.
+    pub software: Option<String>,
+    /// Metres from the position to the task's geometry (0 inside an area).
+    pub distance_m: Option<f64>,
+    /// `{"flag": "far", "distance_m": 3012, "limit_m": 500}`, `no_position`, `no_time`,
+    /// `before_task`, `old`, `reused`, `edited`, `gcj02`.
+    #[schema(value_type = Vec<Object>)]
+    pub flags: serde_json::Value,
+}
+
+/// The evidence of one photo, as computed when its report is filed.
+struct PhotoEvidence {
+    taken_at: Option<DateTime<Utc>>,
+    position: Option<[f64; 2]>,
+    camera: Option<String>,
+    software: Option<String>,
+    distance_m: Option<f64>,
+    flags: serde_json::Value,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -98,6 +132,13 @@ struct PhotoRow {
     sha256: String,
     media_type: String,
     bytes: i32,
+    taken_at: Option<DateTime<Utc>>,
+    taken_lon: Option<f64>,
+    taken_lat: Option<f64>,
+    camera: Option<String>,
+    software: Option<String>,
+    distance_m: Option<f64>,
+    flags: Option<serde_json::Value>,
 }
 
 /// A compile-checked query of `ReportRow`s: the report columns, then `$rest` of the statement. A
@@ -118,7 +159,8 @@ async fn views(conn: &mut PgConnection, rows: Vec<ReportRow>) -> Result<Vec<Repo
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let photos = sqlx::query_as!(
         PhotoRow,
-        "SELECT report_id, sha256, media_type, bytes FROM report_photos WHERE report_id = ANY($1) ORDER BY position",
+        "SELECT report_id, sha256, media_type, bytes, taken_at, taken_lon, taken_lat, camera, software, distance_m, flags
+         FROM report_photos WHERE report_id = ANY($1) ORDER BY position",
         &ids
     )
     .fetch_all(conn)
@@ -133,6 +175,14 @@ async fn views(conn: &mut PgConnection, rows: Vec<ReportRow>) -> Result<Vec<Repo
                     url: format!("/api/photos/{}", p.sha256),
                     media_type: p.media_type.clone(),
                     bytes: p.bytes,
+                    evidence: p.flags.clone().map(|flags| Evidence {
+                        taken_at: p.taken_at,
+                        position: p.taken_lon.zip(p.taken_lat).map(|(lon, lat)| [lon, lat]),
+                        camera: p.camera.clone(),
+                        software: p.software.clone(),
+                        distance_m: p.distance_m,
+                        flags,
+                    }),
                 })
                 .collect(),
             id: r.id,
@@ -236,7 +286,8 @@ pub async fn file(
         return Err(StoreError::Stale { current_version: current.version });
     }
     let step = Step::plan(&current, input)?;
-    let report_id = insert_report(&mut *tx, filing, input, &step).await?;
+    let evidence = evidence_of(&mut *tx, filing.task, &input.photos).await?;
+    let report_id = insert_report(&mut *tx, filing, input, &step, &evidence).await?;
     let version = advance_task(&mut *tx, filing, input, &step, current.progress, report_id).await?;
     photos.put_all(&mut *tx, &input.photos).await.map_err(StoreError::PhotoNotStored)?;
     let row = query_reports!("WHERE r.id = $1", report_id).fetch_one(&mut *tx).await?;
@@ -250,6 +301,7 @@ async fn insert_report(
     filing: &Filing<'_>,
     input: &ReportInput,
     step: &Step,
+    evidence: &[PhotoEvidence],
 ) -> Result<Uuid, sqlx::Error> {
     let report_id = sqlx::query_scalar!(
         "INSERT INTO reports (task_id, author_id, action, progress, note, status_before, status_after)
@@ -264,19 +316,83 @@ async fn insert_report(
     )
     .fetch_one(&mut *conn)
     .await?;
-    for (i, p) in input.photos.iter().enumerate() {
+    for (i, (p, e)) in input.photos.iter().zip(evidence).enumerate() {
         sqlx::query!(
-            "INSERT INTO report_photos (report_id, position, sha256, media_type, bytes) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO report_photos (report_id, position, sha256, media_type, bytes, taken_at, taken_lon, taken_lat,
+                                        camera, software, distance_m, flags)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             report_id,
             i as i16,
             p.sha256,
             p.media_type,
-            p.bytes.len() as i32
+            p.bytes.len() as i32,
+            e.taken_at,
+            e.position.map(|p| p[0]),
+            e.position.map(|p| p[1]),
+            e.camera,
+            e.software,
+            e.distance_m,
+            e.flags
         )
         .execute(&mut *conn)
         .await?;
     }
     Ok(report_id)
+}
+
+/// What each photo says about itself against the task it is reported on (domain::evidence): read
+/// in the report's transaction, so "reused" sees every report filed before this one.
+async fn evidence_of(conn: &mut PgConnection, task: Uuid, photos: &[Photo]) -> Result<Vec<PhotoEvidence>, sqlx::Error> {
+    if photos.is_empty() {
+        return Ok(Vec::new());
+    }
+    let t = sqlx::query!(
+        r#"SELECT ST_AsGeoJSON(geom) AS "geometry!", created_at,
+                  EXTRACT(timezone FROM now())::int AS "county_offset!" FROM tasks WHERE id = $1"#,
+        task
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let geometry: Option<geo::Geometry<f64>> =
+        t.geometry.parse::<geojson::Geometry>().ok().and_then(|g| g.try_into().ok());
+    let county =
+        chrono::FixedOffset::east_opt(t.county_offset).unwrap_or(chrono::FixedOffset::east_opt(0).expect("UTC"));
+    let now = Utc::now();
+    let mut out = Vec::with_capacity(photos.len());
+    for p in photos {
+        let reused = sqlx::query_scalar!(
+            r#"SELECT EXISTS (SELECT 1 FROM report_photos WHERE sha256 = $1) AS "reused!""#,
+            p.sha256
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let facts = evidence::read(&p.bytes);
+        let distance_m = facts.position.zip(geometry.as_ref()).and_then(|(at, g)| evidence::distance_m(at, g));
+        let taken_at = facts.taken_at(county);
+        let context = evidence::Context {
+            distance_m,
+            far_m: evidence::DEFAULT_FAR_M,
+            taken_at,
+            task_created_at: t.created_at,
+            reported_at: now,
+            reused,
+        };
+        let flags = serde_json::to_value(evidence::flags(&facts, &context)).unwrap_or_default();
+        let camera = match (&facts.make, &facts.model) {
+            (Some(make), Some(model)) if model.starts_with(make.as_str()) => Some(model.clone()),
+            (Some(make), Some(model)) => Some(format!("{make} {model}")),
+            (make, model) => make.clone().or(model.clone()),
+        };
+        out.push(PhotoEvidence {
+            taken_at,
+            position: facts.position,
+            camera,
+            software: facts.software,
+            distance_m,
+            flags,
+        });
+    }
+    Ok(out)
 }
 
 /// Moves the task to the report's status and progress, and records the `reported` event.

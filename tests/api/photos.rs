@@ -137,3 +137,120 @@ async fn a_photo_that_does_not_decode_is_refused_and_nothing_is_stored() {
     assert!(reports.is_empty(), "no report stored: {reports:?}");
     assert_eq!(app.stored_files(), 0, "no photo file kept, not even the good one");
 }
+
+/// A JPEG as a phone's camera app writes it, made by Pillow: a picture drawn from `seed`, and EXIF
+/// with the position (`lon`, `lat` in degrees, in `datum` when given), the time taken (county
+/// time, "YYYY:MM:DD HH:MM:SS"), the camera and the program that wrote it.
+fn exif_photo(seed: u8, at: Option<(f64, f64)>, taken: Option<&str>, software: &str, datum: Option<&str>) -> Vec<u8> {
+    let python = if std::path::Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" };
+    let script = r#"
+import io, sys, json
+from PIL import Image
+seed, at, taken, software, datum = json.loads(sys.argv[1])
+img = Image.new("RGB", (640, 480))
+px = img.load()
+for x in range(0, 640, 4):
+    for y in range(0, 480, 4):
+        px[x, y] = ((x * seed) % 256, (y + seed) % 256, (x + y) % 256)
+exif = Image.Exif()
+exif[0x010F] = "HUAWEI"
+exif[0x0110] = "Mate 60"
+exif[0x0131] = software
+if taken:
+    exif[0x8769] = {0x9003: taken}
+def dms(v):
+    d = int(v); m = int((v - d) * 60); s = round(((v - d) * 60 - m) * 60, 4)
+    return (d, m, s)
+if at:
+    gps = {1: "N", 2: dms(at[1]), 3: "E", 4: dms(at[0])}
+    if datum:
+        gps[18] = datum
+    exif[0x8825] = gps
+out = io.BytesIO()
+img.save(out, "JPEG", exif=exif.tobytes(), quality=85)
+sys.stdout.buffer.write(out.getvalue())
+"#;
+    let args = json!([seed, at.map(|(x, y)| [x, y]), taken, software, datum]).to_string();
+    let out = Command::new(python).args(["-c", script, &args]).output().expect("python3 runs");
+    assert!(out.status.success(), "Pillow: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// The flags of a report's photos, by position, as the bureau reads them.
+async fn evidence_of(app: &TestApp, id: &str, note: &str) -> Vec<Value> {
+    let reports: Value = app.get(&format!("/api/tasks/{id}/reports")).await.json().await.unwrap();
+    let report = reports.as_array().unwrap().iter().find(|r| r["note"] == note).expect("the report").clone();
+    report["photos"].as_array().unwrap().iter().map(|p| p["evidence"].clone()).collect()
+}
+
+fn flag_names(evidence: &Value) -> Vec<String> {
+    evidence["flags"].as_array().unwrap().iter().map(|f| f["flag"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn each_photo_says_where_and_when_it_was_taken_and_the_verifier_sees_every_doubt() {
+    let app = spawn_app().await;
+    // A task at 119.95, 30.85; the photos are made after it exists, as in the field.
+    let id = public_task(&app).await;
+    let officer = app.login(&format!("township-{MIDDLE}")).await;
+    let now = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y:%m:%d %H:%M:%S").to_string();
+    let near = exif_photo(1, Some((119.9505, 30.8505)), Some(&now), "HarmonyOS 4.0", None);
+    let far = exif_photo(2, Some((119.95, 30.877)), Some(&now), "HarmonyOS 4.0", None);
+    let old = exif_photo(3, Some((119.9502, 30.8501)), Some("2020:01:01 10:00:00"), "HarmonyOS 4.0", None);
+    let edited = exif_photo(4, Some((119.9501, 30.8501)), Some(&now), "Adobe Photoshop 25.0 (Windows)", None);
+    // AMap's datum: the same place as `near`, shifted as GCJ-02 shifts it (about 500 m here).
+    let gcj = greenledger::domain::chinacoords::wgs84_to_gcj02([119.9505, 30.8505]);
+    let shifted = exif_photo(5, Some((gcj[0], gcj[1])), Some(&now), "HarmonyOS 4.0", Some("GCJ-02"));
+    let bare = jpeg(6, 5_000);
+    let photos = [
+        ("near.jpg", near.clone()),
+        ("far.jpg", far),
+        ("old.jpg", old),
+        ("edited.jpg", edited),
+        ("gcj.jpg", shifted),
+        ("bare.jpg", bare),
+    ];
+    let res = officer
+        .report(&id, &officer.etag(&id).await, &new_key(), &[("progress", "60"), ("note", "六张照片")], &photos)
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+
+    let e = evidence_of(&app, &id, "六张照片").await;
+    assert_eq!(flag_names(&e[0]), Vec::<String>::new(), "near, now, a camera: nothing to doubt: {}", e[0]);
+    assert_eq!(e[0]["camera"], "HUAWEI Mate 60");
+    assert_eq!(e[0]["software"], "HarmonyOS 4.0");
+    let d = e[0]["distance_m"].as_f64().unwrap();
+    assert!((60.0..90.0).contains(&d), "about 73 m from the task: {d}");
+    let [lon, lat] = [e[0]["position"][0].as_f64().unwrap(), e[0]["position"][1].as_f64().unwrap()];
+    assert!((lon - 119.9505).abs() < 1e-5 && (lat - 30.8505).abs() < 1e-5, "{lon}, {lat}");
+
+    assert_eq!(flag_names(&e[1]), ["far"]);
+    let far = &e[1]["flags"][0];
+    assert!((2950.0..3050.0).contains(&far["distance_m"].as_f64().unwrap()), "{far}");
+    assert_eq!(far["limit_m"], 500.0);
+
+    assert_eq!(flag_names(&e[2]), ["before_task"]);
+    assert_eq!(e[2]["flags"][0]["taken_at"], "2020-01-01T02:00:00Z", "county time, Asia/Shanghai");
+    assert_eq!(flag_names(&e[3]), ["edited"]);
+    assert_eq!(flag_names(&e[4]), ["gcj02"], "converted back to WGS 84, the photo is near the task: {}", e[4]);
+    assert!(e[4]["distance_m"].as_f64().unwrap() < 100.0);
+    assert_eq!(flag_names(&e[5]), ["no_position", "no_time"]);
+    assert!(e[5]["camera"].is_null());
+
+    // The same picture in a later report is flagged as used before.
+    let res = officer
+        .report(
+            &id,
+            &officer.etag(&id).await,
+            &new_key(),
+            &[("progress", "70"), ("note", "再用一次")],
+            &[("again.jpg", near)],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(flag_names(&evidence_of(&app, &id, "再用一次").await[0]), ["reused"]);
+
+    // None of it reaches the public: reports are staff's.
+    let public = app.anonymous().get(&format!("/api/tasks/{id}/reports")).await;
+    assert_ne!(public.status(), StatusCode::OK);
+}

@@ -119,12 +119,14 @@ export async function apiAs(username) {
       const { etag } = await call('GET', `/api/tasks/${id}`);
       return call('POST', `/api/tasks/${id}/transitions`, { json: { action, reason }, headers: { 'If-Match': etag } });
     },
-    /** A report on task `id` as the report form sends it: `fields` (action, progress, note) and PNG photos. */
+    /** A report on task `id` as the report form sends it: `fields` (action, progress, note) and
+     * photos: a number of small PNGs, or the JPEGs given (Buffers). */
     async report(id, fields, photos = 0) {
       const { etag } = await call('GET', `/api/tasks/${id}`);
       const form = new FormData();
       for (const [k, v] of Object.entries(fields)) form.append(k, String(v));
-      for (let i = 0; i < photos; i++) form.append('photo', new Blob([PNG], { type: 'image/png' }), `site-${i}.png`);
+      if (Array.isArray(photos)) photos.forEach((b, i) => form.append('photo', new Blob([b], { type: 'image/jpeg' }), `IMG_${i}.jpg`));
+      for (let i = 0; i < (Array.isArray(photos) ? 0 : photos); i++) form.append('photo', new Blob([PNG], { type: 'image/png' }), `site-${i}.png`);
       const res = await fetch(`${BASE}/api/tasks/${id}/reports`, { method: 'POST', body: form,
         headers: { Cookie: cookie, Origin: BASE, 'If-Match': etag, 'Idempotency-Key': crypto.randomUUID() } });
       return { status: res.status, body: await res.json() };

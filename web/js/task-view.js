@@ -57,9 +57,36 @@ export function reportList(reports) {
       r.action ? h('strong', {}, ` · ${actionName(r.action)}`) : '',
       r.progress !== null && r.progress !== undefined ? ` · ${r.progress}%` : '',
       r.note ? h('p', {}, r.note) : null,
-      r.photos?.length ? h('div', { class: 'photos' }, r.photos.map((ph, i) => h('a', { href: ph.url, target: '_blank', rel: 'noopener' },
-        h('img', { src: ph.url, alt: t('reports.photo', { n: i + 1 }), loading: 'lazy' })))) : null)))
+      r.photos?.length ? h('div', { class: 'photos' }, r.photos.map((ph, i) => h('figure', { class: 'photo' },
+        h('a', { href: ph.url, target: '_blank', rel: 'noopener' },
+          h('img', { src: ph.url, alt: t('reports.photo', { n: i + 1 }), loading: 'lazy' })),
+        evidenceNote(ph.evidence)))) : null)))
       : h('p', { class: 'note' }, t('reports.empty')));
+}
+
+/** One flag of a photo, in the reader's words, with its numbers. */
+function flagText(f) {
+  const params = { ...f };
+  if (f.taken_at) params.taken = fmtDateTime(f.taken_at);
+  return t(`evidence.flag.${f.flag}`, params);
+}
+
+/**
+ * What a report photo says about itself (GET /api/tasks/{id}/reports, `evidence`): when and how
+ * far from the task it was taken, on what, and the verifier's flags. Nothing for photos filed
+ * before the service read them.
+ * @param {object | null | undefined} ev
+ */
+function evidenceNote(ev) {
+  if (!ev) return null;
+  const facts = [
+    ev.taken_at ? t('evidence.taken', { time: fmtDateTime(ev.taken_at) }) : null,
+    ev.distance_m !== null && ev.distance_m !== undefined ? t('evidence.distance', { m: Math.round(ev.distance_m) }) : null,
+    ev.camera,
+  ].filter(Boolean).join(' · ');
+  const flags = ev.flags || [];
+  return h('figcaption', { class: 'evidence' }, facts ? h('span', {}, facts) : null,
+    flags.length ? h('ul', { class: 'flags' }, flags.map((f) => h('li', { class: `flag flag-${f.flag}` }, flagText(f)))) : null);
 }
 
 /** The task's public and (for those entitled) private fields, as a definition list; its version,

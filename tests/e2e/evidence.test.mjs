@@ -1,0 +1,61 @@
+// The bureau reading a report's photos as evidence: where and when each was taken, on what, how far
+// from the task, and the flags that should make a verifier look twice, in both languages. The photo
+// is made as a phone's camera writes it (Pillow, EXIF with GPS and time), 3 km from its task.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { launch, open, apiAs, tasks, shot } from './helpers.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+/** A camera JPEG taken now at `lon`, `lat` (WGS 84), by a HUAWEI Mate 60. */
+function cameraPhoto(lon, lat) {
+  const script = `
+import io, sys, datetime
+from PIL import Image
+lon, lat = float(sys.argv[1]), float(sys.argv[2])
+img = Image.new("RGB", (800, 600), (90, 140, 90))
+exif = Image.Exif()
+exif[0x010F] = "HUAWEI"
+exif[0x0110] = "Mate 60"
+now = datetime.datetime.utcnow() + datetime.timedelta(hours=8)
+exif[0x8769] = {0x9003: now.strftime("%Y:%m:%d %H:%M:%S")}
+def dms(v):
+    d = int(v); m = int((v - d) * 60); return (d, m, round(((v - d) * 60 - m) * 60, 4))
+exif[0x8825] = {1: "N", 2: dms(lat), 3: "E", 4: dms(lon)}
+out = io.BytesIO()
+img.save(out, "JPEG", exif=exif.tobytes(), quality=85)
+sys.stdout.buffer.write(out.getvalue())
+`;
+  return execFileSync('/usr/bin/python3', ['-c', script, String(lon), String(lat)]);
+}
+
+test('the bureau sees where a report photo was taken, how far from its task, and why to doubt it', async () => {
+  const township = '330599108';
+  const officer = await apiAs(`township-${township}`);
+  const task = (await tasks(officer, { township, status: 'planned,in_progress' })).features
+    .find((f) => f.geometry.type === 'Point');
+  assert.ok(task, 'a point task to report on');
+  const [lon, lat] = task.geometry.coordinates;
+  // 0.027° of latitude is 3.0 km.
+  const sent = await officer.report(task.id, { progress: Math.min(99, task.properties.progress + 1), note: '现场照片（证据测试）' }, [cameraPhoto(lon, lat + 0.027)]);
+  assert.equal(sent.status, 201, JSON.stringify(sent.body));
+
+  const { page, done } = await open(browser, { user: 'bureau', path: `/?task=${task.id}` });
+  const report = page.locator('#task-reports li', { hasText: '现场照片（证据测试）' });
+  const caption = report.locator('figcaption.evidence');
+  await caption.waitFor();
+  assert.match(await caption.textContent(), /HUAWEI Mate 60/);
+  const far = caption.locator('.flag-far');
+  assert.match(await far.textContent(), /^拍摄位置距任务 30\d\d 米，超出 500 米$/);
+  await caption.scrollIntoViewIfNeeded();
+  await shot(page, 'evidence-far-zh');
+  await page.click('#lang-switch');
+  await page.locator('#task-reports .flag-far', { hasText: 'beyond 500 m' }).waitFor();
+  assert.match(await page.locator('#task-reports li', { hasText: '现场照片（证据测试）' }).locator('.flag-far').textContent(),
+    /^taken 30\d\d m from the task, beyond 500 m$/);
+  await done();
+});

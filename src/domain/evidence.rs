@@ -48,6 +48,14 @@ pub struct PhotoFacts {
     pub software: Option<String>,
 }
 
+/// How a photo was recognised as used before.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReusedBy {
+    Content,
+    Likeness,
+}
+
 /// A flag for the verifier, with the numbers behind it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "flag", rename_all = "snake_case")]
@@ -62,12 +70,44 @@ pub enum Flag {
     BeforeTask { taken_at: DateTime<Utc>, task_created_at: DateTime<Utc> },
     /// Taken more than `OLD_DAYS` before the report.
     Old { taken_at: DateTime<Utc>, days_before_report: i64 },
-    /// The same picture (same bytes) is in another report already.
-    Reused,
+    /// The same picture is in another report already: the same bytes, or a copy saved again at
+    /// another quality or size (alike by its difference hash).
+    Reused { by: ReusedBy },
     /// An editing program's name in the Software tag.
     Edited { software: String },
     /// The phone wrote its position in GCJ-02 (converted to WGS 84 here).
     Gcj02,
+    /// The phone's clock, when it sent the report, was `minutes_off` from the service's.
+    Clock { device_time: DateTime<Utc>, minutes_off: i64 },
+}
+
+/// How far a phone's clock may be from the service's before its report is flagged.
+pub const CLOCK_MINUTES: i64 = 10;
+
+/// The flags of a report itself: where the phone was when it was written (`distance_m` from the
+/// task, within `accuracy_m`), and its clock when it was sent (`device_time`, against
+/// `received_at`).
+pub fn report_flags(
+    distance_m: Option<f64>,
+    accuracy_m: Option<f64>,
+    far_m: f64,
+    device_time: Option<DateTime<Utc>>,
+    received_at: DateTime<Utc>,
+) -> Vec<Flag> {
+    let mut out = Vec::new();
+    // The phone may be anywhere within its accuracy: only what lies beyond it counts.
+    if let Some(d) = distance_m
+        && d - accuracy_m.unwrap_or(0.0) > far_m
+    {
+        out.push(Flag::Far { distance_m: d.round(), limit_m: far_m });
+    }
+    if let Some(t) = device_time {
+        let off = (t - received_at).num_minutes();
+        if off.abs() > CLOCK_MINUTES {
+            out.push(Flag::Clock { device_time: t, minutes_off: off });
+        }
+    }
+    out
 }
 
 fn text(field: Option<&exif::Field>) -> Option<String> {
@@ -159,7 +199,7 @@ pub struct Context {
     pub taken_at: Option<DateTime<Utc>>,
     pub task_created_at: DateTime<Utc>,
     pub reported_at: DateTime<Utc>,
-    pub reused: bool,
+    pub reused: Option<ReusedBy>,
 }
 
 /// The flags of a photo whose EXIF says `facts`, in `ctx`.
@@ -184,8 +224,8 @@ pub fn flags(facts: &PhotoFacts, ctx: &Context) -> Vec<Flag> {
         }
         Some(_) => {}
     }
-    if ctx.reused {
-        out.push(Flag::Reused);
+    if let Some(by) = ctx.reused {
+        out.push(Flag::Reused { by });
     }
     if let Some(software) = &facts.software
         && EDITORS.iter().any(|e| software.to_lowercase().contains(e))
@@ -224,7 +264,7 @@ mod tests {
             taken_at,
             task_created_at: "2026-03-01T00:00:00Z".parse().unwrap(),
             reported_at: "2026-06-01T00:00:00Z".parse().unwrap(),
-            reused: false,
+            reused: None,
         }
     }
 
@@ -253,8 +293,26 @@ mod tests {
         );
         let camera = PhotoFacts { software: Some("MIUI 14".into()), ..facts.clone() };
         assert_eq!(flags(&camera, &ctx(Some(0.0), may)), vec![], "a phone's firmware is not an editor");
-        let twice = Context { reused: true, ..ctx(Some(0.0), may) };
-        assert_eq!(flags(&facts, &twice), vec![Flag::Reused]);
+        let twice = Context { reused: Some(ReusedBy::Likeness), ..ctx(Some(0.0), may) };
+        assert_eq!(flags(&facts, &twice), vec![Flag::Reused { by: ReusedBy::Likeness }]);
+    }
+
+    #[test]
+    fn a_report_is_flagged_for_where_the_phone_was_and_its_clock() {
+        let now: DateTime<Utc> = "2026-06-01T08:00:00Z".parse().unwrap();
+        assert_eq!(report_flags(Some(300.0), Some(20.0), 500.0, Some(now), now), vec![]);
+        assert_eq!(
+            report_flags(Some(900.0), Some(50.0), 500.0, None, now),
+            vec![Flag::Far { distance_m: 900.0, limit_m: 500.0 }]
+        );
+        assert_eq!(report_flags(Some(900.0), Some(450.0), 500.0, None, now), vec![], "within the phone's accuracy");
+        let slow: DateTime<Utc> = "2026-06-01T06:30:00Z".parse().unwrap();
+        assert_eq!(
+            report_flags(None, None, 500.0, Some(slow), now),
+            vec![Flag::Clock { device_time: slow, minutes_off: -90 }]
+        );
+        let close: DateTime<Utc> = "2026-06-01T08:09:00Z".parse().unwrap();
+        assert_eq!(report_flags(None, None, 500.0, Some(close), now), vec![]);
     }
 
     #[test]

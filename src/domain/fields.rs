@@ -240,6 +240,17 @@ pub fn amount(max: f64, decimals: Option<u32>) -> impl FnOnce(&Value) -> Result<
     }
 }
 
+/// A number in `min..=max` (a coordinate, a distance in metres).
+pub fn number(min: f64, max: f64) -> impl FnOnce(&Value) -> Result<f64, Message> {
+    move |v| {
+        let x = v.as_f64().ok_or_else(|| wrong_type("number", "must be a number", v))?;
+        if !(min..=max).contains(&x) {
+            return Err(out_of_range(min, max, x));
+        }
+        Ok(x)
+    }
+}
+
 pub fn boolean(v: &Value) -> Result<bool, Message> {
     v.as_bool().ok_or_else(|| wrong_type("boolean", "must be true or false", v))
 }

@@ -36,6 +36,8 @@ pub struct Checked {
     pub media_type: &'static str,
     pub width: u32,
     pub height: u32,
+    /// The picture's difference hash (`dhash`): alike for a re-saved or resized copy.
+    pub dhash: u64,
 }
 
 fn format_of(media_type: &str) -> ImageFormat {
@@ -88,9 +90,32 @@ pub fn check(bytes: &[u8]) -> Result<Checked, Refusal> {
     if u64::from(width) * u64::from(height) > MAX_PIXELS {
         return Err(Refusal::TooBig);
     }
-    DynamicImage::from_decoder(decoder).map_err(|e| refusal(media_type, &e))?;
-    Ok(Checked { media_type, width, height })
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| refusal(media_type, &e))?;
+    Ok(Checked { media_type, width, height, dhash: dhash(&img) })
 }
+
+/// A 64-bit difference hash: the picture shrunk to 9×8 grey pixels, one bit for each pair of
+/// neighbours in a row (is the left one darker). A copy saved again at another quality or size
+/// differs from the original in a few bits at most; another picture in about half of them.
+pub fn dhash(img: &DynamicImage) -> u64 {
+    let small = img.thumbnail_exact(9, 8).to_luma8();
+    let mut hash = 0u64;
+    for y in 0..8 {
+        for x in 0..8 {
+            let darker = small.get_pixel(x, y).0[0] < small.get_pixel(x + 1, y).0[0];
+            hash = (hash << 1) | u64::from(darker);
+        }
+    }
+    hash
+}
+
+/// How many bits two hashes differ in.
+pub fn hash_distance(a: u64, b: u64) -> u32 {
+    (a ^ b).count_ones()
+}
+
+/// At most this many differing bits, two photos are taken for the same picture.
+pub const ALIKE_BITS: u32 = 6;
 
 fn refusal(media_type: &str, e: &image::ImageError) -> Refusal {
     let kind = media_type.trim_start_matches("image/").to_uppercase();
@@ -173,7 +198,26 @@ mod tests {
     #[test]
     fn a_real_photo_passes_with_its_size() {
         let c = check(&jpeg(64, 48)).unwrap();
-        assert_eq!(c, Checked { media_type: "image/jpeg", width: 64, height: 48 });
+        assert_eq!((c.media_type, c.width, c.height), ("image/jpeg", 64, 48));
+    }
+
+    #[test]
+    fn a_resaved_or_resized_copy_hashes_alike_and_another_picture_does_not() {
+        let original = jpeg(640, 480);
+        let img = image::load_from_memory(&original).unwrap();
+        let mut resaved = Vec::new();
+        img.resize(320, 240, image::imageops::FilterType::Triangle)
+            .to_rgb8()
+            .write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut resaved, 40))
+            .unwrap();
+        let other =
+            image::RgbImage::from_fn(640, 480, |x, y| image::Rgb([(y * 5) as u8, (x * 3) as u8, ((x + y) * 2) as u8]));
+        let mut other_bytes = Vec::new();
+        other.write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut other_bytes, 90)).unwrap();
+        let (a, b, c) =
+            (check(&original).unwrap().dhash, check(&resaved).unwrap().dhash, check(&other_bytes).unwrap().dhash);
+        assert!(hash_distance(a, b) <= ALIKE_BITS, "resized and re-saved: {} bits apart", hash_distance(a, b));
+        assert!(hash_distance(a, c) > ALIKE_BITS * 2, "another picture: {} bits apart", hash_distance(a, c));
     }
 
     #[test]

@@ -78,6 +78,13 @@ async fn read_form(req: Request, state: &AppState) -> Result<(serde_json::Map<St
             let value = match name.as_str() {
                 "progress" => text.trim().parse::<i64>().map(Value::from).unwrap_or(Value::String(text)),
                 "confirm_lower" => text.trim().parse::<bool>().map(Value::from).unwrap_or(Value::String(text)),
+                "latitude" | "longitude" | "accuracy" => text
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .map(Value::from)
+                    .unwrap_or(Value::String(text)),
                 _ => Value::String(text),
             };
             form.insert(name, value);
@@ -110,21 +117,31 @@ async fn read_photo(field: axum::extract::multipart::Field<'_>) -> Result<Photo>
     };
     // Decoding is CPU work: off the async threads.
     let decoded = bytes.clone();
-    let checked = tokio::task::spawn_blocking(move || photo::check(&decoded)).await.map_err(|e| {
+    let checked = tokio::task::spawn_blocking(move || {
+        photo::check(&decoded).map(|c| (c, crate::domain::evidence::read(&decoded)))
+    })
+    .await
+    .map_err(|e| {
         tracing::error!(error = %e, "a photo check stopped");
         ApiError::internal()
     })?;
-    if let Err(why) = checked {
-        let detail = format!("the photo '{filename}' {why}");
-        let error = match why {
-            photo::Refusal::Unreadable(_) => FieldError::new("photo", Code::PhotoUnreadable, detail),
-            photo::Refusal::TooBig => FieldError::new("photo", Code::PhotoTooBig, detail)
-                .with("max_side", photo::MAX_SIDE)
-                .with("max_megapixels", photo::MAX_PIXELS / 1_000_000),
-        };
-        return Err(ApiError::invalid(vec![error.with("file", filename.as_str())]));
-    }
-    Ok(Photo::new(bytes.to_vec(), media_type))
+    let (checked, facts) = match checked {
+        Ok(found) => found,
+        Err(why) => return Err(photo_refused(&filename, why)),
+    };
+    Ok(Photo::new(bytes.to_vec(), media_type).read(checked.dhash, facts))
+}
+
+/// The 422 of a photo that does not decode or is too big.
+fn photo_refused(filename: &str, why: photo::Refusal) -> ApiError {
+    let detail = format!("the photo '{filename}' {why}");
+    let error = match why {
+        photo::Refusal::Unreadable(_) => FieldError::new("photo", Code::PhotoUnreadable, detail),
+        photo::Refusal::TooBig => FieldError::new("photo", Code::PhotoTooBig, detail)
+            .with("max_side", photo::MAX_SIDE)
+            .with("max_megapixels", photo::MAX_PIXELS / 1_000_000),
+    };
+    ApiError::invalid(vec![error.with("file", filename)])
 }
 
 /// Reads a report from multipart/form-data (fields `progress`, `note`, `action`, files `photo`) or
@@ -145,13 +162,36 @@ async fn read_report(req: Request, state: &AppState) -> Result<ReportInput> {
         }
     };
     let mut p = Props::new(&form, "");
-    p.refuse_unknown(&["progress", "note", "action", "photo", "confirm_lower"], &[]);
+    p.refuse_unknown(
+        &["progress", "note", "action", "photo", "confirm_lower", "latitude", "longitude", "accuracy", "device_time"],
+        &[],
+    );
+    let latitude = p.optional("latitude", fields::number(-90.0, 90.0));
+    let longitude = p.optional("longitude", fields::number(-180.0, 180.0));
+    let accuracy = p.optional("accuracy", fields::number(0.0, 100_000.0));
+    let sent_from = match (longitude, latitude) {
+        (Some(lon), Some(lat)) => Some(([lon, lat], accuracy)),
+        (None, Some(_)) => {
+            p.fail(
+                "longitude",
+                Message::new(Code::Required, "a position has a longitude too").with("name", "longitude"),
+            );
+            None
+        }
+        (Some(_), None) => {
+            p.fail("latitude", Message::new(Code::Required, "a position has a latitude too").with("name", "latitude"));
+            None
+        }
+        (None, None) => None,
+    };
     let input = ReportInput {
         action: p.optional("action", report_action),
         progress: p.optional("progress", |v| fields::integer(0, 100)(v).map(|n| n as i16)),
         note: p.optional("note", fields::text(5000, true)).unwrap_or_default(),
         photos,
         confirm_lower: p.optional("confirm_lower", fields::boolean).unwrap_or(false),
+        sent_from,
+        device_time: p.optional("device_time", fields::timestamp),
     };
     if input.action == Some(Action::Complete) && input.progress.is_some_and(|p| p != 100) {
         let why = Message::new(Code::ProgressFull, "a completion report has progress 100 (or leave it out)");

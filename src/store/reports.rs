@@ -21,12 +21,23 @@ pub struct Photo {
     pub bytes: Vec<u8>,
     pub media_type: &'static str,
     pub sha256: String,
+    /// The picture's difference hash, when it was decoded (`domain::photo::check`).
+    pub dhash: Option<u64>,
+    /// What its EXIF says, when it was read (`domain::evidence::read`).
+    pub facts: Option<evidence::PhotoFacts>,
 }
 
 impl Photo {
     pub fn new(bytes: Vec<u8>, media_type: &'static str) -> Self {
         let sha256 = format!("{:x}", Sha256::digest(&bytes));
-        Photo { bytes, media_type, sha256 }
+        Photo { bytes, media_type, sha256, dhash: None, facts: None }
+    }
+
+    /// The photo with what checking it found: its hash and its EXIF.
+    pub fn read(mut self, dhash: u64, facts: evidence::PhotoFacts) -> Self {
+        self.dhash = Some(dhash);
+        self.facts = Some(facts);
+        self
     }
 }
 
@@ -37,6 +48,10 @@ pub struct ReportInput {
     pub photos: Vec<Photo>,
     /// The reporter confirms that the report lowers progress (see `review::check_lowering`).
     pub confirm_lower: bool,
+    /// Where the phone was when the report was written: longitude, latitude, accuracy (metres).
+    pub sent_from: Option<([f64; 2], Option<f64>)>,
+    /// The phone's clock when it sent the report.
+    pub device_time: Option<DateTime<Utc>>,
 }
 
 impl ReportInput {
@@ -91,6 +106,7 @@ pub struct Evidence {
 
 /// The evidence of one photo, as computed when its report is filed.
 struct PhotoEvidence {
+    dhash: Option<i64>,
     taken_at: Option<DateTime<Utc>>,
     position: Option<[f64; 2]>,
     camera: Option<String>,
@@ -112,6 +128,24 @@ pub struct ReportView {
     pub status_after: String,
     pub created_at: DateTime<Utc>,
     pub photos: Vec<PhotoRef>,
+    /// Where the phone was when the report was written, when the officer let the browser say.
+    pub sent_from: Option<SentFrom>,
+    /// The phone's clock when it sent the report.
+    pub device_time: Option<DateTime<Utc>>,
+    /// The report's own flags for the verifier: `far` (the phone's position), `clock`.
+    #[schema(value_type = Vec<Object>)]
+    pub flags: serde_json::Value,
+}
+
+/// The phone's position when a report was written.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SentFrom {
+    /// Longitude, latitude (WGS 84).
+    pub position: [f64; 2],
+    /// How sure the phone was, in metres.
+    pub accuracy_m: Option<f64>,
+    /// Metres from the task's geometry.
+    pub distance_m: Option<f64>,
 }
 
 struct ReportRow {
@@ -125,6 +159,12 @@ struct ReportRow {
     status_before: String,
     status_after: String,
     created_at: DateTime<Utc>,
+    sent_lon: Option<f64>,
+    sent_lat: Option<f64>,
+    sent_accuracy_m: Option<f64>,
+    sent_distance_m: Option<f64>,
+    device_time: Option<DateTime<Utc>>,
+    flags: serde_json::Value,
 }
 
 struct PhotoRow {
@@ -148,7 +188,8 @@ macro_rules! query_reports {
         sqlx::query_as!(
             ReportRow,
             "SELECT r.id, r.task_id, u.username AS author, u.display_name AS author_name, r.action,
-                    r.progress, r.note, r.status_before, r.status_after, r.created_at
+                    r.progress, r.note, r.status_before, r.status_after, r.created_at, r.sent_lon, r.sent_lat,
+                    r.sent_accuracy_m, r.sent_distance_m, r.device_time, r.flags
              FROM reports r JOIN users u ON u.id = r.author_id " + $rest,
             $($arg),*
         )
@@ -195,6 +236,13 @@ async fn views(conn: &mut PgConnection, rows: Vec<ReportRow>) -> Result<Vec<Repo
             status_before: r.status_before,
             status_after: r.status_after,
             created_at: r.created_at,
+            sent_from: r.sent_lon.zip(r.sent_lat).map(|(lon, lat)| SentFrom {
+                position: [lon, lat],
+                accuracy_m: r.sent_accuracy_m,
+                distance_m: r.sent_distance_m,
+            }),
+            device_time: r.device_time,
+            flags: r.flags,
         })
         .collect())
 }
@@ -286,7 +334,7 @@ pub async fn file(
         return Err(StoreError::Stale { current_version: current.version });
     }
     let step = Step::plan(&current, input)?;
-    let evidence = evidence_of(&mut *tx, filing.task, &input.photos).await?;
+    let evidence = evidence_of(&mut *tx, filing.task, input).await?;
     let report_id = insert_report(&mut *tx, filing, input, &step, &evidence).await?;
     let version = advance_task(&mut *tx, filing, input, &step, current.progress, report_id).await?;
     photos.put_all(&mut *tx, &input.photos).await.map_err(StoreError::PhotoNotStored)?;
@@ -301,26 +349,37 @@ async fn insert_report(
     filing: &Filing<'_>,
     input: &ReportInput,
     step: &Step,
-    evidence: &[PhotoEvidence],
+    evidence: &Evidences,
 ) -> Result<Uuid, sqlx::Error> {
+    let flags = match &evidence.report.flags {
+        serde_json::Value::Array(_) => evidence.report.flags.clone(),
+        _ => serde_json::json!([]),
+    };
     let report_id = sqlx::query_scalar!(
-        "INSERT INTO reports (task_id, author_id, action, progress, note, status_before, status_after)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO reports (task_id, author_id, action, progress, note, status_before, status_after,
+                              sent_lon, sent_lat, sent_accuracy_m, sent_distance_m, device_time, flags)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
         filing.task,
         filing.author,
         input.action.map(|a| a.as_str()),
         input.progress,
         input.note,
         step.before.as_str(),
-        step.after.as_str()
+        step.after.as_str(),
+        input.sent_from.map(|(at, _)| at[0]),
+        input.sent_from.map(|(at, _)| at[1]),
+        input.sent_from.and_then(|(_, accuracy)| accuracy),
+        evidence.report.distance_m,
+        input.device_time,
+        flags
     )
     .fetch_one(&mut *conn)
     .await?;
-    for (i, (p, e)) in input.photos.iter().zip(evidence).enumerate() {
+    for (i, (p, e)) in input.photos.iter().zip(&evidence.photos).enumerate() {
         sqlx::query!(
             "INSERT INTO report_photos (report_id, position, sha256, media_type, bytes, taken_at, taken_lon, taken_lat,
-                                        camera, software, distance_m, flags)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                                        camera, software, distance_m, flags, dhash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             report_id,
             i as i16,
             p.sha256,
@@ -332,7 +391,8 @@ async fn insert_report(
             e.camera,
             e.software,
             e.distance_m,
-            e.flags
+            e.flags,
+            e.dhash
         )
         .execute(&mut *conn)
         .await?;
@@ -342,9 +402,10 @@ async fn insert_report(
 
 /// What each photo says about itself against the task it is reported on (domain::evidence): read
 /// in the report's transaction, so "reused" sees every report filed before this one.
-async fn evidence_of(conn: &mut PgConnection, task: Uuid, photos: &[Photo]) -> Result<Vec<PhotoEvidence>, sqlx::Error> {
-    if photos.is_empty() {
-        return Ok(Vec::new());
+async fn evidence_of(conn: &mut PgConnection, task: Uuid, input: &ReportInput) -> Result<Evidences, sqlx::Error> {
+    let photos = &input.photos;
+    if photos.is_empty() && input.sent_from.is_none() && input.device_time.is_none() {
+        return Ok(Evidences { photos: Vec::new(), report: ReportEvidence::default() });
     }
     let t = sqlx::query!(
         r#"SELECT ST_AsGeoJSON(geom) AS "geometry!", created_at,
@@ -360,13 +421,24 @@ async fn evidence_of(conn: &mut PgConnection, task: Uuid, photos: &[Photo]) -> R
     let now = Utc::now();
     let mut out = Vec::with_capacity(photos.len());
     for p in photos {
-        let reused = sqlx::query_scalar!(
-            r#"SELECT EXISTS (SELECT 1 FROM report_photos WHERE sha256 = $1) AS "reused!""#,
-            p.sha256
+        // The hash's bits as PostgreSQL's bigint holds them.
+        let dhash = p.dhash.map(|h| h as i64);
+        let used = sqlx::query!(
+            r#"SELECT EXISTS (SELECT 1 FROM report_photos WHERE sha256 = $1) AS "same!",
+                      EXISTS (SELECT 1 FROM report_photos WHERE sha256 <> $1 AND dhash IS NOT NULL
+                              AND bit_count((dhash # $2)::bit(64)) <= $3) AS "alike!""#,
+            p.sha256,
+            dhash,
+            crate::domain::photo::ALIKE_BITS as i32
         )
         .fetch_one(&mut *conn)
         .await?;
-        let facts = evidence::read(&p.bytes);
+        let reused = match (used.same, used.alike) {
+            (true, _) => Some(evidence::ReusedBy::Content),
+            (false, true) => Some(evidence::ReusedBy::Likeness),
+            _ => None,
+        };
+        let facts = p.facts.clone().unwrap_or_else(|| evidence::read(&p.bytes));
         let distance_m = facts.position.zip(geometry.as_ref()).and_then(|(at, g)| evidence::distance_m(at, g));
         let taken_at = facts.taken_at(county);
         let context = evidence::Context {
@@ -384,6 +456,7 @@ async fn evidence_of(conn: &mut PgConnection, task: Uuid, photos: &[Photo]) -> R
             (make, model) => make.clone().or(model.clone()),
         };
         out.push(PhotoEvidence {
+            dhash,
             taken_at,
             position: facts.position,
             camera,
@@ -392,7 +465,24 @@ async fn evidence_of(conn: &mut PgConnection, task: Uuid, photos: &[Photo]) -> R
             flags,
         });
     }
-    Ok(out)
+    let distance_m = input.sent_from.zip(geometry.as_ref()).and_then(|((at, _), g)| evidence::distance_m(at, g));
+    let accuracy_m = input.sent_from.and_then(|(_, accuracy)| accuracy);
+    let flags = evidence::report_flags(distance_m, accuracy_m, evidence::DEFAULT_FAR_M, input.device_time, now);
+    let report = ReportEvidence { distance_m, flags: serde_json::to_value(flags).unwrap_or_default() };
+    Ok(Evidences { photos: out, report })
+}
+
+/// What the service made of a report's photos and of the report itself when it was filed.
+struct Evidences {
+    photos: Vec<PhotoEvidence>,
+    report: ReportEvidence,
+}
+
+/// The distance of the phone's position from the task, and the report's flags.
+#[derive(Default)]
+struct ReportEvidence {
+    distance_m: Option<f64>,
+    flags: serde_json::Value,
 }
 
 /// Moves the task to the report's status and progress, and records the `reported` event.

@@ -147,11 +147,16 @@ fn exif_photo(seed: u8, at: Option<(f64, f64)>, taken: Option<&str>, software: &
 import io, sys, json
 from PIL import Image
 seed, at, taken, software, datum = json.loads(sys.argv[1])
-img = Image.new("RGB", (640, 480))
-px = img.load()
-for x in range(0, 640, 4):
-    for y in range(0, 480, 4):
-        px[x, y] = ((x * seed) % 256, (y + seed) % 256, (x + y) % 256)
+from PIL import ImageDraw
+import random
+random.seed(seed)
+# A scene rather than a pattern: a sky-to-ground gradient and a few shapes where the seed puts them.
+img = Image.linear_gradient("L").resize((640, 480)).convert("RGB")
+draw = ImageDraw.Draw(img)
+for _ in range(6):
+    x, y = random.randrange(0, 560), random.randrange(0, 400)
+    draw.rectangle([x, y, x + random.randrange(30, 200), y + random.randrange(30, 160)],
+                   fill=tuple(random.randrange(0, 256) for _ in range(3)))
 exif = Image.Exif()
 exif[0x010F] = "HUAWEI"
 exif[0x0110] = "Mate 60"
@@ -244,13 +249,90 @@ async fn each_photo_says_where_and_when_it_was_taken_and_the_verifier_sees_every
             &officer.etag(&id).await,
             &new_key(),
             &[("progress", "70"), ("note", "再用一次")],
-            &[("again.jpg", near)],
+            &[("again.jpg", near.clone())],
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
-    assert_eq!(flag_names(&evidence_of(&app, &id, "再用一次").await[0]), ["reused"]);
+    let again = &evidence_of(&app, &id, "再用一次").await[0];
+    assert_eq!(flag_names(again), ["reused"]);
+    assert_eq!(again["flags"][0]["by"], "content");
+
+    // So is a copy of it saved again smaller and at another quality (its EXIF lost on the way).
+    let img = image::load_from_memory(&near).unwrap().resize(480, 360, image::imageops::FilterType::Triangle);
+    let mut resaved = Vec::new();
+    img.to_rgb8().write_with_encoder(image::codecs::jpeg::JpegEncoder::new_with_quality(&mut resaved, 50)).unwrap();
+    assert_ne!(resaved, near);
+    let res = officer
+        .report(
+            &id,
+            &officer.etag(&id).await,
+            &new_key(),
+            &[("progress", "75"), ("note", "另存一份")],
+            &[("copy.jpg", resaved)],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let copy = &evidence_of(&app, &id, "另存一份").await[0];
+    assert_eq!(flag_names(copy), ["no_position", "no_time", "reused"]);
+    assert_eq!(copy["flags"][2]["by"], "likeness");
+    // Another picture is not taken for it.
+    assert!(!flag_names(&e[1]).contains(&"reused".to_owned()));
 
     // None of it reaches the public: reports are staff's.
     let public = app.anonymous().get(&format!("/api/tasks/{id}/reports")).await;
     assert_ne!(public.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_report_says_where_the_phone_was_and_its_clock_and_a_resend_from_later_is_the_same_report() {
+    let app = spawn_app().await;
+    let id = public_task(&app).await; // at 119.95, 30.85
+    let officer = app.login(&format!("township-{MIDDLE}")).await;
+    let behind = (chrono::Utc::now() - chrono::Duration::minutes(90)).to_rfc3339();
+    let key = new_key();
+    let etag = officer.etag(&id).await;
+    let fields = [
+        ("progress", "55"),
+        ("note", "在镇上写的"),
+        ("longitude", "119.95"),
+        ("latitude", "30.877"),
+        ("accuracy", "30"),
+        ("device_time", behind.as_str()),
+    ];
+    let res = officer.report(&id, &etag, &key, &fields, &[]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let report: Value = res.json().await.unwrap();
+    let d = report["sent_from"]["distance_m"].as_f64().unwrap();
+    assert!((2950.0..3050.0).contains(&d), "{report}");
+    assert_eq!(report["sent_from"]["accuracy_m"], 30.0);
+    let flags: Vec<&str> = report["flags"].as_array().unwrap().iter().map(|f| f["flag"].as_str().unwrap()).collect();
+    assert_eq!(flags, ["far", "clock"], "{report}");
+    let clock = &report["flags"][1];
+    assert!((-91..=-89).contains(&clock["minutes_off"].as_i64().unwrap()), "{clock}");
+
+    // The outbox sends the same report again later, with the phone's clock of that moment: it is
+    // the same report, stored once.
+    let later = chrono::Utc::now().to_rfc3339();
+    let again: Vec<(&str, &str)> =
+        fields.iter().filter(|(k, _)| *k != "device_time").copied().chain([("device_time", later.as_str())]).collect();
+    let res = officer.report(&id, &etag, &key, &again, &[]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.headers()["idempotent-replayed"], "true");
+    let reports: Value = app.get(&format!("/api/tasks/{id}/reports")).await.json().await.unwrap();
+    assert_eq!(reports.as_array().unwrap().iter().filter(|r| r["note"] == "在镇上写的").count(), 1);
+
+    // Half a position, or one off the globe, is refused with its field named; nothing is stored.
+    let etag = officer.etag(&id).await;
+    for (sent, pointer, code) in [
+        (vec![("note", "x"), ("latitude", "30.8")], "longitude", "required"),
+        (vec![("note", "x"), ("latitude", "95"), ("longitude", "119.9")], "latitude", "range"),
+        (vec![("note", "x"), ("device_time", "yesterday")], "device_time", "format"),
+    ] {
+        let body =
+            problem(officer.report(&id, &etag, &new_key(), &sent, &[]).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(body["errors"][0]["pointer"], format!("/{pointer}"), "{body}");
+        assert_eq!(body["errors"][0]["code"], code, "{body}");
+    }
+    let reports: Value = app.get(&format!("/api/tasks/{id}/reports")).await.json().await.unwrap();
+    assert_eq!(reports.as_array().unwrap().len(), 1);
 }

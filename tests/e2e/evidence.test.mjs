@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { launch, open, apiAs, tasks, shot } from './helpers.mjs';
+import { launch, open, apiAs, tasks, shot, login, gotoReady, BASE, PHONE } from './helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -57,5 +57,38 @@ test('the bureau sees where a report photo was taken, how far from its task, and
   await page.locator('#task-reports .flag-far', { hasText: 'beyond 500 m' }).waitFor();
   assert.match(await page.locator('#task-reports li', { hasText: '现场照片（证据测试）' }).locator('.flag-far').textContent(),
     /^taken 30\d\d m from the task, beyond 500 m$/);
+  await done();
+});
+
+test('a report written on a phone says where the phone was, and the bureau sees it was far from its task', async () => {
+  const township = '330599107';
+  const officer = await apiAs(`township-${township}`);
+  const task = (await tasks(officer, { township, status: 'in_progress' })).features
+    .find((f) => f.geometry.type === 'Point' && f.properties.progress < 95);
+  assert.ok(task, 'a point task under way');
+  const [lon, lat] = task.geometry.coordinates;
+  // The officer writes it at the township office, 3 km north of the site, and lets the browser say so.
+  const context = await browser.newContext({ ...PHONE, baseURL: BASE, locale: 'zh-CN', timezoneId: 'Asia/Shanghai',
+    serviceWorkers: 'block', permissions: ['geolocation'], geolocation: { longitude: lon, latitude: lat + 0.027, accuracy: 25 } });
+  const page = await context.newPage();
+  await login(page, `township-${township}`);
+  await gotoReady(page, '/');
+  await page.locator(`#mine-list li[data-code="${task.properties.code}"] .mine-report`).click();
+  await page.locator('#report-form').waitFor();
+  await page.fill('#r-progress', String(task.properties.progress + 2));
+  await page.fill('#r-note', '在镇政府写的上报');
+  await page.click('#r-submit');
+  await page.locator('#task-message', { hasText: task.properties.code }).waitFor();
+  await context.close();
+
+  const stored = (await officer.get(`/api/tasks/${task.id}/reports`)).body.find((r) => r.note === '在镇政府写的上报');
+  assert.ok(Math.abs(stored.sent_from.position[1] - (lat + 0.027)) < 1e-6, JSON.stringify(stored.sent_from));
+  assert.equal(stored.sent_from.accuracy_m, 25);
+  assert.deepEqual(stored.flags.map((f) => f.flag), ['far'], 'the phone clock is the server\'s: no clock flag');
+
+  const { page: bureau, done } = await open(browser, { user: 'bureau', path: `/?task=${task.id}` });
+  const report = bureau.locator('#task-reports li', { hasText: '在镇政府写的上报' });
+  await report.locator('.report-evidence').waitFor();
+  assert.match(await report.locator('.report-evidence .flag-far').textContent(), /^上报时手机距任务 30\d\d 米，超出 500 米$/);
   await done();
 });

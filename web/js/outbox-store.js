@@ -77,6 +77,14 @@ export function reportBody(entry) {
   if (entry.progress !== null && entry.progress !== undefined) form.append('progress', String(entry.progress));
   form.append('note', entry.note || '');
   if (entry.confirmLower) form.append('confirm_lower', 'true');
+  // Where the phone was when the report was written, if the officer let the browser say.
+  if (entry.position) {
+    form.append('longitude', String(entry.position.lon));
+    form.append('latitude', String(entry.position.lat));
+    if (Number.isFinite(entry.position.accuracy)) form.append('accuracy', String(entry.position.accuracy));
+  }
+  // The phone's clock as the report leaves: the service compares it with its own.
+  form.append('device_time', new Date().toISOString());
   for (const p of entry.photos || []) form.append('photo', p.blob, p.name);
   return form;
 }

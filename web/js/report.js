@@ -69,6 +69,23 @@ async function sendReport(entry, { onSent, onQueued, onStale }) {
   return null;
 }
 
+/**
+ * Where the phone is, if the officer lets the browser say (it asks once; a refusal or no fix
+ * within a few seconds sends the report without): longitude, latitude, accuracy in metres.
+ * @returns {Promise<{lon: number, lat: number, accuracy: number} | null>}
+ */
+async function hereNow() {
+  if (!navigator.geolocation) return null;
+  const asked = await navigator.permissions?.query({ name: 'geolocation' }).catch(() => null);
+  if (asked?.state === 'denied') return null;
+  return new Promise((resolve) => {
+    navigator.geolocation.getCurrentPosition(
+      (p) => resolve({ lon: p.coords.longitude, lat: p.coords.latitude, accuracy: p.coords.accuracy }),
+      () => resolve(null),
+      { enableHighAccuracy: true, timeout: 4000, maximumAge: 120000 });
+  });
+}
+
 /** A refusal above the form and each field's error beside its field. */
 function showRefusal(form, error, err) {
   const slot = (e) => form.querySelector(`.field-error[data-for="${String(e.pointer).replace(/^\//, '')}"]`);
@@ -124,12 +141,13 @@ export function reportForm(feature, etag, handlers) {
     submit.disabled = true;
     submit.textContent = t('report.compressing');
     // Made small on the phone before they wait or travel: a camera's picture is several MB.
-    const small = await Promise.all(files.map(compressPhoto));
+    const [small, position] = await Promise.all([Promise.all(files.map(compressPhoto)), hereNow()]);
     submit.textContent = t('report.send');
     const entry = {
       key, taskId: feature.id, etag, code: p.code, title: p.title, action: form.elements.action.value || null,
       progress: progress.value === '' ? null : Number(progress.value), note: note.value.trim(),
       photos: small, created: new Date().toISOString(), username: handlers.username, confirmLower: lower, lang: lang(),
+      position,
     };
     const refusal = await sendReport(entry, handlers).finally(() => { submit.disabled = false; });
     if (refusal) showRefusal(form, error, refusal);

@@ -57,6 +57,7 @@ export function reportList(reports) {
       r.action ? h('strong', {}, ` · ${actionName(r.action)}`) : '',
       r.progress !== null && r.progress !== undefined ? ` · ${r.progress}%` : '',
       r.note ? h('p', {}, r.note) : null,
+      reportEvidence(r),
       r.photos?.length ? h('div', { class: 'photos' }, r.photos.map((ph, i) => h('figure', { class: 'photo' },
         h('a', { href: ph.url, target: '_blank', rel: 'noopener' },
           h('img', { src: ph.url, alt: t('reports.photo', { n: i + 1 }), loading: 'lazy' })),
@@ -68,7 +69,12 @@ export function reportList(reports) {
 function flagText(f) {
   const params = { ...f };
   if (f.taken_at) params.taken = fmtDateTime(f.taken_at);
-  return t(`evidence.flag.${f.flag}`, params);
+  if (f.device_time) {
+    params.time = fmtDateTime(f.device_time);
+    params.minutes = Math.abs(f.minutes_off);
+  }
+  if (f.flag === 'clock') return t(f.minutes_off < 0 ? 'evidence.flag.clockBehind' : 'evidence.flag.clockAhead', params);
+  return t(f.by === 'likeness' ? 'evidence.flag.reusedLikeness' : `evidence.flag.${f.flag}`, params);
 }
 
 /**
@@ -87,6 +93,17 @@ function evidenceNote(ev) {
   const flags = ev.flags || [];
   return h('figcaption', { class: 'evidence' }, facts ? h('span', {}, facts) : null,
     flags.length ? h('ul', { class: 'flags' }, flags.map((f) => h('li', { class: `flag flag-${f.flag}` }, flagText(f)))) : null);
+}
+
+/** Where the phone was when the report was written and the report's own flags (far, clock). */
+function reportEvidence(r) {
+  const d = r.sent_from?.distance_m;
+  const where = r.sent_from ? t('evidence.sentFrom', { m: d === null || d === undefined ? '?' : Math.round(d) }) : null;
+  const flags = r.flags || [];
+  if (!where && !flags.length) return null;
+  return h('div', { class: 'evidence report-evidence' }, where ? h('span', {}, where) : null,
+    flags.length ? h('ul', { class: 'flags' }, flags.map((f) => h('li', { class: `flag flag-${f.flag}` },
+      f.flag === 'far' ? t('evidence.flag.sentFar', f) : flagText(f)))) : null);
 }
 
 /** The task's public and (for those entitled) private fields, as a definition list; its version,

@@ -63,10 +63,70 @@ pub struct TaskFilter {
     pub offset: i64,
     /// The properties each feature carries (`properties=code,status`); all when None.
     pub properties: Option<Vec<String>>,
+    /// The order of the list (`sortby=-due_date,code`); by code when empty.
+    pub sort: Vec<SortKey>,
 }
 
-pub const PARAMETERS: &[&str] =
-    &["bbox", "category", "status", "township", "overdue", "supervised", "q", "limit", "offset", "properties"];
+/// One key of `sortby`: a property and its direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortKey {
+    pub property: &'static str,
+    pub descending: bool,
+}
+
+/// The properties a list may be sorted by: what everyone sees of a task (the private contact
+/// fields are not offered, so a sort cannot reveal them).
+pub const SORTABLE: &[&str] = &[
+    "code",
+    "title",
+    "category",
+    "status",
+    "progress",
+    "township",
+    "due_date",
+    "planned_investment",
+    "actual_investment",
+    "target_quantity",
+    "supervised",
+    "completed_at",
+    "verified_at",
+    "last_report_at",
+    "created_at",
+    "updated_at",
+];
+
+/// `sortby`: comma-separated properties, each ascending, or descending with a leading `-` (a
+/// leading `+`, which a query string may bring as a space, is ascending too).
+pub fn sort_keys(s: &str) -> Result<Vec<SortKey>, Message> {
+    list(s)
+        .iter()
+        .map(|key| {
+            let (name, descending) = match key.strip_prefix('-') {
+                Some(rest) => (rest.trim(), true),
+                None => (key.trim_start_matches('+').trim(), false),
+            };
+            let property = SORTABLE.iter().find(|p| **p == name).ok_or_else(|| {
+                let detail = format!("cannot sort by '{name}'; sortable properties are: {}", SORTABLE.join(", "));
+                Message::new(Code::UnknownValue, detail).with("got", name).with("allowed", SORTABLE.to_vec())
+            })?;
+            Ok(SortKey { property, descending })
+        })
+        .collect()
+}
+
+pub const PARAMETERS: &[&str] = &[
+    "bbox",
+    "category",
+    "status",
+    "township",
+    "overdue",
+    "supervised",
+    "q",
+    "limit",
+    "offset",
+    "properties",
+    "sortby",
+];
 
 /// A task feature's properties, as `properties=` may name them (store::tasks::TaskProperties; the
 /// last four only staff see).
@@ -234,6 +294,7 @@ impl TaskFilter {
                 "limit" => f.limit = number("limit", value, 1, MAX_LIMIT)?,
                 "offset" => f.offset = number("offset", value, 0, i64::from(i32::MAX))?,
                 "properties" => f.properties = Some(property_names(value)?),
+                "sortby" => f.sort = sort_keys(value)?,
                 _ => unreachable!("every allowed parameter is handled"),
             }
             Ok(())
@@ -273,6 +334,14 @@ mod tests {
     }
 
     #[test]
+    fn sortby_reads_several_keys_each_with_its_direction() {
+        let f = TaskFilter::parse(&pairs("sortby=-due_date,+progress, code")).unwrap();
+        let keys: Vec<(&str, bool)> = f.sort.iter().map(|k| (k.property, k.descending)).collect();
+        assert_eq!(keys, [("due_date", true), ("progress", false), ("code", false)]);
+        assert!(TaskFilter::parse(&pairs("")).unwrap().sort.is_empty());
+    }
+
+    #[test]
     fn only_the_named_properties_are_kept() {
         let mut p = serde_json::json!({"code": "WS-1", "title": "t", "description": "long"});
         keep_properties(&mut p, &["code".into(), "title".into()]);
@@ -300,6 +369,7 @@ mod tests {
             ("catgory=energy", "catgory", "unknown parameter 'catgory'"),
             ("q=a&q=b", "q", "more than once"),
             ("properties=code,colour", "properties", "unknown property 'colour'"),
+            ("sortby=-due_date,contact_phone", "sortby", "cannot sort by 'contact_phone'"),
         ] {
             let e = TaskFilter::parse(&pairs(q)).unwrap_err();
             assert_eq!(e[0].pointer, param, "{q}");

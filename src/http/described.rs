@@ -93,6 +93,7 @@ fn constrain_query(param: &mut Value) {
         "status" => json!({"pattern": list_pattern(&Status::ALL.iter().map(|(n, _)| *n).collect::<Vec<_>>(), true)}),
         "category" => json!({"pattern": list_pattern(CATEGORIES, true)}),
         "properties" => json!({"pattern": list_pattern(crate::domain::filter::TASK_PROPERTIES, true)}),
+        "sortby" => json!({"pattern": sort_pattern(crate::domain::filter::SORTABLE)}),
         "kind" if param["description"].as_str().is_some_and(|d| d.contains("comma list")) => {
             let kinds: Vec<&str> = SecurityEventKind::ALL.iter().map(|k| k.as_str()).collect();
             json!({"pattern": list_pattern(&kinds, false)})
@@ -137,6 +138,14 @@ fn offer_html(op: &mut Map<String, Value>) {
     if let Some(content) = content.and_then(Value::as_object_mut) {
         content.entry("text/html").or_insert_with(|| json!({"schema": {"type": "string"}}));
     }
+}
+
+/// A comma list of these names, each ascending (any leading `+`, a space once decoded) or
+/// descending (one leading `-`), as `domain::filter::sort_keys` reads it.
+fn sort_pattern(names: &[&str]) -> String {
+    let name = format!("({})", names.join("|"));
+    let item = format!(r"\s*(-\s*{name}|\+*\s*{name})\s*");
+    format!(r"^[\s,]*({item}(,[\s,]*{item})*)?[\s,]*$")
 }
 
 /// A comma list of these names, spaces and empty items allowed as the service reads it

@@ -159,6 +159,7 @@ async fn stale(state: &AppState, id: uuid::Uuid, viewer: &Viewer, expected: i32,
         ("limit" = Option<i64>, Query, description = "page size, 1–10000, default 500", minimum = 1, maximum = 10000),
         ("offset" = Option<i64>, Query, description = "tasks to skip", minimum = 0, maximum = 2147483647),
         ("properties" = Option<String>, Query, description = "the properties each task carries, comma-separated (e.g. code,title,status): the map asks only for what it draws; all when absent"),
+        ("sortby" = Option<String>, Query, description = "the order: properties, comma-separated, each ascending or with a leading - descending (e.g. -due_date,code); empty values last; by code when absent"),
     ),
     responses(
         (status = 200, description = "One page of matching tasks; ETag and Cache-Control set (public for anonymous callers)", body = TaskCollection, content_type = "application/geo+json"),

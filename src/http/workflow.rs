@@ -144,6 +144,22 @@ fn photo_refused(filename: &str, why: photo::Refusal) -> ApiError {
     ApiError::invalid(vec![error.with("file", filename)])
 }
 
+/// Where the phone was when the report was written: longitude and latitude together, and how
+/// sure it was (metres).
+fn sent_from(p: &mut Props) -> Option<([f64; 2], Option<f64>)> {
+    let latitude = p.optional("latitude", fields::number(-90.0, 90.0));
+    let longitude = p.optional("longitude", fields::number(-180.0, 180.0));
+    let accuracy = p.optional("accuracy", fields::number(0.0, 100_000.0));
+    let missing = match (longitude, latitude) {
+        (Some(lon), Some(lat)) => return Some(([lon, lat], accuracy)),
+        (None, None) => return None,
+        (None, Some(_)) => "longitude",
+        (Some(_), None) => "latitude",
+    };
+    p.fail(missing, Message::new(Code::Required, format!("a position has a {missing} too")).with("name", missing));
+    None
+}
+
 /// Reads a report from multipart/form-data (fields `progress`, `note`, `action`, files `photo`) or
 /// from JSON (no photos).
 async fn read_report(req: Request, state: &AppState) -> Result<ReportInput> {
@@ -166,24 +182,7 @@ async fn read_report(req: Request, state: &AppState) -> Result<ReportInput> {
         &["progress", "note", "action", "photo", "confirm_lower", "latitude", "longitude", "accuracy", "device_time"],
         &[],
     );
-    let latitude = p.optional("latitude", fields::number(-90.0, 90.0));
-    let longitude = p.optional("longitude", fields::number(-180.0, 180.0));
-    let accuracy = p.optional("accuracy", fields::number(0.0, 100_000.0));
-    let sent_from = match (longitude, latitude) {
-        (Some(lon), Some(lat)) => Some(([lon, lat], accuracy)),
-        (None, Some(_)) => {
-            p.fail(
-                "longitude",
-                Message::new(Code::Required, "a position has a longitude too").with("name", "longitude"),
-            );
-            None
-        }
-        (Some(_), None) => {
-            p.fail("latitude", Message::new(Code::Required, "a position has a latitude too").with("name", "latitude"));
-            None
-        }
-        (None, None) => None,
-    };
+    let sent_from = sent_from(&mut p);
     let input = ReportInput {
         action: p.optional("action", report_action),
         progress: p.optional("progress", |v| fields::integer(0, 100)(v).map(|n| n as i16)),

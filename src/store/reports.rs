@@ -403,8 +403,7 @@ async fn insert_report(
 /// What each photo says about itself against the task it is reported on (domain::evidence): read
 /// in the report's transaction, so "reused" sees every report filed before this one.
 async fn evidence_of(conn: &mut PgConnection, task: Uuid, input: &ReportInput) -> Result<Evidences, sqlx::Error> {
-    let photos = &input.photos;
-    if photos.is_empty() && input.sent_from.is_none() && input.device_time.is_none() {
+    if input.photos.is_empty() && input.sent_from.is_none() && input.device_time.is_none() {
         return Ok(Evidences { photos: Vec::new(), report: ReportEvidence::default() });
     }
     let t = sqlx::query!(
@@ -418,58 +417,64 @@ async fn evidence_of(conn: &mut PgConnection, task: Uuid, input: &ReportInput) -
         t.geometry.parse::<geojson::Geometry>().ok().and_then(|g| g.try_into().ok());
     let county =
         chrono::FixedOffset::east_opt(t.county_offset).unwrap_or(chrono::FixedOffset::east_opt(0).expect("UTC"));
-    let now = Utc::now();
-    let mut out = Vec::with_capacity(photos.len());
-    for p in photos {
-        // The hash's bits as PostgreSQL's bigint holds them.
-        let dhash = p.dhash.map(|h| h as i64);
-        let used = sqlx::query!(
-            r#"SELECT EXISTS (SELECT 1 FROM report_photos WHERE sha256 = $1) AS "same!",
-                      EXISTS (SELECT 1 FROM report_photos WHERE sha256 <> $1 AND dhash IS NOT NULL
-                              AND bit_count((dhash # $2)::bit(64)) <= $3) AS "alike!""#,
-            p.sha256,
-            dhash,
-            crate::domain::photo::ALIKE_BITS as i32
-        )
-        .fetch_one(&mut *conn)
-        .await?;
-        let reused = match (used.same, used.alike) {
-            (true, _) => Some(evidence::ReusedBy::Content),
-            (false, true) => Some(evidence::ReusedBy::Likeness),
-            _ => None,
-        };
-        let facts = p.facts.clone().unwrap_or_else(|| evidence::read(&p.bytes));
-        let distance_m = facts.position.zip(geometry.as_ref()).and_then(|(at, g)| evidence::distance_m(at, g));
-        let taken_at = facts.taken_at(county);
-        let context = evidence::Context {
-            distance_m,
-            far_m: evidence::DEFAULT_FAR_M,
-            taken_at,
-            task_created_at: t.created_at,
-            reported_at: now,
-            reused,
-        };
-        let flags = serde_json::to_value(evidence::flags(&facts, &context)).unwrap_or_default();
-        let camera = match (&facts.make, &facts.model) {
-            (Some(make), Some(model)) if model.starts_with(make.as_str()) => Some(model.clone()),
-            (Some(make), Some(model)) => Some(format!("{make} {model}")),
-            (make, model) => make.clone().or(model.clone()),
-        };
-        out.push(PhotoEvidence {
-            dhash,
-            taken_at,
-            position: facts.position,
-            camera,
-            software: facts.software,
-            distance_m,
-            flags,
-        });
+    let on = TaskFacts { geometry: geometry.as_ref(), county, created_at: t.created_at, now: Utc::now() };
+    let mut photos = Vec::with_capacity(input.photos.len());
+    for p in &input.photos {
+        photos.push(photo_evidence(&mut *conn, p, &on).await?);
     }
-    let distance_m = input.sent_from.zip(geometry.as_ref()).and_then(|((at, _), g)| evidence::distance_m(at, g));
+    let distance_m = input.sent_from.zip(on.geometry).and_then(|((at, _), g)| evidence::distance_m(at, g));
     let accuracy_m = input.sent_from.and_then(|(_, accuracy)| accuracy);
-    let flags = evidence::report_flags(distance_m, accuracy_m, evidence::DEFAULT_FAR_M, input.device_time, now);
+    let flags = evidence::report_flags(distance_m, accuracy_m, evidence::DEFAULT_FAR_M, input.device_time, on.now);
     let report = ReportEvidence { distance_m, flags: serde_json::to_value(flags).unwrap_or_default() };
-    Ok(Evidences { photos: out, report })
+    Ok(Evidences { photos, report })
+}
+
+/// The task as its photos' evidence needs it, read once per report.
+struct TaskFacts<'a> {
+    geometry: Option<&'a geo::Geometry<f64>>,
+    county: chrono::FixedOffset,
+    created_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+}
+
+/// What one photo says about itself against the task: used before (the same bytes, or alike by
+/// its hash), where and when it was taken, on what.
+async fn photo_evidence(conn: &mut PgConnection, p: &Photo, on: &TaskFacts<'_>) -> Result<PhotoEvidence, sqlx::Error> {
+    // The hash's bits as PostgreSQL's bigint holds them.
+    let dhash = p.dhash.map(|h| h as i64);
+    let used = sqlx::query!(
+        r#"SELECT EXISTS (SELECT 1 FROM report_photos WHERE sha256 = $1) AS "same!",
+                  EXISTS (SELECT 1 FROM report_photos WHERE sha256 <> $1 AND dhash IS NOT NULL
+                          AND bit_count((dhash # $2)::bit(64)) <= $3) AS "alike!""#,
+        p.sha256,
+        dhash,
+        crate::domain::photo::ALIKE_BITS as i32
+    )
+    .fetch_one(conn)
+    .await?;
+    let reused = match (used.same, used.alike) {
+        (true, _) => Some(evidence::ReusedBy::Content),
+        (false, true) => Some(evidence::ReusedBy::Likeness),
+        _ => None,
+    };
+    let facts = p.facts.clone().unwrap_or_else(|| evidence::read(&p.bytes));
+    let distance_m = facts.position.zip(on.geometry).and_then(|(at, g)| evidence::distance_m(at, g));
+    let taken_at = facts.taken_at(on.county);
+    let context = evidence::Context {
+        distance_m,
+        far_m: evidence::DEFAULT_FAR_M,
+        taken_at,
+        task_created_at: on.created_at,
+        reported_at: on.now,
+        reused,
+    };
+    let flags = serde_json::to_value(evidence::flags(&facts, &context)).unwrap_or_default();
+    let camera = match (&facts.make, &facts.model) {
+        (Some(make), Some(model)) if model.starts_with(make.as_str()) => Some(model.clone()),
+        (Some(make), Some(model)) => Some(format!("{make} {model}")),
+        (make, model) => make.clone().or(model.clone()),
+    };
+    Ok(PhotoEvidence { dhash, taken_at, position: facts.position, camera, software: facts.software, distance_m, flags })
 }
 
 /// What the service made of a report's photos and of the report itself when it was filed.

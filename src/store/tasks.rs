@@ -193,6 +193,42 @@ pub async fn get<'e>(
     row.map(|r| r.into_feature(viewer)).transpose()
 }
 
+/// The column a sortable property is (domain::filter::SORTABLE): names from this table only, never
+/// from the request.
+fn sort_column(property: &str) -> Option<&'static str> {
+    Some(match property {
+        "code" => "t.code",
+        "title" => "t.title",
+        "category" => "t.category",
+        "status" => "t.status",
+        "progress" => "t.progress",
+        "township" => "t.township_code",
+        "due_date" => "t.due_date",
+        "planned_investment" => "t.planned_investment",
+        "actual_investment" => "t.actual_investment",
+        "target_quantity" => "t.target_quantity",
+        "supervised" => "t.supervised",
+        "completed_at" => "t.completed_at",
+        "verified_at" => "t.verified_at",
+        "last_report_at" => "t.last_report_at",
+        "created_at" => "t.created_at",
+        "updated_at" => "t.updated_at",
+        _ => return None,
+    })
+}
+
+/// ORDER BY the keys asked for, empty values last either way, then by code: codes are unique, so
+/// every page follows from the one before.
+fn push_order(qb: &mut QueryBuilder<'_, Postgres>, keys: &[crate::domain::filter::SortKey]) {
+    qb.push(" ORDER BY ");
+    for key in keys {
+        if let Some(column) = sort_column(key.property) {
+            qb.push(column).push(if key.descending { " DESC NULLS LAST, " } else { " ASC NULLS LAST, " });
+        }
+    }
+    qb.push("t.code");
+}
+
 fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &TaskFilter, viewer: &Viewer) {
     qb.push(" WHERE true");
     push_visibility(qb, viewer);
@@ -264,7 +300,8 @@ pub async fn list_in_period(
     let mut page = QueryBuilder::new(SELECT.as_str());
     push_filter(&mut page, f, viewer);
     push_period(&mut page);
-    page.push(" ORDER BY t.code LIMIT ").push_bind(f.limit).push(" OFFSET ").push_bind(f.offset);
+    push_order(&mut page, &f.sort);
+    page.push(" LIMIT ").push_bind(f.limit).push(" OFFSET ").push_bind(f.offset);
     let rows: Vec<TaskRow> = page.build_query_as().fetch_all(&mut *tx).await?;
     // A page that is not full ends the list, so it tells how many match; only a full page (or an
     // empty one past the end) needs them counted.

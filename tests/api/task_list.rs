@@ -199,3 +199,67 @@ async fn properties_names_what_each_task_carries_and_the_pages_keep_it() {
     assert_eq!(body["errors"][0]["code"], "unknown_value");
     assert_eq!(body["errors"][0]["params"]["got"], "colour");
 }
+
+#[tokio::test]
+async fn sortby_orders_by_several_keys_with_empty_values_last_and_the_pages_follow_it() {
+    let app = spawn_app().await;
+    ledger(&app).await;
+    let page = |q: &str| {
+        let app = &app;
+        let q = q.to_owned();
+        async move {
+            let body: Value = app.get(&format!("/api/tasks?{q}")).await.json().await.unwrap();
+            body
+        }
+    };
+    let props = |body: &Value, key: &str| -> Vec<Value> {
+        body["features"].as_array().unwrap().iter().map(|f| f["properties"][key].clone()).collect()
+    };
+    // Progress descending, then by due date (the latest first), then by code.
+    let body = page("sortby=-progress,-due_date").await;
+    let progress: Vec<i64> = props(&body, "progress").iter().map(|v| v.as_i64().unwrap()).collect();
+    let mut expected = progress.clone();
+    expected.sort_by(|a, b| b.cmp(a));
+    assert_eq!(progress, expected, "progress descending");
+    // Ascending by due date: tasks without one come last, whichever way.
+    for q in ["sortby=due_date", "sortby=-due_date"] {
+        let due = props(&page(q).await, "due_date");
+        let first_null = due.iter().position(Value::is_null).unwrap_or(due.len());
+        assert!(due[first_null..].iter().all(Value::is_null), "{q}: empty values last: {due:?}");
+        let dates: Vec<&str> = due[..first_null].iter().map(|d| d.as_str().unwrap()).collect();
+        let mut sorted = dates.clone();
+        sorted.sort();
+        if q.contains('-') {
+            sorted.reverse();
+        }
+        assert_eq!(dates, sorted, "{q}");
+    }
+    // A leading + (a space once decoded) is ascending, and the next page goes on in that order.
+    let first = page("sortby=%2Btitle&limit=3").await;
+    let next = first["links"].as_array().unwrap().iter().find(|l| l["rel"] == "next").unwrap()["href"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(next.contains("sortby=%2Btitle"), "{next}");
+    let second: Value = app.get(&next).await.json().await.unwrap();
+    let titles: Vec<String> = [props(&first, "title"), props(&second, "title")]
+        .concat()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect();
+    let mut sorted = titles.clone();
+    sorted.sort();
+    assert_eq!(titles, sorted, "two pages in title order");
+    assert_eq!(titles.len(), 6);
+
+    // OGC API items take the same parameter.
+    let ogc: Value = app.get("/ogc/collections/tasks/items?sortby=-progress&limit=2").await.json().await.unwrap();
+    assert_eq!(props(&ogc, "progress")[0], json!(expected[0]));
+
+    // A property that cannot be sorted by, a private one included, is refused by name.
+    for (q, name) in [("sortby=colour", "colour"), ("sortby=-contact_phone", "contact_phone")] {
+        let body = problem(app.get(&format!("/api/tasks?{q}")).await, StatusCode::BAD_REQUEST).await;
+        assert_eq!(body["errors"][0]["pointer"], "sortby");
+        assert_eq!(body["errors"][0]["params"]["got"], name);
+    }
+}

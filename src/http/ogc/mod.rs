@@ -328,6 +328,7 @@ fn township_queryables() -> Value {
         ("supervised" = Option<bool>, Query, description = "tasks: under supervision or not"),
         ("q" = Option<String>, Query, description = "tasks: code prefix or title words"),
         ("properties" = Option<String>, Query, description = "tasks: the properties each feature carries, comma-separated; all when absent"),
+        ("sortby" = Option<String>, Query, description = "tasks: the order, properties comma-separated, each ascending or with a leading - descending (e.g. -due_date,code)"),
         ("kind" = Option<String>, Query, description = "townships: town, subdistrict, development_zone"),
         ("f" = Option<String>, Query, description = "json or html"),
     ),

@@ -181,6 +181,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(ogc::collections))
         .routes(routes!(ogc::collection))
         .routes(routes!(ogc::queryables))
+        .routes(routes!(ogc::schema))
         .routes(routes!(ogc::items, ogc::write::create))
         .routes(routes!(ogc::item, ogc::write::replace, ogc::write::update, ogc::write::delete))
         .routes(routes!(tiles::tile))

@@ -351,6 +351,14 @@ fn rows(f: &Fixture) -> Vec<Row> {
             false,
             [200; 5],
         ),
+        row(
+            Method::GET,
+            "/ogc/collections/{collectionId}/schema",
+            "/ogc/collections/tasks/schema".into(),
+            Body::None,
+            false,
+            [200; 5],
+        ),
         row(Method::GET, OGC_ITEMS, "/ogc/collections/tasks/items".into(), Body::None, false, [200; 5]),
         row(Method::GET, OGC_ITEM, format!("/ogc/collections/tasks/items/{p}"), Body::None, false, [200; 5]),
         row(

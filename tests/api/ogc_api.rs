@@ -325,3 +325,61 @@ async fn queryables_describe_the_filters_the_items_take() {
     problem(anon.get("/ogc/collections/rivers/queryables").await, StatusCode::NOT_FOUND).await;
     problem(anon.get("/ogc/collections/tasks/queryables?status=planned").await, StatusCode::BAD_REQUEST).await;
 }
+
+#[tokio::test]
+async fn the_schema_describes_every_property_an_item_carries_with_its_type() {
+    let app = spawn_app().await;
+    app.create(&task_at(point(119.95, 30.85), json!({"contact_phone": "13900000000", "due_date": "2030-01-01"}))).await;
+    let tasks: Value = app.anonymous().get("/ogc/collections/tasks").await.json().await.unwrap();
+    let link =
+        tasks["links"].as_array().unwrap().iter().find(|l| l["rel"] == "http://www.opengis.net/def/rel/ogc/1.0/schema");
+    let path = link.expect("the collection links its schema")["href"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches(&app.base)
+        .to_owned();
+    assert_eq!(path, "/ogc/collections/tasks/schema");
+
+    for (caller, staff) in [(app.anonymous(), false), (app.bureau.clone(), true)] {
+        let res = caller.get(&path).await;
+        assert_eq!(res.headers()[header::CONTENT_TYPE], "application/schema+json");
+        let schema: Value = res.json().await.unwrap();
+        let described = schema["properties"].as_object().unwrap();
+        assert_eq!(described["id"]["x-ogc-role"], "id");
+        assert_eq!(described["geometry"]["x-ogc-role"], "primary-geometry");
+        assert_eq!(described.contains_key("contact_phone"), staff, "contact fields for staff only");
+        let items: Value = caller.get("/ogc/collections/tasks/items?limit=1").await.json().await.unwrap();
+        let carried = items["features"][0]["properties"].as_object().unwrap();
+        for (name, value) in carried {
+            let d = described.get(name).unwrap_or_else(|| panic!("{name} is in the schema"));
+            let types: Vec<&str> = match &d["type"] {
+                Value::String(t) => vec![t.as_str()],
+                Value::Array(ts) => ts.iter().map(|t| t.as_str().unwrap()).collect(),
+                other => panic!("{name}: {other}"),
+            };
+            let kind = match value {
+                Value::Null => "null",
+                Value::Bool(_) => "boolean",
+                Value::Number(n) if n.is_i64() && types.contains(&"integer") => "integer",
+                Value::Number(_) => "number",
+                Value::String(_) => "string",
+                _ => "other",
+            };
+            assert!(types.contains(&kind), "{name}: {value} is not {types:?}");
+        }
+        for name in described.keys().filter(|n| *n != "id" && *n != "geometry") {
+            assert!(carried.contains_key(name), "{name} is described but not carried");
+        }
+    }
+    let townships: Value = app.anonymous().get("/ogc/collections/townships/schema").await.json().await.unwrap();
+    assert_eq!(townships["properties"]["kind"]["enum"], json!(["town", "subdistrict", "development_zone"]));
+    let conformance: Value = app.anonymous().get("/ogc/conformance").await.json().await.unwrap();
+    assert!(
+        conformance["conformsTo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_str().unwrap().ends_with("features-5/1.0/conf/schemas"))
+    );
+    problem(app.anonymous().get("/ogc/collections/rivers/schema").await, StatusCode::NOT_FOUND).await;
+}

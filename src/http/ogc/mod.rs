@@ -32,6 +32,7 @@ const JSON: &str = "application/json";
 const HTML: &str = "text/html";
 const SCHEMA_JSON: &str = "application/schema+json";
 const QUERYABLES_REL: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
+const SCHEMA_REL: &str = "http://www.opengis.net/def/rel/ogc/1.0/schema";
 pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -41,6 +42,8 @@ pub const CONFORMANCE: &[&str] = &[
     // is what the items' filters are; CQL2 filtering is not declared.
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    // Part 5: each collection's features as a JSON Schema, with the roles of id and geometry.
+    "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas",
     // Tasks only, for bureau staff. DELETE is answered 405 by design (tasks are cancelled, never
     // deleted); clients learn it from the Allow header and from the API description.
     "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/create-replace-delete",
@@ -198,6 +201,7 @@ async fn collection_doc(state: &AppState, base: &str, id: &str, title: &str, des
             link(items.clone(), "items", GEOJSON, "the features"),
             link(format!("{items}?f=html"), "items", HTML, "the features as HTML"),
             link(format!("{base}/ogc/collections/{id}/queryables"), QUERYABLES_REL, SCHEMA_JSON, "what the features can be filtered by"),
+            link(format!("{base}/ogc/collections/{id}/schema"), SCHEMA_REL, SCHEMA_JSON, "what the features carry"),
         ],
     }))
 }
@@ -267,25 +271,122 @@ pub async fn queryables(
     principal: Principal,
     QueryPairs(q): QueryPairs,
 ) -> Result<Response> {
-    let (id, title, _) = collection_meta(&id)?;
-    only_f(&q)?;
-    let format = format(&q, &headers)?;
-    let properties = match id {
-        "tasks" => {
+    json_schema(&state, &id, &headers, &principal, &q, "queryables").await
+}
+
+/// The collection's features as a JSON Schema (Part 5): every property they carry as the caller
+/// sees them (the contact fields for staff only), with its type, and the roles of the id and the
+/// geometry.
+#[utoipa::path(get, path = "/ogc/collections/{collectionId}/schema", tag = "ogc",
+    params(("collectionId" = String, Path, description = "tasks or townships"),
+           ("f" = Option<String>, Query, description = "json or html")),
+    responses((status = 200, description = "The features' schema, a JSON Schema", content_type = "application/schema+json"),
+              (status = 400, description = "An unknown parameter or format", body = Problem, content_type = "application/problem+json"),
+              (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json")))]
+pub async fn schema(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    principal: Principal,
+    QueryPairs(q): QueryPairs,
+) -> Result<Response> {
+    json_schema(&state, &id, &headers, &principal, &q, "schema").await
+}
+
+/// A collection's queryables or schema (`which`), as JSON or HTML.
+async fn json_schema(
+    state: &AppState,
+    id: &str,
+    headers: &HeaderMap,
+    principal: &Principal,
+    q: &[(String, String)],
+    which: &str,
+) -> Result<Response> {
+    let (id, title, _) = collection_meta(id)?;
+    only_f(q)?;
+    let format = format(q, headers)?;
+    let viewer = principal.viewer();
+    let properties = match (id, which) {
+        ("tasks", _) => {
             let families: Vec<String> = store::categories::list(&state.db).await?.into_iter().map(|c| c.code).collect();
-            task_queryables(&families)
+            if which == "schema" {
+                task_schema(&families, viewer != Viewer::Public)
+            } else {
+                task_queryables(&families)
+            }
         }
+        (_, "schema") => township_schema(),
         _ => township_queryables(),
     };
     let doc = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": format!("{}/ogc/collections/{id}/queryables", base_url(&headers)),
+        "$id": format!("{}/ogc/collections/{id}/{which}", base_url(headers)),
         "type": "object",
         "title": title,
         "properties": properties,
         "additionalProperties": false,
     });
-    Ok(answer(&headers, &principal.viewer(), format, SCHEMA_JSON, title, &doc))
+    Ok(answer(headers, &viewer, format, SCHEMA_JSON, title, &doc))
+}
+
+/// What a task feature carries, as JSON Schema; `staff` adds the contact and reason fields.
+fn task_schema(families: &[String], staff: bool) -> Value {
+    let statuses: Vec<&str> = crate::domain::task::Status::ALL.iter().map(|(name, _)| *name).collect();
+    let text = |title: &str| json!({"title": title, "type": "string"});
+    let maybe = |title: &str, kind: &str| json!({"title": title, "type": [kind, "null"]});
+    let when = |title: &str, format: &str| json!({"title": title, "type": ["string", "null"], "format": format});
+    let mut p = json!({
+        "id": {"title": "task id", "type": "string", "format": "uuid", "x-ogc-role": "id"},
+        "geometry": {"title": "site", "format": "geometry-any", "x-ogc-role": "primary-geometry"},
+        "code": text("task code"),
+        "title": text("title"),
+        "description": text("description"),
+        "category": {"title": "family", "type": "string", "enum": families},
+        "status": {"title": "status", "type": "string", "enum": statuses},
+        "progress": {"title": "progress (%)", "type": "integer", "minimum": 0, "maximum": 100},
+        "township": {"title": "township code", "type": "string"},
+        "township_name": text("township"),
+        "township_overridden": {"title": "township set by hand", "type": "boolean"},
+        "lead_unit": text("responsible unit"),
+        "due_date": when("deadline", "date"),
+        "overdue": {"title": "past its deadline and not finished", "type": "boolean"},
+        "planned_investment": maybe("planned investment (10,000 yuan)", "number"),
+        "actual_investment": maybe("actual investment (10,000 yuan)", "number"),
+        "target_quantity": maybe("target quantity", "number"),
+        "target_unit": maybe("unit of the target", "string"),
+        "visibility": {"title": "who may see it", "type": "string", "enum": ["public", "internal"]},
+        "supervised": {"title": "under supervision (督办)", "type": "boolean"},
+        "completed_at": when("completed", "date-time"),
+        "verified_at": when("verified", "date-time"),
+        "last_report_at": when("last report", "date-time"),
+        "created_at": {"title": "created", "type": "string", "format": "date-time", "x-ogc-role": "primary-instant"},
+        "updated_at": {"title": "last changed", "type": "string", "format": "date-time"},
+        "version": {"title": "version (the ETag's number)", "type": "integer"},
+    });
+    if staff && let Some(map) = p.as_object_mut() {
+        for (name, title) in [
+            ("contact_person", "contact person"),
+            ("contact_phone", "contact phone"),
+            ("return_reason", "why it was returned"),
+            ("cancel_reason", "why it was cancelled"),
+        ] {
+            map.insert(name.into(), maybe(title, "string"));
+        }
+    }
+    p
+}
+
+/// What a township feature carries, as JSON Schema.
+fn township_schema() -> Value {
+    let kinds: Vec<&str> = crate::domain::township::KINDS.iter().map(|(name, _)| *name).collect();
+    json!({
+        "id": {"title": "township code", "type": "string", "x-ogc-role": "id"},
+        "geometry": {"title": "boundary", "format": "geometry-multipolygon", "x-ogc-role": "primary-geometry"},
+        "code": {"title": "township code", "type": "string"},
+        "name": {"title": "name", "type": "string"},
+        "kind": {"title": "kind", "type": "string", "enum": kinds},
+        "area_km2": {"title": "area (km²)", "type": "number"},
+    })
 }
 
 fn geometry_queryable() -> Value {

@@ -103,6 +103,7 @@ pub fn document(base: &str) -> Value {
             "/ogc/collections": get("getCollections", "the collections", vec![f()], JSON),
             "/ogc/collections/{collectionId}": get("describeCollection", "one collection", vec![collection_id(), f()], JSON),
             "/ogc/collections/{collectionId}/queryables": get("getQueryables", "what the features can be filtered by (JSON Schema)", vec![collection_id(), f()], "application/schema+json"),
+            "/ogc/collections/{collectionId}/schema": get("getSchema", "what the features carry (JSON Schema)", vec![collection_id(), f()], "application/schema+json"),
             "/ogc/collections/{collectionId}/items": items(),
             "/ogc/collections/{collectionId}/items/{featureId}": item(),
         },
@@ -115,7 +116,7 @@ mod tests {
     fn every_operation_has_an_id_and_writes_are_on_the_item_paths() {
         let doc = super::document("http://x");
         let paths = doc["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), 8);
+        assert_eq!(paths.len(), 9);
         for (path, ops) in paths {
             for (method, op) in ops.as_object().unwrap() {
                 assert!(op["operationId"].is_string(), "{method} {path}");

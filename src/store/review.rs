@@ -40,6 +40,10 @@ pub struct Item {
     pub photos: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flags: Option<Flags>,
+    /// The evidence flags of the report and its photos, or for a completion of all the task's
+    /// reports and photos, with their numbers (as GET /api/tasks/{id}/reports gives them).
+    #[schema(value_type = Vec<Object>)]
+    pub evidence: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -78,6 +82,7 @@ struct Row {
     due_date: Option<NaiveDate>,
     version: i32,
     photos: Json<Vec<String>>,
+    evidence: Json<Vec<serde_json::Value>>,
     report_id: Option<Uuid>,
     author_name: Option<String>,
     action: Option<String>,
@@ -120,6 +125,7 @@ impl Row {
             report,
             photos: self.photos.0,
             flags,
+            evidence: self.evidence.0,
         }
     }
 }
@@ -148,6 +154,11 @@ macro_rules! query_section {
             r#"coalesce((SELECT json_agg('/api/photos/' || p.sha256 ORDER BY r.created_at, p.position)
                          FROM report_photos p JOIN reports r ON r.id = p.report_id WHERE r.task_id = t.id), '[]')
                    AS "photos!: Json<Vec<String>>",
+               coalesce((SELECT jsonb_agg(f ORDER BY r.created_at) FROM reports r, jsonb_array_elements(r.flags) f
+                         WHERE r.task_id = t.id), '[]')
+               || coalesce((SELECT jsonb_agg(f ORDER BY r.created_at, p.position)
+                            FROM report_photos p JOIN reports r ON r.id = p.report_id, jsonb_array_elements(p.flags) f
+                            WHERE r.task_id = t.id), '[]') AS "evidence!: Json<Vec<serde_json::Value>>",
                NULL::uuid AS "report_id?", NULL AS "author_name?", NULL AS "action?",
                NULL::smallint AS "report_progress?", NULL AS "note?",
                EXISTS (SELECT 1 FROM task_events e WHERE e.task_id = t.id AND e.action = 'return')
@@ -166,6 +177,9 @@ pub async fn queue(db: &Db, user: Uuid) -> StoreResult<Queue> {
         "r.created_at",
         r#"coalesce((SELECT json_agg('/api/photos/' || p.sha256 ORDER BY p.position)
                      FROM report_photos p WHERE p.report_id = r.id), '[]') AS "photos!: Json<Vec<String>>",
+           r.flags || coalesce((SELECT jsonb_agg(f ORDER BY p.position)
+                                FROM report_photos p, jsonb_array_elements(p.flags) f WHERE p.report_id = r.id), '[]')
+               AS "evidence!: Json<Vec<serde_json::Value>>",
            r.id AS "report_id?", u.display_name AS "author_name?", r.action, r.progress AS report_progress,
            r.note AS "note?",
            EXISTS (SELECT 1 FROM task_events e WHERE e.task_id = t.id AND e.action = 'return' AND e.at < r.created_at)

@@ -242,6 +242,15 @@ async fn each_photo_says_where_and_when_it_was_taken_and_the_verifier_sees_every
     assert_eq!(flag_names(&e[5]), ["no_position", "no_time"]);
     assert!(e[5]["camera"].is_null());
 
+    // The bureau's review queue lists the report with every doubt its photos raise.
+    let queue: Value = app.get("/api/review").await.json().await.unwrap();
+    let item =
+        queue["new_reports"].as_array().unwrap().iter().find(|i| i["task"]["id"] == id.as_str()).unwrap().clone();
+    let mut listed: Vec<&str> =
+        item["evidence"].as_array().unwrap().iter().map(|f| f["flag"].as_str().unwrap()).collect();
+    listed.sort();
+    assert_eq!(listed, ["before_task", "edited", "far", "gcj02", "no_position", "no_time"], "{item}");
+
     // The same picture in a later report is flagged as used before.
     let res = officer
         .report(

@@ -46,7 +46,7 @@ for (const lang of ['zh', 'en']) {
       }
       if (user === 'bureau') {
         await page.click('#tab-button-review');
-        await page.locator('#review-awaiting_verification li').first().waitFor();
+        await page.locator('#review-awaiting_verification li.review-item').first().waitFor();
         assert.deepEqual(await violations(page), [], 'the review queue');
         await page.locator('#review-awaiting_verification [data-action=verify]').first().click();
         await page.locator('#review-form').waitFor();
@@ -84,7 +84,7 @@ test('on a phone every tap target is at least 44 px for a township officer: My t
 test('on a phone every tap target of the bureau\'s review queue is at least 44 px, its forms too', async () => {
   const s = await open(browser, { device: PHONE, user: 'bureau', path: '/?tab=review' });
   const { page } = s;
-  await page.locator('#review-awaiting_verification li').first().waitFor();
+  await page.locator('#review-awaiting_verification li.review-item').first().waitFor();
   assert.deepEqual(await smallTargets(page), [], 'the review queue');
   await page.locator('#review-awaiting_verification [data-action=return]').first().click();
   await page.locator('#review-form').waitFor();

@@ -53,6 +53,11 @@ test('the bureau sees where a report photo was taken, how far from its task, and
   assert.match(await far.textContent(), /^拍摄位置距任务 30\d\d 米，超出 500 米$/);
   await caption.scrollIntoViewIfNeeded();
   await shot(page, 'evidence-far-zh');
+  // The review queue shows the same doubt on the report's item, before anyone opens the task.
+  await page.click('#tab-button-review');
+  const item = page.locator(`#tab-review .review-item[data-code="${task.properties.code}"]`).first();
+  await item.locator('.evidence-flags .flag-far').waitFor();
+  assert.match(await item.locator('.evidence-flags .flag-far').textContent(), /^拍摄位置距任务 30\d\d 米，超出 500 米$/);
   await page.click('#lang-switch');
   await page.locator('#task-reports .flag-far', { hasText: 'beyond 500 m' }).waitFor();
   assert.match(await page.locator('#task-reports li', { hasText: '现场照片（证据测试）' }).locator('.flag-far').textContent(),

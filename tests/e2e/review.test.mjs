@@ -102,7 +102,7 @@ test('a township\'s completion with a photo raises the badge; the bureau verifie
   const item = page.locator(`#review-awaiting_verification li[data-code="${code}"]`);
   await item.waitFor();
   // The newest completion comes last: the list is oldest first.
-  assert.equal(await page.locator('#review-awaiting_verification li').last().getAttribute('data-code'), code);
+  assert.equal(await page.locator('#review-awaiting_verification li.review-item').last().getAttribute('data-code'), code);
   assert.match(await item.textContent(), /青溪镇/);
   assert.equal(await item.locator('[data-flag=no_photo]').count(), 0);
   const thumb = item.locator('.photos img').first();
@@ -252,7 +252,7 @@ test('已阅 takes a new report off the list and the badge goes down by one', as
   assert.ok(!(await queue()).new_reports.some((i) => i.report.id === r.body.id));
 
   // Clicking an item takes the map to the task and opens it.
-  const other = page.locator('#review-awaiting_verification li').first();
+  const other = page.locator('#review-awaiting_verification li.review-item').first();
   const [otherCode, otherId] = [await other.getAttribute('data-code'), await other.getAttribute('data-task')];
   await other.locator('.review-open').click();
   await page.locator('#detail-title', { hasText: otherCode }).waitFor();

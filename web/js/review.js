@@ -9,6 +9,7 @@ import { api, create, ApiError } from './api.js';
 import { t, statusName, actionName, fmtDate, fmtDateTime, onLangChange } from './i18n.js';
 import { h, clear } from './ui.js';
 import { staleFrom } from './actions.js';
+import { flagText } from './task-view.js';
 
 /** The sections in the order shown, by the service's names. */
 const SECTIONS = ['new_reports', 'awaiting_verification', 'return_answers', 'overdue_without_report'];
@@ -51,6 +52,18 @@ function flagBadges(flags) {
   const on = Object.keys(FLAGS).filter((f) => flags?.[f]);
   if (!on.length) return null;
   return h('p', { class: 'badges' }, on.map((f) => h('span', { class: `badge ${FLAGS[f]}`, dataset: { flag: f } }, t(`review.flag.${f}`))));
+}
+
+/** What the item's photos and reports give a verifier to doubt, each once, with how often. */
+function evidenceList(evidence) {
+  const counts = new Map();
+  for (const f of evidence || []) {
+    const text = flagText(f);
+    counts.set(text, { flag: f.flag, n: (counts.get(text)?.n || 0) + 1 });
+  }
+  if (!counts.size) return null;
+  return h('ul', { class: 'flags evidence-flags' }, [...counts].map(([text, { flag, n }]) =>
+    h('li', { class: `flag flag-${flag}` }, n > 1 ? t('evidence.times', { text, n }) : text)));
 }
 
 /**
@@ -247,6 +260,7 @@ export function reviewQueue(root, { badge, visible, onOpen, onChanged }) {
         ` ${task.township_name} · ${when(item)}`),
       reportLines(item.report),
       flagBadges(item.flags),
+      evidenceList(item.evidence),
       thumbnails(item.photos),
       form?.key === key ? actionForm() : buttons(item));
   }

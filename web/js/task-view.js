@@ -65,8 +65,13 @@ export function reportList(reports) {
       : h('p', { class: 'note' }, t('reports.empty')));
 }
 
-/** One flag of a photo, in the reader's words, with its numbers. */
-function flagText(f) {
+/**
+ * One evidence flag of a photo or a report (GET /api/tasks/{id}/reports), in the reader's words,
+ * with its numbers.
+ * @param {{flag: string}} f
+ * @returns {string}
+ */
+export function flagText(f) {
   const params = { ...f };
   if (f.taken_at) params.taken = fmtDateTime(f.taken_at);
   if (f.device_time) {

@@ -351,10 +351,7 @@ async fn insert_report(
     step: &Step,
     evidence: &Evidences,
 ) -> Result<Uuid, sqlx::Error> {
-    let flags = match &evidence.report.flags {
-        serde_json::Value::Array(_) => evidence.report.flags.clone(),
-        _ => serde_json::json!([]),
-    };
+    let flags = serde_json::to_value(&evidence.report.flags).unwrap_or_else(|_| serde_json::json!([]));
     let report_id = sqlx::query_scalar!(
         "INSERT INTO reports (task_id, author_id, action, progress, note, status_before, status_after,
                               sent_lon, sent_lat, sent_accuracy_m, sent_distance_m, device_time, flags)
@@ -425,7 +422,7 @@ async fn evidence_of(conn: &mut PgConnection, task: Uuid, input: &ReportInput) -
     let distance_m = input.sent_from.zip(on.geometry).and_then(|((at, _), g)| evidence::distance_m(at, g));
     let accuracy_m = input.sent_from.and_then(|(_, accuracy)| accuracy);
     let flags = evidence::report_flags(distance_m, accuracy_m, evidence::DEFAULT_FAR_M, input.device_time, on.now);
-    let report = ReportEvidence { distance_m, flags: serde_json::to_value(flags).unwrap_or_default() };
+    let report = ReportEvidence { distance_m, flags };
     Ok(Evidences { photos, report })
 }
 
@@ -487,7 +484,7 @@ struct Evidences {
 #[derive(Default)]
 struct ReportEvidence {
     distance_m: Option<f64>,
-    flags: serde_json::Value,
+    flags: Vec<evidence::Flag>,
 }
 
 /// Moves the task to the report's status and progress, and records the `reported` event.

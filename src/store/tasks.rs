@@ -731,3 +731,14 @@ pub async fn count_by_status(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error>
         .await?;
     Ok(rows.into_iter().map(|r| (r.status, r.count)).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_sortable_property_has_its_column_and_nothing_else_does() {
+        for name in crate::domain::filter::SORTABLE {
+            assert!(super::sort_column(name).is_some(), "{name} is offered for sortby but has no column");
+        }
+        assert_eq!(super::sort_column("contact_phone"), None);
+    }
+}

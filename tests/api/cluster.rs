@@ -27,23 +27,13 @@ fn cluster_sh(what: &str) {
     assert!(out.status.success(), "cluster.sh {what}: {}", String::from_utf8_lossy(&out.stderr));
 }
 
+/// Logs in through one instance (or the balancer), as `TestApp::login` does.
 async fn login_at(at: &Caller, username: &str) -> Caller {
-    let anonymous = TestLogin(at.clone());
-    anonymous.login(username).await
-}
-
-/// Logging in through one instance, as `TestApp::login` does.
-struct TestLogin(Caller);
-
-impl TestLogin {
-    async fn login(&self, username: &str) -> Caller {
-        let res =
-            self.0.client.post(self.0.url("/api/session")).json(&json!({"username": username, "password": PASSWORD}));
-        let res = res.send().await.unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "login as {username} at {}", self.0.base);
-        let cookie = res.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
-        Caller { cookie: Some(cookie), ..self.0.clone() }
-    }
+    let res = at.client.post(at.url("/api/session")).json(&json!({"username": username, "password": PASSWORD}));
+    let res = res.send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "login as {username} at {}", at.base);
+    let cookie = res.headers()[header::SET_COOKIE].to_str().unwrap().split(';').next().unwrap().to_owned();
+    Caller { cookie: Some(cookie), ..at.clone() }
 }
 
 /// `caller` keeping the cookies an answer set (the session, and `gl_wrote` after a write), as a

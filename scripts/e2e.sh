@@ -6,6 +6,7 @@
 # tasks to draw one by one (tests/e2e/dense.test.mjs). A third serves the first database again as a
 # county in another time zone than the browsers' (tests/e2e/county-zone.test.mjs).
 # Called by scripts/test.sh with GREENLEDGER_TEST_DB set; screenshots go to test-artifacts/.
+# GREENLEDGER_E2E_ONLY=tests/e2e/x.test.mjs runs only the files it names.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${GREENLEDGER_TEST_DB:?set GREENLEDGER_TEST_DB to the test PostgreSQL server (scripts/test.sh does)}"
@@ -74,7 +75,8 @@ mkdir -p test-artifacts
 rm -f test-artifacts/*.png
 status=0
 GREENLEDGER_E2E_URL="$url_main" GREENLEDGER_E2E_DENSE_URL="$dense_url" \
-  GREENLEDGER_E2E_ZONED_URL="$zoned_url" GREENLEDGER_E2E_ZONE="$zone" node --test --test-concurrency=1 tests/e2e/*.test.mjs || status=$?
+  GREENLEDGER_E2E_ZONED_URL="$zoned_url" GREENLEDGER_E2E_ZONE="$zone" node --test --test-concurrency=1 \
+  ${GREENLEDGER_E2E_ONLY:-tests/e2e/*.test.mjs} || status=$?
 if [ "$status" != 0 ]; then
   echo "e2e: the service's log ends with:" >&2
   tail -30 "$log" >&2

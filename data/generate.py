@@ -59,6 +59,10 @@ TASK_NS = uuid.uuid5(uuid.NAMESPACE_URL, "https://greenledger.example/demo-data/
 # small helpers
 
 
+
+# Lead units that are county bureaus the service keeps as departments, by their code.
+LEAD_DEPARTMENTS = {"县水利局": "water", "县住建局": "housing", "县农业农村局": "agriculture", "县经信局": "industry"}
+
 def to_deg(x: float, y: float) -> tuple[float, float]:
     return (round(LON0 + x / KX, 6), round(LAT0 + y / KY, 6))
 
@@ -880,6 +884,11 @@ SELECT tg.i, t.t,
             prog = 0 if rng.random() < 0.5 else rng.randint(5, 40)
         p["progress"] = prog
         p["lead_unit"] = lead
+        # The county bureau leading the task, as the service keeps its departments (migrations/0020).
+        if lead in LEAD_DEPARTMENTS:
+            p["lead_department"] = LEAD_DEPARTMENTS[lead]
+            if fam == "watershed":
+                p["support_departments"] = ["ecology"]
         person, phone = names.contact(lead)
         p["contact_person"] = person
         p["contact_phone"] = phone

@@ -44,8 +44,8 @@ fn ms(d: Duration) -> f64 {
 }
 
 async fn floor(db: &Db, filter: &RollupFilter, viewer: &Viewer, frame: &rollups::Frame) -> Duration {
-    let mut cells = rollups::cells_query(filter, viewer, frame);
-    let mut late = rollups::late_query(filter, viewer, frame);
+    let mut cells = rollups::cells_query(filter, viewer, frame, rollups::By::Township);
+    let mut late = rollups::late_query(filter, viewer, frame, rollups::By::Township);
     let started = Instant::now();
     // Unprepared, as the store runs them.
     let (a, b) =

@@ -69,6 +69,12 @@ ALTER TABLE users
     ADD CONSTRAINT users_department_iff_department_role
         CHECK ((role = 'department') = (department_code IS NOT NULL));
 
+-- The administrator may require two-step verification of department officers too.
+ALTER TABLE security_policy
+    DROP CONSTRAINT security_policy_two_factor_roles_check,
+    ADD CONSTRAINT security_policy_two_factor_roles_check
+        CHECK (two_factor_roles <@ ARRAY['admin', 'bureau', 'township', 'department']::text[]);
+
 -- The bureau chasing one task by hand (催办) is kept in the task's history like any other act.
 ALTER TABLE task_events
     DROP CONSTRAINT task_events_kind_check,

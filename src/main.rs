@@ -146,12 +146,15 @@ enum UserCommand {
         db: DbConfig,
         #[arg(long)]
         username: String,
-        /// admin, bureau or township.
+        /// admin, bureau, township or department.
         #[arg(long)]
         role: String,
         /// The township code, for township officers.
         #[arg(long)]
         township: Option<String>,
+        /// The department code, for department officers.
+        #[arg(long)]
+        department: Option<String>,
         #[arg(long, default_value = "")]
         display_name: String,
     },
@@ -277,10 +280,10 @@ async fn run(command: Command) -> CliResult {
         Command::Import { what: None, db, file, partial, coords } => {
             import(db, file.unwrap_or_default(), partial, &coords).await
         }
-        Command::User { command: UserCommand::Add { db, username, role, township, display_name } } => {
+        Command::User { command: UserCommand::Add { db, username, role, township, department, display_name } } => {
             let password = read_password()?;
             let body = serde_json::json!({
-                "username": username, "role": role, "township": township,
+                "username": username, "role": role, "township": township, "department": department,
                 "display_name": display_name, "password": password,
             });
             create_account(db, &body).await
@@ -415,6 +418,7 @@ async fn create_account(db: DbConfig, body: &serde_json::Value) -> CliResult {
         display_name: &account.display_name,
         role: account.role.as_str(),
         township: account.township.as_deref(),
+        department: account.department.as_deref(),
         password_hash: &hash,
         must_change_password: true,
     };

@@ -21,7 +21,7 @@ const SHELL = `greenledger-shell-${SHELL_VERSION}`;
 const DATA = 'greenledger-data';
 // Public and the same for everyone: kept at logout, so the app still opens offline.
 const REFERENCE_CACHE = 'greenledger-reference';
-const REFERENCE = new Set(['/api/config', '/api/categories', '/api/townships']);
+const REFERENCE = new Set(['/api/config', '/api/categories', '/api/townships', '/api/departments']);
 const STORED_AT = 'X-Greenledger-Stored-At';
 
 self.addEventListener('install', (event) => {

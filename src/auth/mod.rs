@@ -51,6 +51,7 @@ impl Principal {
         match self.user() {
             Some(u) if u.role().is_staff() => Viewer::Staff,
             Some(User { township: Some(code), .. }) => Viewer::Township(code.clone()),
+            Some(User { department: Some(code), .. }) => Viewer::Department(code.clone()),
             _ => Viewer::Public,
         }
     }
@@ -69,7 +70,8 @@ impl Principal {
         if user.role().is_staff() {
             Ok(user)
         } else {
-            Err(ApiError::forbidden(format!("only bureau staff may {to}; you are logged in as a township officer")))
+            let who = if user.role() == Role::Department { "a department" } else { "a township" };
+            Err(ApiError::forbidden(format!("only bureau staff may {to}; you are logged in as {who} officer")))
         }
     }
 

@@ -67,7 +67,8 @@ pub async fn create(
     let usernames: Vec<String> =
         rows.iter().filter_map(|r| r.fields.get("username")?.as_str().map(|s| s.trim().to_lowercase())).collect();
     let taken = accounts::taken(db, &usernames).await?;
-    let ledger = Ledger { townships: &names, taken: &taken, skip_existing };
+    let departments = crate::store::departments::names(db).await?;
+    let ledger = Ledger { townships: &names, departments: &departments, taken: &taken, skip_existing };
     let plan = roster::plan(rows, &ledger, password::temporary).map_err(refused)?;
     let passwords: Vec<String> = plan.accounts.iter().map(|p| p.account.password.clone()).collect();
     let hashes: Vec<String> =
@@ -87,6 +88,7 @@ async fn store_one(tx: &mut PgConnection, p: &Planned, hash: &str) -> Result<Cre
         display_name: &a.display_name,
         role: a.role.as_str(),
         township: a.township.as_deref(),
+        department: a.department.as_deref(),
         password_hash: hash,
         must_change_password: true,
     };

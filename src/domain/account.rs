@@ -38,16 +38,35 @@ pub fn check_password_for(username: &str, pw: &str) -> Result<(), FieldError> {
     password::check(pw, username).map_err(|e| e.at("/password"))
 }
 
-/// A township officer needs exactly one township; staff have none.
-pub fn check_role_township(role: Role, township: Option<&str>) -> Result<(), FieldError> {
-    match (role, township) {
-        (Role::Township, None) => {
-            Err(FieldError::new("/township", Code::Required, "a township officer needs a township code"))
-        }
-        (Role::Admin | Role::Bureau, Some(_)) => {
-            Err(FieldError::new("/township", Code::NotAllowed, "bureau staff and administrators belong to no township")
-                .with("role", role.as_str()))
-        }
+/// A department's code: 2–32 of a-z, 0-9 and '_', starting with a letter (as a family's).
+pub fn department_code(v: &Value) -> Result<String, Message> {
+    let s = fields::string(v)?;
+    let ok = (2..=32).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(s.to_owned())
+    } else {
+        let detail = format!("'{s}' is not a department code (2–32 of a-z, 0-9, '_', starting with a letter)");
+        Err(Message::new(Code::Format, detail).with("expected", "department code").with("got", s))
+    }
+}
+
+/// A township officer belongs to exactly one township, a department officer to one department, and
+/// staff to neither.
+pub fn check_role_unit(role: Role, township: Option<&str>, department: Option<&str>) -> Result<(), FieldError> {
+    let needs = |field: &str, what: &str| {
+        FieldError::new(format!("/{field}"), Code::Required, format!("a {} officer needs a {what} code", role.as_str()))
+    };
+    let refuse = |field: &str| {
+        let detail = format!("a {} account belongs to no {field}", role.as_str());
+        FieldError::new(format!("/{field}"), Code::NotAllowed, detail).with("role", role.as_str())
+    };
+    match (role, township, department) {
+        (Role::Township, None, _) => Err(needs("township", "township")),
+        (Role::Department, _, None) => Err(needs("department", "department")),
+        (Role::Admin | Role::Bureau | Role::Department, Some(_), _) => Err(refuse("township")),
+        (Role::Admin | Role::Bureau | Role::Township, _, Some(_)) => Err(refuse("department")),
         _ => Ok(()),
     }
 }
@@ -58,23 +77,25 @@ pub struct NewAccount {
     pub display_name: String,
     pub role: Role,
     pub township: Option<String>,
+    pub department: Option<String>,
     pub password: String,
 }
 
 impl NewAccount {
     pub fn parse(body: &Value) -> Result<NewAccount, Vec<FieldError>> {
         let mut p = Props::object(body, "")?;
-        p.refuse_unknown(&["username", "display_name", "role", "township", "password"], &[]);
+        p.refuse_unknown(&["username", "display_name", "role", "township", "department", "password"], &[]);
         let account = NewAccount {
             username: p.required("username", username).unwrap_or_default(),
             display_name: p.optional("display_name", fields::text(100, true)).unwrap_or_default(),
             role: p.required("role", role).unwrap_or(Role::Township),
             township: p.optional("township", township_code),
+            department: p.optional("department", department_code),
             password: p.required("password", password).unwrap_or_default(),
         };
         let mut errors = p.errors;
         if errors.is_empty()
-            && let Err(e) = check_role_township(account.role, account.township.as_deref())
+            && let Err(e) = check_role_unit(account.role, account.township.as_deref(), account.department.as_deref())
                 .and_then(|()| check_password_for(&account.username, &account.password))
         {
             errors.push(e);
@@ -88,6 +109,7 @@ pub struct AccountChange {
     pub display_name: Option<String>,
     pub role: Option<Role>,
     pub township: Option<Option<String>>,
+    pub department: Option<Option<String>>,
     pub active: Option<bool>,
     pub password: Option<String>,
     /// A new temporary password, made by the service and shown once (instead of `password`).
@@ -113,13 +135,14 @@ impl AccountChange {
     pub fn parse(body: &Value) -> Result<AccountChange, Vec<FieldError>> {
         let mut p = Props::object(body, "")?;
         p.refuse_unknown(
-            &["display_name", "role", "township", "active", "password", "reset_password", "two_factor"],
+            &["display_name", "role", "township", "department", "active", "password", "reset_password", "two_factor"],
             &[],
         );
         let change = AccountChange {
             display_name: p.change("display_name", fields::text(100, true)),
             role: p.change("role", role),
             township: p.change_nullable("township", township_code),
+            department: p.change_nullable("department", department_code),
             active: p.change("active", fields::boolean),
             password: p.change("password", password),
             reset_password: p.change("reset_password", fields::boolean).unwrap_or(false),
@@ -152,6 +175,29 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e[0].pointer, "/township");
+    }
+
+    #[test]
+    fn a_department_officer_needs_a_department_and_no_township() {
+        let ok = NewAccount::parse(&json!({"username": "water-1", "role": "department",
+                                           "department": "water", "password": "long enough here"}))
+        .unwrap();
+        assert_eq!(ok.department.as_deref(), Some("water"));
+        let e = NewAccount::parse(&json!({"username": "w2", "role": "department", "password": "long enough here"}))
+            .unwrap_err();
+        assert_eq!((e[0].pointer.as_str(), e[0].code), ("/department", Code::Required));
+        let e = NewAccount::parse(&json!({"username": "w3", "role": "department", "department": "water",
+                                          "township": "330599101", "password": "long enough here"}))
+        .unwrap_err();
+        assert_eq!((e[0].pointer.as_str(), e[0].code), ("/township", Code::NotAllowed));
+        let e = NewAccount::parse(&json!({"username": "t3", "role": "township", "department": "water",
+                                          "township": "330599101", "password": "long enough here"}))
+        .unwrap_err();
+        assert_eq!(e[0].pointer, "/department");
+        let e = NewAccount::parse(&json!({"username": "w4", "role": "department", "department": "Water Bureau",
+                                          "password": "long enough here"}))
+        .unwrap_err();
+        assert_eq!((e[0].pointer.as_str(), e[0].code), ("/department", Code::Format));
     }
 
     #[test]

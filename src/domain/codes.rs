@@ -67,6 +67,18 @@ pub fn unknown_township(pointer: &str, code: &str) -> FieldError {
     FieldError::new(pointer, Code::UnknownValue, format!("unknown township '{code}'")).with("got", code)
 }
 
+/// The refusal of a task given to a retired department (the tasks' trigger, migrations/0020,
+/// raises the same for writes that come another way).
+pub fn retired_department(pointer: &str, code: &str) -> FieldError {
+    let detail = format!("the department '{code}' is retired: no task can be given to it any more");
+    FieldError::new(pointer, Code::DepartmentRetired, detail).with("department", code)
+}
+
+/// The refusal of a department code that names no department.
+pub fn unknown_department(pointer: &str, code: &str) -> FieldError {
+    FieldError::new(pointer, Code::UnknownValue, format!("unknown department '{code}'")).with("got", code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

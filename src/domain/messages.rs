@@ -181,6 +181,10 @@ codes! {
     NoColumn => "no_column",
     /// A township code (`got`) also used by feature `index` (`name`).
     Duplicate => "duplicate",
+    /// The department `got` is named twice on a task (a lead is not also a supporting one).
+    DepartmentTwice => "department_twice",
+    /// The `department` is retired: no task can be given to it.
+    DepartmentRetired => "department_retired",
     /// A boundary with no area left once made valid.
     NoArea => "no_area",
     /// The data breaks the database rule `name`.
@@ -199,7 +203,7 @@ codes! {
     NotSupervised => "not_supervised",
     /// Only the bureau may take the `action`.
     BureauOnly => "bureau_only",
-    /// The task belongs to another township.
+    /// The task is neither the caller's township's nor led by its department.
     OtherTownship => "other_township",
     /// The `action` needs a bureau or township account.
     NeedsAccount => "needs_account",
@@ -455,6 +459,18 @@ const TABLE: &[(Code, Option<&str>, &str, &str)] = &[
         "代码 {got} 重复：第 {index} 个要素（{name}）也用了它",
         "the code {got} is also feature {index}'s ({name})",
     ),
+    (
+        Code::DepartmentTwice,
+        None,
+        "部门 {got} 重复列出（牵头单位不再列为配合单位）",
+        "the department {got} is named twice (a lead department is not also a supporting one)",
+    ),
+    (
+        Code::DepartmentRetired,
+        None,
+        "部门 {department} 已停用：不能再把任务交给它",
+        "the department {department} is retired: no task can be given to it any more",
+    ),
     (Code::NoArea, None, "修复后边界没有剩余面积", "has no area left once made valid"),
     (Code::Constraint, None, "数据违反了规则 {name}", "the data breaks the rule {name}"),
     (Code::WrongState, None, "任务为“{status}”，不能{action}", "cannot {action} a task that is {status}"),
@@ -479,7 +495,12 @@ const TABLE: &[(Code, Option<&str>, &str, &str)] = &[
     (Code::AlreadySupervised, None, "任务已在督办中", "the task is already under supervision"),
     (Code::NotSupervised, None, "任务未列入督办", "the task is not under supervision"),
     (Code::BureauOnly, None, "只有环保局可以{action}", "only the bureau may {action} a task"),
-    (Code::OtherTownship, None, "此任务属于其他乡镇：只能上报本乡镇的任务", "this task belongs to another township"),
+    (
+        Code::OtherTownship,
+        None,
+        "此任务不属于本乡镇，也不由本部门牵头：只能上报本乡镇的任务或本部门牵头的任务",
+        "this task is neither your township's nor led by your department",
+    ),
     (Code::NeedsAccount, None, "{action}需要环保局或乡镇的账号", "{action} needs a bureau or township account"),
     (Code::UsernameTaken, Some("row"), "用户名“{username}”与第 {row} 行重复", "'{username}' is also on row {row}"),
     (Code::UsernameTaken, None, "用户名“{username}”已被使用", "the username '{username}' is taken"),
@@ -622,6 +643,7 @@ const TERMS: &[(&str, &str, &str, &str)] = &[
     ("role", "admin", "管理员", "administrators"),
     ("role", "bureau", "环保局工作人员", "bureau staff"),
     ("role", "township", "乡镇工作人员", "township officers"),
+    ("role", "department", "部门工作人员", "department officers"),
     ("kind", "Point", "点", "Point"),
     ("kind", "MultiPoint", "多个点", "MultiPoint"),
     ("kind", "LineString", "线", "LineString"),
@@ -644,6 +666,9 @@ const TERMS: &[(&str, &str, &str, &str)] = &[
     ("field", "status", "状态", "status"),
     ("field", "progress", "进度", "progress"),
     ("field", "lead_unit", "责任单位", "lead_unit"),
+    ("field", "lead_department", "牵头部门", "lead_department"),
+    ("field", "support_departments", "配合部门", "support_departments"),
+    ("field", "department", "所属部门", "department"),
     ("field", "contact_person", "联系人", "contact_person"),
     ("field", "contact_phone", "联系电话", "contact_phone"),
     ("field", "due_date", "完成期限", "due_date"),

@@ -9,6 +9,7 @@ pub mod category;
 pub mod chinacoords;
 pub mod codes;
 pub mod crs;
+pub mod department;
 pub mod evidence;
 pub mod export;
 pub mod fields;

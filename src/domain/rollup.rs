@@ -48,6 +48,9 @@ pub const STALE_AFTER_DAYS: i32 = 30;
 /// The name the county total goes by in place of a township name.
 pub const COUNTY_NAME: &str = "全县";
 
+/// The name of the department rollup's total: every task that has a lead department.
+pub const ALL_DEPARTMENTS_NAME: &str = "全部牵头部门";
+
 /// Which tasks a rollup counts.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RollupFilter {
@@ -190,11 +193,13 @@ impl StatusCounts {
 /// it belongs to (the one holding most of it), even when it crosses a border.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Figures {
-    /// Township code; null for the county total.
+    /// Township code; absent for the county total and in the department rollup.
     #[schema(example = "330599101")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub township_code: Option<String>,
-    /// Township name; 全县 for the county total.
+    /// Township name; 全县 for the county total; absent in the department rollup.
     #[schema(example = "青溪镇")]
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub township_name: String,
     /// Tasks matching the filter, cancelled ones included.
     pub tasks: i64,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::access::Role;
-use super::account::{self, NewAccount, check_password_for, check_role_township};
+use super::account::{self, NewAccount, check_password_for, check_role_unit};
 use super::export::{BOM, csv_field, csv_text};
 use super::fields::{self, Props, wrong_type};
 use super::{Code, FieldError, Message};
@@ -25,6 +25,7 @@ const COLUMNS: &[(&str, &[&str])] = &[
     ("display_name", &["姓名", "显示名", "显示名称"]),
     ("role", &["角色"]),
     ("township", &["乡镇", "所属乡镇", "乡镇代码", "乡镇名称", "乡镇（街道）"]),
+    ("department", &["部门", "所属部门", "部门代码", "部门名称"]),
     ("password", &["密码", "初始密码"]),
 ];
 
@@ -36,6 +37,8 @@ const ROLES: &[(&str, Role)] = &[
     ("管理员", Role::Admin),
     ("环保局", Role::Bureau),
     ("乡镇", Role::Township),
+    ("department", Role::Department),
+    ("部门", Role::Department),
 ];
 
 /// How a roster is taken (the query string of POST /api/users/bulk).
@@ -183,6 +186,8 @@ fn role(v: &Value) -> Result<Role, Message> {
 /// taken, and whether a taken one is skipped rather than refused.
 pub struct Ledger<'a> {
     pub townships: &'a [(String, String)],
+    /// (code, name in Chinese, name in English) of every department.
+    pub departments: &'a [(String, String, String)],
     pub taken: &'a HashSet<String>,
     pub skip_existing: bool,
 }
@@ -209,6 +214,21 @@ impl Ledger<'_> {
             _ => {
                 let detail = format!("several townships are called '{s}' ({}): give the code", named.join(", "));
                 Err(Message::new(Code::AmbiguousTownship, detail).with("got", s.as_str()).with("candidates", named))
+            }
+        }
+    }
+
+    /// The department code a cell names: a code, or a department's name in either language.
+    fn department(&self, v: &Value) -> Result<String, Message> {
+        let s = fields::text(100, false)(v)?;
+        let found =
+            self.departments.iter().find(|(code, zh, en)| *code == s || *zh == s || en.eq_ignore_ascii_case(&s));
+        match found {
+            Some((code, _, _)) => Ok(code.clone()),
+            None => {
+                let detail =
+                    format!("no department is called '{s}' (give its code or its name as the administrator keeps it)");
+                Err(Message::new(Code::UnknownValue, detail).with("got", s))
             }
         }
     }
@@ -250,13 +270,14 @@ fn read_row(r: &Row, ledger: &Ledger, errors: &mut Vec<FieldError>) -> Option<(N
     let display_name = p.optional("display_name", fields::text(100, true)).unwrap_or_default();
     let role = p.required("role", role);
     let township = p.optional("township", |v| ledger.township(v));
+    let department = p.optional("department", |v| ledger.department(v));
     let password = p.optional("password", account::password);
     let (Some(username), Some(role)) = (username, role) else {
         errors.append(&mut p.errors);
         return None;
     };
     if p.errors.is_empty() {
-        let rules = check_role_township(role, township.as_deref())
+        let rules = check_role_unit(role, township.as_deref(), department.as_deref())
             .and_then(|()| password.as_deref().map_or(Ok(()), |pw| check_password_for(&username, pw)));
         if let Err(e) = rules {
             let pointer = format!("/{}{}", r.row, e.pointer);
@@ -268,7 +289,8 @@ fn read_row(r: &Row, ledger: &Ledger, errors: &mut Vec<FieldError>) -> Option<(N
         return None;
     }
     let generated = password.is_none();
-    let account = NewAccount { username, display_name, role, township, password: password.unwrap_or_default() };
+    let account =
+        NewAccount { username, display_name, role, township, department, password: password.unwrap_or_default() };
     Some((account, generated))
 }
 
@@ -310,7 +332,7 @@ pub fn plan(rows: &[Row], ledger: &Ledger, mut generate: impl FnMut() -> String)
 /// The temporary passwords to hand out, as CSV (UTF-8 with a byte order mark, for Excel): one line
 /// per account whose password was made here; `names` gives each township's name.
 pub fn passwords_csv(accounts: &[Planned], names: &[(String, String)]) -> String {
-    let mut out = format!("{BOM}username,display_name,role,township,township_name,temporary_password\r\n");
+    let mut out = format!("{BOM}username,display_name,role,township,township_name,department,temporary_password\r\n");
     for p in accounts.iter().filter(|p| p.generated) {
         let a = &p.account;
         let township = a.township.as_deref().unwrap_or("");
@@ -321,6 +343,7 @@ pub fn passwords_csv(accounts: &[Planned], names: &[(String, String)]) -> String
             csv_field(a.role.as_str()),
             csv_field(township),
             csv_text(name),
+            csv_field(a.department.as_deref().unwrap_or("")),
             csv_field(&a.password),
         ];
         out.push_str(&cells.join(","));
@@ -344,7 +367,8 @@ mod tests {
     fn check(rows: &[Row], taken: &[&str], skip: bool) -> Result<Plan, Vec<FieldError>> {
         let (t, taken) = (townships(), taken.iter().map(|s| s.to_string()).collect());
         let mut n = 0;
-        plan(rows, &Ledger { townships: &t, taken: &taken, skip_existing: skip }, || {
+        let d = vec![("water".to_string(), "水利局".to_string(), "Water Resources Bureau".to_string())];
+        plan(rows, &Ledger { townships: &t, departments: &d, taken: &taken, skip_existing: skip }, || {
             n += 1;
             format!("temporary-password-{n}")
         })
@@ -435,6 +459,23 @@ mod tests {
         let csv = passwords_csv(&plan.accounts, &townships());
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 2, "{csv}");
-        assert_eq!(lines[1], "t1,'=SUM(A1),township,330599001,城东街道,temporary-password-1");
+        assert_eq!(lines[1], "t1,'=SUM(A1),township,330599001,城东街道,,temporary-password-1");
+    }
+
+    #[test]
+    fn department_officers_are_named_by_their_department_code_or_name() {
+        let rows = from_json(&json!([
+            {"username": "w1", "role": "部门", "department": "水利局"},
+            {"username": "w2", "role": "department", "department": "water"},
+            {"username": "w3", "role": "department", "department": "住建局"},
+            {"username": "w4", "role": "department"},
+        ]))
+        .unwrap();
+        let e = check(&rows, &[], false).unwrap_err();
+        assert_eq!(pointers(&e), ["/2/department", "/3/department"]);
+        let plan = check(&rows[..2], &[], false).unwrap();
+        assert!(plan.accounts.iter().all(|p| p.account.department.as_deref() == Some("water")));
+        let csv = passwords_csv(&plan.accounts, &townships());
+        assert!(csv.lines().nth(1).unwrap().starts_with("w1,,department,,,water,"), "{csv}");
     }
 }

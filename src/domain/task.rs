@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::account::department_code;
 use super::codes::{CategoryCode, TownshipCode};
 use super::fields::{self, Props, wrong_type};
 use super::geometry::{TaskGeometry, check_crs};
@@ -85,6 +86,10 @@ pub struct TaskFields {
     pub status: Status,
     pub progress: i16,
     pub lead_unit: String,
+    /// The department leading the task (牵头单位); its officers report on it.
+    pub lead_department: Option<String>,
+    /// Departments supporting it (配合单位), each once, the lead not among them.
+    pub support_departments: Vec<String>,
     pub contact_person: Option<String>,
     pub contact_phone: Option<String>,
     pub due_date: Option<NaiveDate>,
@@ -127,6 +132,8 @@ pub const WRITABLE: &[&str] = &[
     "status",
     "progress",
     "lead_unit",
+    "lead_department",
+    "support_departments",
     "contact_person",
     "contact_phone",
     "due_date",
@@ -148,6 +155,7 @@ const WORKFLOW_ONLY: &[&str] = &["status", "completed_at", "cancel_reason"];
 pub const READ_ONLY: &[&str] = &[
     "code",
     "township_name",
+    "lead_department_name",
     "township_overridden",
     "overdue",
     "verified_at",
@@ -293,6 +301,8 @@ impl NewTask {
             // Finished work is 100% done; saying so again is not required.
             progress: progress_in.unwrap_or(if status.is_finished() { 100 } else { 0 }),
             lead_unit: p.optional("lead_unit", fields::text(200, true)).unwrap_or_default(),
+            lead_department: p.optional("lead_department", department_code),
+            support_departments: p.optional("support_departments", department_codes).unwrap_or_default(),
             contact_person: p.optional("contact_person", fields::text(100, false)),
             contact_phone: p.optional("contact_phone", phone),
             due_date: p.optional("due_date", fields::date),
@@ -326,6 +336,8 @@ pub struct TaskPatch {
     pub category: Option<String>,
     pub progress: Option<i16>,
     pub lead_unit: Option<String>,
+    pub lead_department: Option<Option<String>>,
+    pub support_departments: Option<Vec<String>>,
     pub contact_person: Option<Option<String>>,
     pub contact_phone: Option<Option<String>>,
     pub due_date: Option<Option<NaiveDate>>,
@@ -380,6 +392,10 @@ impl TaskPatch {
             category: p.change("category", category_code),
             progress: p.change("progress", progress),
             lead_unit: p.change("lead_unit", fields::text(200, true)),
+            lead_department: p.change_nullable("lead_department", department_code),
+            support_departments: p
+                .change_nullable("support_departments", department_codes)
+                .map(Option::unwrap_or_default),
             contact_person: p.change_nullable("contact_person", fields::text(100, false)),
             contact_phone: p.change_nullable("contact_phone", phone),
             due_date: p.change_nullable("due_date", fields::date),
@@ -433,6 +449,7 @@ impl TaskPatch {
         let defaults = [
             ("description", Value::from("")),
             ("lead_unit", Value::from("")),
+            ("support_departments", Value::Array(Vec::new())),
             ("visibility", Value::from(Visibility::Public.as_str())),
             ("supervised", Value::from(false)),
         ];
@@ -441,7 +458,7 @@ impl TaskPatch {
         }
         for key in ["contact_person", "contact_phone", "due_date", "planned_investment", "actual_investment"]
             .into_iter()
-            .chain(["target_quantity", "target_unit", "township"])
+            .chain(["target_quantity", "target_unit", "township", "lead_department"])
         {
             props.entry(key).or_insert(Value::Null);
         }
@@ -473,6 +490,8 @@ impl TaskPatch {
             status: current.status,
             progress: pick(&self.progress, &current.progress),
             lead_unit: pick(&self.lead_unit, &current.lead_unit),
+            lead_department: pick(&self.lead_department, &current.lead_department),
+            support_departments: pick(&self.support_departments, &current.support_departments),
             contact_person: pick(&self.contact_person, &current.contact_person),
             contact_phone: pick(&self.contact_phone, &current.contact_phone),
             due_date: pick(&self.due_date, &current.due_date),
@@ -561,6 +580,9 @@ pub fn check(t: &TaskFields, now: DateTime<Utc>) -> Vec<FieldError> {
         }
         _ => {}
     }
+    if let Some(e) = departments_clash(t) {
+        errors.push(e);
+    }
     match (&t.target_quantity, &t.target_unit) {
         (Some(_), None) => {
             let detail = "a target quantity needs its unit (e.g. km, 吨标准煤, 户)";
@@ -575,10 +597,69 @@ pub fn check(t: &TaskFields, now: DateTime<Utc>) -> Vec<FieldError> {
     errors
 }
 
+/// Supporting departments as a list of codes (at most 20).
+fn department_codes(v: &Value) -> Result<Vec<String>, Message> {
+    let Value::Array(items) = v else {
+        return Err(wrong_type("array", "must be an array of department codes", v));
+    };
+    if items.len() > 20 {
+        return Err(fields::out_of_range(0, 20, items.len() as i64).with("field", "support_departments"));
+    }
+    items.iter().map(department_code).collect()
+}
+
+/// The lead does not also support, and no department supports twice: the ledger counts each once.
+fn departments_clash(t: &TaskFields) -> Option<FieldError> {
+    let at = "/properties/support_departments";
+    if let Some(lead) = t.lead_department.as_deref().filter(|l| t.support_departments.iter().any(|s| s == l)) {
+        let detail = format!("the department '{lead}' leads this task, so it cannot also support it");
+        return Some(FieldError::new(at, Code::DepartmentTwice, detail).with("got", lead));
+    }
+    let twice = t.support_departments.iter().enumerate().find(|(i, d)| t.support_departments[..*i].contains(d))?;
+    let detail = format!("the department '{}' is named twice", twice.1);
+    Some(FieldError::new(format!("{at}/{}", twice.0), Code::DepartmentTwice, detail).with("got", twice.1.as_str()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn departments_are_codes_the_lead_not_among_the_supporting() {
+        let ok = NewTask::parse(
+            &feature(json!({"title": "t", "category": "watershed", "lead_department": "water",
+                            "support_departments": ["housing", "agriculture"]})),
+            now(),
+        )
+        .unwrap();
+        assert_eq!(ok.fields.lead_department.as_deref(), Some("water"));
+        assert_eq!(ok.fields.support_departments, ["housing", "agriculture"]);
+        let e = NewTask::parse(
+            &feature(json!({"title": "t", "category": "watershed", "lead_department": "water",
+                            "support_departments": ["housing", "water"]})),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!((e[0].pointer.as_str(), e[0].code), ("/properties/support_departments", Code::DepartmentTwice));
+        let e = NewTask::parse(
+            &feature(json!({"title": "t", "category": "watershed", "support_departments": ["housing", "housing"]})),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(e[0].pointer, "/properties/support_departments/1");
+        let e = NewTask::parse(
+            &feature(json!({"title": "t", "category": "watershed", "support_departments": "housing",
+                            "lead_department": "Water Bureau"})),
+            now(),
+        )
+        .unwrap_err();
+        assert_eq!(pointers(&e), ["/properties/lead_department", "/properties/support_departments"]);
+        // A patch may clear the lead and empty the supporting list.
+        let p =
+            TaskPatch::parse(&json!({"properties": {"lead_department": null, "support_departments": null}})).unwrap();
+        assert_eq!((p.lead_department, p.support_departments), (Some(None), Some(vec![])));
+    }
 
     fn now() -> DateTime<Utc> {
         "2026-11-25T04:00:00Z".parse().unwrap()

@@ -17,10 +17,10 @@ use super::{Code, FieldError, Message};
 pub enum Relation {
     /// Bureau staff or an administrator.
     Staff,
-    /// A township officer of the township the task belongs to.
-    OwnTownship,
-    /// A township officer of another township.
-    OtherTownship,
+    /// An officer of the task's own unit: its township's, or its lead department's.
+    Own,
+    /// A township or department officer the task does not belong to.
+    Other,
     /// Not logged in.
     Public,
 }
@@ -89,15 +89,15 @@ pub fn transition(current: Lifecycle, action: Action, who: Relation) -> Result<L
 pub fn may_act(action: Action, who: Relation) -> Result<(), Refusal> {
     let may = match who {
         Relation::Staff => true,
-        Relation::OwnTownship => action.is_report_action(),
-        Relation::OtherTownship | Relation::Public => false,
+        Relation::Own => action.is_report_action(),
+        Relation::Other | Relation::Public => false,
     };
     if !may {
         let why = match who {
-            Relation::OwnTownship => {
-                Message::new(Code::BureauOnly, format!("only the bureau may {} a task", action.as_str()))
+            Relation::Own => Message::new(Code::BureauOnly, format!("only the bureau may {} a task", action.as_str())),
+            Relation::Other => {
+                Message::new(Code::OtherTownship, "this task is neither your township's nor led by your department")
             }
-            Relation::OtherTownship => Message::new(Code::OtherTownship, "this task belongs to another township"),
             _ => Message::new(Code::NeedsAccount, format!("{} needs a bureau or township account", action.as_str())),
         }
         .with("action", action.as_str());
@@ -106,14 +106,14 @@ pub fn may_act(action: Action, who: Relation) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Whether `who` may file a report (progress, notes, photos) on a task: the bureau, and the
-/// township the task belongs to.
+/// Whether `who` may file a report (progress, notes, photos) on a task: the bureau, the township
+/// the task belongs to, and the department leading it.
 pub fn may_report(who: Relation) -> Result<(), Refusal> {
     match who {
-        Relation::Staff | Relation::OwnTownship => Ok(()),
-        Relation::OtherTownship | Relation::Public => Err(Refusal::Forbidden(Message::new(
+        Relation::Staff | Relation::Own => Ok(()),
+        Relation::Other | Relation::Public => Err(Refusal::Forbidden(Message::new(
             Code::OtherTownship,
-            "this task belongs to another township: you may report only on your own township's tasks",
+            "this task is neither your township's nor led by your department: you may report only on those",
         ))),
     }
 }
@@ -213,7 +213,7 @@ mod tests {
 
     const STATUSES: [Status; 5] =
         [Status::Planned, Status::InProgress, Status::Completed, Status::Verified, Status::Cancelled];
-    const WHO: [Relation; 4] = [Relation::Staff, Relation::OwnTownship, Relation::OtherTownship, Relation::Public];
+    const WHO: [Relation; 4] = [Relation::Staff, Relation::Own, Relation::Other, Relation::Public];
 
     /// The expected outcome of every (state, action, caller), written out as a table: the lifecycle
     /// diagram in PRODUCT.md, cell by cell.
@@ -221,7 +221,7 @@ mod tests {
         use Action::*;
         use Status::*;
         let staff = who == Relation::Staff;
-        let own = who == Relation::OwnTownship;
+        let own = who == Relation::Own;
         match action {
             Start | Complete if !(staff || own) => Err("forbidden"),
             Verify | Return | Cancel | Supervise | Unsupervise if !staff => Err("forbidden"),
@@ -273,7 +273,7 @@ mod tests {
     #[test]
     fn refusals_say_why() {
         let done = Lifecycle { status: Status::Completed, supervised: false };
-        let Err(Refusal::Forbidden(why)) = transition(done, Action::Verify, Relation::OwnTownship) else {
+        let Err(Refusal::Forbidden(why)) = transition(done, Action::Verify, Relation::Own) else {
             panic!("a township may not verify")
         };
         assert_eq!(why.detail, "only the bureau may verify a task");
@@ -289,8 +289,8 @@ mod tests {
     #[test]
     fn reports_are_for_the_bureau_and_the_tasks_own_township() {
         assert!(may_report(Relation::Staff).is_ok());
-        assert!(may_report(Relation::OwnTownship).is_ok());
-        assert!(matches!(may_report(Relation::OtherTownship), Err(Refusal::Forbidden(_))));
+        assert!(may_report(Relation::Own).is_ok());
+        assert!(matches!(may_report(Relation::Other), Err(Refusal::Forbidden(_))));
         assert!(matches!(may_report(Relation::Public), Err(Refusal::Forbidden(_))));
     }
 

@@ -19,6 +19,9 @@ const PUBLIC: &[&str] = &[
     "township",
     "township_name",
     "lead_unit",
+    "lead_department",
+    "lead_department_name",
+    "support_departments",
     "due_date",
     "overdue",
     "planned_investment",
@@ -51,7 +54,8 @@ fn num(x: Option<f64>) -> String {
 /// One task as a CSV record (with its line break), appended to `out`.
 pub fn record(out: &mut String, r: LedgerRow, private_columns: bool) {
     let p = &r.public;
-    let fields: [std::borrow::Cow<'_, str>; 27] = [
+    let supporting = p.support_departments.join(";");
+    let fields: [std::borrow::Cow<'_, str>; 30] = [
         r.id.to_string().into(),
         csv_field(&p.code),
         csv_text(&p.title),
@@ -62,6 +66,10 @@ pub fn record(out: &mut String, r: LedgerRow, private_columns: bool) {
         csv_field(&p.township),
         csv_field(&p.township_name),
         csv_text(&p.lead_unit),
+        p.lead_department.as_deref().map(csv_field).unwrap_or_default(),
+        p.lead_department_name.as_deref().map(csv_text).unwrap_or_default(),
+        // Codes separated by semicolons: one cell, as spreadsheets split lists.
+        csv_field(&supporting),
         p.due_date.map(|d| d.to_string()).unwrap_or_default().into(),
         p.overdue.to_string().into(),
         num(p.planned_investment).into(),

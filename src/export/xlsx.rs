@@ -30,6 +30,8 @@ pub struct Contents<'a> {
     /// Contact details and reasons are columns only for logged-in callers.
     pub private_columns: bool,
     pub rollup: &'a Rollup,
+    /// The same figures by lead department (`store::rollups::departments`).
+    pub by_department: &'a Rollup,
     /// Category codes and names, in the ledger's order: the rollup's columns.
     pub categories: &'a [(String, String)],
     pub as_of: NaiveDate,
@@ -153,6 +155,8 @@ const TASK_HEADERS: &[&str] = &[
     "乡镇代码",
     "乡镇(街道)",
     "责任单位",
+    "牵头部门",
+    "配合部门",
     "完成时限",
     "是否逾期",
     "计划投资(万元)",
@@ -187,30 +191,32 @@ fn task_row(s: &mut Sheet<'_>, row: u32, r: &LedgerRow, private_columns: bool, f
     s.text(row, 5, &p.township, None)?;
     s.text(row, 6, &p.township_name, None)?;
     s.text(row, 7, &p.lead_unit, None)?;
-    s.date(row, 8, p.due_date, &f.date)?;
-    s.text(row, 9, yes_no(p.overdue), None)?;
-    s.number(row, 10, p.planned_investment, Some(&f.money))?;
-    s.number(row, 11, p.actual_investment, Some(&f.money))?;
-    s.number(row, 12, p.target_quantity, None)?;
-    s.text(row, 13, p.target_unit.as_deref().unwrap_or(""), None)?;
-    s.text(row, 14, if p.visibility == "public" { "公开" } else { "内部" }, None)?;
-    s.text(row, 15, yes_no(p.supervised), None)?;
-    s.time(row, 16, r.completed_local, &f.time)?;
-    s.time(row, 17, r.verified_local, &f.time)?;
-    s.time(row, 18, r.last_report_local, &f.time)?;
-    s.time(row, 19, Some(r.created_local), &f.time)?;
-    s.number(row, 20, Some(r.lon), Some(&f.coordinate))?;
-    s.number(row, 21, Some(r.lat), Some(&f.coordinate))?;
-    s.text(row, 22, &p.description, None)?;
+    s.text(row, 8, p.lead_department_name.as_deref().unwrap_or(""), None)?;
+    s.text(row, 9, &r.support_names, None)?;
+    s.date(row, 10, p.due_date, &f.date)?;
+    s.text(row, 11, yes_no(p.overdue), None)?;
+    s.number(row, 12, p.planned_investment, Some(&f.money))?;
+    s.number(row, 13, p.actual_investment, Some(&f.money))?;
+    s.number(row, 14, p.target_quantity, None)?;
+    s.text(row, 15, p.target_unit.as_deref().unwrap_or(""), None)?;
+    s.text(row, 16, if p.visibility == "public" { "公开" } else { "内部" }, None)?;
+    s.text(row, 17, yes_no(p.supervised), None)?;
+    s.time(row, 18, r.completed_local, &f.time)?;
+    s.time(row, 19, r.verified_local, &f.time)?;
+    s.time(row, 20, r.last_report_local, &f.time)?;
+    s.time(row, 21, Some(r.created_local), &f.time)?;
+    s.number(row, 22, Some(r.lon), Some(&f.coordinate))?;
+    s.number(row, 23, Some(r.lat), Some(&f.coordinate))?;
+    s.text(row, 24, &p.description, None)?;
     // The geometry itself, so that a line or an area imports back as what it is; one beyond a
     // cell's limit is left to its longitude and latitude (tasks.geojson holds it whole).
     if r.wkt.len() <= MAX_CELL_TEXT {
-        s.text(row, 23, &r.wkt, None)?;
+        s.text(row, 25, &r.wkt, None)?;
     }
     if private_columns && let Some(q) = &r.private {
         for (i, v) in [&q.contact_person, &q.contact_phone, &q.return_reason, &q.cancel_reason].into_iter().enumerate()
         {
-            s.text(row, 24 + i, v.as_deref().unwrap_or(""), None)?;
+            s.text(row, 26 + i, v.as_deref().unwrap_or(""), None)?;
         }
     }
     Ok(())
@@ -221,17 +227,17 @@ fn rollup_row(
     row: u32,
     fig: &Figures,
     categories: &[(String, String)],
-    total: bool,
+    total: Option<&str>,
     f: &Formats,
 ) -> Result<(), XlsxError> {
-    let (plain, money, percent, decimal) = if total {
+    let (plain, money, percent, decimal) = if total.is_some() {
         (Some(&f.total), Some(&f.total_money), Some(&f.total_percent), Some(&f.total_decimal))
     } else {
         (None, Some(&f.money), Some(&f.percent), Some(&f.decimal))
     };
     let n = |x: i64| Some(x as f64);
     s.text(row, 0, fig.township_code.as_deref().unwrap_or(""), plain)?;
-    s.text(row, 1, if total { "全县合计" } else { &fig.township_name }, plain)?;
+    s.text(row, 1, total.unwrap_or(&fig.township_name), plain)?;
     let st = &fig.by_status;
     let mut cells: Vec<(Option<f64>, Option<&Format>)> = vec![
         (n(fig.tasks), plain),
@@ -288,7 +294,8 @@ pub fn workbook(
     // Constant-memory mode streams each finished row to a temporary file: a province's ledger does
     // not have to fit in memory twice.
     tasks_sheet(wb.add_worksheet_with_constant_memory()?, rows, contents.private_columns, &f)?;
-    rollup_sheet(wb.add_worksheet(), contents, &f)?;
+    rollup_sheet(wb.add_worksheet(), contents, &TOWNSHIP_SHEET, &f)?;
+    rollup_sheet(wb.add_worksheet(), contents, &DEPARTMENT_SHEET, &f)?;
     Ok(wb.save_to_buffer()?)
 }
 
@@ -316,19 +323,38 @@ fn tasks_sheet(
     Ok(sheet.fit_columns()?)
 }
 
-fn rollup_sheet(ws: &mut Worksheet, c: &Contents<'_>, f: &Formats) -> Result<(), XlsxError> {
-    ws.set_name("乡镇汇总")?;
-    let mut headers = ROLLUP_HEADERS.to_vec();
+/// A rollup sheet's words: its name, the first two headings, the total's label.
+struct RollupSheet {
+    name: &'static str,
+    unit: [&'static str; 2],
+    total: &'static str,
+    department: bool,
+}
+
+const TOWNSHIP_SHEET: RollupSheet =
+    RollupSheet {
+        name: "乡镇汇总", unit: ["乡镇代码", "乡镇(街道)"], total: "全县合计", department: false
+    };
+const DEPARTMENT_SHEET: RollupSheet =
+    RollupSheet {
+        name: "部门汇总", unit: ["部门代码", "牵头部门"], total: "全部牵头部门合计", department: true
+    };
+
+fn rollup_sheet(ws: &mut Worksheet, c: &Contents<'_>, kind: &RollupSheet, f: &Formats) -> Result<(), XlsxError> {
+    ws.set_name(kind.name)?;
+    let mut headers = kind.unit.to_vec();
+    headers.extend_from_slice(&ROLLUP_HEADERS[2..]);
     headers.extend(c.categories.iter().map(|(_, name)| name.as_str()));
     headers.extend_from_slice(ROLLUP_FIGURE_HEADERS);
     let mut sheet = Sheet::new(ws, &headers, f)?;
+    let rollup = if kind.department { c.by_department } else { c.rollup };
     let mut row = 0u32;
-    for t in &c.rollup.townships {
+    for t in &rollup.townships {
         row += 1;
-        rollup_row(&mut sheet, row, t, c.categories, false, f)?;
+        rollup_row(&mut sheet, row, t, c.categories, None, f)?;
     }
     row += 1;
-    rollup_row(&mut sheet, row, &c.rollup.county, c.categories, true, f)?;
+    rollup_row(&mut sheet, row, &rollup.county, c.categories, Some(kind.total), f)?;
     row += 2;
     sheet.text(row, 0, "统计日期", None)?;
     sheet.date(row, 1, Some(c.as_of), &f.date)?;

@@ -18,6 +18,7 @@ const ANONYMOUS: &[&str] = &[
     "/api/config",
     "/api/townships",
     "/api/categories",
+    "/api/departments",
     "/tiles/tasks.json",
 ];
 

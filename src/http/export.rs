@@ -186,13 +186,20 @@ pub async fn ledger_xlsx(
     record_contacts(&state, &principal, &witness, "ledger.xlsx").await?;
     let viewer = principal.viewer();
     let (as_of, rollup) = rollups::townships(&db, &RollupFilter::default(), &viewer).await?;
+    let (_, by_department) = rollups::departments(&db, &RollupFilter::default(), &viewer).await?;
     let categories = store::categories(&db).await?;
     let mut rx = store::ledger(db.clone(), viewer.clone());
     let first = first(&mut rx).await?;
     let private_columns = viewer != Viewer::Public;
     let bytes = tokio::task::spawn_blocking(move || {
         let mut rows = first.into_iter().map(Ok).chain(std::iter::from_fn(|| rx.blocking_recv()));
-        let contents = xlsx::Contents { private_columns, rollup: &rollup, categories: &categories, as_of };
+        let contents = xlsx::Contents {
+            private_columns,
+            rollup: &rollup,
+            by_department: &by_department,
+            categories: &categories,
+            as_of,
+        };
         xlsx::workbook(&mut rows, &contents)
     })
     .await

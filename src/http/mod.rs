@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod cache;
 pub mod categories;
+pub mod departments;
 pub mod described;
 pub mod export;
 pub mod extract;
@@ -159,6 +160,8 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(townships::list))
         .routes(routes!(categories::list, categories::create))
         .routes(routes!(categories::update, categories::retire))
+        .routes(routes!(departments::list, departments::create))
+        .routes(routes!(departments::update, departments::retire))
         .routes(routes!(tasks::list, tasks::create))
         .routes(routes!(tasks::get, tasks::patch))
         .routes(routes!(workflow::transition))
@@ -187,6 +190,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tiles::tile))
         .routes(routes!(tiles::tilejson))
         .routes(routes!(rollups::townships))
+        .routes(routes!(rollups::departments))
         .routes(routes!(rollups::townships_geojson))
         .routes(routes!(rollups::monthly))
         .routes(routes!(export::tasks_csv))

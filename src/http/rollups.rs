@@ -78,6 +78,7 @@ fn coverage(viewer: &Viewer) -> &'static str {
     match viewer {
         Viewer::Public => "public",
         Viewer::Township(_) => "public_and_own_township",
+        Viewer::Department(_) => "public_and_own_department",
         Viewer::Staff => "all",
     }
 }
@@ -121,6 +122,69 @@ pub async fn townships(
     let viewer = principal.viewer();
     let (as_of, r) = store::townships(&db, &f, &viewer).await?;
     Ok(Json(TownshipRollup { as_of, coverage: coverage(&viewer), townships: r.townships, county: r.county }))
+}
+
+/// One department's figures: its code and name, then the figures of the township rollup.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DepartmentFigures {
+    /// Department code; null for the total over all departments.
+    #[schema(example = "water")]
+    pub department_code: Option<String>,
+    /// Department name (Chinese); 全部牵头部门 for the total.
+    #[schema(example = "水利局")]
+    pub department_name: String,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DepartmentRollup {
+    /// As in the township rollup.
+    pub as_of: NaiveDate,
+    /// As in the township rollup; `public_and_own_department` for a department officer.
+    #[schema(example = "public")]
+    pub coverage: &'static str,
+    /// Every department, in the administrator's order; one leading no task has zeros and null rates.
+    pub departments: Vec<DepartmentFigures>,
+    /// Every task that has a lead department (tasks without one are in no department's row).
+    pub total: DepartmentFigures,
+}
+
+/// The department league table: one row per department over the tasks it leads (牵头), and the total
+/// of all tasks that have a lead department, over the tasks the caller may see. Same filters and
+/// definitions as /api/rollups/townships; a task counts whole in its lead department.
+#[utoipa::path(get, path = "/api/rollups/departments", tag = "rollups",
+    params(
+        ("category" = Option<String>, Query, description = "category code(s), comma-separated"),
+        ("status" = Option<String>, Query, description = "status(es), comma-separated"),
+        ("from" = Option<String>, Query, description = "YYYY-MM-DD, as for /api/rollups/townships"),
+        ("to" = Option<String>, Query, description = "YYYY-MM-DD, as for /api/rollups/townships"),
+        ("supervised" = Option<bool>, Query, description = "only tasks flagged for supervision, or only those not"),
+    ),
+    responses(
+        (status = 200, description = "Every department and the total", body = DepartmentRollup),
+        (status = 400, description = "An unknown parameter or a bad value", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn departments(
+    Reads(db): Reads,
+    principal: Principal,
+    QueryPairs(pairs): QueryPairs,
+) -> Result<Json<DepartmentRollup>> {
+    let f = parse(&pairs, rollup::TOWNSHIP_PARAMETERS)?;
+    let viewer = principal.viewer();
+    let (as_of, r) = store::departments(&db, &f, &viewer).await?;
+    let as_department = |mut figures: Figures, name: Option<String>| {
+        let department_code = figures.township_code.take();
+        let department_name = name.unwrap_or_else(|| std::mem::take(&mut figures.township_name));
+        figures.township_name.clear();
+        DepartmentFigures { department_code, department_name, figures }
+    };
+    Ok(Json(DepartmentRollup {
+        as_of,
+        coverage: coverage(&viewer),
+        departments: r.townships.into_iter().map(|f| as_department(f, None)).collect(),
+        total: as_department(r.county, Some(rollup::ALL_DEPARTMENTS_NAME.to_owned())),
+    }))
 }
 
 /// The township rollup as township boundaries with the figures as properties, for a choropleth.

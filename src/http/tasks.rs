@@ -72,6 +72,10 @@ pub struct TaskInputProperties {
     /// 0–100; 100 for completed and verified tasks.
     progress: Option<i16>,
     lead_unit: Option<String>,
+    /// A department code from /api/departments: the department leading the task (its officers report on it).
+    lead_department: Option<String>,
+    /// Department codes: the departments supporting it, each once, the lead not among them.
+    support_departments: Option<Vec<String>>,
     contact_person: Option<String>,
     contact_phone: Option<String>,
     /// YYYY-MM-DD.
@@ -153,6 +157,7 @@ async fn stale(state: &AppState, id: uuid::Uuid, viewer: &Viewer, expected: i32,
         ("category" = Option<String>, Query, description = "category code(s), comma-separated"),
         ("status" = Option<String>, Query, description = "status(es), comma-separated"),
         ("township" = Option<String>, Query, description = "township code(s), comma-separated"),
+        ("department" = Option<String>, Query, description = "lead department code(s), comma-separated: tasks led by one of them"),
         ("overdue" = Option<bool>, Query, description = "only tasks past their due date and not finished (or only those that are not)"),
         ("supervised" = Option<bool>, Query, description = "only tasks under supervision (督办), or only those not"),
         ("q" = Option<String>, Query, description = "code prefix or words of the title"),

@@ -14,7 +14,7 @@ use super::extract::{JsonBody, PathId, is_json, parse_json};
 use super::idempotency::{Idempotency, fingerprint_json, seal_whole};
 use crate::auth::roster::RosterReport;
 use crate::auth::{self, Principal, password};
-use crate::domain::account::{AccountChange, NewAccount, check_password_for, check_role_township};
+use crate::domain::account::{AccountChange, NewAccount, check_password_for, check_role_unit};
 use crate::domain::audit::SecurityEventKind;
 use crate::domain::task::township_code;
 use crate::domain::township::TownshipInput;
@@ -27,6 +27,9 @@ fn township_reference(e: sqlx::Error) -> ApiError {
     match &e {
         sqlx::Error::Database(d) if d.constraint() == Some("users_township_code_fkey") => {
             ApiError::invalid_field("/township", Code::UnknownValue, "unknown township")
+        }
+        sqlx::Error::Database(d) if d.constraint() == Some("users_department_code_fkey") => {
+            ApiError::invalid_field("/department", Code::UnknownValue, "unknown department")
         }
         _ => e.into(),
     }
@@ -43,8 +46,8 @@ pub async fn list(State(state): State<AppState>, principal: Principal) -> Result
     Ok(Json(accounts::list_users(&state.db).await?))
 }
 
-/// Create an account: `username`, `role` (admin, bureau, township), `township` (for township
-/// officers), `password`, optional `display_name`.
+/// Create an account: `username`, `role` (admin, bureau, township, department), `township` (for
+/// township officers), `department` (for department officers), `password`, optional `display_name`.
 #[utoipa::path(post, path = "/api/users", tag = "admin",
     request_body(content = Object, content_type = "application/json"),
     responses(
@@ -71,6 +74,7 @@ pub async fn create(
         display_name: &a.display_name,
         role: a.role.as_str(),
         township: a.township.as_deref(),
+        department: a.department.as_deref(),
         password_hash: &hash,
         must_change_password: true,
     };
@@ -80,7 +84,8 @@ pub async fn create(
         let why = Message::new(Code::UsernameTaken, detail).with("username", a.username.as_str());
         ApiError::refused(ProblemKind::Conflict, why)
     })?;
-    let detail = json!({"username": a.username, "role": a.role.as_str(), "township": a.township});
+    let detail =
+        json!({"username": a.username, "role": a.role.as_str(), "township": a.township, "department": a.department});
     audit::record(&mut *tx, witness.saw_user(SecurityEventKind::AccountCreated, admin).on(id).with(detail)).await?;
     let record =
         accounts::list_users(&mut *tx).await?.into_iter().find(|u| u.user.id == id).ok_or_else(ApiError::internal)?;
@@ -223,7 +228,8 @@ pub async fn update(
         .ok_or_else(|| ApiError::not_found(format!("there is no user {id}")))?;
     let role = c.role.unwrap_or(current.role());
     let township = c.township.clone().unwrap_or(current.township.clone());
-    check_role_township(role, township.as_deref()).map_err(|e| ApiError::invalid(vec![e]))?;
+    let department = c.department.clone().unwrap_or(current.department.clone());
+    check_role_unit(role, township.as_deref(), department.as_deref()).map_err(|e| ApiError::invalid(vec![e]))?;
     if admin.id == id && (c.active == Some(false) || c.role.is_some_and(|r| r != current.role())) {
         return Err(ApiError::conflict("you cannot deactivate yourself or change your own role"));
     }
@@ -237,6 +243,7 @@ pub async fn update(
         display_name: c.display_name,
         role: c.role.map(|r| r.as_str().to_owned()),
         township: Some(township),
+        department: Some(department),
         active: c.active,
         password_hash,
     };
@@ -257,6 +264,7 @@ fn changed_fields(c: &AccountChange, password: bool) -> Vec<&'static str> {
         ("display_name", c.display_name.is_some()),
         ("role", c.role.is_some()),
         ("township", c.township.is_some()),
+        ("department", c.department.is_some()),
         ("active", c.active.is_some()),
         ("password", password),
         ("two_factor", c.two_factor.is_some()),

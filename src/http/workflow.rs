@@ -13,6 +13,7 @@ use super::extract::{JsonBody, TaskId, if_match_version};
 use super::idempotency::{Idempotency, fingerprint_json};
 use super::tasks::{feature_response, load, refused_write};
 use crate::auth::Principal;
+use crate::domain::access::Unit;
 use crate::domain::fields::{self, Props};
 use crate::domain::photo;
 use crate::domain::workflow::{self, Action};
@@ -246,8 +247,8 @@ pub async fn create_report(
     // Who may report comes first: a caller learns nothing of what it may not do.
     let user = principal.require_user()?.clone();
     let viewer = principal.viewer();
-    let township = task_store::township_of(&state.db, id).await?;
-    workflow::may_report(viewer.relation(&township))?;
+    let (township, lead) = task_store::units_of(&state.db, id).await?;
+    workflow::may_report(viewer.relation(Unit::new(&township, lead.as_deref())))?;
     let key = idempotency_key(&headers)?;
     let input = read_report(req, &state).await?;
     let expected = if_match_version(&headers)?;
@@ -297,8 +298,8 @@ pub async fn list_reports(
     principal.require_user()?;
     let viewer = principal.viewer();
     let task = load(&state, id, &viewer).await?;
-    if !viewer.sees_private(&task.properties.public.township) {
-        return Err(ApiError::forbidden("reports are for the bureau and the task's own township"));
+    if !viewer.sees_private(task.unit()) {
+        return Err(ApiError::forbidden("reports are for the bureau, the task's own township and its lead department"));
     }
     Ok(Json(reports::list(&state.db, id).await?))
 }
@@ -348,8 +349,8 @@ pub async fn transition(
         return Err(ApiError::invalid(vec![why.with("allowed", transitions)]));
     }
     let viewer = principal.viewer();
-    let township = task_store::township_of(&state.db, id).await?;
-    workflow::may_act(action, viewer.relation(&township))?;
+    let (township, lead) = task_store::units_of(&state.db, id).await?;
+    workflow::may_act(action, viewer.relation(Unit::new(&township, lead.as_deref())))?;
     let expected = if_match_version(&headers)?;
     let endpoint = format!("POST /api/tasks/{id}/transitions");
     let once = Idempotency::read(&headers, user.id, endpoint, fingerprint_json(&[], &body))?;
@@ -377,7 +378,7 @@ pub async fn history(
 ) -> Result<Json<Vec<HistoryEntry>>> {
     let viewer = principal.viewer();
     let task = load(&state, id, &viewer).await?;
-    let full = viewer.sees_private(&task.properties.public.township);
+    let full = viewer.sees_private(task.unit());
     Ok(Json(events::history(&state.db, id, full).await?))
 }
 

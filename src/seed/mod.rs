@@ -111,20 +111,23 @@ pub fn demo_password() -> String {
     std::env::var("GREENLEDGER_DEMO_PASSWORD").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| DEMO_PASSWORD.into())
 }
 
-/// `admin`, `bureau`, and `township-<code>` for every township, all with `password`; existing
-/// accounts are left as they are.
+/// `admin`, `bureau`, `township-<code>` for every township and `department-<code>` for every
+/// department, all with `password`; existing accounts are left as they are.
 pub async fn demo_accounts(db: &Db, password: &str) -> Result<usize, SeedError> {
     let townships = sqlx::query!("SELECT code, name FROM townships ORDER BY code").fetch_all(db).await?;
     let mut accounts = vec![
-        ("admin".to_owned(), "系统管理员".to_owned(), "admin", None),
-        ("bureau".to_owned(), "县环保局".to_owned(), "bureau", None),
+        ("admin".to_owned(), "系统管理员".to_owned(), "admin", None, None),
+        ("bureau".to_owned(), "县环保局".to_owned(), "bureau", None, None),
     ];
     for t in townships {
-        accounts.push((format!("township-{}", t.code), t.name, "township", Some(t.code)));
+        accounts.push((format!("township-{}", t.code), t.name, "township", Some(t.code), None));
+    }
+    for d in store::departments::list(db).await? {
+        accounts.push((format!("department-{}", d.code), d.name_zh, "department", None, Some(d.code)));
     }
     let existing = sqlx::query_scalar!("SELECT username FROM users").fetch_all(db).await?;
     let mut added = 0;
-    for (username, display_name, role, township) in accounts.iter().filter(|a| !existing.contains(&a.0)) {
+    for (username, display_name, role, township, department) in accounts.iter().filter(|a| !existing.contains(&a.0)) {
         let hash = crate::auth::password::hash(password.to_owned())
             .await
             .map_err(|e| SeedError::Format("password".into(), e.detail))?;
@@ -133,6 +136,7 @@ pub async fn demo_accounts(db: &Db, password: &str) -> Result<usize, SeedError> 
             display_name,
             role,
             township: township.as_deref(),
+            department: department.as_deref(),
             password_hash: &hash,
             // The demo's documented password is meant to be used as it is.
             must_change_password: false,

@@ -17,6 +17,8 @@ pub struct User {
     pub role: RoleName,
     /// The township a township officer belongs to.
     pub township: Option<String>,
+    /// The department a department officer belongs to.
+    pub department: Option<String>,
     /// The account has a temporary password: until it chooses its own (POST /api/me/password) it
     /// may do nothing else.
     pub must_change_password: bool,
@@ -69,6 +71,7 @@ macro_rules! query_users {
         sqlx::query_as!(
             User,
             r#"SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code AS township,
+                  u.department_code AS department,
                       u.must_change_password, f.enrolled AS "two_factor!", f.required AS "two_factor_required!"
                FROM users u JOIN account_two_factor f ON f.user_id = u.id "# + $rest,
             $($arg),*
@@ -101,6 +104,7 @@ pub async fn user_by_id(db: &Db, id: Uuid) -> Result<Option<User>, sqlx::Error> 
 pub async fn credentials(db: &Db, username: &str) -> Result<Option<(User, String)>, sqlx::Error> {
     let row = sqlx::query!(
         r#"SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code AS township,
+                  u.department_code AS department,
                   u.must_change_password, f.enrolled AS "two_factor!", f.required AS "two_factor_required!",
                   u.password_hash
            FROM users u JOIN account_two_factor f ON f.user_id = u.id
@@ -116,6 +120,7 @@ pub async fn credentials(db: &Db, username: &str) -> Result<Option<(User, String
             display_name: r.display_name,
             role: r.role,
             township: r.township,
+            department: r.department,
             must_change_password: r.must_change_password,
             two_factor: r.two_factor,
             two_factor_required: r.two_factor_required,
@@ -184,6 +189,7 @@ pub struct UserRecord {
 pub async fn list_users<'e>(conn: impl sqlx::PgExecutor<'e>) -> Result<Vec<UserRecord>, sqlx::Error> {
     let rows = sqlx::query!(
         r#"SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code AS township,
+                  u.department_code AS department,
                   u.must_change_password, f.enrolled AS "two_factor!", f.required AS "two_factor_required!",
                   u.active, u.created_at
            FROM users u JOIN account_two_factor f ON f.user_id = u.id ORDER BY u.role, u.username"#
@@ -199,6 +205,7 @@ pub async fn list_users<'e>(conn: impl sqlx::PgExecutor<'e>) -> Result<Vec<UserR
                 display_name: r.display_name,
                 role: r.role,
                 township: r.township,
+                department: r.department,
                 must_change_password: r.must_change_password,
                 two_factor: r.two_factor,
                 two_factor_required: r.two_factor_required,
@@ -214,6 +221,7 @@ pub struct NewUser<'a> {
     pub display_name: &'a str,
     pub role: &'a str,
     pub township: Option<&'a str>,
+    pub department: Option<&'a str>,
     pub password_hash: &'a str,
     /// The password was chosen by someone else: the account must choose its own at first login.
     pub must_change_password: bool,
@@ -222,14 +230,16 @@ pub struct NewUser<'a> {
 /// Creates a user; `None` if the username is taken.
 pub async fn create_user<'e>(conn: impl sqlx::PgExecutor<'e>, u: &NewUser<'_>) -> Result<Option<Uuid>, sqlx::Error> {
     sqlx::query_scalar!(
-        "INSERT INTO users (username, display_name, role, township_code, password_hash, must_change_password)
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (username) DO NOTHING RETURNING id",
+        "INSERT INTO users (username, display_name, role, township_code, password_hash, must_change_password,
+                            department_code)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (username) DO NOTHING RETURNING id",
         u.username,
         u.display_name,
         u.role,
         u.township,
         u.password_hash,
-        u.must_change_password
+        u.must_change_password,
+        u.department
     )
     .fetch_optional(conn)
     .await
@@ -246,6 +256,8 @@ pub struct UserChange {
     pub role: Option<String>,
     /// `Some(None)` clears it (for staff roles).
     pub township: Option<Option<String>>,
+    /// `Some(None)` clears it (for roles other than department).
+    pub department: Option<Option<String>>,
     pub active: Option<bool>,
     pub password_hash: Option<String>,
 }
@@ -258,7 +270,8 @@ pub async fn update_user(db: &Db, id: Uuid, c: &UserChange) -> Result<bool, sqlx
         "UPDATE users SET display_name = coalesce($2, display_name), role = coalesce($3, role),
                 township_code = CASE WHEN $4 THEN $5 ELSE township_code END,
                 active = coalesce($6, active), password_hash = coalesce($7, password_hash),
-                must_change_password = must_change_password OR $7 IS NOT NULL
+                must_change_password = must_change_password OR $7 IS NOT NULL,
+                department_code = CASE WHEN $8 THEN $9 ELSE department_code END
          WHERE id = $1",
         id,
         c.display_name.as_deref(),
@@ -266,7 +279,9 @@ pub async fn update_user(db: &Db, id: Uuid, c: &UserChange) -> Result<bool, sqlx
         c.township.is_some(),
         c.township.clone().flatten(),
         c.active,
-        c.password_hash.as_deref()
+        c.password_hash.as_deref(),
+        c.department.is_some(),
+        c.department.clone().flatten()
     )
     .execute(&mut *tx)
     .await?;

@@ -11,6 +11,8 @@ const NO_TOWNSHIP: &str = "GL001";
 const SWAPPED_AXES: &str = "GL002";
 const OUTSIDE_COUNTY: &str = "GL004";
 const RETIRED_FAMILY: &str = "GL005";
+/// A task given a department that does not exist or is retired (migrations/0020).
+pub(crate) const DEPARTMENT: &str = "GL006";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::Db;
 use super::tasks::{PrivateProperties, PublicProperties, TaskFeature, TaskProperties, push_visibility};
-use crate::domain::access::Viewer;
+use crate::domain::access::{Unit, Viewer};
 
 /// Rows read ahead of the client.
 const AHEAD: usize = 1024;
@@ -25,6 +25,8 @@ pub struct LedgerRow {
     pub private: Option<PrivateProperties>,
     /// The category's Chinese name.
     pub category_name: String,
+    /// The supporting departments' Chinese names, in the task's order, joined by 、.
+    pub support_names: String,
     /// A point on the task (inside an area, on a line), WGS 84.
     pub lon: f64,
     pub lat: f64,
@@ -45,6 +47,7 @@ struct Row {
     #[sqlx(flatten)]
     private: PrivateProperties,
     category_name: String,
+    support_names: String,
     geometry: Option<String>,
     wkt: Option<String>,
     lon: Option<f64>,
@@ -69,7 +72,10 @@ fn query(viewer: &Viewer, ledger: bool) -> QueryBuilder<'static, Postgres> {
     let mut qb = QueryBuilder::new(format!(
         "SELECT t.id, t.code, t.title, t.description, t.category, c.name_zh AS category_name, t.status, t.progress,
                 t.township_code AS township, w.name AS township_name, t.township_overridden,
-                t.lead_unit, t.contact_person, t.contact_phone, t.due_date,
+                t.lead_unit, t.lead_department, dp.name_zh AS lead_department_name, t.support_departments,
+                coalesce((SELECT string_agg(d.name_zh, '、' ORDER BY array_position(t.support_departments, d.code))
+                          FROM departments d WHERE d.code = ANY (t.support_departments)), '') AS support_names,
+                t.contact_person, t.contact_phone, t.due_date,
                 {overdue} AS overdue,
                 t.planned_investment::float8 AS planned_investment,
                 t.actual_investment::float8 AS actual_investment,
@@ -80,6 +86,7 @@ fn query(viewer: &Viewer, ledger: bool) -> QueryBuilder<'static, Postgres> {
                 t.last_report_at::timestamp AS last_report_local, t.created_at::timestamp AS created_local,
                 {shape}
          FROM tasks t JOIN townships w ON w.code = t.township_code JOIN categories c ON c.code = t.category
+              LEFT JOIN departments dp ON dp.code = t.lead_department
          WHERE true",
         overdue = *super::tasks::OVERDUE
     ));
@@ -119,12 +126,15 @@ fn read<T: Send + 'static>(
 /// The ledger rows of every task the viewer may see.
 pub fn ledger(db: Db, viewer: Viewer) -> mpsc::Receiver<Result<LedgerRow, sqlx::Error>> {
     read(db, viewer, true, |r, viewer| {
-        let private = viewer.sees_private(&r.public.township).then_some(r.private);
+        let private = viewer
+            .sees_private(Unit::new(&r.public.township, r.public.lead_department.as_deref()))
+            .then_some(r.private);
         Ok(LedgerRow {
             id: r.id,
             public: r.public,
             private,
             category_name: r.category_name,
+            support_names: r.support_names,
             lon: r.lon.unwrap_or_default(),
             lat: r.lat.unwrap_or_default(),
             wkt: r.wkt.unwrap_or_default(),
@@ -139,7 +149,9 @@ pub fn ledger(db: Db, viewer: Viewer) -> mpsc::Receiver<Result<LedgerRow, sqlx::
 /// Every task the viewer may see as the Feature the task API returns.
 pub fn features(db: Db, viewer: Viewer) -> mpsc::Receiver<Result<TaskFeature, sqlx::Error>> {
     read(db, viewer, false, |r, viewer| {
-        let private = viewer.sees_private(&r.public.township).then_some(r.private);
+        let private = viewer
+            .sees_private(Unit::new(&r.public.township, r.public.lead_department.as_deref()))
+            .then_some(r.private);
         let geometry =
             RawValue::from_string(r.geometry.unwrap_or_default()).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
         Ok(TaskFeature {

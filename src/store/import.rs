@@ -111,6 +111,7 @@ async fn check(
 ) -> Result<Vec<Checked>, sqlx::Error> {
     let overrides: Vec<String> = ok.iter().filter_map(|(_, t)| t.fields.township_override.clone()).collect();
     let unknown_townships = super::townships::unknown_codes(db, &overrides).await?;
+    let departments = super::departments::list(db).await?;
     let mut known: Vec<&str> =
         prefixes.keys().map(String::as_str).filter(|c| !retired.iter().any(|r| r == c)).collect();
     known.sort();
@@ -131,15 +132,38 @@ async fn check(
             // task) keeps the assignment automatic, as re-saving a read Feature does.
             let given = task.fields.township_override.clone();
             let overridden = given.is_some() && given != verdict.township;
+            let mut errors = department_errors(&task, &departments);
             match verdict.judge(&task, (&known, retired), &unknown_townships, accept_outside) {
-                Ok(township) => checked.push((index, task, gj, Assigned { township, overridden }, accepted)),
-                Err(errors) => failed.push(Failure::new(index, errors)),
+                Ok(township) if errors.is_empty() => {
+                    checked.push((index, task, gj, Assigned { township, overridden }, accepted))
+                }
+                Ok(_) => failed.push(Failure::new(index, errors)),
+                Err(mut more) => {
+                    more.append(&mut errors);
+                    failed.push(Failure::new(index, more))
+                }
             }
         }
         done = (done + BATCH).min(total);
         progress(CHECKING, done, total);
     }
     Ok(checked)
+}
+
+/// The departments a feature names that do not exist, or are retired (the tasks' trigger,
+/// migrations/0020, would refuse the whole batch for them).
+fn department_errors(task: &NewTask, departments: &[super::departments::Department]) -> Vec<FieldError> {
+    let f = &task.fields;
+    let named = f.lead_department.iter().map(|d| ("/properties/lead_department".to_owned(), d)).chain(
+        f.support_departments.iter().enumerate().map(|(i, d)| (format!("/properties/support_departments/{i}"), d)),
+    );
+    named
+        .filter_map(|(pointer, code)| match departments.iter().find(|d| &d.code == code) {
+            None => Some(codes::unknown_department(&pointer, code)),
+            Some(d) if d.retired => Some(codes::retired_department(&pointer, code)),
+            Some(_) => None,
+        })
+        .collect()
 }
 
 /// What `verdicts` says of one feature.
@@ -324,6 +348,9 @@ struct Columns {
     status: Vec<String>,
     progress: Vec<i16>,
     lead_unit: Vec<String>,
+    lead_department: Vec<Option<String>>,
+    /// Each row's supporting departments as a JSON array: `unnest` would flatten a text[][] .
+    support_departments: Vec<String>,
     contact_person: Vec<Option<String>>,
     contact_phone: Vec<Option<String>>,
     due_date: Vec<Option<NaiveDate>>,
@@ -360,6 +387,8 @@ impl Columns {
         self.status.push(f.status.as_str().to_owned());
         self.progress.push(f.progress);
         self.lead_unit.push(f.lead_unit.clone());
+        self.lead_department.push(f.lead_department.clone());
+        self.support_departments.push(serde_json::to_string(&f.support_departments).unwrap_or_else(|_| "[]".into()));
         self.contact_person.push(f.contact_person.clone());
         self.contact_phone.push(f.contact_phone.clone());
         self.due_date.push(f.due_date);
@@ -385,18 +414,19 @@ impl Columns {
             "INSERT INTO tasks (code, geom, title, description, category, status, progress, lead_unit,
                                 contact_person, contact_phone, due_date, planned_investment, actual_investment,
                                 target_quantity, target_unit, visibility, supervised, township_code,
-                                township_overridden, completed_at, cancel_reason, created_by, updated_by)
+                                township_overridden, completed_at, cancel_reason, created_by, updated_by,
+                                lead_department, support_departments)
              SELECT u.code, ST_GeomFromGeoJSON(u.gj), u.title, u.description, u.category, u.status, u.progress,
                     u.lead_unit, u.contact_person, u.contact_phone, u.due_date, u.planned, u.actual, u.quantity,
                     u.unit, u.visibility, u.supervised, u.township, u.overridden, u.completed_at, u.cancel_reason,
-                    $22, $22
+                    $22, $22, u.lead_department, ARRAY(SELECT jsonb_array_elements_text(u.support::jsonb))
              FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int2[],
                          $8::text[], $9::text[], $10::text[], $11::date[], $12::float8[], $13::float8[],
                          $14::float8[], $15::text[], $16::text[], $17::bool[], $18::text[], $19::bool[],
-                         $20::timestamptz[], $21::text[])
+                         $20::timestamptz[], $21::text[], $23::text[], $24::text[])
                   AS u(code, gj, title, description, category, status, progress, lead_unit, contact_person,
                        contact_phone, due_date, planned, actual, quantity, unit, visibility, supervised, township,
-                       overridden, completed_at, cancel_reason)
+                       overridden, completed_at, cancel_reason, lead_department, support)
              RETURNING id, code, status",
             &self.code,
             &self.geojson,
@@ -419,7 +449,9 @@ impl Columns {
             &self.overridden,
             &self.completed_at as &[Option<DateTime<Utc>>],
             &self.cancel_reason as &[Option<String>],
-            actor
+            actor,
+            &self.lead_department as &[Option<String>],
+            &self.support_departments
         )
         .fetch_all(&mut *conn)
         .await?;

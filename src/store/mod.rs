@@ -6,6 +6,7 @@ pub mod audit;
 pub mod categories;
 mod database_url;
 pub mod demo;
+pub mod departments;
 mod error;
 pub mod events;
 pub mod export;

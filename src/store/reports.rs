@@ -11,7 +11,7 @@ use super::events::{self, Event};
 use super::idempotency::{Found, Key};
 use super::photos::PhotoStore;
 use super::{Db, StoreError, StoreResult};
-use crate::domain::access::Viewer;
+use crate::domain::access::{Unit, Viewer};
 use crate::domain::evidence;
 use crate::domain::review;
 use crate::domain::task::Status;
@@ -533,14 +533,14 @@ pub struct PhotoAccess {
 
 pub async fn photo_for(db: &Db, sha256: &str, viewer: &Viewer) -> Result<Option<PhotoAccess>, sqlx::Error> {
     let rows = sqlx::query!(
-        "SELECT p.media_type, t.township_code, t.status, t.visibility
+        "SELECT p.media_type, t.township_code, t.lead_department, t.status, t.visibility
          FROM report_photos p JOIN reports r ON r.id = p.report_id JOIN tasks t ON t.id = r.task_id
          WHERE p.sha256 = $1",
         sha256
     )
     .fetch_all(db)
     .await?;
-    let full = rows.iter().find(|r| viewer.sees_private(&r.township_code));
+    let full = rows.iter().find(|r| viewer.sees_private(Unit::new(&r.township_code, r.lead_department.as_deref())));
     let public = rows.iter().find(|r| r.status == "verified" && r.visibility == "public");
     Ok(match (full, public) {
         (Some(r), _) => Some(PhotoAccess { media_type: r.media_type.clone(), full: true }),

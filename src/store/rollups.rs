@@ -29,16 +29,36 @@ pub struct Frame {
     snapshot: String,
     township_codes: Vec<String>,
     township_names: Vec<String>,
+    department_codes: Vec<String>,
+    department_names: Vec<String>,
     categories: Vec<String>,
 }
 
+/// What a rollup groups tasks by: the township a task belongs to, or the department leading it
+/// (tasks without a lead department are then left out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    Township,
+    Department,
+}
+
+impl By {
+    fn column(self) -> &'static str {
+        match self {
+            By::Township => "t.township_code",
+            By::Department => "t.lead_department",
+        }
+    }
+}
+
 impl Frame {
-    pub fn townships(&self) -> Vec<Township> {
-        self.township_codes
-            .iter()
-            .zip(&self.township_names)
-            .map(|(code, name)| Township { code: code.clone(), name: name.clone() })
-            .collect()
+    /// The rows of a rollup grouped `by`: every township, or every department, in their order.
+    pub fn units(&self, by: By) -> Vec<Township> {
+        let (codes, names) = match by {
+            By::Township => (&self.township_codes, &self.township_names),
+            By::Department => (&self.department_codes, &self.department_names),
+        };
+        codes.iter().zip(names).map(|(code, name)| Township { code: code.clone(), name: name.clone() }).collect()
     }
 
     pub fn categories(&self) -> &[String] {
@@ -93,13 +113,14 @@ fn push_rollup_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &RollupFilter, vie
 /// Both counting statements run unprepared (`persistent(false)`): after five runs a prepared
 /// statement may switch to a generic plan, which for these scans can lose the parallel workers and
 /// cannot see how selective a period is; planning afresh costs well under a millisecond.
-pub fn cells_query<'a>(f: &RollupFilter, viewer: &Viewer, frame: &Frame) -> QueryBuilder<'a, Postgres> {
+pub fn cells_query<'a>(f: &RollupFilter, viewer: &Viewer, frame: &Frame, by: By) -> QueryBuilder<'a, Postgres> {
     // Runtime-checked: the rollup's filters and the viewer's visibility are added at run time.
-    let mut qb = QueryBuilder::new(
-        "SELECT t.township_code AS township, t.category, t.status,
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {} AS township, t.category, t.status,
                 count(*) AS tasks,
                 count(*) FILTER (WHERE t.due_date < ",
-    );
+        by.column()
+    ));
     qb.push_bind(frame.today)
         .push(
             ") AS past_due,
@@ -114,22 +135,28 @@ pub fn cells_query<'a>(f: &RollupFilter, viewer: &Viewer, frame: &Frame) -> Quer
                 coalesce(sum(t.actual_investment), 0)::float8 AS actual_investment,
                 coalesce(sum(t.length_m), 0) AS length_m,
                 coalesce(sum(t.area_m2), 0) AS area_m2
-         FROM tasks t WHERE true",
-        );
+         FROM tasks t WHERE ",
+        )
+        .push(by.column())
+        .push(" IS NOT NULL");
     push_rollup_filter(&mut qb, f, viewer);
     qb.push(" GROUP BY 1, 2, 3");
     qb
 }
 
 /// Late tasks by township and days late (see `Figures::median_days_late`). Public for the benchmark.
-pub fn late_query<'a>(f: &RollupFilter, viewer: &Viewer, frame: &Frame) -> QueryBuilder<'a, Postgres> {
+pub fn late_query<'a>(f: &RollupFilter, viewer: &Viewer, frame: &Frame, by: By) -> QueryBuilder<'a, Postgres> {
     // Runtime-checked: the rollup's filters and the viewer's visibility are added at run time.
-    let mut qb = QueryBuilder::new(
-        "SELECT township, days, count(*) AS tasks FROM (SELECT t.township_code AS township, CASE WHEN t.completed_at IS NULL THEN ",
-    );
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT township, days, count(*) AS tasks FROM (SELECT {} AS township, CASE WHEN t.completed_at IS NULL THEN ",
+        by.column()
+    ));
     qb.push_bind(frame.today)
         .push(" - t.due_date ELSE t.completed_at::date - t.due_date END AS days FROM tasks t WHERE t.status <> 'cancelled' AND t.due_date < ")
-        .push_bind(frame.today);
+        .push_bind(frame.today)
+        .push(" AND ")
+        .push(by.column())
+        .push(" IS NOT NULL");
     push_rollup_filter(&mut qb, f, viewer);
     qb.push(") late WHERE days > 0 GROUP BY 1, 2");
     qb
@@ -189,6 +216,8 @@ pub async fn frame(db: &Db) -> Result<(sqlx::Transaction<'static, Postgres>, Fra
                   pg_export_snapshot() AS "snapshot!",
                   ARRAY(SELECT code FROM townships ORDER BY code) AS "township_codes!",
                   ARRAY(SELECT name FROM townships ORDER BY code) AS "township_names!",
+                  ARRAY(SELECT code FROM departments ORDER BY sort_order, code) AS "department_codes!",
+                  ARRAY(SELECT name_zh FROM departments ORDER BY sort_order, code) AS "department_names!",
                   ARRAY(SELECT code FROM categories ORDER BY sort_order, code) AS "categories!""#,
         STALE_AFTER_DAYS
     )
@@ -222,6 +251,15 @@ async fn second_connection(db: &Db) -> Option<PoolConnection<Postgres>> {
 /// The township rollup of the tasks `viewer` may see that match `f`, and the day it was made for;
 /// a 400 when the filter names a category that does not exist.
 pub async fn townships(db: &Db, f: &RollupFilter, viewer: &Viewer) -> super::StoreResult<(NaiveDate, Rollup)> {
+    rollup_by(db, f, viewer, By::Township).await
+}
+
+/// As `townships`, by the department leading each task (tasks without one are left out).
+pub async fn departments(db: &Db, f: &RollupFilter, viewer: &Viewer) -> super::StoreResult<(NaiveDate, Rollup)> {
+    rollup_by(db, f, viewer, By::Department).await
+}
+
+async fn rollup_by(db: &Db, f: &RollupFilter, viewer: &Viewer, by: By) -> super::StoreResult<(NaiveDate, Rollup)> {
     // The second connection is asked for while the frame is read, off the critical path. `join!`
     // polls the frame first, so it queues for a connection ahead of the spare: a pool with a
     // single free connection gives it to the frame, and the spare gives up after its short wait.
@@ -232,8 +270,8 @@ pub async fn townships(db: &Db, f: &RollupFilter, viewer: &Viewer) -> super::Sto
     if !unknown.is_empty() {
         return Err(super::StoreError::BadQuery(unknown));
     }
-    let mut cells_q = cells_query(f, viewer, &frame);
-    let mut late_q = late_query(f, viewer, &frame);
+    let mut cells_q = cells_query(f, viewer, &frame, by);
+    let mut late_q = late_query(f, viewer, &frame, by);
     let (cells, late) = match spare.as_deref_mut() {
         Some(conn) => {
             let mut other = join_snapshot(conn, &frame).await?;
@@ -254,7 +292,7 @@ pub async fn townships(db: &Db, f: &RollupFilter, viewer: &Viewer) -> super::Sto
     let cells: Vec<Cell> = cells.into_iter().map(Cell::from).collect();
     let late: Vec<LateCount> =
         late.into_iter().map(|r| LateCount { township: r.township, days: r.days, tasks: r.tasks }).collect();
-    Ok((frame.today, rollup::roll_up(&frame.townships(), frame.categories(), &cells, &late)))
+    Ok((frame.today, rollup::roll_up(&frame.units(by), frame.categories(), &cells, &late)))
 }
 
 /// Township boundaries as GeoJSON geometries, by code.

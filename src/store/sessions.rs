@@ -21,7 +21,7 @@ pub struct Found {
 /// database takes writes: on a read-only one (a standby) the session still reads.
 pub async fn find(db: &Db, token_hash: &[u8], idle_after: Duration) -> Result<Option<Found>, sqlx::Error> {
     let row = sqlx::query!(
-        r#"SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code, u.must_change_password,
+        r#"SELECT u.id, u.username, u.display_name, u.role AS "role: RoleName", u.township_code, u.department_code, u.must_change_password,
                   f.enrolled AS "two_factor!", f.required AS "two_factor_required!",
                   s.last_seen_at > now() - make_interval(secs => $2) AS "fresh!",
                   s.last_seen_at < now() - interval '30 seconds' AS "unmarked!"
@@ -48,6 +48,7 @@ pub async fn find(db: &Db, token_hash: &[u8], idle_after: Duration) -> Result<Op
         display_name: r.display_name,
         role: r.role,
         township: r.township_code,
+        department: r.department_code,
         must_change_password: r.must_change_password,
         two_factor: r.two_factor,
         two_factor_required: r.two_factor_required,

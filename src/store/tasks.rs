@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::events::{self, Event};
 use super::{Db, StoreError, StoreResult};
-use crate::domain::access::Viewer;
+use crate::domain::access::{Unit, Viewer};
 use crate::domain::codes;
 use crate::domain::filter::TaskFilter;
 use crate::domain::ogc::Period;
@@ -43,8 +43,14 @@ pub struct PublicProperties {
     pub township_name: String,
     /// True when the bureau chose the township instead of the automatic assignment.
     pub township_overridden: bool,
-    /// 责任单位, the unit responsible.
+    /// 责任单位, the unit responsible, in words.
     pub lead_unit: String,
+    /// Code of the department leading the task (牵头单位); its officers report on it.
+    #[schema(example = "water")]
+    pub lead_department: Option<String>,
+    pub lead_department_name: Option<String>,
+    /// Codes of the departments supporting it (配合单位).
+    pub support_departments: Vec<String>,
     pub due_date: Option<NaiveDate>,
     /// Past its due date (in the county's time zone) and neither finished nor cancelled.
     pub overdue: bool,
@@ -107,6 +113,11 @@ impl TaskFeature {
     pub fn version(&self) -> i32 {
         self.properties.public.version
     }
+
+    /// Who answers for the task.
+    pub fn unit(&self) -> Unit<'_> {
+        Unit::new(&self.properties.public.township, self.properties.public.lead_department.as_deref())
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -121,7 +132,8 @@ struct TaskRow {
 
 impl TaskRow {
     fn into_feature(self, viewer: &Viewer) -> Result<TaskFeature, sqlx::Error> {
-        let private = viewer.sees_private(&self.public.township).then_some(self.private);
+        let unit = Unit::new(&self.public.township, self.public.lead_department.as_deref());
+        let private = viewer.sees_private(unit).then_some(self.private);
         Ok(TaskFeature {
             kind: "Feature",
             id: self.id,
@@ -153,7 +165,9 @@ static SELECT: LazyLock<String> = LazyLock::new(|| {
            t.township_code AS township,
            (SELECT w.name FROM townships w WHERE w.code = t.township_code) AS township_name,
            t.township_overridden,
-           t.lead_unit, t.contact_person, t.contact_phone, t.due_date,
+           t.lead_unit, t.lead_department,
+           (SELECT d.name_zh FROM departments d WHERE d.code = t.lead_department) AS lead_department_name,
+           t.support_departments, t.contact_person, t.contact_phone, t.due_date,
            {} AS overdue,
            t.planned_investment::float8 AS planned_investment,
            t.actual_investment::float8 AS actual_investment,
@@ -166,8 +180,8 @@ static SELECT: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-/// Restricts to the tasks a viewer may see at all: internal tasks are for staff and their own
-/// township only.
+/// Restricts to the tasks a viewer may see at all: internal tasks are for staff, their own
+/// township and the department leading them only.
 pub(crate) fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, viewer: &Viewer) {
     match viewer {
         Viewer::Staff => {}
@@ -176,6 +190,9 @@ pub(crate) fn push_visibility(qb: &mut QueryBuilder<'_, Postgres>, viewer: &View
         }
         Viewer::Township(code) => {
             qb.push(" AND (t.visibility = 'public' OR t.township_code = ").push_bind(code.clone()).push(")");
+        }
+        Viewer::Department(code) => {
+            qb.push(" AND (t.visibility = 'public' OR t.lead_department = ").push_bind(code.clone()).push(")");
         }
     }
 }
@@ -203,6 +220,7 @@ fn sort_column(property: &str) -> Option<&'static str> {
         "status" => "t.status",
         "progress" => "t.progress",
         "township" => "t.township_code",
+        "lead_department" => "t.lead_department",
         "due_date" => "t.due_date",
         "planned_investment" => "t.planned_investment",
         "actual_investment" => "t.actual_investment",
@@ -252,6 +270,9 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &TaskFilter, viewer: &Vie
     }
     if let Some(t) = &f.townships {
         qb.push(" AND t.township_code = ANY(").push_bind(t.clone()).push(")");
+    }
+    if let Some(d) = &f.departments {
+        qb.push(" AND t.lead_department = ANY(").push_bind(d.clone()).push(")");
     }
     if let Some(o) = f.overdue {
         qb.push(format!(" AND {} = ", *OVERDUE)).push_bind(o);
@@ -322,6 +343,21 @@ pub async fn list_in_period(
 
 /// Turns a foreign-key refusal into the field the caller got wrong.
 async fn explain_reference_error(db: &Db, err: sqlx::Error, f: &TaskFields) -> StoreError {
+    if let sqlx::Error::Database(e) = &err
+        && e.code().as_deref() == Some(super::error::DEPARTMENT)
+    {
+        // The trigger (migrations/0020) names the department; the fields say where it was given.
+        let code = e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().and_then(|e| e.detail()).unwrap_or("");
+        let pointer = match f.support_departments.iter().position(|d| d == code) {
+            Some(i) if f.lead_department.as_deref() != Some(code) => format!("/properties/support_departments/{i}"),
+            _ => "/properties/lead_department".to_owned(),
+        };
+        return StoreError::BadReference(if e.message().contains("retired") {
+            codes::retired_department(&pointer, code)
+        } else {
+            codes::unknown_department(&pointer, code)
+        });
+    }
     if let sqlx::Error::Database(e) = &err {
         match e.constraint() {
             Some("tasks_category_fkey" | "task_code_counters_category_fkey") => {
@@ -334,6 +370,10 @@ async fn explain_reference_error(db: &Db, err: sqlx::Error, f: &TaskFields) -> S
             Some("tasks_township_code_fkey") => {
                 let code = f.township_override.as_deref().unwrap_or("");
                 return StoreError::BadReference(codes::unknown_township("/properties/township", code));
+            }
+            Some("tasks_lead_department_fkey") => {
+                let code = f.lead_department.as_deref().unwrap_or("");
+                return StoreError::BadReference(codes::unknown_department("/properties/lead_department", code));
             }
             _ => {}
         }
@@ -364,7 +404,8 @@ pub struct Stored {
 /// than `query!`: the macros take one literal each, so the column list and its fourteen binds
 /// would be written out twice again.
 const FIELD_COLUMNS: &str = "title, description, category, progress, lead_unit, contact_person, contact_phone,
-    due_date, planned_investment, actual_investment, target_quantity, target_unit, visibility, supervised";
+    due_date, planned_investment, actual_investment, target_quantity, target_unit, visibility, supervised,
+    lead_department, support_departments";
 
 fn push_fields<'a>(values: &mut Separated<'_, 'a, Postgres, &'static str>, f: &'a TaskFields) {
     values
@@ -381,7 +422,9 @@ fn push_fields<'a>(values: &mut Separated<'_, 'a, Postgres, &'static str>, f: &'
         .push_bind(f.target_quantity)
         .push_bind(&f.target_unit)
         .push_bind(f.visibility.as_str())
-        .push_bind(f.supervised);
+        .push_bind(f.supervised)
+        .push_bind(&f.lead_department)
+        .push_bind(&f.support_departments);
 }
 
 /// Creates a task and its `created` event within the caller's transaction. `id` is for loaders
@@ -521,6 +564,8 @@ impl TaskRow {
             status: Status::parse(&p.status).unwrap_or(Status::Planned),
             progress: p.progress,
             lead_unit: p.lead_unit.clone(),
+            lead_department: p.lead_department.clone(),
+            support_departments: p.support_departments.clone(),
             contact_person: self.private.contact_person.clone(),
             contact_phone: self.private.contact_phone.clone(),
             due_date: p.due_date,
@@ -561,9 +606,11 @@ pub(crate) fn not_found(id: Uuid) -> StoreError {
 }
 
 /// The township a task belongs to, whoever asks: what the caller's rights over it are decided by.
-pub async fn township_of(db: &Db, id: Uuid) -> StoreResult<String> {
-    let code = sqlx::query_scalar!("SELECT township_code FROM tasks WHERE id = $1", id).fetch_optional(db).await?;
-    code.ok_or_else(|| not_found(id))
+/// Who answers for a task: its township and its lead department (see `Unit`).
+pub async fn units_of(db: &Db, id: Uuid) -> StoreResult<(String, Option<String>)> {
+    let row =
+        sqlx::query!("SELECT township_code, lead_department FROM tasks WHERE id = $1", id).fetch_optional(db).await?;
+    row.map(|r| (r.township_code, r.lead_department)).ok_or_else(|| not_found(id))
 }
 
 /// Applies `patch` if the task is still at `expected_version`. The row is locked for the read-merge-
@@ -719,6 +766,12 @@ pub async fn check_filter(db: &Db, f: &TaskFilter) -> StoreResult<()> {
     if let Some(wanted) = &f.townships {
         for c in super::townships::unknown_codes(db, wanted).await? {
             errors.push(codes::unknown_township("township", &c));
+        }
+    }
+    if let Some(wanted) = &f.departments {
+        let known = super::departments::list(db).await?;
+        for c in wanted.iter().filter(|c| !known.iter().any(|d| d.code == **c)) {
+            errors.push(codes::unknown_department("department", c));
         }
     }
     if errors.is_empty() { Ok(()) } else { Err(StoreError::BadQuery(errors)) }

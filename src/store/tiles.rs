@@ -25,8 +25,18 @@ async fn covered(conn: &mut PgConnection, tile: TileId, viewer: &Viewer) -> Resu
     let mut qb = QueryBuilder::new("SELECT coalesce(sum(t.n), 0)::int8 FROM task_cells t WHERE t.z = ");
     qb.push_bind(i16::from(level));
     push_cells(&mut qb, x0, x1, y0, y1);
-    push_visibility(&mut qb, viewer);
+    push_cell_visibility(&mut qb, viewer);
     Ok(Some(qb.build_query_scalar().fetch_one(conn).await?))
+}
+
+/// The cells a viewer may count. Cells are kept per township and visibility, not per department, so
+/// a department officer's clusters count public tasks only; the internal tasks its department leads
+/// show once the map is close enough to draw tasks one by one.
+fn push_cell_visibility(qb: &mut QueryBuilder<'_, Postgres>, viewer: &Viewer) {
+    match viewer {
+        Viewer::Department(_) => push_visibility(qb, &Viewer::Public),
+        _ => push_visibility(qb, viewer),
+    }
 }
 
 fn push_cells(qb: &mut QueryBuilder<'_, Postgres>, x0: i32, x1: i32, y0: i32, y1: i32) {
@@ -116,7 +126,7 @@ fn clusters_query(tile: TileId, viewer: &Viewer) -> QueryBuilder<'static, Postgr
     );
     qb.push_bind(i16::from(tile.z));
     push_cells(&mut qb, x0, x1, y0, y1);
-    push_visibility(&mut qb, viewer);
+    push_cell_visibility(&mut qb, viewer);
     qb.push(" GROUP BY t.cx, t.cy, t.category HAVING sum(t.n) > 0) m");
     qb
 }

@@ -8,8 +8,9 @@ use crate::helpers::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-/// The callers, in the order of the expected-status columns.
-const WHO: [&str; 5] = ["anonymous", "own township", "other township", "bureau", "admin"];
+/// The callers, in the order of the expected-status columns. "department" is an officer of a
+/// department that leads none of the fixture's tasks: it may do what another township's may.
+const WHO: [&str; 6] = ["anonymous", "own township", "other township", "department", "bureau", "admin"];
 
 struct Fixture {
     public_task: String,
@@ -51,13 +52,13 @@ struct Row {
     path: String,
     body: Body,
     if_match: bool,
-    expect: [u16; 5],
+    expect: [u16; 6],
 }
 
 fn rows(f: &Fixture) -> Vec<Row> {
     let p = &f.public_task;
     let i = &f.internal_task;
-    let row = |method: Method, route: &'static str, path: String, body: Body, if_match: bool, expect: [u16; 5]| Row {
+    let row = |method: Method, route: &'static str, path: String, body: Body, if_match: bool, expect: [u16; 6]| Row {
         method,
         route,
         path,
@@ -68,9 +69,9 @@ fn rows(f: &Fixture) -> Vec<Row> {
     let township = json!({"type": "Feature", "properties": {"name": "清源经济开发区", "kind": "development_zone"},
         "geometry": {"type": "Polygon", "coordinates": [[[120.0, SOUTH], [120.1, SOUTH], [120.1, NORTH], [120.0, NORTH], [120.0, SOUTH]]]}});
     vec![
-        row(Method::GET, "/api/health", "/api/health".into(), Body::None, false, [200; 5]),
-        row(Method::GET, "/api/health/live", "/api/health/live".into(), Body::None, false, [200; 5]),
-        row(Method::GET, "/api/health/ready", "/api/health/ready".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/api/health", "/api/health".into(), Body::None, false, [200; 6]),
+        row(Method::GET, "/api/health/live", "/api/health/live".into(), Body::None, false, [200; 6]),
+        row(Method::GET, "/api/health/ready", "/api/health/ready".into(), Body::None, false, [200; 6]),
         // Every caller with an account reaches the check of the current password (refused here).
         row(
             Method::POST,
@@ -78,7 +79,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/api/me/password".into(),
             Body::Json(json!({"current_password": "not-the-password", "new_password": "a-long-new-passphrase-9"})),
             false,
-            [401, 422, 422, 422, 422],
+            [401, 422, 422, 422, 422, 422],
         ),
         // Administrators only; an administrator's JSON body is refused for not being a form.
         row(
@@ -87,29 +88,62 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/api/townships/import".into(),
             Body::Json(json!({})),
             false,
-            [401, 403, 403, 403, 415],
+            [401, 403, 403, 403, 403, 415],
         ),
-        row(Method::GET, "/api/openapi.json", "/api/openapi.json".into(), Body::None, false, [200; 5]),
-        row(Method::GET, "/api/townships", "/api/townships".into(), Body::None, false, [200; 5]),
-        row(Method::GET, "/api/categories", "/api/categories".into(), Body::None, false, [200; 5]),
-        row(Method::GET, "/api/tasks", "/api/tasks".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/api/openapi.json", "/api/openapi.json".into(), Body::None, false, [200; 6]),
+        row(Method::GET, "/api/townships", "/api/townships".into(), Body::None, false, [200; 6]),
+        row(Method::GET, "/api/categories", "/api/categories".into(), Body::None, false, [200; 6]),
+        row(Method::GET, "/api/departments", "/api/departments".into(), Body::None, false, [200; 6]),
+        row(
+            Method::POST,
+            "/api/departments",
+            "/api/departments".into(),
+            Body::JsonFn(|n| json!({"code": format!("dept{n}"), "name_zh": "林业局", "name_en": "Forestry Bureau"})),
+            false,
+            [401, 403, 403, 403, 403, 201],
+        ),
+        row(
+            Method::PATCH,
+            "/api/departments/{code}",
+            "/api/departments/water".into(),
+            Body::Json(json!({"name_en": "Water Resources Bureau"})),
+            false,
+            [401, 403, 403, 403, 403, 200],
+        ),
+        // Retires (nothing is deleted); no other row gives a task to it.
+        row(
+            Method::DELETE,
+            "/api/departments/{code}",
+            "/api/departments/industry".into(),
+            Body::None,
+            false,
+            [401, 403, 403, 403, 403, 200],
+        ),
+        row(Method::GET, "/api/tasks", "/api/tasks".into(), Body::None, false, [200; 6]),
         row(
             Method::POST,
             "/api/tasks",
             "/api/tasks".into(),
             Body::Json(task_at(point(119.95, 30.8), json!({}))),
             false,
-            [401, 403, 403, 201, 201],
+            [401, 403, 403, 403, 201, 201],
         ),
-        row(Method::GET, "/api/tasks/{id}", format!("/api/tasks/{p}"), Body::None, false, [200; 5]),
-        row(Method::GET, "/api/tasks/{id}", format!("/api/tasks/{i}"), Body::None, false, [404, 200, 404, 200, 200]),
+        row(Method::GET, "/api/tasks/{id}", format!("/api/tasks/{p}"), Body::None, false, [200; 6]),
+        row(
+            Method::GET,
+            "/api/tasks/{id}",
+            format!("/api/tasks/{i}"),
+            Body::None,
+            false,
+            [404, 200, 404, 404, 200, 200],
+        ),
         row(
             Method::PATCH,
             "/api/tasks/{id}",
             format!("/api/tasks/{p}"),
             Body::Json(json!({"properties": {"lead_unit": "县水利局"}})),
             true,
-            [401, 403, 403, 200, 200],
+            [401, 403, 403, 403, 200, 200],
         ),
         row(
             Method::POST,
@@ -117,7 +151,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             format!("/api/tasks/{p}/reports"),
             Body::Report,
             true,
-            [401, 201, 403, 201, 201],
+            [401, 201, 403, 403, 201, 201],
         ),
         row(
             Method::GET,
@@ -125,7 +159,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             format!("/api/tasks/{p}/reports"),
             Body::None,
             false,
-            [401, 200, 403, 200, 200],
+            [401, 200, 403, 403, 200, 200],
         ),
         row(
             Method::GET,
@@ -133,35 +167,42 @@ fn rows(f: &Fixture) -> Vec<Row> {
             format!("/api/tasks/{i}/reports"),
             Body::None,
             false,
-            [401, 200, 404, 200, 200],
+            [401, 200, 404, 404, 200, 200],
         ),
         row(
             Method::POST,
             "/api/tasks/{id}/transitions",
             format!("/api/tasks/{p}/transitions"),
-            Body::JsonFn(|n| json!({"action": if n % 2 == 1 { "supervise" } else { "unsupervise" }})),
+            Body::JsonFn(|n| json!({"action": if n % 2 == 0 { "supervise" } else { "unsupervise" }})),
             true,
-            [401, 403, 403, 200, 200],
+            [401, 403, 403, 403, 200, 200],
         ),
-        row(Method::GET, "/api/tasks/{id}/history", format!("/api/tasks/{p}/history"), Body::None, false, [200; 5]),
+        row(Method::GET, "/api/tasks/{id}/history", format!("/api/tasks/{p}/history"), Body::None, false, [200; 6]),
         row(
             Method::GET,
             "/api/tasks/{id}/history",
             format!("/api/tasks/{i}/history"),
             Body::None,
             false,
-            [404, 200, 404, 200, 200],
+            [404, 200, 404, 404, 200, 200],
         ),
-        row(Method::GET, "/api/photos/{sha256}", f.photo_url.clone(), Body::None, false, [404, 200, 404, 200, 200]),
-        row(Method::GET, "/api/me", "/api/me".into(), Body::None, false, [200; 5]),
-        row(Method::GET, "/api/me/tokens", "/api/me/tokens".into(), Body::None, false, [401, 200, 200, 200, 200]),
+        row(
+            Method::GET,
+            "/api/photos/{sha256}",
+            f.photo_url.clone(),
+            Body::None,
+            false,
+            [404, 200, 404, 404, 200, 200],
+        ),
+        row(Method::GET, "/api/me", "/api/me".into(), Body::None, false, [200; 6]),
+        row(Method::GET, "/api/me/tokens", "/api/me/tokens".into(), Body::None, false, [401, 200, 200, 200, 200, 200]),
         row(
             Method::POST,
             "/api/me/tokens",
             "/api/me/tokens".into(),
             Body::Json(json!({"name": "脚本"})),
             false,
-            [401, 201, 201, 201, 201],
+            [401, 201, 201, 201, 201, 201],
         ),
         row(
             Method::DELETE,
@@ -169,7 +210,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             format!("/api/me/tokens/{}", uuid::Uuid::new_v4()),
             Body::None,
             false,
-            [401, 404, 404, 404, 404],
+            [401, 404, 404, 404, 404, 404],
         ),
         // Two-step verification: every account may enrol itself; none here has it on yet.
         row(
@@ -178,7 +219,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/api/me/two-factor".into(),
             Body::None,
             false,
-            [401, 200, 200, 200, 200],
+            [401, 200, 200, 200, 200, 200],
         ),
         row(
             Method::POST,
@@ -186,7 +227,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/api/me/two-factor/confirm".into(),
             Body::Json(json!({"code": "not a code"})),
             false,
-            [401, 422, 422, 422, 422],
+            [401, 422, 422, 422, 422, 422],
         ),
         row(
             Method::POST,
@@ -194,7 +235,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/api/me/two-factor/recovery-codes".into(),
             Body::Json(json!({"code": "123456"})),
             false,
-            [401, 409, 409, 409, 409],
+            [401, 409, 409, 409, 409, 409],
         ),
         row(
             Method::DELETE,
@@ -202,7 +243,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/api/me/two-factor".into(),
             Body::Json(json!({"password": "greenledger-demo", "code": "123456"})),
             false,
-            [401, 409, 409, 409, 409],
+            [401, 409, 409, 409, 409, 409],
         ),
         row(
             Method::GET,
@@ -210,7 +251,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/api/security/two-factor".into(),
             Body::None,
             false,
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 403, 200],
         ),
         row(
             Method::PUT,
@@ -218,10 +259,17 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/api/security/two-factor".into(),
             Body::Json(json!({"required_for": []})),
             false,
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 403, 200],
         ),
-        row(Method::GET, "/api/review", "/api/review".into(), Body::None, false, [401, 403, 403, 200, 200]),
-        row(Method::GET, "/api/review/count", "/api/review/count".into(), Body::None, false, [401, 403, 403, 200, 200]),
+        row(Method::GET, "/api/review", "/api/review".into(), Body::None, false, [401, 403, 403, 403, 200, 200]),
+        row(
+            Method::GET,
+            "/api/review/count",
+            "/api/review/count".into(),
+            Body::None,
+            false,
+            [401, 403, 403, 403, 200, 200],
+        ),
         // Staff get past the door and are told the report does not exist.
         row(
             Method::POST,
@@ -229,9 +277,9 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/api/review/seen".into(),
             Body::Json(json!({"reports": ["00000000-0000-0000-0000-000000000001"]})),
             false,
-            [401, 403, 403, 422, 422],
+            [401, 403, 403, 403, 422, 422],
         ),
-        row(Method::GET, "/api/users", "/api/users".into(), Body::None, false, [401, 403, 403, 403, 200]),
+        row(Method::GET, "/api/users", "/api/users".into(), Body::None, false, [401, 403, 403, 403, 403, 200]),
         row(
             Method::POST,
             "/api/users",
@@ -240,7 +288,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
                 |n| json!({"username": format!("user{n}"), "role": "bureau", "password": "long enough, surely"}),
             ),
             false,
-            [401, 403, 403, 403, 201],
+            [401, 403, 403, 403, 403, 201],
         ),
         row(
             Method::POST,
@@ -248,7 +296,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/api/users/bulk".into(),
             Body::JsonFn(|n| json!([{"username": format!("officer{n}"), "role": "township", "township": WEST}])),
             false,
-            [401, 403, 403, 403, 201],
+            [401, 403, 403, 403, 403, 201],
         ),
         row(
             Method::POST,
@@ -260,7 +308,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
                        "name_zh": "生态修复", "name_en": "Restoration", "color": "#2e8b57"})
             }),
             false,
-            [401, 403, 403, 403, 201],
+            [401, 403, 403, 403, 403, 201],
         ),
         row(
             Method::PATCH,
@@ -268,7 +316,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/api/categories/village".into(),
             Body::Json(json!({"color": "#33a02c"})),
             false,
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 403, 200],
         ),
         // Retires (nothing is deleted); no other row writes an energy task.
         row(
@@ -277,7 +325,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/api/categories/energy".into(),
             Body::None,
             false,
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 403, 200],
         ),
         row(
             Method::PATCH,
@@ -285,7 +333,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/api/users/{bureau}".into(),
             Body::Json(json!({"display_name": "县环保局"})),
             false,
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 403, 200],
         ),
         row(
             Method::POST,
@@ -293,17 +341,17 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/api/users/{bureau}/logout".into(),
             Body::None,
             false,
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 403, 200],
         ),
-        row(Method::GET, "/api/audit", "/api/audit".into(), Body::None, false, [401, 403, 403, 403, 200]),
-        row(Method::GET, "/api/audit.csv", "/api/audit.csv".into(), Body::None, false, [401, 403, 403, 403, 200]),
+        row(Method::GET, "/api/audit", "/api/audit".into(), Body::None, false, [401, 403, 403, 403, 403, 200]),
+        row(Method::GET, "/api/audit.csv", "/api/audit.csv".into(), Body::None, false, [401, 403, 403, 403, 403, 200]),
         row(
             Method::PUT,
             "/api/townships/{code}",
             format!("/api/townships/{EAST}"),
             Body::Json(township),
             false,
-            [401, 403, 403, 403, 200],
+            [401, 403, 403, 403, 403, 200],
         ),
         row(
             Method::POST,
@@ -311,16 +359,16 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/api/session".into(),
             Body::Json(json!({"username": "bureau", "password": "wrong"})),
             false,
-            [401; 5],
+            [401; 6],
         ),
-        row(Method::DELETE, "/api/session", "/api/session".into(), Body::None, false, [204; 5]),
+        row(Method::DELETE, "/api/session", "/api/session".into(), Body::None, false, [204; 6]),
         row(
             Method::POST,
             "/api/import",
             "/api/import".into(),
             Body::Json(json!({"type": "FeatureCollection", "features": [task_at(point(119.97, 30.8), json!({}))]})),
             false,
-            [401, 403, 403, 200, 200],
+            [401, 403, 403, 403, 200, 200],
         ),
         // Bureau staff; their JSON body is refused for not being a form with the ledger file.
         row(
@@ -329,19 +377,19 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/api/import/ledger".into(),
             Body::Json(json!({})),
             false,
-            [401, 403, 403, 415, 415],
+            [401, 403, 403, 403, 415, 415],
         ),
-        row(Method::GET, "/ogc", "/ogc".into(), Body::None, false, [200; 5]),
-        row(Method::GET, "/ogc/api", "/ogc/api".into(), Body::None, false, [200; 5]),
-        row(Method::GET, "/ogc/conformance", "/ogc/conformance".into(), Body::None, false, [200; 5]),
-        row(Method::GET, "/ogc/collections", "/ogc/collections".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/ogc", "/ogc".into(), Body::None, false, [200; 6]),
+        row(Method::GET, "/ogc/api", "/ogc/api".into(), Body::None, false, [200; 6]),
+        row(Method::GET, "/ogc/conformance", "/ogc/conformance".into(), Body::None, false, [200; 6]),
+        row(Method::GET, "/ogc/collections", "/ogc/collections".into(), Body::None, false, [200; 6]),
         row(
             Method::GET,
             "/ogc/collections/{collectionId}",
             "/ogc/collections/tasks".into(),
             Body::None,
             false,
-            [200; 5],
+            [200; 6],
         ),
         row(
             Method::GET,
@@ -349,7 +397,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/ogc/collections/tasks/queryables".into(),
             Body::None,
             false,
-            [200; 5],
+            [200; 6],
         ),
         row(
             Method::GET,
@@ -357,17 +405,17 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/ogc/collections/tasks/schema".into(),
             Body::None,
             false,
-            [200; 5],
+            [200; 6],
         ),
-        row(Method::GET, OGC_ITEMS, "/ogc/collections/tasks/items".into(), Body::None, false, [200; 5]),
-        row(Method::GET, OGC_ITEM, format!("/ogc/collections/tasks/items/{p}"), Body::None, false, [200; 5]),
+        row(Method::GET, OGC_ITEMS, "/ogc/collections/tasks/items".into(), Body::None, false, [200; 6]),
+        row(Method::GET, OGC_ITEM, format!("/ogc/collections/tasks/items/{p}"), Body::None, false, [200; 6]),
         row(
             Method::GET,
             OGC_ITEM,
             format!("/ogc/collections/tasks/items/{i}"),
             Body::None,
             false,
-            [404, 200, 404, 200, 200],
+            [404, 200, 404, 404, 200, 200],
         ),
         // OGC API - Features Part 4: the same rules as /api/tasks; nobody deletes a task.
         row(
@@ -376,7 +424,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/ogc/collections/tasks/items".into(),
             Body::Json(task_at(point(119.95, 30.8), json!({}))),
             false,
-            [401, 403, 403, 201, 201],
+            [401, 403, 403, 403, 201, 201],
         ),
         row(
             Method::PUT,
@@ -384,7 +432,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             format!("/ogc/collections/tasks/items/{p}"),
             Body::Json(task_at(point(119.95, 30.85), json!({"contact_person": "王伟"}))),
             true,
-            [401, 403, 403, 200, 200],
+            [401, 403, 403, 403, 200, 200],
         ),
         row(
             Method::PATCH,
@@ -392,10 +440,10 @@ fn rows(f: &Fixture) -> Vec<Row> {
             format!("/ogc/collections/tasks/items/{p}"),
             Body::Json(json!({"properties": {"lead_unit": "县生态环境局"}})),
             true,
-            [401, 403, 403, 200, 200],
+            [401, 403, 403, 403, 200, 200],
         ),
-        row(Method::DELETE, OGC_ITEM, format!("/ogc/collections/tasks/items/{p}"), Body::None, false, [405; 5]),
-        row(Method::GET, "/tiles/tasks.json", "/tiles/tasks.json".into(), Body::None, false, [200; 5]),
+        row(Method::DELETE, OGC_ITEM, format!("/ogc/collections/tasks/items/{p}"), Body::None, false, [405; 6]),
+        row(Method::GET, "/tiles/tasks.json", "/tiles/tasks.json".into(), Body::None, false, [200; 6]),
         // The z14 tile holding both fixture tasks.
         row(
             Method::GET,
@@ -403,23 +451,24 @@ fn rows(f: &Fixture) -> Vec<Row> {
             "/tiles/tasks/14/13651/6714.mvt".into(),
             Body::None,
             false,
-            [200; 5],
+            [200; 6],
         ),
-        row(Method::GET, "/api/config", "/api/config".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/api/config", "/api/config".into(), Body::None, false, [200; 6]),
         // Rollups count what each caller may see; every caller may ask.
-        row(Method::GET, "/api/rollups/townships", "/api/rollups/townships".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/api/rollups/townships", "/api/rollups/townships".into(), Body::None, false, [200; 6]),
+        row(Method::GET, "/api/rollups/departments", "/api/rollups/departments".into(), Body::None, false, [200; 6]),
         row(
             Method::GET,
             "/api/rollups/townships.geojson",
             "/api/rollups/townships.geojson".into(),
             Body::None,
             false,
-            [200; 5],
+            [200; 6],
         ),
-        row(Method::GET, "/api/rollups/monthly", "/api/rollups/monthly".into(), Body::None, false, [200; 5]),
-        row(Method::GET, "/api/export/tasks.csv", "/api/export/tasks.csv".into(), Body::None, false, [200; 5]),
-        row(Method::GET, EXPORT_FEATURES, EXPORT_FEATURES.into(), Body::None, false, [200; 5]),
-        row(Method::GET, "/api/export/ledger.xlsx", "/api/export/ledger.xlsx".into(), Body::None, false, [200; 5]),
+        row(Method::GET, "/api/rollups/monthly", "/api/rollups/monthly".into(), Body::None, false, [200; 6]),
+        row(Method::GET, "/api/export/tasks.csv", "/api/export/tasks.csv".into(), Body::None, false, [200; 6]),
+        row(Method::GET, EXPORT_FEATURES, EXPORT_FEATURES.into(), Body::None, false, [200; 6]),
+        row(Method::GET, "/api/export/ledger.xlsx", "/api/export/ledger.xlsx".into(), Body::None, false, [200; 6]),
     ]
 }
 
@@ -433,6 +482,7 @@ async fn caller(app: &TestApp, who: &str) -> Caller {
         "anonymous" => app.anonymous(),
         "own township" => app.login(&format!("township-{MIDDLE}")).await,
         "other township" => app.login(&format!("township-{WEST}")).await,
+        "department" => app.login("department-housing").await,
         "bureau" => app.login("bureau").await,
         _ => app.login("admin").await,
     }

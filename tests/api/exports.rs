@@ -57,7 +57,8 @@ async fn small_ledger(app: &TestApp) -> Vec<String> {
         ),
         task_at(
             json!({"type": "LineString", "coordinates": [[120.02, 30.9], [120.04, 30.91]]}),
-            json!({"title": "河道清淤", "visibility": "internal", "contact_person": "李工"}),
+            json!({"title": "河道清淤", "visibility": "internal", "contact_person": "李工", "lead_department": "water",
+                   "support_departments": ["housing", "ecology"]}),
         ),
     ] {
         ids.push(app.create(&feature).await.0);
@@ -111,6 +112,9 @@ async fn csv_has_every_visible_task_with_a_point_and_wkt_and_private_columns_onl
     assert_eq!(area["completed_at"], "2026-05-01T01:30:00Z");
     let line = rows.iter().find(|r| r["title"] == "河道清淤").unwrap();
     assert!(line["wkt"].starts_with("LINESTRING("));
+    let departments = (line["lead_department"].as_str(), line["lead_department_name"].as_str());
+    assert_eq!(departments, ("water", "水利局"));
+    assert_eq!(line["support_departments"], "housing;ecology");
     assert_eq!(rows.iter().find(|r| r["title"].starts_with("'=")).unwrap()["contact_phone"], "'+86 571 8888 0000");
 
     // A township officer: its own internal task in full, the other township's not at all.
@@ -122,6 +126,12 @@ async fn csv_has_every_visible_task_with_a_point_and_wkt_and_private_columns_onl
     let (_, rows) = csv_as(&app.login(&format!("township-{EAST}")).await).await;
     let public = rows.iter().find(|r| r["title"].starts_with("'=")).unwrap();
     assert_eq!(public["contact_phone"], "", "another township's contact details stay hidden");
+
+    // A department officer: the internal task its department leads, in full; no other internal one.
+    let (_, rows) = csv_as(&app.login("department-water").await).await;
+    let titles: Vec<&str> = rows.iter().map(|r| r["title"].as_str()).collect();
+    assert!(titles.contains(&"河道清淤") && !titles.contains(&"村庄整治"), "{titles:?}");
+    assert_eq!(rows.iter().find(|r| r["title"] == "河道清淤").unwrap()["contact_person"], "李工");
 }
 
 #[tokio::test]
@@ -227,7 +237,7 @@ async fn the_ledger_workbook_of_the_demo_county_reads_back_with_real_numbers_and
     assert!(column_width(&tasks_xml, 2) >= 40.0, "the title column fits Chinese titles");
     assert!(column_width(&tasks_xml, 1) >= 12.0 && column_width(&tasks_xml, 1) < 20.0, "the code column fits codes");
     let mut wb = Xlsx::new(Cursor::new(bytes)).expect("the workbook reads back");
-    assert_eq!(wb.sheet_names(), ["任务台账", "乡镇汇总"]);
+    assert_eq!(wb.sheet_names(), ["任务台账", "乡镇汇总", "部门汇总"]);
     let tasks = wb.worksheet_range("任务台账").unwrap();
     let mut rows = tasks.rows();
     let header: Vec<String> = rows.next().unwrap().iter().map(text).collect();
@@ -267,6 +277,9 @@ async fn the_ledger_workbook_of_the_demo_county_reads_back_with_real_numbers_and
         }
         let lon = number(&row[col("经度")]);
         assert!((119.0..121.0).contains(&lon));
+        assert_eq!(text(&row[col("牵头部门")]), p["lead_department_name"].as_str().unwrap_or(""));
+        let supporting = p["support_departments"].as_array().unwrap();
+        assert_eq!(text(&row[col("配合部门")]), if supporting.is_empty() { "" } else { "生态环境局" }, "{code}");
     }
     assert_eq!(seen, by_code.len(), "one row per task");
 
@@ -296,6 +309,22 @@ async fn the_ledger_workbook_of_the_demo_county_reads_back_with_real_numbers_and
         }
     }
     assert_eq!(by_code.len() as f64, rollup["county"]["tasks"].as_f64().unwrap());
+
+    // The department sheet: one row per department over the tasks it leads, then their total.
+    let by_department: Value = app.get("/api/rollups/departments").await.json().await.unwrap();
+    let departments = by_department["departments"].as_array().unwrap();
+    let sheet = wb.worksheet_range("部门汇总").unwrap();
+    let dept_rows: Vec<&[Data]> = sheet.rows().collect();
+    assert_eq!(dept_rows[0][1], Data::String("牵头部门".into()));
+    for (i, d) in departments.iter().chain([&by_department["total"]]).enumerate() {
+        let row = dept_rows[1 + i];
+        let label =
+            if i < departments.len() { d["department_name"].as_str().unwrap() } else { "全部牵头部门合计" };
+        assert_eq!(text(&row[1]), label);
+        assert_eq!(number(&row[col("任务数")]), d["tasks"].as_f64().unwrap(), "{label}");
+        assert_eq!(number(&row[col("逾期数")]), d["overdue"].as_f64().unwrap(), "{label}");
+    }
+    assert!(by_department["total"]["tasks"].as_i64().unwrap() > 0, "the demo's tasks have lead departments");
     let note = rows.last().unwrap();
     assert_eq!(text(&note[0]), "统计日期");
     assert_eq!(date(&note[1]).to_string(), rollup["as_of"].as_str().unwrap());

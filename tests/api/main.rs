@@ -13,6 +13,7 @@ mod boundaries;
 mod cluster;
 mod county_bounds;
 mod crash;
+mod departments;
 mod exports;
 mod families;
 mod first_admin;

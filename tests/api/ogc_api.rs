@@ -363,6 +363,7 @@ async fn the_schema_describes_every_property_an_item_carries_with_its_type() {
                 Value::Number(n) if n.is_i64() && types.contains(&"integer") => "integer",
                 Value::Number(_) => "number",
                 Value::String(_) => "string",
+                Value::Array(_) => "array",
                 _ => "other",
             };
             assert!(types.contains(&kind), "{name}: {value} is not {types:?}");

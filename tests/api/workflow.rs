@@ -154,7 +154,7 @@ async fn a_township_cannot_touch_another_townships_task() {
     let etag = other.etag(&id).await;
     let p =
         problem(other.report(&id, &etag, &new_key(), &[("progress", "90")], &[]).await, StatusCode::FORBIDDEN).await;
-    assert!(p["detail"].as_str().unwrap().contains("another township"));
+    assert!(p["detail"].as_str().unwrap().contains("neither your township"));
     problem(
         other.patch(&format!("/api/tasks/{id}"), &etag, &json!({"properties": {"progress": 90}})).await,
         StatusCode::FORBIDDEN,

@@ -74,7 +74,9 @@ export function account(app) {
       startEditor(app);
       startReview(app);
     }
-    if (user.role === 'township' && user.township && !app.mine) startMyTasks(app, justLoggedIn);
+    if (((user.role === 'township' && user.township) || (user.role === 'department' && user.department)) && !app.mine) {
+      startMyTasks(app, justLoggedIn);
+    }
     if (justLoggedIn) {
       app.refresh();
       if (app.state.task) app.panel.open(app.state.task);

@@ -6,8 +6,9 @@ import { api, create, ApiError } from './api.js';
 import { t } from './i18n.js';
 import { field, showErrors } from './admin-form.js';
 import { h, clear, uuid } from './ui.js';
+import { departmentList, departmentName } from './departments.js';
 
-const ROLES = ['township', 'bureau', 'admin'];
+const ROLES = ['township', 'department', 'bureau', 'admin'];
 
 /** Each refused row of a roster, "Row 3, township: …", under the refusal's summary. */
 function rowErrors(err) {
@@ -44,23 +45,31 @@ function shownOnce(report) {
 function newAccountForm(townships, result, onMade) {
   const role = h('select', {}, ROLES.map((r) => h('option', { value: r }, t(`role.${r}`))));
   const township = h('select', {}, townships.map((w) => h('option', { value: w.code }, `${w.name} (${w.code})`)));
+  const department = h('select', {}, departmentList().filter((d) => !d.retired)
+    .map((d) => h('option', { value: d.code }, `${departmentName(d.code)} (${d.code})`)));
   const general = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { class: 'stack', id: 'admin-user-form', novalidate: true },
     field('admin-user', 'username', 'accounts.username', h('input', { required: true, autocomplete: 'off', maxlength: 64 })),
     field('admin-user', 'display_name', 'accounts.displayName', h('input', { maxlength: 100, autocomplete: 'off' })),
     field('admin-user', 'role', 'accounts.role', role),
     field('admin-user', 'township', 'accounts.township', township),
+    field('admin-user', 'department', 'accounts.department', department),
     general,
     h('div', { class: 'buttons' }, h('button', { type: 'submit', id: 'admin-user-create' }, t('accounts.create'))));
   const townshipRow = township.closest('.field');
-  const follow = () => { townshipRow.hidden = role.value !== 'township'; };
+  const departmentRow = department.closest('.field');
+  const follow = () => {
+    townshipRow.hidden = role.value !== 'township';
+    departmentRow.hidden = role.value !== 'department';
+  };
   role.addEventListener('change', follow);
   follow();
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     general.textContent = '';
     const row = { username: form.elements.username.value.trim(), display_name: form.elements.display_name.value.trim(),
-      role: role.value, ...(role.value === 'township' ? { township: township.value } : {}) };
+      role: role.value, ...(role.value === 'township' ? { township: township.value } : {}),
+      ...(role.value === 'department' ? { department: department.value } : {}) };
     try {
       const { data } = await create('/api/users/bulk', { method: 'POST', json: [row] });
       form.reset();
@@ -119,6 +128,7 @@ function accountItem(u, townships, act) {
   return h('li', { class: 'admin-item', dataset: { username: u.username } },
     h('div', {}, h('strong', {}, u.username), u.display_name ? ` ${u.display_name}` : ''),
     h('div', { class: 'meta' }, t(`role.${u.role}`), town ? ` · ${town.name}` : '',
+      u.department ? ` · ${departmentName(u.department)}` : '',
       u.active ? null : h('span', { class: 'badge' }, t('accounts.inactive')),
       u.must_change_password ? h('span', { class: 'badge' }, t('accounts.mustChange')) : null),
     h('div', { class: 'buttons' },

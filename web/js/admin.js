@@ -5,9 +5,11 @@
 import { t } from './i18n.js';
 import { accountsAdmin } from './admin-accounts.js';
 import { familiesAdmin } from './admin-families.js';
+import { departmentsAdmin } from './admin-departments.js';
 import { h } from './ui.js';
 
-const PARTS = ['accounts', 'families'];
+const PARTS = ['accounts', 'families', 'departments'];
+const TAB_LABELS = { accounts: 'admin.tabAccounts', families: 'admin.tabFamilies', departments: 'admin.tabDepartments' };
 
 /**
  * Builds the page in `root`, its first tab shown.
@@ -19,7 +21,7 @@ export function adminPage(root, { townships, onFamiliesChanged }) {
   const panes = Object.fromEntries(PARTS.map((p) => [p, h('section', { id: `admin-${p}`, role: 'tabpanel',
     class: 'admin-pane', 'aria-labelledby': `admin-tab-${p}`, tabindex: '-1' })]));
   const tabs = PARTS.map((p) => h('button', { type: 'button', role: 'tab', id: `admin-tab-${p}`, 'aria-controls': `admin-${p}`,
-    onclick: () => show(p), onkeydown: (e) => move(e, p) }, t(p === 'accounts' ? 'admin.tabAccounts' : 'admin.tabFamilies')));
+    onclick: () => show(p), onkeydown: (e) => move(e, p) }, t(TAB_LABELS[p])));
 
   function show(part) {
     PARTS.forEach((p, i) => {
@@ -39,10 +41,11 @@ export function adminPage(root, { townships, onFamiliesChanged }) {
     tabs[PARTS.indexOf(next)].focus();
   }
 
-  root.append(h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('admin.title') }, tabs), panes.accounts, panes.families);
+  root.append(h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('admin.title') }, tabs), PARTS.map((p) => panes[p]));
   show('accounts');
   return Promise.all([
     accountsAdmin(panes.accounts, { townships }),
     familiesAdmin(panes.families, { onChanged: onFamiliesChanged }),
+    departmentsAdmin(panes.departments),
   ]).then(() => {});
 }

@@ -6,6 +6,7 @@
 import { get, ApiError } from './api.js';
 import { t, setLang, lang, applyI18n, onLangChange } from './i18n.js';
 import { setCountyZone } from './county.js';
+import { setDepartments } from './departments.js';
 import { readUrl, writeUrl } from './state.js';
 import { createMap, townshipLayer } from './map.js';
 import { tasksLayer } from './tasks-layer.js';
@@ -49,10 +50,13 @@ const LANG_KEY = 'greenledger.lang';
 
 /** What every part needs before the map draws: settings, townships, task families, the caller. */
 async function loadApp(url) {
-  const [config, townshipFc, categoryList, user] = await Promise.all([
+  const [config, townshipFc, categoryList, user, departments] = await Promise.all([
     get('/api/config'), get('/api/townships'), get('/api/categories'), whoAmI(),
+    // The map works without them (a service from before departments, a failed request).
+    get('/api/departments').catch(() => []),
   ]);
   setCountyZone(config.timezone);
+  setDepartments(departments);
   return {
     config, townshipFc, categoryList, user, mine: null,
     state: { view: url.view, filters: url.filters, task: url.task, tab: url.tab, lang: lang() },
@@ -188,7 +192,8 @@ async function main() {
 
 /** What an officer needs offline, asked for again through the service worker, which keeps it. */
 async function keepForTheField(app) {
-  await Promise.all(['/api/me', '/api/config', '/api/categories', '/api/townships'].map((p) => fetch(p).catch(() => null)));
+  await Promise.all(['/api/me', '/api/config', '/api/categories', '/api/townships', '/api/departments']
+    .map((p) => fetch(p).catch(() => null)));
   await app.mine?.reload();
 }
 

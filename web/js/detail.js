@@ -10,7 +10,9 @@ import { offlineCopy, age } from './pwa.js';
 
 /** Whether the user works for the bureau (bureau staff or an administrator). */
 export const isStaff = (user) => user && (user.role === 'bureau' || user.role === 'admin');
-const isOwnTownship = (user, p) => user && user.role === 'township' && user.township === p.township;
+/** Whether the task is the user's own to report on: its township's officer, or its lead department's. */
+const isOwnTownship = (user, p) => user && ((user.role === 'township' && user.township === p.township)
+  || (user.role === 'department' && Boolean(p.lead_department) && user.department === p.lead_department));
 
 /** The buttons the viewer may use: editing and transitions for the bureau, a report for its township. */
 function taskActions(shown, ctx, show) {

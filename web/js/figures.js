@@ -2,6 +2,7 @@
 // again whenever the filters or the ledger change; the chart is drawn only while its tab shows.
 
 import { leagueTable } from './league.js';
+import { departmentLeague } from './departments.js';
 import { monthlyChart } from './monthly.js';
 import { townshipFigures, monthlyCompletions } from './rollups.js';
 import { $ } from './ui.js';
@@ -18,6 +19,7 @@ export function figures(app) {
       if (b) app.map.fitBounds(b, { padding: [16, 16] });
     },
   });
+  const departments = departmentLeague($('#department-league'));
   const chart = monthlyChart($('#chart-box'));
   let chartData = null;
 
@@ -33,7 +35,7 @@ export function figures(app) {
   }
 
   async function refresh() {
-    await refreshTownships();
+    await Promise.all([refreshTownships(), departments.refresh(app.state.filters)]);
     try {
       chartData = await monthlyCompletions(app.state.filters);
     } catch {

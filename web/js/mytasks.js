@@ -90,7 +90,9 @@ export function myTasks(root, { user, onOpen, onReport }) {
 
   async function reload() {
     try {
-      const r = await api(`/api/tasks${query({ township: user.township, status: ['planned', 'in_progress', 'completed'], limit: 10000 })}`);
+      // A department officer's tasks are those its department leads, across townships.
+      const mine = user.role === 'department' ? { department: user.department } : { township: user.township };
+      const r = await api(`/api/tasks${query({ ...mine, status: ['planned', 'in_progress', 'completed'], limit: 10000 })}`);
       tasks = sortMine(r.data.features);
       saved = offlineCopy(r.headers);
       error = '';

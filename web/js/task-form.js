@@ -3,6 +3,7 @@
 
 import { t, catName } from './i18n.js';
 import { h, clear } from './ui.js';
+import { departmentList, departmentName } from './departments.js';
 
 // Text and number fields of the form, in order; `edit` ones appear only when editing.
 const FIELDS = [
@@ -47,6 +48,24 @@ function choices(mode, p, { categories, townships }) {
       h('option', { value: '' }, t('form.autoTownship')),
       townships().map((w) => h('option', { value: w.code, selected: p.township_overridden && p.township === w.code }, w.name))),
     supervised: h('input', { type: 'checkbox', name: 'supervised', id: 'f-supervised', checked: !!p.supervised }),
+    ...departmentChoices(p),
+  };
+}
+
+/** The lead department (one, or none) and the supporting ones (any): a retired department is
+ * offered only to the tasks that already have it. */
+function departmentChoices(p) {
+  const support = new Set(p.support_departments || []);
+  const offered = (code) => departmentList().filter((d) => !d.retired || d.code === code || support.has(d.code));
+  return {
+    lead_department: h('select', { name: 'lead_department', id: 'f-lead_department', 'aria-describedby': 'e-lead_department' },
+      h('option', { value: '' }, t('departments.none')),
+      offered(p.lead_department).map((d) => h('option', { value: d.code, selected: d.code === p.lead_department }, departmentName(d.code)))),
+    support_departments: h('fieldset', { class: 'field checks', id: 'f-support_departments', 'aria-describedby': 'e-support_departments' },
+      h('legend', {}, t('field.support_departments')),
+      offered(null).map((d) => h('label', { class: 'check' },
+        h('input', { type: 'checkbox', name: 'support_departments', value: d.code, checked: support.has(d.code) }),
+        departmentName(d.code)))),
   };
 }
 
@@ -63,6 +82,8 @@ function readValues(form, mode, c) {
     v[f.name] = raw === '' ? null : f.type === 'number' ? Number(raw) : raw;
   }
   v.township = c.township.value || null;
+  v.lead_department = c.lead_department.value || null;
+  v.support_departments = [...c.support_departments.querySelectorAll('input:checked')].map((i) => i.value);
   if (mode === 'create') v.supervised = c.supervised.checked;
   return v;
 }
@@ -82,7 +103,9 @@ function showFieldErrors(form, err) {
     const slot = slotOf(form, e);
     if (slot) {
       slot.textContent = e.message;
-      form.elements[slot.dataset.for]?.setAttribute('aria-invalid', 'true');
+      const el = form.elements[slot.dataset.for];
+      // A group of checkboxes is a list, not one element: the group is marked instead.
+      (el instanceof Element ? el : form.querySelector(`#f-${slot.dataset.for}`))?.setAttribute('aria-invalid', 'true');
     }
   }
   form.querySelector('[aria-invalid]')?.focus();
@@ -98,7 +121,9 @@ export function changedFields(values, p) {
   const changed = {};
   for (const [k, x] of Object.entries(values)) {
     const before = k === 'township' ? (p.township_overridden ? p.township : null) : (p[k] ?? null);
-    if (x !== before && !(x === null && before === '')) changed[k] = x;
+    if (Array.isArray(x)) {
+      if (x.join(',') !== (before || []).join(',')) changed[k] = x;
+    } else if (x !== before && !(x === null && before === '')) changed[k] = x;
   }
   return changed;
 }
@@ -136,6 +161,9 @@ export function taskForm({ mode, feature, message, categories, townships, extraB
   FIELDS.filter((f) => mode === 'edit' || !f.edit).map((f) => row(f.name, input(f, p[f.name]))),
   row('visibility', c.visibility),
   row('township', c.township),
+  row('lead_department', c.lead_department),
+  c.support_departments,
+  h('p', { class: 'field-error', id: 'e-support_departments', dataset: { for: 'support_departments' } }),
   mode === 'create' ? h('label', { class: 'check' }, c.supervised, t('field.supervised')) : null,
   h('div', { class: 'buttons' },
     h('button', { type: 'submit', id: 'form-save' }, t('form.save')),

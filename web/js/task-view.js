@@ -3,6 +3,7 @@
 
 import { t, statusName, catName, fmtDate, fmtDateTime, fmtMoney, actionName } from './i18n.js';
 import { h, progressBar } from './ui.js';
+import { departmentName } from './departments.js';
 
 function field(label, value) {
   if (value === null || value === undefined || value === '') return null;
@@ -117,6 +118,8 @@ function fields(p, staff) {
   return h('dl', { class: 'fields', id: 'task-fields' },
     field('task.township', p.township_name),
     field('task.leadUnit', p.lead_unit),
+    field('task.leadDepartment', p.lead_department ? departmentName(p.lead_department) : null),
+    field('task.supportDepartments', (p.support_departments || []).map(departmentName).join('、') || null),
     field('task.dueDate', p.due_date ? fmtDate(p.due_date) : null),
     field('task.planned', p.planned_investment !== null ? fmtMoney(p.planned_investment) : null),
     field('task.actual', p.actual_investment !== null ? fmtMoney(p.actual_investment) : null),

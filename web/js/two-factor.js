@@ -10,7 +10,7 @@ import { logout } from './auth.js';
 import { t } from './i18n.js';
 import { h, $, clear } from './ui.js';
 
-const ROLES = ['admin', 'bureau', 'township'];
+const ROLES = ['admin', 'bureau', 'township', 'department'];
 
 /** What a form shows for a refusal: the service's detail where the map's words for its kind would
  * mislead (a conflict names the task's state in the common table). */

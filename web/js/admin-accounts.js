@@ -45,8 +45,13 @@ function shownOnce(report) {
 function newAccountForm(townships, result, onMade) {
   const role = h('select', {}, ROLES.map((r) => h('option', { value: r }, t(`role.${r}`))));
   const township = h('select', {}, townships.map((w) => h('option', { value: w.code }, `${w.name} (${w.code})`)));
-  const department = h('select', {}, departmentList().filter((d) => !d.retired)
-    .map((d) => h('option', { value: d.code }, `${departmentName(d.code)} (${d.code})`)));
+  const department = h('select', {});
+  // Filled when chosen, so a department the administrator has just added on the other tab is offered.
+  const offerDepartments = () => {
+    const chosen = department.value;
+    clear(department, departmentList().filter((d) => !d.retired)
+      .map((d) => h('option', { value: d.code, selected: d.code === chosen }, `${departmentName(d.code)} (${d.code})`)));
+  };
   const general = h('p', { class: 'error', role: 'alert' });
   const form = h('form', { class: 'stack', id: 'admin-user-form', novalidate: true },
     field('admin-user', 'username', 'accounts.username', h('input', { required: true, autocomplete: 'off', maxlength: 64 })),
@@ -61,6 +66,7 @@ function newAccountForm(townships, result, onMade) {
   const follow = () => {
     townshipRow.hidden = role.value !== 'township';
     departmentRow.hidden = role.value !== 'department';
+    if (role.value === 'department') offerDepartments();
   };
   role.addEventListener('change', follow);
   follow();

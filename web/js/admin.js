@@ -41,7 +41,7 @@ export function adminPage(root, { townships, onFamiliesChanged }) {
     tabs[PARTS.indexOf(next)].focus();
   }
 
-  root.append(h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('admin.title') }, tabs), PARTS.map((p) => panes[p]));
+  root.append(h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('admin.title') }, tabs), ...PARTS.map((p) => panes[p]));
   show('accounts');
   return Promise.all([
     accountsAdmin(panes.accounts, { townships }),

@@ -10,6 +10,10 @@ use super::{Code, FieldError, Message};
 
 const FIELDS: &[&str] = &["code", "prefix", "name_zh", "name_en", "color", "sort_order"];
 
+/// What a family asks of report photos; set by changing the family (a new one starts at the
+/// defaults: 500 m, an after photo to complete, no before photo to start).
+const EVIDENCE: &[&str] = &["photo_far_m", "require_after_photo", "require_before_photo"];
+
 fn code(v: &Value) -> Result<String, Message> {
     let s = v.as_str().ok_or_else(|| wrong_type("string", "must be a family code string", v))?;
     CategoryCode::parse(s.trim()).map(CategoryCode::into_string)
@@ -84,12 +88,15 @@ pub struct CategoryChange {
     pub color: Option<String>,
     pub sort_order: Option<i32>,
     pub retired: Option<bool>,
+    pub photo_far_m: Option<i32>,
+    pub require_after_photo: Option<bool>,
+    pub require_before_photo: Option<bool>,
 }
 
 impl CategoryChange {
     pub fn parse(body: &Value) -> Result<CategoryChange, Vec<FieldError>> {
         let mut p = Props::object(body, "")?;
-        p.refuse_unknown(&[FIELDS, &["retired"]].concat(), &[]);
+        p.refuse_unknown(&[FIELDS, &["retired"], EVIDENCE].concat(), &[]);
         let change = CategoryChange {
             code: p.change("code", code),
             prefix: p.change("prefix", prefix),
@@ -98,6 +105,9 @@ impl CategoryChange {
             color: p.change("color", color),
             sort_order: p.change("sort_order", sort_order),
             retired: p.change("retired", fields::boolean),
+            photo_far_m: p.change("photo_far_m", |v| fields::integer(10, 100_000)(v).map(|n| n as i32)),
+            require_after_photo: p.change("require_after_photo", fields::boolean),
+            require_before_photo: p.change("require_before_photo", fields::boolean),
         };
         if p.errors.is_empty() { Ok(change) } else { Err(p.errors) }
     }
@@ -155,6 +165,15 @@ mod tests {
         let e = CategoryChange::parse(&json!({"name_en": null, "retired": "yes"})).unwrap_err();
         let pointers: Vec<_> = e.iter().map(|x| x.pointer.as_str()).collect();
         assert_eq!(pointers, ["/name_en", "/retired"]);
+    }
+
+    #[test]
+    fn a_family_sets_what_it_asks_of_photos_within_bounds() {
+        let c = CategoryChange::parse(&json!({"photo_far_m": 2000, "require_before_photo": true})).unwrap();
+        assert_eq!((c.photo_far_m, c.require_before_photo, c.require_after_photo), (Some(2000), Some(true), None));
+        let e = CategoryChange::parse(&json!({"photo_far_m": 5, "require_after_photo": "yes"})).unwrap_err();
+        let pointers: Vec<_> = e.iter().map(|x| x.pointer.as_str()).collect();
+        assert_eq!(pointers, ["/photo_far_m", "/require_after_photo"]);
     }
 
     #[test]

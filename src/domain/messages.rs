@@ -197,6 +197,10 @@ codes! {
     NotStarted => "not_started",
     /// A completion report needs a photo or a note.
     CompletionNeedsEvidence => "completion_needs_evidence",
+    /// A completion needs a photo of the finished work (the task's family asks for one).
+    CompletionNeedsAfterPhoto => "completion_needs_after_photo",
+    /// A start needs a photo of the site before the work (the task's family asks for one).
+    StartNeedsBeforePhoto => "start_needs_before_photo",
     /// The task is already under supervision.
     AlreadySupervised => "already_supervised",
     /// The task is not under supervision.
@@ -485,6 +489,18 @@ const TABLE: &[(Code, Option<&str>, &str, &str)] = &[
         None,
         "任务尚未开始：请先上报开始，再上报进度",
         "the task is still planned: report it started before reporting progress",
+    ),
+    (
+        Code::CompletionNeedsAfterPhoto,
+        None,
+        "上报完成需要至少一张整改后的照片",
+        "reporting completion needs at least one photo of the finished work",
+    ),
+    (
+        Code::StartNeedsBeforePhoto,
+        None,
+        "此类任务开始整治时需要一张整改前的照片",
+        "this family's work starts with a photo of the site before it",
     ),
     (
         Code::CompletionNeedsEvidence,

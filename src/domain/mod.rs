@@ -25,6 +25,7 @@ pub mod review;
 pub mod rollup;
 pub mod roster;
 pub mod sealed;
+pub mod stage;
 pub mod task;
 pub mod text;
 pub mod tile;

@@ -125,6 +125,49 @@ fn refusal(media_type: &str, e: &image::ImageError) -> Refusal {
     }
 }
 
+/// The smaller copies the pages ask for: a thumbnail for lists (a township's phone data is paid
+/// for), and a phone screen's width.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    Thumb,
+    Phone,
+}
+
+impl Size {
+    pub const ALL: &'static [(&'static str, Size)] = &[("thumb", Size::Thumb), ("phone", Size::Phone)];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Size::Thumb => "thumb",
+            Size::Phone => "phone",
+        }
+    }
+
+    /// The longest side, in pixels.
+    pub fn side(self) -> u32 {
+        match self {
+            Size::Thumb => 320,
+            Size::Phone => 1024,
+        }
+    }
+}
+
+/// A smaller copy of a public copy (which is upright and carries no metadata): at most
+/// `size.side()` pixels a side, again a JPEG with no metadata.
+pub fn smaller_copy(public: &[u8], size: Size) -> Result<Vec<u8>, Refusal> {
+    let img = image::load_from_memory_with_format(public, ImageFormat::Jpeg)
+        .map_err(|e| Refusal::Unreadable(format!("the public copy cannot be read: {e}")))?;
+    let img = if img.width().max(img.height()) > size.side() {
+        img.resize(size.side(), size.side(), image::imageops::FilterType::Triangle)
+    } else {
+        img
+    };
+    let mut out = Vec::new();
+    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80);
+    img.to_rgb8().write_with_encoder(encoder).map_err(|e| Refusal::Unreadable(format!("re-encoding failed: {e}")))?;
+    Ok(out)
+}
+
 /// The copy of a photo the public gets: turned upright as its EXIF orientation says, at most
 /// `PUBLIC_SIDE` pixels a side, re-encoded as a JPEG with no metadata at all (no GPS position, no
 /// camera, no time), whatever the original carried.

@@ -166,6 +166,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tasks::get, tasks::patch))
         .routes(routes!(workflow::transition))
         .routes(routes!(workflow::history))
+        .routes(routes!(workflow::task_photos))
         .routes(routes!(review::queue))
         .routes(routes!(review::count))
         .routes(routes!(review::seen))

@@ -9,13 +9,14 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use super::AppState;
-use super::extract::{JsonBody, TaskId, if_match_version};
+use super::extract::{JsonBody, QueryPairs, TaskId, if_match_version};
 use super::idempotency::{Idempotency, fingerprint_json};
 use super::tasks::{feature_response, load, refused_write};
 use crate::auth::Principal;
 use crate::domain::access::Unit;
 use crate::domain::fields::{self, Props};
 use crate::domain::photo;
+use crate::domain::stage::Stage;
 use crate::domain::workflow::{self, Action};
 use crate::domain::{Code, Message};
 use crate::error::{ApiError, FieldError, Problem, ProblemKind, Result};
@@ -60,8 +61,8 @@ async fn read_form(req: Request, state: &AppState) -> Result<(serde_json::Map<St
             Err(e) => return Err(ApiError::bad_request(format!("cannot read the form: {}", e.body_text()))),
         };
         let name = field.name().unwrap_or("").to_owned();
-        if name == "photo" || name == "photos" {
-            photos.push(read_photo(field).await?);
+        if let Some(stage) = Stage::from_part(&name) {
+            photos.push(read_photo(field).await?.shows(stage));
             if photos.len() > photo::MAX_PER_REPORT {
                 let detail = format!("at most {} photos per report", photo::MAX_PER_REPORT);
                 let why = FieldError::new("photo", Code::TooMany, detail).with("max", photo::MAX_PER_REPORT);
@@ -180,7 +181,20 @@ async fn read_report(req: Request, state: &AppState) -> Result<ReportInput> {
     };
     let mut p = Props::new(&form, "");
     p.refuse_unknown(
-        &["progress", "note", "action", "photo", "confirm_lower", "latitude", "longitude", "accuracy", "device_time"],
+        &[
+            "progress",
+            "note",
+            "action",
+            "photo",
+            "photo_before",
+            "photo_during",
+            "photo_after",
+            "confirm_lower",
+            "latitude",
+            "longitude",
+            "accuracy",
+            "device_time",
+        ],
         &[],
     );
     let sent_from = sent_from(&mut p);
@@ -382,10 +396,35 @@ pub async fn history(
     Ok(Json(events::history(&state.db, id, full).await?))
 }
 
+/// The task's photos by stage (整改前 / 整改中 / 整改后), oldest report first, for the before-and-after
+/// view: every stage to the bureau and the task's own township or lead department; to everyone
+/// else only the before and after photos, once the task is verified (an empty list until then).
+#[utoipa::path(get, path = "/api/tasks/{id}/photos", tag = "workflow",
+    params(("id" = uuid::Uuid, Path, description = "task id")),
+    responses((status = 200, description = "The photos", body = Vec<reports::TaskPhoto>)))]
+pub async fn task_photos(
+    State(state): State<AppState>,
+    principal: Principal,
+    TaskId(id): TaskId,
+) -> Result<Json<Vec<reports::TaskPhoto>>> {
+    let viewer = principal.viewer();
+    let task = load(&state, id, &viewer).await?;
+    let full = viewer.sees_private(task.unit());
+    if !full && task.properties.public.status != "verified" {
+        return Ok(Json(Vec::new()));
+    }
+    Ok(Json(reports::task_photos(&state.db, id, full).await?))
+}
+
 /// A report photo, to those who may see it: the original to the bureau and the task's township;
 /// once the task is verified and public, to everyone else a copy re-encoded without metadata.
+/// `size=thumb` (320 px) or `size=phone` (1024 px) gives anyone who may see it a smaller copy,
+/// also without metadata: lists show those first.
 #[utoipa::path(get, path = "/api/photos/{sha256}", tag = "workflow",
-    params(("sha256" = String, Path, description = "the photo's SHA-256, as in a report's photo url")),
+    params(
+        ("sha256" = String, Path, description = "the photo's SHA-256, as in a report's photo url"),
+        ("size" = Option<String>, Query, description = "thumb (320 px) or phone (1024 px): a smaller copy without metadata"),
+    ),
     responses(
         (status = 200, description = "The image, with nosniff", content_type = "image/jpeg"),
         (status = 404, description = "No such photo, or not one the caller may see", body = Problem, content_type = "application/problem+json"),
@@ -394,7 +433,9 @@ pub async fn photo(
     State(state): State<AppState>,
     principal: Principal,
     Path(sha256): Path<String>,
+    QueryPairs(pairs): QueryPairs,
 ) -> Result<Response> {
+    let size = photo_size(&pairs)?;
     let not_found = || ApiError::not_found("there is no such photo, or you may not see it");
     if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
         return Err(not_found());
@@ -403,10 +444,10 @@ pub async fn photo(
     let photos = &state.settings.photos;
     // The bureau and the task's township get the original, with its metadata (the evidence); the
     // public a re-encoded copy that carries none (no position, camera or time).
-    let (media_type, read) = if access.full {
-        (access.media_type, photos.original(&state.db, &sha256).await)
-    } else {
-        ("image/jpeg".to_owned(), photos.public_copy(&state.db, &sha256).await)
+    let (media_type, read) = match size {
+        Some(size) => ("image/jpeg".to_owned(), photos.sized_copy(&state.db, &sha256, size).await),
+        None if access.full => (access.media_type, photos.original(&state.db, &sha256).await),
+        None => ("image/jpeg".to_owned(), photos.public_copy(&state.db, &sha256).await),
     };
     let bytes = read.map_err(|e| {
         tracing::error!(error = %e, sha256, "a stored report photo cannot be read");
@@ -421,4 +462,24 @@ pub async fn photo(
         Body::from(bytes),
     )
         .into_response())
+}
+
+/// `size` of GET /api/photos/{sha256}: none (the photo as the caller may see it), thumb or phone.
+fn photo_size(pairs: &[(String, String)]) -> Result<Option<photo::Size>> {
+    let mut size = None;
+    for (name, value) in pairs {
+        if name != "size" || size.is_some() {
+            let why =
+                if name == "size" { "size is given twice" } else { "the only parameter is size (thumb or phone)" };
+            return Err(ApiError::bad_query(vec![
+                FieldError::new(name.as_str(), Code::UnknownField, why).with("name", name.as_str()),
+            ]));
+        }
+        let found = photo::Size::ALL.iter().find(|(n, _)| n == value).map(|(_, s)| *s);
+        size = Some(found.ok_or_else(|| {
+            let detail = format!("size '{value}' is not one of: thumb, phone");
+            ApiError::bad_query(vec![FieldError::new("size", Code::UnknownValue, detail).with("got", value.as_str())])
+        })?);
+    }
+    Ok(size)
 }

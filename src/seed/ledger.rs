@@ -384,6 +384,11 @@ fn draw(job: Job) -> (demo::Photo, Photo) {
         sha256: photo.sha256.clone(),
         media_type: photo.media_type,
         bytes: photo.bytes.len() as i32,
+        stage: match job.stage {
+            demo_photos::Stage::Before => "before",
+            demo_photos::Stage::During => "during",
+            demo_photos::Stage::After => "after",
+        },
     };
     (row, photo)
 }

@@ -25,13 +25,20 @@ pub struct Category {
     pub sort_order: i32,
     /// A retired family keeps its tasks (shown, filtered, exported, rolled up) but takes no new ones.
     pub retired: bool,
+    /// A report photo taken farther than this from the task is flagged `far` (metres).
+    pub photo_far_m: i32,
+    /// Reporting completion needs a photo of the finished work (整改后).
+    pub require_after_photo: bool,
+    /// Reporting the work started needs a photo of the site before it (整改前).
+    pub require_before_photo: bool,
 }
 
 /// Every family, retired ones included (their tasks are still shown and filtered).
 pub async fn list(db: &Db) -> Result<Vec<Category>, sqlx::Error> {
     sqlx::query_as!(
         Category,
-        r#"SELECT code, prefix, name_zh, name_en, color, sort_order, retired_at IS NOT NULL AS "retired!"
+        r#"SELECT code, prefix, name_zh, name_en, color, sort_order, retired_at IS NOT NULL AS "retired!",
+                  photo_far_m, require_after_photo, require_before_photo
            FROM categories ORDER BY sort_order, code"#
     )
     .fetch_all(db)
@@ -41,7 +48,8 @@ pub async fn list(db: &Db) -> Result<Vec<Category>, sqlx::Error> {
 async fn get<'e>(conn: impl sqlx::PgExecutor<'e>, code: &str) -> Result<Option<Category>, sqlx::Error> {
     sqlx::query_as!(
         Category,
-        r#"SELECT code, prefix, name_zh, name_en, color, sort_order, retired_at IS NOT NULL AS "retired!"
+        r#"SELECT code, prefix, name_zh, name_en, color, sort_order, retired_at IS NOT NULL AS "retired!",
+                  photo_far_m, require_after_photo, require_before_photo
            FROM categories WHERE code = $1"#,
         code
     )
@@ -111,7 +119,9 @@ pub async fn update(db: &Db, code: &str, c: &CategoryChange) -> StoreResult<Cate
         "UPDATE categories SET code = $2, prefix = coalesce($3, prefix), name_zh = coalesce($4, name_zh),
                 name_en = coalesce($5, name_en), color = coalesce($6, color), sort_order = coalesce($7, sort_order),
                 retired_at = CASE WHEN $8::boolean IS NULL THEN retired_at
-                                  WHEN $8 THEN coalesce(retired_at, now()) END
+                                  WHEN $8 THEN coalesce(retired_at, now()) END,
+                photo_far_m = coalesce($9, photo_far_m), require_after_photo = coalesce($10, require_after_photo),
+                require_before_photo = coalesce($11, require_before_photo)
          WHERE code = $1",
         code,
         to,
@@ -120,7 +130,10 @@ pub async fn update(db: &Db, code: &str, c: &CategoryChange) -> StoreResult<Cate
         c.name_en,
         c.color,
         c.sort_order,
-        c.retired
+        c.retired,
+        c.photo_far_m,
+        c.require_after_photo,
+        c.require_before_photo
     )
     .execute(&mut *tx)
     .await

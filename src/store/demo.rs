@@ -81,6 +81,8 @@ pub struct Photo {
     pub sha256: String,
     pub media_type: &'static str,
     pub bytes: i32,
+    /// before, during or after.
+    pub stage: &'static str,
 }
 
 /// Everything the stories add besides the tasks' rows.
@@ -136,13 +138,14 @@ async fn reports(conn: &mut PgConnection, reports: &[Report<'_>]) -> Result<(), 
 
 async fn photos(conn: &mut PgConnection, photos: &[Photo]) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "INSERT INTO report_photos (report_id, position, sha256, media_type, bytes)
-         SELECT * FROM unnest($1::uuid[], $2::int2[], $3::text[], $4::text[], $5::int4[])",
+        "INSERT INTO report_photos (report_id, position, sha256, media_type, bytes, stage)
+         SELECT * FROM unnest($1::uuid[], $2::int2[], $3::text[], $4::text[], $5::int4[], $6::text[])",
         &photos.iter().map(|p| p.report).collect::<Vec<_>>(),
         &photos.iter().map(|p| p.position).collect::<Vec<_>>(),
         &photos.iter().map(|p| p.sha256.clone()).collect::<Vec<_>>(),
         &photos.iter().map(|p| p.media_type.to_owned()).collect::<Vec<_>>(),
-        &photos.iter().map(|p| p.bytes).collect::<Vec<_>>()
+        &photos.iter().map(|p| p.bytes).collect::<Vec<_>>(),
+        &photos.iter().map(|p| p.stage.to_owned()).collect::<Vec<_>>()
     )
     .execute(conn)
     .await?;

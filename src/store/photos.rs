@@ -2,6 +2,7 @@
 //! the default) or the database (several instances behind a balancer, each reading what another
 //! stored). Both keep the original as sent and a public copy made from it on first request.
 
+use crate::domain::photo::Size;
 use std::path::{Path, PathBuf};
 
 use sqlx::PgConnection;
@@ -93,6 +94,45 @@ impl PhotoStore {
         Ok(copy)
     }
 
+    /// A smaller public copy (`Size`), made from the public copy the first time it is asked for
+    /// and kept: beside the original in a data folder, in `photo_copies` in the database.
+    pub async fn sized_copy(&self, db: &Db, sha256: &str, size: Size) -> std::io::Result<Vec<u8>> {
+        let kept = match self {
+            PhotoStore::Folder(dir) => tokio::fs::read(sized_copy_path(dir, sha256, size)).await.ok(),
+            PhotoStore::Database => {
+                sqlx::query_scalar("SELECT bytes FROM photo_copies WHERE sha256 = $1 AND size = $2")
+                    .bind(sha256)
+                    .bind(size.as_str())
+                    .fetch_optional(db)
+                    .await
+                    .map_err(std::io::Error::other)?
+            }
+        };
+        if let Some(kept) = kept {
+            return Ok(kept);
+        }
+        let public = self.public_copy(db, sha256).await?;
+        let copy = tokio::task::spawn_blocking(move || crate::domain::photo::smaller_copy(&public, size))
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(std::io::Error::other)?;
+        match self {
+            PhotoStore::Folder(dir) => write_once(&sized_copy_path(dir, sha256, size), &copy).await?,
+            PhotoStore::Database => {
+                sqlx::query(
+                    "INSERT INTO photo_copies (sha256, size, bytes) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                )
+                .bind(sha256)
+                .bind(size.as_str())
+                .bind(&copy)
+                .execute(db)
+                .await
+                .map_err(std::io::Error::other)?;
+            }
+        }
+        Ok(copy)
+    }
+
     async fn kept_public_copy(&self, db: &Db, sha256: &str) -> std::io::Result<Option<Vec<u8>>> {
         match self {
             PhotoStore::Folder(dir) => Ok(tokio::fs::read(public_copy_path(dir, sha256)).await.ok()),
@@ -152,6 +192,12 @@ pub fn photo_path(dir: &Path, sha256: &str) -> PathBuf {
 }
 
 /// Where the public copy of a photo is kept once made (see `domain::photo::public_copy`).
+fn sized_copy_path(dir: &Path, sha256: &str, size: Size) -> PathBuf {
+    let mut path = photo_path(dir, sha256).into_os_string();
+    path.push(format!(".public-{}.jpg", size.as_str()));
+    PathBuf::from(path)
+}
+
 fn public_copy_path(dir: &Path, sha256: &str) -> PathBuf {
     let mut path = photo_path(dir, sha256).into_os_string();
     path.push(".public.jpg");

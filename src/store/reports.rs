@@ -14,6 +14,7 @@ use super::{Db, StoreError, StoreResult};
 use crate::domain::access::{Unit, Viewer};
 use crate::domain::evidence;
 use crate::domain::review;
+use crate::domain::stage::{self, FamilyRules, Stage};
 use crate::domain::task::Status;
 use crate::domain::workflow::{self, Action, Lifecycle};
 
@@ -25,18 +26,26 @@ pub struct Photo {
     pub dhash: Option<u64>,
     /// What its EXIF says, when it was read (`domain::evidence::read`).
     pub facts: Option<evidence::PhotoFacts>,
+    /// What it shows, when the sender said (else `Stage::default_for` the report's action).
+    pub stage: Option<Stage>,
 }
 
 impl Photo {
     pub fn new(bytes: Vec<u8>, media_type: &'static str) -> Self {
         let sha256 = format!("{:x}", Sha256::digest(&bytes));
-        Photo { bytes, media_type, sha256, dhash: None, facts: None }
+        Photo { bytes, media_type, sha256, dhash: None, facts: None, stage: None }
     }
 
     /// The photo with what checking it found: its hash and its EXIF.
     pub fn read(mut self, dhash: u64, facts: evidence::PhotoFacts) -> Self {
         self.dhash = Some(dhash);
         self.facts = Some(facts);
+        self
+    }
+
+    /// The photo marked as showing `stage` (None: as its report's action says).
+    pub fn shows(mut self, stage: Option<Stage>) -> Self {
+        self.stage = stage;
         self
     }
 }
@@ -67,8 +76,17 @@ impl ReportInput {
         for p in &self.photos {
             h.update([0]);
             h.update(p.sha256.as_bytes());
+            // Only a stage the sender chose: a photo sent unmarked hashes as it always has.
+            if let Some(stage) = p.stage {
+                h.update(stage.as_str().as_bytes());
+            }
         }
         h.finalize().to_vec()
+    }
+
+    /// What each photo shows, as sent or as the action implies.
+    pub fn stages(&self) -> Vec<Stage> {
+        self.photos.iter().map(|p| p.stage.unwrap_or(Stage::default_for(self.action))).collect()
     }
 }
 
@@ -79,6 +97,10 @@ pub struct PhotoRef {
     pub url: String,
     pub media_type: String,
     pub bytes: i32,
+    /// What it shows: before, during or after the work.
+    pub stage: Stage,
+    /// A small copy without metadata, for lists (`?size=thumb`).
+    pub thumbnail_url: String,
     /// What the photo says about itself and the flags for the verifier; absent for photos filed
     /// before the service read them.
     pub evidence: Option<Evidence>,
@@ -172,6 +194,7 @@ struct PhotoRow {
     sha256: String,
     media_type: String,
     bytes: i32,
+    stage: String,
     taken_at: Option<DateTime<Utc>>,
     taken_lon: Option<f64>,
     taken_lat: Option<f64>,
@@ -200,7 +223,8 @@ async fn views(conn: &mut PgConnection, rows: Vec<ReportRow>) -> Result<Vec<Repo
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let photos = sqlx::query_as!(
         PhotoRow,
-        "SELECT report_id, sha256, media_type, bytes, taken_at, taken_lon, taken_lat, camera, software, distance_m, flags
+        "SELECT report_id, sha256, media_type, bytes, stage, taken_at, taken_lon, taken_lat, camera, software,
+                distance_m, flags
          FROM report_photos WHERE report_id = ANY($1) ORDER BY position",
         &ids
     )
@@ -214,8 +238,11 @@ async fn views(conn: &mut PgConnection, rows: Vec<ReportRow>) -> Result<Vec<Repo
                 .filter(|p| p.report_id == r.id)
                 .map(|p| PhotoRef {
                     url: format!("/api/photos/{}", p.sha256),
+                    thumbnail_url: format!("/api/photos/{}?size=thumb", p.sha256),
                     media_type: p.media_type.clone(),
                     bytes: p.bytes,
+                    // The table's CHECK admits only the three.
+                    stage: Stage::parse(&p.stage).unwrap_or(Stage::During),
                     evidence: p.flags.clone().map(|flags| Evidence {
                         taken_at: p.taken_at,
                         position: p.taken_lon.zip(p.taken_lat).map(|(lon, lat)| [lon, lat]),
@@ -275,6 +302,10 @@ struct Current {
     supervised: bool,
     progress: i16,
     version: i32,
+    /// What the task's family asks of the photos, and how far from the task one may be taken.
+    require_after_photo: bool,
+    require_before_photo: bool,
+    photo_far_m: i32,
 }
 
 /// What a report does to its task: the status before and after, and the progress after.
@@ -289,7 +320,7 @@ impl Step {
     /// `workflow::may_report`).
     fn plan(current: &Current, input: &ReportInput) -> StoreResult<Step> {
         let before = Status::parse(&current.status).unwrap_or(Status::Planned);
-        workflow::check_report(before, input.action, input.progress, &input.note, input.photos.len())?;
+        workflow::check_report(before, input.action, input.progress)?;
         let lowering = review::check_lowering(current.progress, input.progress, input.confirm_lower, &input.note);
         if !lowering.is_empty() {
             return Err(StoreError::Invalid(lowering));
@@ -300,6 +331,10 @@ impl Step {
             }
             None => before,
         };
+        // After the state's answer: a completion of planned work is refused for being planned.
+        let rules =
+            FamilyRules { require_after: current.require_after_photo, require_before: current.require_before_photo };
+        stage::check(input.action, &input.stages(), &input.note, rules)?;
         let progress = if after.is_finished() { 100 } else { input.progress.unwrap_or(current.progress) };
         Ok(Step { before, after, progress })
     }
@@ -317,7 +352,9 @@ pub async fn file(
 ) -> StoreResult<Filed> {
     let current = sqlx::query_as!(
         Current,
-        "SELECT status, supervised, progress, version FROM tasks WHERE id = $1 FOR UPDATE",
+        "SELECT t.status, t.supervised, t.progress, t.version, c.require_after_photo, c.require_before_photo,
+                c.photo_far_m
+         FROM tasks t JOIN categories c ON c.code = t.category WHERE t.id = $1 FOR UPDATE OF t",
         filing.task
     )
     .fetch_optional(&mut *tx)
@@ -334,7 +371,7 @@ pub async fn file(
         return Err(StoreError::Stale { current_version: current.version });
     }
     let step = Step::plan(&current, input)?;
-    let evidence = evidence_of(&mut *tx, filing.task, input).await?;
+    let evidence = evidence_of(&mut *tx, filing.task, input, f64::from(current.photo_far_m)).await?;
     let report_id = insert_report(&mut *tx, filing, input, &step, &evidence).await?;
     let version = advance_task(&mut *tx, filing, input, &step, current.progress, report_id).await?;
     photos.put_all(&mut *tx, &input.photos).await.map_err(StoreError::PhotoNotStored)?;
@@ -372,11 +409,11 @@ async fn insert_report(
     )
     .fetch_one(&mut *conn)
     .await?;
-    for (i, (p, e)) in input.photos.iter().zip(&evidence.photos).enumerate() {
+    for (i, ((p, e), stage)) in input.photos.iter().zip(&evidence.photos).zip(input.stages()).enumerate() {
         sqlx::query!(
             "INSERT INTO report_photos (report_id, position, sha256, media_type, bytes, taken_at, taken_lon, taken_lat,
-                                        camera, software, distance_m, flags, dhash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                                        camera, software, distance_m, flags, dhash, stage)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
             report_id,
             i as i16,
             p.sha256,
@@ -389,7 +426,8 @@ async fn insert_report(
             e.software,
             e.distance_m,
             e.flags,
-            e.dhash
+            e.dhash,
+            stage.as_str()
         )
         .execute(&mut *conn)
         .await?;
@@ -399,7 +437,12 @@ async fn insert_report(
 
 /// What each photo says about itself against the task it is reported on (domain::evidence): read
 /// in the report's transaction, so "reused" sees every report filed before this one.
-async fn evidence_of(conn: &mut PgConnection, task: Uuid, input: &ReportInput) -> Result<Evidences, sqlx::Error> {
+async fn evidence_of(
+    conn: &mut PgConnection,
+    task: Uuid,
+    input: &ReportInput,
+    far_m: f64,
+) -> Result<Evidences, sqlx::Error> {
     if input.photos.is_empty() && input.sent_from.is_none() && input.device_time.is_none() {
         return Ok(Evidences { photos: Vec::new(), report: ReportEvidence::default() });
     }
@@ -414,14 +457,14 @@ async fn evidence_of(conn: &mut PgConnection, task: Uuid, input: &ReportInput) -
         t.geometry.parse::<geojson::Geometry>().ok().and_then(|g| g.try_into().ok());
     let county =
         chrono::FixedOffset::east_opt(t.county_offset).unwrap_or(chrono::FixedOffset::east_opt(0).expect("UTC"));
-    let on = TaskFacts { geometry: geometry.as_ref(), county, created_at: t.created_at, now: Utc::now() };
+    let on = TaskFacts { geometry: geometry.as_ref(), county, created_at: t.created_at, now: Utc::now(), far_m };
     let mut photos = Vec::with_capacity(input.photos.len());
     for p in &input.photos {
         photos.push(photo_evidence(&mut *conn, p, &on).await?);
     }
     let distance_m = input.sent_from.zip(on.geometry).and_then(|((at, _), g)| evidence::distance_m(at, g));
     let accuracy_m = input.sent_from.and_then(|(_, accuracy)| accuracy);
-    let flags = evidence::report_flags(distance_m, accuracy_m, evidence::DEFAULT_FAR_M, input.device_time, on.now);
+    let flags = evidence::report_flags(distance_m, accuracy_m, far_m, input.device_time, on.now);
     let report = ReportEvidence { distance_m, flags };
     Ok(Evidences { photos, report })
 }
@@ -432,6 +475,8 @@ struct TaskFacts<'a> {
     county: chrono::FixedOffset,
     created_at: DateTime<Utc>,
     now: DateTime<Utc>,
+    /// Beyond this many metres from the task a photo is flagged far (the family's setting).
+    far_m: f64,
 }
 
 /// What one photo says about itself against the task: used before (the same bytes, or alike by
@@ -459,7 +504,7 @@ async fn photo_evidence(conn: &mut PgConnection, p: &Photo, on: &TaskFacts<'_>) 
     let taken_at = facts.taken_at(on.county);
     let context = evidence::Context {
         distance_m,
-        far_m: evidence::DEFAULT_FAR_M,
+        far_m: on.far_m,
         taken_at,
         task_created_at: on.created_at,
         reported_at: on.now,
@@ -547,4 +592,39 @@ pub async fn photo_for(db: &Db, sha256: &str, viewer: &Viewer) -> Result<Option<
         (None, Some(r)) => Some(PhotoAccess { media_type: r.media_type.clone(), full: false }),
         (None, None) => None,
     })
+}
+
+/// One photo of a task, for the before-and-after view.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TaskPhoto {
+    pub url: String,
+    /// A small copy without metadata (`?size=thumb`), shown first.
+    pub thumbnail_url: String,
+    pub stage: Stage,
+    /// When the report that carried it was filed.
+    pub reported_at: DateTime<Utc>,
+}
+
+/// The photos of a task's reports, oldest report first: every stage for those who see the task in
+/// full, only the before and after photos for the rest (who see them once the task is verified).
+pub async fn task_photos(db: &Db, task: Uuid, full: bool) -> Result<Vec<TaskPhoto>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT p.sha256, p.stage, r.created_at
+         FROM report_photos p JOIN reports r ON r.id = p.report_id
+         WHERE r.task_id = $1 AND ($2 OR p.stage IN ('before', 'after'))
+         ORDER BY r.created_at, p.position",
+        task,
+        full
+    )
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| TaskPhoto {
+            url: format!("/api/photos/{}", r.sha256),
+            thumbnail_url: format!("/api/photos/{}?size=thumb", r.sha256),
+            stage: Stage::parse(&r.stage).unwrap_or(Stage::During),
+            reported_at: r.created_at,
+        })
+        .collect())
 }

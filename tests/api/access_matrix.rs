@@ -178,6 +178,8 @@ fn rows(f: &Fixture) -> Vec<Row> {
             [401, 403, 403, 403, 200, 200],
         ),
         row(Method::GET, "/api/tasks/{id}/history", format!("/api/tasks/{p}/history"), Body::None, false, [200; 6]),
+        // Everyone may ask of a task they see; the public's list stays empty until it is verified.
+        row(Method::GET, "/api/tasks/{id}/photos", format!("/api/tasks/{p}/photos"), Body::None, false, [200; 6]),
         row(
             Method::GET,
             "/api/tasks/{id}/history",

@@ -50,7 +50,8 @@ async fn an_administrator_adds_renames_recolours_and_reorders_a_family() {
     assert_eq!(
         added,
         json!({"code": "ecology", "prefix": "ECO", "name_zh": "生态修复", "name_en": "Ecological restoration",
-               "color": "#2e8b57", "sort_order": 5, "retired": false}),
+               "color": "#2e8b57", "sort_order": 5, "retired": false, "photo_far_m": 500, "require_after_photo": true,
+               "require_before_photo": false}),
         "after the four a county starts with"
     );
     let again = add(key).await;

@@ -345,3 +345,127 @@ async fn a_report_says_where_the_phone_was_and_its_clock_and_a_resend_from_later
     let reports: Value = app.get(&format!("/api/tasks/{id}/reports")).await.json().await.unwrap();
     assert_eq!(reports.as_array().unwrap().len(), 1);
 }
+
+/// A multipart report whose photos come in the parts of what they show (`photo_before`, …).
+async fn staged_report(
+    caller: &Caller,
+    id: &str,
+    fields: &[(&str, &str)],
+    photos: &[(&str, Vec<u8>)],
+) -> reqwest::Response {
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    for (i, (part, bytes)) in photos.iter().enumerate() {
+        let file = reqwest::multipart::Part::bytes(bytes.clone()).file_name(format!("IMG_{i}.jpg"));
+        form = form.part(part.to_string(), file);
+    }
+    caller
+        .request(reqwest::Method::POST, &format!("/api/tasks/{id}/reports"))
+        .header("if-match", caller.etag(id).await)
+        .header("idempotency-key", new_key())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_completion_shows_the_finished_work_and_the_public_sees_before_and_after_once_verified() {
+    let app = spawn_app().await;
+    let id = app
+        .create(&task_at(
+            point(119.95, 30.85),
+            json!({"status": "planned", "category": "village", "title": "村口垃圾点整治"}),
+        ))
+        .await
+        .0;
+    let officer = app.login(&format!("township-{MIDDLE}")).await;
+
+    // The village family asks for the site before the work when it starts.
+    let admin = app.login("admin").await;
+    let res = admin.patch("/api/categories/village", "", &json!({"require_before_photo": true})).await;
+    assert_eq!(res.json::<Value>().await.unwrap()["require_before_photo"], true);
+    let res = staged_report(&officer, &id, &[("action", "start")], &[("photo_during", jpeg(1, 800))]).await;
+    assert_eq!(problem(res, StatusCode::CONFLICT).await["code"], "start_needs_before_photo");
+    let res = staged_report(&officer, &id, &[("action", "start")], &[("photo_before", jpeg(2, 800))]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    // Completion needs a photo of the finished work: a note or a photo of the work under way will not do.
+    let before = app.get(&format!("/api/tasks/{id}/reports")).await.json::<Vec<Value>>().await.unwrap().len();
+    for (fields, photos) in [
+        (vec![("action", "complete"), ("note", "夜间施工无法拍照")], vec![]),
+        (vec![("action", "complete")], vec![("photo_during", jpeg(3, 800))]),
+    ] {
+        let res = staged_report(&officer, &id, &fields, &photos).await;
+        assert_eq!(problem(res, StatusCode::CONFLICT).await["code"], "completion_needs_after_photo");
+    }
+    let res = staged_report(&officer, &id, &[("action", "complete")], &[("photo_later", jpeg(3, 800))]).await;
+    assert_eq!(pointers(&problem(res, StatusCode::UNPROCESSABLE_ENTITY).await), ["/photo_later"]);
+    let stored = app.get(&format!("/api/tasks/{id}/reports")).await.json::<Vec<Value>>().await.unwrap();
+    assert_eq!(stored.len(), before, "nothing stored by the refusals");
+    // An unmarked photo of a completion shows the finished work, as a phone that queued it meant.
+    let res = staged_report(
+        &officer,
+        &id,
+        &[("action", "complete")],
+        &[("photo_during", jpeg(4, 800)), ("photo", jpeg(5, 800))],
+    )
+    .await;
+    let report: Value = res.json().await.unwrap();
+    let stages: Vec<&str> = report["photos"].as_array().unwrap().iter().map(|p| p["stage"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["during", "after"], "{report}");
+
+    // The public sees no photo until the bureau verifies; then the before and after, not the rest.
+    let photos = |caller: Caller| {
+        let path = format!("/api/tasks/{id}/photos");
+        async move { caller.get(&path).await.json::<Vec<Value>>().await.unwrap() }
+    };
+    assert!(photos(app.anonymous()).await.is_empty());
+    assert_eq!(photos(officer.clone()).await.len(), 3, "its township sees every stage");
+    assert_eq!(app.transition(&id, "verify", None).await.status(), StatusCode::OK);
+    let public = photos(app.anonymous()).await;
+    let stages: Vec<&str> = public.iter().map(|p| p["stage"].as_str().unwrap()).collect();
+    assert_eq!(stages, ["before", "after"]);
+
+    // Thumbnails first, for anyone who may see the photo, without metadata; the size is checked.
+    let thumb = app.anonymous().get(public[1]["thumbnail_url"].as_str().unwrap()).await;
+    assert_eq!(thumb.headers()["content-type"], "image/jpeg");
+    let img = image::load_from_memory(&thumb.bytes().await.unwrap()).unwrap();
+    assert!(img.width().max(img.height()) <= 320);
+    let res = app.anonymous().get(&format!("{}?size=poster", public[1]["url"].as_str().unwrap())).await;
+    assert_eq!(pointers(&problem(res, StatusCode::BAD_REQUEST).await), ["size"]);
+    let internal = app.create(&task_at(point(119.95, 30.85), json!({"visibility": "internal"}))).await.0;
+    assert_eq!(app.anonymous().get(&format!("/api/tasks/{internal}/photos")).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_camera_photo_shrinks_to_a_thumbnail_without_its_position_and_the_far_limit_is_the_familys() {
+    let app = spawn_app().await;
+    let id = public_task(&app).await;
+    let officer = app.login(&format!("township-{MIDDLE}")).await;
+    let now = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y:%m:%d %H:%M:%S").to_string();
+    // About 3 km from the task: far for the default 500 m, not for a family that allows 5 km.
+    let admin = app.login("admin").await;
+    let res = admin.patch("/api/categories/watershed", "", &json!({"photo_far_m": 5000})).await;
+    assert_eq!(res.json::<Value>().await.unwrap()["photo_far_m"], 5000);
+    let far = exif_photo(21, Some((119.95, 30.877)), Some(&now), "HarmonyOS 4.0", None);
+    let res = staged_report(&officer, &id, &[("note", "河口下游三公里")], &[("photo_during", far.clone())]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let e = evidence_of(&app, &id, "河口下游三公里").await;
+    assert_eq!(flag_names(&e[0]), Vec::<String>::new(), "within the family's 5 km: {}", e[0]);
+    let bad = admin.patch("/api/categories/watershed", "", &json!({"photo_far_m": 1})).await;
+    assert_eq!(pointers(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY).await), ["/photo_far_m"]);
+
+    let report = app.get(&format!("/api/tasks/{id}/reports")).await.json::<Vec<Value>>().await.unwrap();
+    let thumb_url = report[0]["photos"][0]["thumbnail_url"].as_str().unwrap().to_owned();
+    let thumb = app.get(&thumb_url).await.bytes().await.unwrap();
+    assert!(!contains(&thumb, b"Exif\0\0") && !contains(&thumb, b"HUAWEI"), "no EXIF, no camera");
+    assert!(thumb.len() < far.len(), "{} bytes, the original {}", thumb.len(), far.len());
+    // Not the public's before the task is verified, thumbnail or not.
+    assert_eq!(app.anonymous().get(&thumb_url).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(app.stored_files(), 3, "the original, its public copy and the thumbnail, each once");
+    app.get(&thumb_url).await;
+    assert_eq!(app.stored_files(), 3, "the thumbnail is made once and kept");
+}

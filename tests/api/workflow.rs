@@ -80,7 +80,10 @@ async fn the_bureau_returns_work_with_a_reason_the_township_reads() {
 
     // Completing again clears it.
     let etag = township.etag(&id).await;
-    township.report(&id, &etag, &new_key(), &[("action", "complete"), ("note", "已整改，照片另行报送")], &[]).await;
+    let res = township
+        .report(&id, &etag, &new_key(), &[("action", "complete"), ("note", "已整改")], &[("after.jpg", jpeg(8, 400))])
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
     let seen: Value = township.get(&format!("/api/tasks/{id}")).await.json().await.unwrap();
     assert_eq!(seen["properties"]["status"], "completed");
     assert_eq!(seen["properties"]["return_reason"], Value::Null);
@@ -183,11 +186,18 @@ async fn status_changes_only_through_the_workflow() {
 }
 
 #[tokio::test]
-async fn completion_needs_a_photo_or_a_note_saying_why_not() {
+async fn completion_needs_a_photo_of_the_finished_work_or_where_the_family_allows_a_note_saying_why_not() {
     let app = spawn_app().await;
     let id = middle_task(&app, json!({"status": "in_progress", "progress": 90})).await;
     let township = app.login(&format!("township-{MIDDLE}")).await;
     let etag = township.etag(&id).await;
+    let note = [("action", "complete"), ("note", "夜间施工无法拍照，已由监理签字确认")];
+    let p = problem(township.report(&id, &etag, &new_key(), &note, &[]).await, StatusCode::CONFLICT).await;
+    assert_eq!(p["code"], "completion_needs_after_photo", "by default a family asks for the finished work: {p}");
+
+    let admin = app.login("admin").await;
+    let res = admin.patch("/api/categories/watershed", "", &json!({"require_after_photo": false})).await;
+    assert_eq!(res.status(), StatusCode::OK);
     let p =
         problem(township.report(&id, &etag, &new_key(), &[("action", "complete")], &[]).await, StatusCode::CONFLICT)
             .await;

@@ -97,3 +97,45 @@ test('a report written on a phone says where the phone was, and the bureau sees 
   assert.match(await report.locator('.report-evidence .flag-far').textContent(), /^上报时手机距任务 30\d\d 米，超出 500 米$/);
   await done();
 });
+
+test('a township officer reports the site before and the finished work; once verified the public sees them side by side', async () => {
+  const township = '330599401';
+  const officer = await apiAs(`township-${township}`);
+  const task = (await tasks(officer, { township, status: 'in_progress' })).features
+    .find((f) => f.properties.visibility === 'public');
+  assert.ok(task, 'a public task in progress to finish');
+  const { page, done } = await open(browser, { user: `township-${township}`, device: PHONE });
+  await page.locator(`#mine-list li[data-code="${task.properties.code}"] .mine-report`).click();
+  await page.locator('#report-form').waitFor();
+  await page.check('input[name=action][value=complete]');
+  const [lon, lat] = task.geometry.type === 'Point' ? task.geometry.coordinates : [119.95, 30.85];
+  await page.setInputFiles('#r-photo', [
+    { name: 'before.jpg', mimeType: 'image/jpeg', buffer: cameraPhoto(lon, lat) },
+    { name: 'after.jpg', mimeType: 'image/jpeg', buffer: cameraPhoto(lon + 0.0001, lat) },
+  ]);
+  const stages = page.locator('#r-previews select.photo-stage');
+  assert.equal(await stages.count(), 2);
+  assert.deepEqual(await stages.evaluateAll((s) => s.map((x) => x.value)), ['after', 'after'], 'a completion\'s photos show the finished work');
+  await stages.first().selectOption('before');
+  await shot(page, 'phone-report-before-after');
+  await page.click('#r-submit');
+  await page.locator('#task-message', { hasText: task.properties.code }).waitFor();
+  await done();
+
+  const bureau = await apiAs('bureau');
+  const reports = (await bureau.get(`/api/tasks/${task.id}/reports`)).body;
+  assert.deepEqual(reports[0].photos.map((p) => p.stage), ['before', 'after']);
+  assert.equal((await bureau.transition(task.id, 'verify')).status, 200);
+
+  // The public: the pair, as thumbnails without metadata, each a link to the larger copy.
+  const pub = await open(browser, { path: `/?task=${task.id}` });
+  const pair = pub.page.locator('#before-after');
+  await pair.locator('.ba-after img').waitFor();
+  assert.match(await pair.textContent(), /整改前[\s\S]*整改后/);
+  const src = await pair.locator('.ba-before img').first().getAttribute('src');
+  assert.match(src, /\?size=thumb$/);
+  const thumb = await pub.page.evaluate(async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer()).length, src);
+  assert.ok(thumb > 0 && thumb < 40_000, `a thumbnail of ${thumb} bytes`);
+  await shot(pub.page, 'public-before-after');
+  await pub.done();
+});

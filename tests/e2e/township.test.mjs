@@ -112,7 +112,7 @@ test('a township officer reports completion with a photo; the bureau verifies it
   const before_ = (await leagueRows(b.page)).find((r) => r.code === township);
   await openByCode(b.page, task.properties.code);
   // The demo's earlier reports have photos too: this one's is the one just sent.
-  await b.page.locator(`#task-reports img[src="${stored[0].photos[0].url}"]`).waitFor();
+  await b.page.locator(`#task-reports img[src="${stored[0].photos[0].thumbnail_url}"]`).waitFor();
   await b.page.click('[data-action=verify]');
   await b.page.locator('#task-status', { hasText: '已销号' }).waitFor();
   const rollup = (await bureau.get('/api/rollups/townships')).body.townships.find((r) => r.township_code === township);

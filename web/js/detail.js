@@ -4,7 +4,7 @@
 import { api, ApiError } from './api.js';
 import { t, onLangChange } from './i18n.js';
 import { h, clear } from './ui.js';
-import { taskSummary, historyList, reportList } from './task-view.js';
+import { taskSummary, historyList, reportList, beforeAfter } from './task-view.js';
 import { transitionControls } from './actions.js';
 import { offlineCopy, age } from './pwa.js';
 
@@ -36,13 +36,16 @@ function taskActions(shown, ctx, show) {
   return actions;
 }
 
-/** [history, reports] of a task: the history for everyone, the reports (else null) for those entitled. */
+/** [history, reports, photos] of a task: the history for everyone, the reports (else null) for
+ * those entitled, and for a verified task its photos before and after the work. */
 function records(feature, user) {
   const id = feature.id;
   return Promise.all([
     api(`/api/tasks/${id}/history`).then((r) => r.data).catch(() => []),
     isStaff(user) || isOwnTownship(user, feature.properties)
       ? api(`/api/tasks/${id}/reports`).then((r) => r.data).catch(() => null) : null,
+    feature.properties.status === 'verified'
+      ? api(`/api/tasks/${id}/photos`).then((r) => r.data).catch(() => null) : null,
   ]);
 }
 
@@ -53,6 +56,8 @@ function records(feature, user) {
 function fillRecords(body, shown) {
   const hb = body.querySelector('#history-box');
   const rb = body.querySelector('#reports-box');
+  const pb = body.querySelector('#photos-box');
+  if (pb) clear(pb, beforeAfter(shown.photos));
   if (hb) clear(hb, h('h3', {}, t('history.title')), historyList(shown.history));
   if (rb) clear(rb, reportList(shown.reports));
 }
@@ -95,22 +100,24 @@ export function detailPanel(panel, ctx) {
     clear(body,
       taskSummary(p, ctx.categories.get(p.category), { ...shown, staff: isStaff(ctx.user()) }),
       actions.childElementCount ? actions : null,
+      h('div', { id: 'photos-box' }),
       h('section', { id: 'history-box' }),
       h('div', { id: 'reports-box' }));
     fillRecords(body, shown);
   }
 
   async function show(feature, etag, message = '', messageKind = 'ok') {
-    shown = { feature, etag, history: null, reports: null, message, messageKind };
+    shown = { feature, etag, history: null, reports: null, photos: null, message, messageKind };
     reveal(true);
     render();
     // A message says what just happened: show it at the top, in full below the panel's header,
     // wherever the panel was scrolled to (the send button of a long form, say).
     if (message) panel.scrollTop = 0;
-    const [history, reports] = await records(feature, ctx.user());
+    const [history, reports, photos] = await records(feature, ctx.user());
     if (shown?.feature.id !== feature.id) return;
     shown.history = history;
     shown.reports = reports;
+    shown.photos = photos;
     fillRecords(body, shown);
   }
 

@@ -85,7 +85,8 @@ export function reportBody(entry) {
   }
   // The phone's clock as the report leaves: the service compares it with its own.
   form.append('device_time', new Date().toISOString());
-  for (const p of entry.photos || []) form.append('photo', p.blob, p.name);
+  // Each photo in the part of what it shows; one kept from before photos were marked, as plain photo.
+  for (const p of entry.photos || []) form.append(p.stage ? `photo_${p.stage}` : 'photo', p.blob, p.name);
   return form;
 }
 

@@ -21,9 +21,17 @@ function progressInputs(value) {
   return { progress, slider, set };
 }
 
-/** The photo field with previews; too many photos are told in `error`. */
-function photoPicker(error) {
+const STAGES = ['before', 'during', 'after'];
+
+/** What a photo shows unless the officer says otherwise: the site before a start, the finished
+ * work with a completion, the work under way with any other report (as the service assumes). */
+const stageFor = (action) => ({ start: 'before', complete: 'after' }[action] || 'during');
+
+/** The photo field with previews, each with what it shows (整改前 / 整改中 / 整改后); too many
+ * photos are told in `error`. `action()` is the report's action as chosen now. */
+function photoPicker(error, action) {
   const previews = h('div', { class: 'photos', id: 'r-previews' });
+  let choices = [];
   const photoError = h('p', { class: 'field-error', dataset: { for: 'photo' }, id: 'e-photo' });
   // A file the browser cannot show is told at once, before a slow upload the service would refuse.
   const preview = (f) => {
@@ -32,16 +40,27 @@ function photoPicker(error) {
       img.classList.add('broken');
       photoError.textContent = t('report.notAPicture', { name: f.name });
     }, { once: true });
-    return img;
+    const stage = h('select', { class: 'photo-stage', 'aria-label': t('report.stageOf', { name: f.name }),
+      onchange: () => { stage.dataset.chosen = 'true'; } },
+    STAGES.map((s) => h('option', { value: s, selected: s === stageFor(action()) }, t(`stage.${s}`))));
+    choices.push(stage);
+    return h('figure', { class: 'photo-choice' }, img, stage);
   };
   const input = h('input', { type: 'file', name: 'photo', id: 'r-photo', accept: 'image/*', capture: 'environment', multiple: true,
     'aria-describedby': 'e-photo',
     onchange: () => {
       photoError.textContent = '';
+      choices = [];
       clear(previews, [...input.files].slice(0, MAX_PHOTOS).map(preview));
       error.textContent = input.files.length > MAX_PHOTOS ? t('report.tooManyPhotos', { max: MAX_PHOTOS }) : '';
     } });
-  return { input, previews, photoError };
+  return {
+    input, previews, photoError,
+    /** What each photo shows, in the order of the files. */
+    stages: () => choices.map((c) => c.value),
+    /** The report's action changed: photos the officer has not marked follow it. */
+    follow: () => choices.filter((c) => !c.dataset.chosen).forEach((c) => { c.value = stageFor(action()); }),
+  };
 }
 
 /**
@@ -116,9 +135,12 @@ export function reportForm(feature, etag, handlers) {
   const error = h('p', { class: 'error', role: 'alert', id: 'report-error' });
   const { progress, slider, set } = progressInputs(p.progress);
   const note = h('textarea', { name: 'note', id: 'r-note', rows: 3, 'aria-describedby': 'e-note' });
-  const photos = photoPicker(error);
+  const photos = photoPicker(error, () => form.elements.action.value);
   const actionInputs = actions.map((a, i) => h('label', { class: 'check' },
-    h('input', { type: 'radio', name: 'action', value: a, checked: i === 0, onchange: () => a === 'complete' && set('100') }),
+    h('input', { type: 'radio', name: 'action', value: a, checked: i === 0, onchange: () => {
+      if (a === 'complete') set('100');
+      photos.follow();
+    } }),
     t(a ? `report.action.${a}` : 'report.action.progress')));
   const submit = h('button', { type: 'submit', id: 'r-submit' }, t('report.send'));
 
@@ -141,7 +163,9 @@ export function reportForm(feature, etag, handlers) {
     submit.disabled = true;
     submit.textContent = t('report.compressing');
     // Made small on the phone before they wait or travel: a camera's picture is several MB.
-    const [small, position] = await Promise.all([Promise.all(files.map(compressPhoto)), hereNow()]);
+    const stages = photos.stages();
+    const [compressed, position] = await Promise.all([Promise.all(files.map(compressPhoto)), hereNow()]);
+    const small = compressed.map((c, i) => ({ ...c, stage: stages[i] || stageFor(form.elements.action.value) }));
     submit.textContent = t('report.send');
     const entry = {
       key, taskId: feature.id, etag, code: p.code, title: p.title, action: form.elements.action.value || null,

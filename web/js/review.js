@@ -26,7 +26,8 @@ function thumbnails(urls) {
   if (!urls.length) return null;
   return h('div', { class: 'photos' },
     urls.slice(0, THUMBS).map((url, i) => h('a', { href: url, target: '_blank', rel: 'noopener' },
-      h('img', { src: url, alt: t('reports.photo', { n: i + 1 }), loading: 'lazy' }))),
+      // The thumbnail first: the picture itself is a tap away.
+      h('img', { src: `${url}?size=thumb`, alt: t('reports.photo', { n: i + 1 }), loading: 'lazy' }))),
     urls.length > THUMBS ? h('span', { class: 'note' }, t('review.morePhotos', { n: urls.length - THUMBS })) : null);
 }
 

@@ -59,11 +59,28 @@ export function reportList(reports) {
       r.progress !== null && r.progress !== undefined ? ` · ${r.progress}%` : '',
       r.note ? h('p', {}, r.note) : null,
       reportEvidence(r),
-      r.photos?.length ? h('div', { class: 'photos' }, r.photos.map((ph, i) => h('figure', { class: 'photo' },
+      r.photos?.length ? h('div', { class: 'photos' }, r.photos.map((ph, i) => h('figure', { class: 'photo', dataset: { stage: ph.stage } },
         h('a', { href: ph.url, target: '_blank', rel: 'noopener' },
-          h('img', { src: ph.url, alt: t('reports.photo', { n: i + 1 }), loading: 'lazy' })),
+          h('img', { src: ph.thumbnail_url || ph.url, alt: t('reports.photo', { n: i + 1 }), loading: 'lazy' })),
+        ph.stage ? h('figcaption', { class: 'stage' }, t(`stage.${ph.stage}`)) : null,
         evidenceNote(ph.evidence)))) : null)))
       : h('p', { class: 'note' }, t('reports.empty')));
+}
+
+/**
+ * A verified task's photos before and after the work, side by side (GET /api/tasks/{id}/photos):
+ * thumbnails, each a link to the picture. Nothing when there is no pair to show.
+ * @param {{url: string, thumbnail_url: string, stage: string}[] | null} photos
+ */
+export function beforeAfter(photos) {
+  const of = (stage) => (photos || []).filter((p) => p.stage === stage);
+  const [before, after] = [of('before'), of('after')];
+  if (!before.length || !after.length) return null;
+  const column = (stage, list) => h('div', { class: `ba-${stage}` }, h('h4', {}, t(`stage.${stage}`)),
+    list.slice(0, 2).map((p) => h('a', { href: p.url, target: '_blank', rel: 'noopener' },
+      h('img', { src: p.thumbnail_url, alt: t(`stage.${stage}`), loading: 'lazy' }))));
+  return h('section', { class: 'before-after', id: 'before-after' }, h('h3', {}, t('photos.beforeAfter')),
+    h('div', { class: 'ba-pair' }, column('before', before), column('after', after)));
 }
 
 /**

@@ -128,6 +128,8 @@ codes! {
     LoweringNeedsNote => "lowering_needs_note",
     /// Verifying needs a photo on some report, or a reason.
     VerifyNeedsEvidence => "verify_needs_evidence",
+    /// `photos` photos of the finished work are in doubt: verifying needs a reason.
+    VerifyDoubted => "verify_doubted",
     /// A report with nothing in it.
     EmptyReport => "empty_report",
     /// A patch that changes nothing.
@@ -329,6 +331,12 @@ const TABLE: &[(Code, Option<&str>, &str, &str)] = &[
         None,
         "请说明进度为什么从 {from}% 降到 {to}%",
         "say why progress goes down from {from} % to {to} %",
+    ),
+    (
+        Code::VerifyDoubted,
+        None,
+        "有 {photos} 张整改后照片存疑（拍摄地点过远、早于任务或上报、重复使用或经过编辑）：如仍要核验，请填写理由（会记入历史）",
+        "{photos} photo(s) of the finished work are in doubt (far away, too early, reused or edited): give the reason to verify anyway",
     ),
     (
         Code::VerifyNeedsEvidence,

@@ -11,17 +11,31 @@ use serde::Serialize;
 use super::workflow::Action;
 use super::{Code, FieldError};
 
-/// Verification (销号) needs evidence: at least one photo on the task's reports, or the bureau's
-/// reason for verifying without one (kept in the history).
-pub fn check_verify(photos: i64, reason: Option<&str>) -> Result<(), FieldError> {
-    if photos > 0 || reason.is_some_and(|r| !r.trim().is_empty()) {
+/// The evidence flags that put a photo of the finished work in doubt: taken far from the task,
+/// before it existed, long before the report, the very same file already used in another report
+/// (`reused` by content; a picture merely alike may be the same view photographed again, so it is
+/// shown but not held against the report), or edited. A photo without position or time is not
+/// doubted for that alone: many phones strip them.
+pub const DOUBTS: &[&str] = &["far", "before_task", "old", "reused", "edited"];
+
+/// Verification (销号) needs evidence: at least one photo on the task's reports, none of its photos
+/// of the finished work in doubt (`DOUBTS`), or else the bureau's reason for verifying anyway
+/// (kept in the history).
+pub fn check_verify(photos: i64, doubted_after: i64, reason: Option<&str>) -> Result<(), FieldError> {
+    if reason.is_some_and(|r| !r.trim().is_empty()) || (photos > 0 && doubted_after == 0) {
         return Ok(());
     }
-    Err(FieldError::new(
-        "/reason",
-        Code::VerifyNeedsEvidence,
-        "no report of this task has a photo: verify only with the on-site evidence, or give a reason for verifying without a photo (the history keeps it)",
-    ))
+    if photos == 0 {
+        return Err(FieldError::new(
+            "/reason",
+            Code::VerifyNeedsEvidence,
+            "no report of this task has a photo: verify only with the on-site evidence, or give a reason for verifying without a photo (the history keeps it)",
+        ));
+    }
+    let detail = format!(
+        "{doubted_after} photo(s) of the finished work are in doubt (taken far away, before the task, long before the report, already used, or edited): give the reason to verify anyway (the history keeps it)"
+    );
+    Err(FieldError::new("/reason", Code::VerifyDoubted, detail).with("photos", doubted_after))
 }
 
 /// A report that lowers progress must say so: `confirm_lower` set and a note saying why. The
@@ -104,10 +118,12 @@ mod tests {
 
     #[test]
     fn verification_needs_a_photo_or_a_reason() {
-        assert!(check_verify(1, None).is_ok());
-        assert_eq!(check_verify(0, None).unwrap_err().pointer, "/reason");
-        assert!(check_verify(0, Some("   ")).is_err());
-        assert!(check_verify(0, Some("现场核查已完成，照片由监测站存档")).is_ok());
+        assert!(check_verify(1, 0, None).is_ok());
+        assert_eq!(check_verify(0, 0, None).unwrap_err().pointer, "/reason");
+        assert!(check_verify(0, 0, Some("   ")).is_err());
+        assert!(check_verify(0, 0, Some("现场核查已完成，照片由监测站存档")).is_ok());
+        assert_eq!(check_verify(3, 1, Some("  ")).unwrap_err().code, Code::VerifyDoubted);
+        assert!(check_verify(3, 1, Some("现场复核确认，照片为监理所拍")).is_ok());
     }
 
     #[test]

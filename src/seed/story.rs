@@ -467,7 +467,7 @@ fn transition(o: &mut Outcome, action: Action, reason: Option<&str>, photos: i64
         .map_err(|e| format!("{e:?}"))?;
     match action {
         Action::Verify => {
-            review::check_verify(photos, reason).map_err(|e| e.detail)?;
+            review::check_verify(photos, 0, reason).map_err(|e| e.detail)?;
             o.accepted_progress = review::accepted_after(Some(action), o.progress, o.accepted_progress);
         }
         Action::Return => {

@@ -738,16 +738,22 @@ async fn reviewed_progress(
     let row = sqlx::query!(
         r#"SELECT t.accepted_progress,
                   (SELECT count(*) FROM report_photos p JOIN reports r ON r.id = p.report_id WHERE r.task_id = t.id)
-                      AS "photos!"
+                      AS "photos!",
+                  (SELECT count(*) FROM report_photos p JOIN reports r ON r.id = p.report_id
+                   WHERE r.task_id = t.id AND p.stage = 'after'
+                     AND EXISTS (SELECT 1 FROM jsonb_array_elements(p.flags) f
+                                 WHERE f->>'flag' = ANY ($2) AND (f->>'flag' <> 'reused' OR f->>'by' = 'content')))
+                      AS "doubted!"
            FROM tasks t WHERE t.id = $1"#,
-        id
+        id,
+        review::DOUBTS as &[&str]
     )
     .fetch_one(conn)
     .await?;
     let (accepted, photos) = (row.accepted_progress, row.photos);
     Ok(match action {
         Action::Verify => {
-            review::check_verify(photos, reason).map_err(|e| StoreError::Invalid(vec![e]))?;
+            review::check_verify(photos, row.doubted, reason).map_err(|e| StoreError::Invalid(vec![e]))?;
             (progress, review::accepted_after(Some(action), progress, accepted))
         }
         Action::Return => (review::progress_after_return(accepted), accepted),

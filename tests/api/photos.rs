@@ -469,3 +469,29 @@ async fn a_camera_photo_shrinks_to_a_thumbnail_without_its_position_and_the_far_
     app.get(&thumb_url).await;
     assert_eq!(app.stored_files(), 3, "the thumbnail is made once and kept");
 }
+
+#[tokio::test]
+async fn a_finished_work_photo_taken_far_away_is_verified_only_with_a_reason_the_history_keeps() {
+    let app = spawn_app().await;
+    let id = public_task(&app).await;
+    let officer = app.login(&format!("township-{MIDDLE}")).await;
+    let now = (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y:%m:%d %H:%M:%S").to_string();
+    let far = exif_photo(31, Some((119.95, 30.877)), Some(&now), "HarmonyOS 4.0", None);
+    let res = staged_report(&officer, &id, &[("action", "complete")], &[("photo_after", far)]).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    let p = problem(app.transition(&id, "verify", None).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(
+        (p["errors"][0]["pointer"].as_str(), p["errors"][0]["code"].as_str()),
+        (Some("/reason"), Some("verify_doubted"))
+    );
+    assert_eq!(p["errors"][0]["params"]["photos"], 1);
+    let task: Value = app.get(&format!("/api/tasks/{id}")).await.json().await.unwrap();
+    assert_eq!(task["properties"]["status"], "completed", "not verified by the refusal");
+
+    let reason = "河段下游同一工程，已现场复核";
+    assert_eq!(app.transition(&id, "verify", Some(reason)).await.status(), StatusCode::OK);
+    let history: Value = app.get(&format!("/api/tasks/{id}/history")).await.json().await.unwrap();
+    let verified = history.as_array().unwrap().iter().find(|e| e["action"] == "verify").unwrap();
+    assert_eq!(verified["reason"], reason);
+}

@@ -230,7 +230,7 @@ export function reviewQueue(root, { badge, visible, onOpen, onChanged }) {
     };
     return h('form', { class: 'review-form', id: 'review-form', novalidate: true, onsubmit: submit, onkeydown: escape, dataset: { action } },
       action === 'verify' ? h('p', {}, t('review.confirmVerify', { code: item.task.code })) : null,
-      action === 'verify' && form.needsReason ? h('p', { class: 'returned' }, t('review.noPhoto')) : null,
+      action === 'verify' && form.needsReason && item.flags?.no_photo ? h('p', { class: 'returned' }, t('review.noPhoto')) : null,
       reason ? h('label', { class: 'field' }, t(action === 'verify' ? 'review.verifyReason' : 'actions.reason.return'), reason) : null,
       h('p', { class: 'error', role: 'alert', id: 'review-form-error' }, form.error),
       h('div', { class: 'buttons' },

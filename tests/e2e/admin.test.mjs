@@ -120,6 +120,15 @@ test('a family added and retired on the page keeps its tasks in the filters but 
   // At once a filter on the map, and a choice for new tasks.
   await page.locator('#tab-filters label', { hasText: `生态修复${n}` }).waitFor();
 
+  // What it asks of report photos, set on the family: a farther limit, a photo of the site before.
+  await item.locator('[data-act=edit]').click();
+  await page.fill(`#admin-family-${family}-photo_far_m`, '2000');
+  await page.check(`#admin-family-${family}-require_before_photo`);
+  await page.click(`#admin-family-${family}-form button[type=submit]`);
+  await page.locator('#admin-family-status:not(:empty)').waitFor();
+  const saved = (await (await apiAs('admin')).get('/api/categories')).body.find((c) => c.code === family);
+  assert.deepEqual([saved.photo_far_m, saved.require_before_photo, saved.require_after_photo], [2000, true, true]);
+
   // The same prefix again is refused, said beside the field.
   await page.fill('#admin-family-code', `${family}b`);
   await page.fill('#admin-family-prefix', prefix);

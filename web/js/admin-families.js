@@ -16,16 +16,31 @@ function familyFields(prefix, f = {}) {
     ...TEXT.map(([name, key, max]) => field(prefix, name, key, h('input', { value: f[name] ?? '', maxlength: max, autocomplete: 'off' }))),
     field(prefix, 'color', 'families.color', h('input', { type: 'color', value: f.color ?? '#2e8b57' })),
     field(prefix, 'sort_order', 'families.sortOrder', h('input', { type: 'number', step: '1', value: f.sort_order ?? '' })),
+    // What the family asks of report photos: set on an existing family (a new one starts at the defaults).
+    f.code ? evidenceFields(prefix, f) : null,
   ];
+}
+
+/** The far limit for photos (metres) and whether a completion or a start needs a photo of its stage. */
+function evidenceFields(prefix, f) {
+  const check = (name, key) => h('label', { class: 'check' },
+    h('input', { type: 'checkbox', name, id: `${prefix}-${name}`, checked: Boolean(f[name]) }), t(key));
+  return h('fieldset', { class: 'stack' }, h('legend', {}, t('families.evidence')),
+    field(prefix, 'photo_far_m', 'families.photoFar', h('input', { type: 'number', step: '1', min: '10', max: '100000', value: f.photo_far_m ?? 500 })),
+    check('require_after_photo', 'families.requireAfter'),
+    check('require_before_photo', 'families.requireBefore'));
 }
 
 /** The form's values as the API takes them; with `before`, only those that differ from it. */
 function values(form, before) {
   const v = {};
-  for (const [name] of [...TEXT, ['color'], ['sort_order']]) {
-    const raw = form.elements[name].value.trim();
+  for (const [name] of [...TEXT, ['color'], ['sort_order'], ['photo_far_m']]) {
+    const raw = form.elements[name]?.value.trim() ?? '';
     if (raw === '') continue;
-    v[name] = name === 'sort_order' ? Number(raw) : raw;
+    v[name] = name === 'sort_order' || name === 'photo_far_m' ? Number(raw) : raw;
+  }
+  for (const name of ['require_after_photo', 'require_before_photo']) {
+    if (form.elements[name]) v[name] = form.elements[name].checked;
   }
   if (!before) return v;
   // The service keeps prefixes in upper case and colours in lower case.

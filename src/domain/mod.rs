@@ -19,6 +19,7 @@ pub mod import;
 pub mod ledger;
 pub mod messages;
 pub mod ogc;
+pub mod ogc_crs;
 pub mod password;
 pub mod photo;
 pub mod review;

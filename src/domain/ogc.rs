@@ -2,6 +2,7 @@
 //! the `datetime` parameter, how an items query splits into the ledger's own filter, and the
 //! townships collection's filter.
 
+use super::ogc_crs::OgcCrs;
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::filter::{BBox, MAX_LIMIT};
@@ -107,16 +108,27 @@ impl Period {
 pub struct ItemsQuery {
     pub f: Option<String>,
     pub period: Option<Period>,
+    /// The system the features are answered in (Part 2's `crs`).
+    pub crs: OgcCrs,
     pub rest: Vec<(String, String)>,
 }
 
 impl ItemsQuery {
     pub fn parse(pairs: &[(String, String)]) -> Result<ItemsQuery, Vec<FieldError>> {
-        let mut q = ItemsQuery { f: None, period: None, rest: Vec::new() };
+        let mut q = ItemsQuery { f: None, period: None, crs: OgcCrs::Crs84, rest: Vec::new() };
         let mut errors = Vec::new();
+        let mut bbox_crs = None;
         for (key, value) in pairs {
             match key.as_str() {
                 "f" => q.f = Some(value.clone()),
+                "crs" => match OgcCrs::parse(value) {
+                    Ok(c) => q.crs = c,
+                    Err(e) => errors.push(e.at("crs")),
+                },
+                "bbox-crs" => match OgcCrs::parse(value) {
+                    Ok(c) => bbox_crs = Some(c),
+                    Err(e) => errors.push(e.at("bbox-crs")),
+                },
                 "datetime" => match Period::parse(value) {
                     Ok(p) => q.period = Some(p),
                     Err(e) => errors.push(e.at("datetime")),
@@ -125,6 +137,16 @@ impl ItemsQuery {
                     q.rest.push((key.clone(), MAX_LIMIT.to_string()));
                 }
                 _ => q.rest.push((key.clone(), value.clone())),
+            }
+        }
+        // The collection's filter reads its bbox in CRS84: one given in another system is read
+        // in that system's axis order and handed on converted.
+        if let Some(crs) = bbox_crs.filter(|c| *c != OgcCrs::Crs84) {
+            for (key, value) in q.rest.iter_mut().filter(|(k, _)| k == "bbox") {
+                match crs.bbox_to_crs84(value) {
+                    Ok(b) => *value = format!("{},{},{},{}", b.west, b.south, b.east, b.north),
+                    Err(e) => errors.push(e.at(key.clone())),
+                }
             }
         }
         if errors.is_empty() { Ok(q) } else { Err(errors) }

@@ -384,3 +384,92 @@ async fn the_schema_describes_every_property_an_item_carries_with_its_type() {
     );
     problem(app.anonymous().get("/ogc/collections/rivers/schema").await, StatusCode::NOT_FOUND).await;
 }
+
+/// Part 2: features in CRS84 (the default), EPSG:4326 and EPSG:4490 (latitude first) and EPSG:3857
+/// (checked against PostGIS's own transformation), a bbox given in another system, `Content-Crs`.
+#[tokio::test]
+async fn features_come_in_the_system_asked_for_and_a_bbox_in_its_own() {
+    let app = spawn_app().await;
+    let (id, _, _) = app.create(&task_at(point(119.95, 30.85), json!({}))).await;
+    let item = |crs: &str| {
+        let path = format!("/ogc/collections/tasks/items/{id}?crs={crs}");
+        let caller = app.anonymous();
+        async move {
+            let res = caller.get(&path).await;
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            let content_crs = res.headers()["content-crs"].to_str().unwrap().to_owned();
+            let body: Value = res.json().await.unwrap();
+            (content_crs, body["geometry"]["coordinates"].clone())
+        }
+    };
+    let (header, at) = item("http://www.opengis.net/def/crs/OGC/1.3/CRS84").await;
+    assert_eq!((header.as_str(), at), ("<http://www.opengis.net/def/crs/OGC/1.3/CRS84>", json!([119.95, 30.85])));
+    for code in ["4326", "4490"] {
+        let (header, at) = item(&format!("http://www.opengis.net/def/crs/EPSG/0/{code}")).await;
+        assert_eq!(header, format!("<http://www.opengis.net/def/crs/EPSG/0/{code}>"));
+        assert_eq!(at, json!([30.85, 119.95]), "EPSG:{code} is latitude first");
+    }
+    let (_, at) = item("http://www.opengis.net/def/crs/EPSG/0/3857").await;
+    let (x, y): (f64, f64) = sqlx::query_as(
+        "SELECT ST_X(g), ST_Y(g) FROM (SELECT ST_Transform(geom, 3857) AS g FROM tasks WHERE id = $1::uuid) t",
+    )
+    .bind(&id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(
+        (at[0].as_f64().unwrap() - x).abs() < 0.01 && (at[1].as_f64().unwrap() - y).abs() < 0.01,
+        "{at} vs {x} {y}"
+    );
+
+    // A bbox in Web Mercator metres finds the task; one beside it does not.
+    let mercator = |w: f64, s: f64, e: f64, n: f64| {
+        format!(
+            "/ogc/collections/tasks/items?bbox={w},{s},{e},{n}&bbox-crs=http://www.opengis.net/def/crs/EPSG/0/3857&crs=http://www.opengis.net/def/crs/EPSG/0/3857"
+        )
+    };
+    let around: Value =
+        app.anonymous().get(&mercator(x - 50.0, y - 50.0, x + 50.0, y + 50.0)).await.json().await.unwrap();
+    assert_eq!(around["features"].as_array().unwrap().len(), 1, "{around}");
+    assert!(
+        around["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["rel"] == "self" && l["href"].as_str().unwrap().contains("bbox-crs="))
+    );
+    let beside: Value = app.anonymous().get(&mercator(x + 100.0, y, x + 200.0, y + 100.0)).await.json().await.unwrap();
+    assert_eq!(beside["numberMatched"], 0);
+    // EPSG:4326's bbox is latitude first.
+    let lat_first: Value = app
+        .anonymous()
+        .get("/ogc/collections/tasks/items?bbox=30.84,119.94,30.86,119.96&bbox-crs=[EPSG:4326]")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lat_first["numberMatched"], 1);
+
+    let p = problem(
+        app.anonymous().get("/ogc/collections/tasks/items?crs=http://www.opengis.net/def/crs/EPSG/0/4549").await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(pointers(&p), ["crs"]);
+    let p = problem(
+        app.anonymous().get(&format!("/ogc/collections/tasks/items/{id}?crs=EPSG")).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(pointers(&p), ["crs"]);
+    let collection: Value = app.anonymous().get("/ogc/collections/tasks").await.json().await.unwrap();
+    assert_eq!(collection["crs"].as_array().unwrap().len(), 4);
+    let conformance: Value = app.anonymous().get("/ogc/conformance").await.json().await.unwrap();
+    assert!(
+        conformance["conformsTo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs")
+    );
+}

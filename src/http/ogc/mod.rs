@@ -26,7 +26,7 @@ use crate::domain::ogc::{Format, ItemsQuery, Period, TownshipQuery, negotiate};
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::store;
 
-const CRS84: &str = "http://www.opengis.net/def/crs/OGC/1.3/CRS84";
+use crate::domain::ogc_crs::{CRS84, OgcCrs};
 const OAS30: &str = "application/vnd.oai.openapi+json;version=3.0";
 const JSON: &str = "application/json";
 const HTML: &str = "text/html";
@@ -42,6 +42,8 @@ pub const CONFORMANCE: &[&str] = &[
     // is what the items' filters are; CQL2 filtering is not declared.
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    // Part 2: features answered in, and bboxes given in, CRS84, EPSG:4326, EPSG:4490 or EPSG:3857.
+    "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     // Part 5: each collection's features as a JSON Schema, with the roles of id and geometry.
     "http://www.opengis.net/spec/ogcapi-features-5/1.0/conf/schemas",
     // Tasks only, for bureau staff. DELETE is answered 405 by design (tasks are cancelled, never
@@ -91,6 +93,22 @@ fn only_f(query: &[(String, String)]) -> Result<()> {
         .map(|(k, _)| unknown_parameter(k, "this resource takes only f=json|html", &["f"]).at(k.clone()))
         .collect();
     if errors.is_empty() { Ok(()) } else { Err(ApiError::bad_query(errors)) }
+}
+
+/// One feature's `crs` (Part 2), and the rest of its query.
+fn item_crs(q: Vec<(String, String)>) -> Result<(OgcCrs, Vec<(String, String)>)> {
+    let (crs, rest): (Vec<_>, Vec<_>) = q.into_iter().partition(|(k, _)| k == "crs");
+    let Some((_, value)) = crs.last() else { return Ok((OgcCrs::Crs84, rest)) };
+    let crs = OgcCrs::parse(value).map_err(|e| ApiError::bad_query(vec![e.at("crs")]))?;
+    Ok((crs, rest))
+}
+
+/// Part 2's `Content-Crs`: the system the answer's coordinates are in.
+fn with_crs(mut res: Response, crs: OgcCrs) -> Response {
+    if let Ok(v) = header::HeaderValue::from_str(&format!("<{}>", crs.uri())) {
+        res.headers_mut().insert("content-crs", v);
+    }
+    res
 }
 
 /// The document as JSON (of `json_type`) or as an HTML page, with ETag and caching headers.
@@ -192,7 +210,7 @@ async fn collection_doc(state: &AppState, base: &str, id: &str, title: &str, des
         "title": title,
         "description": description,
         "itemType": "feature",
-        "crs": [CRS84],
+        "crs": OgcCrs::ALL.iter().map(|c| c.uri()).collect::<Vec<_>>(),
         "storageCrs": CRS84,
         "extent": {"spatial": {"bbox": [bounds], "crs": CRS84}},
         "links": [
@@ -435,6 +453,8 @@ fn township_queryables() -> Value {
         ("properties" = Option<String>, Query, description = "tasks: the properties each feature carries, comma-separated; all when absent"),
         ("sortby" = Option<String>, Query, description = "tasks: the order, properties comma-separated, each ascending or with a leading - descending (e.g. -due_date,code)"),
         ("kind" = Option<String>, Query, description = "townships: town, subdistrict, development_zone"),
+        ("crs" = Option<String>, Query, description = "the system of the answer's coordinates (Part 2): CRS84 (default), EPSG:4326 or EPSG:4490 (latitude first), EPSG:3857 (metres), by URI, e.g. http://www.opengis.net/def/crs/EPSG/0/4490"),
+        ("bbox-crs" = Option<String>, Query, description = "the system bbox is given in, in its axis order (the same four as crs)"),
         ("f" = Option<String>, Query, description = "json or html"),
     ),
     responses(
@@ -453,7 +473,14 @@ pub async fn items(
     let query = ItemsQuery::parse(&q).map_err(ApiError::bad_query)?;
     let format = format(&q, &headers)?;
     let viewer = principal.viewer();
-    let page = read_page(&db, id, &query.rest, query.period.as_ref(), &viewer).await?;
+    let mut page = read_page(&db, id, &query.rest, query.period.as_ref(), &viewer).await?;
+    // The HTML page draws on a web map, which takes longitude/latitude.
+    let crs = if format == Format::Json { query.crs } else { OgcCrs::Crs84 };
+    for f in &mut page.features {
+        if let Some(g) = &mut f.geometry {
+            crs.geometry_from_crs84(&mut g.value);
+        }
+    }
     let links = page_links(&base_url(&headers), id, title, &q, format, &page);
     let mut members = Map::new();
     members.insert("numberMatched".into(), page.matched.into());
@@ -462,7 +489,7 @@ pub async fn items(
     // defeat the 304s for pages whose tasks have not changed.
     members.insert("links".into(), Value::Array(links));
     let doc = FeatureCollection { bbox: None, features: page.features, foreign_members: Some(members) };
-    Ok(answer(&headers, &viewer, format, GEOJSON, title, &doc))
+    Ok(with_crs(answer(&headers, &viewer, format, GEOJSON, title, &doc), crs))
 }
 
 /// One page of a collection's features, as its filter chose them.
@@ -529,6 +556,7 @@ fn page_links(base: &str, id: &str, title: &str, q: &[(String, String)], format:
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}/items/{featureId}", tag = "ogc",
     params(("collectionId" = String, Path, description = "tasks or townships"),
            ("featureId" = String, Path, description = "task id (UUID) or township code"),
+           ("crs" = Option<String>, Query, description = "the system of the answer's coordinates, as for the items"),
            ("f" = Option<String>, Query, description = "json or html")),
     responses((status = 200, description = "The feature", content_type = "application/geo+json"),
               (status = 404, description = "No such feature", body = Problem, content_type = "application/problem+json")))]
@@ -540,8 +568,10 @@ pub async fn item(
     QueryPairs(q): QueryPairs,
 ) -> Result<Response> {
     let (id, title, _) = collection_meta(&id)?;
+    let (crs, q) = item_crs(q)?;
     only_f(&q)?;
     let format = format(&q, &headers)?;
+    let crs = if format == Format::Json { crs } else { OgcCrs::Crs84 };
     let viewer = principal.viewer();
     let missing = || ApiError::not_found(format!("there is no feature '{fid}' in {id}"));
     // A task's JSON carries the ETag of its version, the one its edits (Part 4) send as If-Match.
@@ -557,11 +587,15 @@ pub async fn item(
     let mut links = self_links(&base, &format!("/ogc/collections/{id}/items/{fid}"), format, GEOJSON);
     links.push(link(format!("{base}/ogc/collections/{id}"), "collection", JSON, title));
     feature.foreign_members = Some(Map::from_iter([("links".to_owned(), Value::Array(links))]));
+    if let Some(g) = &mut feature.geometry {
+        crs.geometry_from_crs84(&mut g.value);
+    }
     if let (Some(version), Format::Json) = (version, format) {
         let body = serde_json::to_vec(&feature).unwrap_or_default();
-        return Ok(cache::respond_tagged(&headers, viewer == Viewer::Public, GEOJSON, body, etag(version)));
+        let tagged = cache::respond_tagged(&headers, viewer == Viewer::Public, GEOJSON, body, etag(version));
+        return Ok(with_crs(tagged, crs));
     }
-    Ok(answer(&headers, &viewer, format, GEOJSON, &format!("{title}: {fid}"), &feature))
+    Ok(with_crs(answer(&headers, &viewer, format, GEOJSON, &format!("{title}: {fid}"), &feature), crs))
 }
 
 /// The API description, OpenAPI 3.0 (the OAS30 conformance class), or as an HTML page.

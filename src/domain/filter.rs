@@ -67,6 +67,9 @@ pub struct TaskFilter {
     pub properties: Option<Vec<String>>,
     /// The order of the list (`sortby=-due_date,code`); by code when empty.
     pub sort: Vec<SortKey>,
+    /// A CQL2 filter (`filter`, `filter-lang`, `filter-crs`), its names and types not yet checked
+    /// against what the caller may see (`cql2::check`, by the store).
+    pub cql: Option<super::cql2::Expr>,
 }
 
 /// One key of `sortby`: a property and its direction.
@@ -130,6 +133,9 @@ pub const PARAMETERS: &[&str] = &[
     "offset",
     "properties",
     "sortby",
+    "filter",
+    "filter-lang",
+    "filter-crs",
 ];
 
 /// A task feature's properties, as `properties=` may name them (store::tasks::TaskProperties; the
@@ -281,8 +287,12 @@ impl TaskFilter {
     pub fn parse(pairs: &[(String, String)]) -> Result<TaskFilter, Vec<FieldError>> {
         let mut f = TaskFilter { limit: DEFAULT_LIMIT, ..Default::default() };
         let hint = format!("parameters are: {}", PARAMETERS.join(", "));
-        let errors = each_parameter(pairs, PARAMETERS, &hint, |key, value| {
+        let (mut cql, mut lang, mut crs) = (None, None, None);
+        let mut errors = each_parameter(pairs, PARAMETERS, &hint, |key, value| {
             match key {
+                "filter" => cql = Some(value.to_owned()),
+                "filter-lang" => lang = Some(value.to_owned()),
+                "filter-crs" => crs = Some(value.to_owned()),
                 "bbox" => f.bbox = Some(BBox::parse(value)?),
                 "category" => f.categories = Some(list(value)),
                 "township" => f.townships = Some(list(value)),
@@ -307,6 +317,12 @@ impl TaskFilter {
             }
             Ok(())
         });
+        if let Some(text) = cql {
+            match super::cql2::read(&text, lang.as_deref(), crs.as_deref()) {
+                Ok(x) => f.cql = Some(x),
+                Err(e) => errors.push(e.at("filter")),
+            }
+        }
         if errors.is_empty() { Ok(f) } else { Err(errors) }
     }
 

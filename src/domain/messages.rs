@@ -183,6 +183,8 @@ codes! {
     NoColumn => "no_column",
     /// A township code (`got`) also used by feature `index` (`name`).
     Duplicate => "duplicate",
+    /// A CQL2 filter that cannot be used, `at` where, and `why`.
+    BadFilter => "bad_filter",
     /// The department `got` is named twice on a task (a lead is not also a supporting one).
     DepartmentTwice => "department_twice",
     /// The `department` is retired: no task can be given to it.
@@ -471,6 +473,7 @@ const TABLE: &[(Code, Option<&str>, &str, &str)] = &[
         "代码 {got} 重复：第 {index} 个要素（{name}）也用了它",
         "the code {got} is also feature {index}'s ({name})",
     ),
+    (Code::BadFilter, None, "筛选条件（CQL2）在 {at} 处有误：{why}", "the filter cannot be used at {at}: {why}"),
     (
         Code::DepartmentTwice,
         None,

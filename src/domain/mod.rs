@@ -8,6 +8,7 @@ pub mod bounds;
 pub mod category;
 pub mod chinacoords;
 pub mod codes;
+pub mod cql2;
 pub mod crs;
 pub mod department;
 pub mod evidence;

@@ -256,7 +256,7 @@ pub async fn monthly(
         townships: f.township.clone().map(|t| vec![t]),
         ..Default::default()
     };
-    task_store::check_filter(&db, &names).await?;
+    task_store::check_filter(&db, &names, &Viewer::Staff).await?;
     let viewer = principal.viewer();
     let counts = store::monthly(&db, &f, &viewer).await?;
     let township_name = match &f.township {

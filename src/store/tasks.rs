@@ -15,6 +15,7 @@ use super::events::{self, Event};
 use super::{Db, StoreError, StoreResult};
 use crate::domain::access::{Unit, Viewer};
 use crate::domain::codes;
+use crate::domain::cql2;
 use crate::domain::filter::TaskFilter;
 use crate::domain::ogc::Period;
 use crate::domain::review;
@@ -235,6 +236,107 @@ fn sort_column(property: &str) -> Option<&'static str> {
     })
 }
 
+/// The column (or expression) a queryable property is (domain::cql2::TASK_QUERYABLES): names from
+/// this table only, never from the request.
+fn filter_column(property: &str) -> Option<&'static str> {
+    Some(match property {
+        "geometry" => "t.geom",
+        "township" => "t.township_code",
+        "overdue" => OVERDUE.as_str(),
+        "code" => "t.code",
+        "title" => "t.title",
+        "category" => "t.category",
+        "status" => "t.status",
+        "progress" => "t.progress",
+        "lead_department" => "t.lead_department",
+        "lead_unit" => "t.lead_unit",
+        "due_date" => "t.due_date",
+        "supervised" => "t.supervised",
+        "planned_investment" => "t.planned_investment",
+        "actual_investment" => "t.actual_investment",
+        "target_quantity" => "t.target_quantity",
+        "completed_at" => "t.completed_at",
+        "verified_at" => "t.verified_at",
+        "last_report_at" => "t.last_report_at",
+        "created_at" => "t.created_at",
+        "updated_at" => "t.updated_at",
+        "contact_person" => "t.contact_person",
+        "contact_phone" => "t.contact_phone",
+        _ => return None,
+    })
+}
+
+/// A checked CQL2 expression as SQL, every value bound.
+fn push_cql(qb: &mut QueryBuilder<'_, Postgres>, x: &cql2::Expr) {
+    use cql2::Expr;
+    // `check` refused unknown names before the query was built; `false` keeps a slip harmless.
+    let col = |p: &str| filter_column(p).unwrap_or("false");
+    match x {
+        Expr::And(xs) | Expr::Or(xs) => {
+            let join = if matches!(x, Expr::And(_)) { " AND " } else { " OR " };
+            qb.push("(");
+            for (i, x) in xs.iter().enumerate() {
+                if i > 0 {
+                    qb.push(join);
+                }
+                push_cql(qb, x);
+            }
+            qb.push(")");
+        }
+        Expr::Not(x) => {
+            qb.push("NOT (");
+            push_cql(qb, x);
+            qb.push(")");
+        }
+        Expr::Compare { property, op, value } => {
+            qb.push("(").push(col(property)).push(op.sql());
+            push_literal(qb, value);
+            qb.push(")");
+        }
+        Expr::Like { property, pattern } => {
+            qb.push("(").push(col(property)).push(" LIKE ").push_bind(pattern.clone()).push(")");
+        }
+        Expr::In { property, values } => {
+            qb.push("(").push(col(property)).push(" IN (");
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    qb.push(", ");
+                }
+                push_literal(qb, v);
+            }
+            qb.push("))");
+        }
+        Expr::Between { property, low, high } => {
+            qb.push("(").push(col(property)).push(" BETWEEN ");
+            push_literal(qb, low);
+            qb.push(" AND ");
+            push_literal(qb, high);
+            qb.push(")");
+        }
+        Expr::IsNull { property } => {
+            qb.push("(").push(col(property)).push(" IS NULL)");
+        }
+        Expr::Intersects { geometry, .. } => {
+            qb.push("ST_Intersects(t.geom, ST_SetSRID(ST_GeomFromGeoJSON(")
+                .push_bind(geometry.to_string())
+                .push("), 4326))");
+        }
+    }
+}
+
+fn push_literal(qb: &mut QueryBuilder<'_, Postgres>, l: &cql2::Literal) {
+    use cql2::Literal;
+    match l {
+        Literal::Text(s) => qb.push_bind(s.clone()),
+        Literal::Number(n) => qb.push_bind(*n),
+        Literal::Bool(b) => qb.push_bind(*b),
+        // Both were read as such when the filter was parsed.
+        Literal::Date(d) => qb.push_bind(d.parse::<NaiveDate>().unwrap_or_default()),
+        Literal::Timestamp(t) => qb.push_bind(t.parse::<DateTime<Utc>>().unwrap_or_default()),
+        Literal::Geometry(g) => qb.push("ST_SetSRID(ST_GeomFromGeoJSON(").push_bind(g.to_string()).push("), 4326)"),
+    };
+}
+
 /// ORDER BY the keys asked for, empty values last either way, then by code: codes are unique, so
 /// every page follows from the one before.
 fn push_order(qb: &mut QueryBuilder<'_, Postgres>, keys: &[crate::domain::filter::SortKey]) {
@@ -279,6 +381,10 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &TaskFilter, viewer: &Vie
     }
     if let Some(s) = f.supervised {
         qb.push(" AND t.supervised = ").push_bind(s);
+    }
+    if let Some(x) = &f.cql {
+        qb.push(" AND ");
+        push_cql(qb, x);
     }
     if let Some(q) = &f.q {
         let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -761,9 +867,13 @@ async fn reviewed_progress(
     })
 }
 
-/// Refuses filter values that name no category or township, instead of answering "nothing found".
-pub async fn check_filter(db: &Db, f: &TaskFilter) -> StoreResult<()> {
+/// Refuses filter values that name no category or township, instead of answering "nothing found",
+/// and a CQL2 filter naming what the viewer may not filter on (or a value of the wrong type).
+pub async fn check_filter(db: &Db, f: &TaskFilter, viewer: &Viewer) -> StoreResult<()> {
     let mut errors = Vec::new();
+    if let Some(Err(e)) = f.cql.as_ref().map(|x| cql2::check(x, *viewer == Viewer::Staff)) {
+        return Err(StoreError::BadQuery(vec![e.message().at("filter")]));
+    }
     if let Some(cats) = &f.categories {
         let known: Vec<String> = super::categories::list(db).await?.into_iter().map(|c| c.code).collect();
         errors

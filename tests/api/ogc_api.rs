@@ -299,15 +299,20 @@ async fn queryables_describe_the_filters_the_items_take() {
     assert_eq!(families, json!(["watershed", "chemical", "energy", "village"]).as_array().unwrap().clone());
     assert_eq!(schema["properties"]["geometry"]["x-ogc-role"], "primary-geometry");
 
-    // Each queryable but the geometry is a query parameter of the items, as the class declares.
-    let example = |name: &str, p: &Value| match (name, p["enum"].as_array(), p["type"].as_str()) {
-        (_, Some(values), _) => values[0].as_str().unwrap().to_owned(),
-        (_, None, Some("boolean")) => "true".to_owned(),
-        ("township", ..) => MIDDLE.to_owned(),
+    // Each queryable but the geometry can be named in a CQL2 filter of the items, with a value of
+    // the type the schema gives it.
+    let example = |name: &str, p: &Value| match (name, p["enum"].as_array(), p["type"].as_str(), p["format"].as_str()) {
+        (_, Some(values), ..) => format!("'{}'", values[0].as_str().unwrap()),
+        (_, None, Some("boolean"), _) => "TRUE".to_owned(),
+        (_, None, Some("number"), _) => "1".to_owned(),
+        (_, None, Some("string"), Some("date")) => "DATE('2026-01-01')".to_owned(),
+        (_, None, Some("string"), Some("date-time")) => "TIMESTAMP('2026-01-01T00:00:00Z')".to_owned(),
+        (_, None, Some("string"), None) => "'x'".to_owned(),
         _ => panic!("{name}: no example for {p}"),
     };
     for (name, p) in schema["properties"].as_object().unwrap().iter().filter(|(n, _)| *n != "geometry") {
-        let items = anon.get(&format!("/ogc/collections/tasks/items?{name}={}", example(name, p))).await;
+        let filter = urlencoding(&format!("{name} <> {} OR {name} IS NULL", example(name, p)));
+        let items = anon.get(&format!("/ogc/collections/tasks/items?filter={filter}")).await;
         assert_eq!(items.status(), StatusCode::OK, "{name}");
     }
     let townships: Value = anon.get("/ogc/collections/townships/queryables").await.json().await.unwrap();
@@ -472,4 +477,148 @@ async fn features_come_in_the_system_asked_for_and_a_bbox_in_its_own() {
             .iter()
             .any(|c| c == "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs")
     );
+}
+
+/// The ids of the tasks a query of the OGC items returns, and its numberMatched.
+async fn filtered(caller: &Caller, query: &str) -> (Vec<String>, i64) {
+    let res = caller.get(&format!("/ogc/collections/tasks/items?limit=10000&{query}")).await;
+    assert_eq!(res.status(), StatusCode::OK, "{query}");
+    let body: Value = res.json().await.unwrap();
+    let mut ids: Vec<String> =
+        body["features"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_owned()).collect();
+    ids.sort();
+    (ids, body["numberMatched"].as_i64().unwrap())
+}
+
+fn q(filter: &str) -> String {
+    format!("filter={}", urlencoding(filter))
+}
+
+fn urlencoding(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Part 3: CQL2 text and JSON on the queryables, compared with the same selection made here from
+/// the unfiltered list; mistakes told with their position; private fields for staff only; values
+/// never pasted into the SQL.
+#[tokio::test]
+async fn cql2_filters_select_what_they_say_in_text_and_json() {
+    let app = spawn_app().await;
+    let specs = [
+        (119.86, json!({"status": "in_progress", "progress": 60, "title": "青溪河清淤", "due_date": "2026-03-01"})),
+        (
+            119.90,
+            json!({"status": "in_progress", "progress": 20, "title": "白鹭港护岸", "contact_phone": "13900001111"}),
+        ),
+        (119.95, json!({"status": "planned", "title": "村口垃圾点", "category": "village", "due_date": "2026-09-30"})),
+        (120.05, json!({"status": "completed", "title": "青溪河排口", "due_date": "2026-05-15"})),
+    ];
+    let mut ids = Vec::new();
+    for (lon, props) in specs {
+        ids.push(app.create(&task_at(point(lon, 30.85), props)).await.0);
+    }
+    let all: Value = app.get("/api/tasks?limit=10000").await.json().await.unwrap();
+    let pick = |keep: &dyn Fn(&Value) -> bool| {
+        let mut v: Vec<String> = all["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| keep(&f["properties"]))
+            .map(|f| f["id"].as_str().unwrap().to_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let anon = app.anonymous();
+    let cases: Vec<(&str, Vec<String>)> = vec![
+        (
+            "status = 'in_progress' AND progress >= 50",
+            pick(&|p| p["status"] == "in_progress" && p["progress"].as_i64().unwrap() >= 50),
+        ),
+        ("title LIKE '青溪河%'", pick(&|p| p["title"].as_str().unwrap().starts_with("青溪河"))),
+        ("status IN ('planned', 'completed')", pick(&|p| p["status"] == "planned" || p["status"] == "completed")),
+        (
+            "due_date BETWEEN DATE('2026-03-01') AND DATE('2026-06-30')",
+            pick(&|p| p["due_date"].as_str().is_some_and(|d| ("2026-03-01"..="2026-06-30").contains(&d))),
+        ),
+        ("due_date IS NULL", pick(&|p| p["due_date"].is_null())),
+        (
+            "NOT (status = 'in_progress') OR progress < 30",
+            pick(&|p| p["status"] != "in_progress" || p["progress"].as_i64().unwrap() < 30),
+        ),
+        (
+            "S_INTERSECTS(geometry, BBOX(119.85, 30.8, 119.92, 30.9))",
+            pick(&|p| p["title"] == "青溪河清淤" || p["title"] == "白鹭港护岸"),
+        ),
+    ];
+    for (filter, expected) in &cases {
+        let (got, matched) = filtered(&anon, &q(filter)).await;
+        assert_eq!(&got, expected, "{filter}");
+        assert_eq!(matched, expected.len() as i64, "{filter}");
+    }
+    let json_filter = json!({"op": "and", "args": [
+        {"op": "=", "args": [{"property": "status"}, "in_progress"]},
+        {"op": ">=", "args": [{"property": "progress"}, 50]}]});
+    let (got, _) = filtered(&anon, &format!("filter-lang=cql2-json&{}", q(&json_filter.to_string()))).await;
+    assert_eq!(got, cases[0].1, "the JSON encoding selects as the text does");
+    // The paging links keep the filter.
+    let page: Value = anon
+        .get(&format!("/ogc/collections/tasks/items?limit=1&{}", q("status = 'in_progress'")))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let next = page["links"].as_array().unwrap().iter().find(|l| l["rel"] == "next").unwrap();
+    assert!(next["href"].as_str().unwrap().contains("filter="), "{next}");
+
+    // Mistakes say where; a private field is the bureau's; a value is a value, never SQL.
+    let p =
+        problem(anon.get(&format!("/ogc/collections/tasks/items?{}", q("status = "))).await, StatusCode::BAD_REQUEST)
+            .await;
+    assert_eq!(p["errors"][0]["pointer"], "filter");
+    assert_eq!(p["errors"][0]["params"]["at"], "character 10 (the end)");
+    let p = problem(
+        anon.get(&format!("/ogc/collections/tasks/items?{}", q("progress = 'high'"))).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(p["errors"][0]["detail"].as_str().unwrap().contains("number"), "{p}");
+    let private = q("contact_phone = '13900001111'");
+    let p = problem(anon.get(&format!("/ogc/collections/tasks/items?{private}")).await, StatusCode::BAD_REQUEST).await;
+    assert!(p["errors"][0]["detail"].as_str().unwrap().contains("contact_phone"), "{p}");
+    let township = app.login(&format!("township-{MIDDLE}")).await;
+    assert_eq!(
+        township.get(&format!("/ogc/collections/tasks/items?{private}")).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+    let (got, _) = filtered(&app.bureau, &private).await;
+    assert_eq!(got, vec![ids[1].clone()]);
+    let before = app.task_count().await;
+    let (got, _) = filtered(&anon, &q("title = 'x''; DELETE FROM tasks; --'")).await;
+    assert!(got.is_empty());
+    assert_eq!(app.task_count().await, before);
+    let p = problem(anon.get("/ogc/collections/tasks/items?filter=x&filter-lang=ecql").await, StatusCode::BAD_REQUEST)
+        .await;
+    assert_eq!(p["errors"][0]["pointer"], "filter");
+    // The same filter on /api/tasks.
+    let res: Value = anon.get(&format!("/api/tasks?{}", q("status = 'planned'"))).await.json().await.unwrap();
+    assert!(res["features"].as_array().unwrap().iter().all(|f| f["properties"]["status"] == "planned"));
+
+    let queryables: Value = anon.get("/ogc/collections/tasks/queryables").await.json().await.unwrap();
+    assert!(
+        queryables["properties"].get("progress").is_some() && queryables["properties"].get("contact_phone").is_none()
+    );
+    let staff: Value = app.get("/ogc/collections/tasks/queryables").await.json().await.unwrap();
+    assert!(staff["properties"].get("contact_phone").is_some());
+    let conformance: Value = anon.get("/ogc/conformance").await.json().await.unwrap();
+    let classes = conformance["conformsTo"].as_array().unwrap();
+    assert!(classes.iter().any(|c| c == "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text"));
 }

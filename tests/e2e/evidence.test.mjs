@@ -111,7 +111,8 @@ test('a township officer reports the site before and the finished work; once ver
   const [lon, lat] = task.geometry.type === 'Point' ? task.geometry.coordinates : [119.95, 30.85];
   await page.setInputFiles('#r-photo', [
     { name: 'before.jpg', mimeType: 'image/jpeg', buffer: cameraPhoto(lon, lat) },
-    { name: 'after.jpg', mimeType: 'image/jpeg', buffer: cameraPhoto(lon + 0.0001, lat) },
+    // Taken 3 km away: the bureau will have to say why it verifies anyway.
+    { name: 'after.jpg', mimeType: 'image/jpeg', buffer: cameraPhoto(lon, lat + 0.027) },
   ]);
   const stages = page.locator('#r-previews select.photo-stage');
   assert.equal(await stages.count(), 2);
@@ -125,7 +126,21 @@ test('a township officer reports the site before and the finished work; once ver
   const bureau = await apiAs('bureau');
   const reports = (await bureau.get(`/api/tasks/${task.id}/reports`)).body;
   assert.deepEqual(reports[0].photos.map((p) => p.stage), ['before', 'after']);
-  assert.equal((await bureau.transition(task.id, 'verify')).status, 200);
+
+  // The bureau sees the after photo's doubt, and verifies with the reason the history keeps.
+  const b = await open(browser, { user: 'bureau', path: `/?task=${task.id}`, allow: [/status of 422/] });
+  const after = b.page.locator('#task-reports figure[data-stage="after"]').first();
+  await after.locator('.flag-far').waitFor();
+  assert.match(await after.locator('figcaption.stage').textContent(), /整改后/);
+  await b.page.click('[data-action=verify]');
+  await b.page.locator('#transition-reason').waitFor();
+  await b.page.fill('#transition-reason', '下游同一工程，已电话核实');
+  await b.page.click('#transition-confirm');
+  await b.page.locator('#task-status', { hasText: '已销号' }).waitFor();
+  await shot(b.page, 'bureau-verify-doubted');
+  await b.done();
+  const history = (await bureau.get(`/api/tasks/${task.id}/history`)).body;
+  assert.equal(history.find((e) => e.action === 'verify').reason, '下游同一工程，已电话核实');
 
   // The public: the pair, as thumbnails without metadata, each a link to the larger copy.
   const pub = await open(browser, { path: `/?task=${task.id}` });

@@ -38,10 +38,17 @@ pub const CONFORMANCE: &[&str] = &[
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/html",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
-    // Part 3's queryables (a JSON Schema per collection) and their use as query parameters, which
-    // is what the items' filters are; CQL2 filtering is not declared.
+    // Part 3: queryables (a JSON Schema per collection) and CQL2 filters on them, as text or JSON.
+    // The queryables are not each a query parameter (the older filters category, status, township,
+    // department, overdue and supervised still are), so that class is not declared.
     "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
-    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
     // Part 2: features answered in, and bboxes given in, CRS84, EPSG:4326, EPSG:4490 or EPSG:3857.
     "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
     // Part 5: each collection's features as a JSON Schema, with the roles of id and geometry.
@@ -330,7 +337,7 @@ async fn json_schema(
             if which == "schema" {
                 task_schema(&families, viewer != Viewer::Public)
             } else {
-                task_queryables(&families)
+                task_queryables(&families, viewer == Viewer::Staff)
             }
         }
         (_, "schema") => township_schema(),
@@ -414,16 +421,28 @@ fn geometry_queryable() -> Value {
     json!({"title": "geometry (bbox)", "format": "geometry-any", "x-ogc-role": "primary-geometry"})
 }
 
-fn task_queryables(families: &[String]) -> Value {
+/// What a task filter (CQL2 `filter`) may name, each with its type: the contact fields for staff only.
+fn task_queryables(families: &[String], staff: bool) -> Value {
+    use crate::domain::cql2::{Kind, TASK_QUERYABLES};
     let statuses: Vec<&str> = crate::domain::task::Status::ALL.iter().map(|(name, _)| *name).collect();
-    json!({
-        "geometry": geometry_queryable(),
-        "category": {"title": "family", "type": "string", "enum": families},
-        "status": {"title": "status", "type": "string", "enum": statuses},
-        "township": {"title": "township code", "type": "string", "pattern": "^[0-9]{9}([0-9]{3})?$"},
-        "overdue": {"title": "past its deadline and not finished", "type": "boolean"},
-        "supervised": {"title": "under supervision (督办)", "type": "boolean"},
-    })
+    let mut out = Map::new();
+    for (name, kind, private) in TASK_QUERYABLES.iter().filter(|q| staff || !q.2) {
+        let _ = private;
+        let schema = match (*name, kind) {
+            ("geometry", _) => geometry_queryable(),
+            ("category", _) => json!({"title": "family", "type": "string", "enum": families}),
+            ("status", _) => json!({"title": "status", "type": "string", "enum": statuses}),
+            ("township", _) => json!({"title": "township code", "type": "string", "pattern": "^[0-9]{9}([0-9]{3})?$"}),
+            (_, Kind::Text) => json!({"title": name, "type": "string"}),
+            (_, Kind::Number) => json!({"title": name, "type": "number"}),
+            (_, Kind::Bool) => json!({"title": name, "type": "boolean"}),
+            (_, Kind::Date) => json!({"title": name, "type": "string", "format": "date"}),
+            (_, Kind::Timestamp) => json!({"title": name, "type": "string", "format": "date-time"}),
+            (_, Kind::Geometry) => geometry_queryable(),
+        };
+        out.insert((*name).to_owned(), schema);
+    }
+    Value::Object(out)
 }
 
 fn township_queryables() -> Value {
@@ -452,6 +471,9 @@ fn township_queryables() -> Value {
         ("q" = Option<String>, Query, description = "tasks: code prefix or title words"),
         ("properties" = Option<String>, Query, description = "tasks: the properties each feature carries, comma-separated; all when absent"),
         ("sortby" = Option<String>, Query, description = "tasks: the order, properties comma-separated, each ascending or with a leading - descending (e.g. -due_date,code)"),
+        ("filter" = Option<String>, Query, description = "tasks: a CQL2 filter on the queryables, e.g. status IN ('planned','in_progress') AND due_date < DATE('2026-06-30') AND S_INTERSECTS(geometry, BBOX(119.9,30.8,120,30.9))"),
+        ("filter-lang" = Option<String>, Query, description = "tasks: cql2-text (the default) or cql2-json"),
+        ("filter-crs" = Option<String>, Query, description = "tasks: the system of the filter's geometries (as crs; CRS84 when absent)"),
         ("kind" = Option<String>, Query, description = "townships: town, subdistrict, development_zone"),
         ("crs" = Option<String>, Query, description = "the system of the answer's coordinates (Part 2): CRS84 (default), EPSG:4326 or EPSG:4490 (latitude first), EPSG:3857 (metres), by URI, e.g. http://www.opengis.net/def/crs/EPSG/0/4490"),
         ("bbox-crs" = Option<String>, Query, description = "the system bbox is given in, in its axis order (the same four as crs)"),
@@ -509,7 +531,7 @@ async fn read_page(
 ) -> Result<Page> {
     if collection == "tasks" {
         let filter = TaskFilter::parse(rest).map_err(ApiError::bad_query)?;
-        store::tasks::check_filter(db, &filter).await?;
+        store::tasks::check_filter(db, &filter, viewer).await?;
         let (tasks, matched) = store::tasks::list_in_period(db, &filter, period, viewer).await?;
         let features = tasks.iter().map(|t| geojson_feature(t.id.to_string(), &t.geometry, &t.properties));
         let mut features: Vec<Feature> = features.collect::<Result<_>>()?;

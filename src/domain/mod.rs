@@ -20,6 +20,7 @@ pub mod messages;
 pub mod ogc;
 pub mod password;
 pub mod photo;
+pub mod reminder;
 pub mod review;
 pub mod rollup;
 pub mod roster;

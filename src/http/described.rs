@@ -103,6 +103,7 @@ fn constrain_query(param: &mut Value) {
         "coords" => json!({"pattern": r"^\s*([Ww][Gg][Ss]84|[Gg][Cc][Jj]02|[Bb][Dd]09)?\s*$"}),
         "f" => json!({"enum": ["json", "geojson", "application/json", "application/geo+json", "html", "text/html"]}),
         "mode" => json!({"enum": ["all", "partial"]}),
+        "state" => json!({"enum": ["pending", "sent", "failed"]}),
         // Every query is read as text that can be stored, which never holds U+0000
         // (domain::text::query_pairs refuses it whatever the parameter).
         _ if param

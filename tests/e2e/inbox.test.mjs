@@ -1,0 +1,95 @@
+// Reminders (催办) in the browser: a township officer sees the inbox's badge, opens the inbox, finds
+// the daily reminder the service's background job made and the bureau's chase, opens the chased
+// task (its history says it was chased) and marks items read; in English too.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { launch, open, shot, apiAs, tasks } from './helpers.mjs';
+
+const TOWNSHIP = '330599105';
+let browser;
+let bureau;
+before(async () => {
+  browser = await launch();
+  bureau = await apiAs('bureau');
+});
+after(() => browser?.close());
+
+/** Polls the township's inbox until it holds a daily reminder: the service makes the day's
+ * reminders within 30 s once the hour set by the administrator has come (set to 00:00 here). */
+async function digestArrives(officer) {
+  const until = Date.now() + 45_000;
+  for (;;) {
+    const { body } = await officer.get('/api/inbox');
+    if (body.items.some((i) => i.kind === 'digest')) return body;
+    assert.ok(Date.now() < until, `no daily reminder arrived: ${JSON.stringify(body)}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+test('a township officer sees the inbox badge, reads a chase and the daily reminder, and marks them read', async () => {
+  const admin = await apiAs('admin');
+  const set = await admin.call('PUT', '/api/reminders/settings', { json: { due_within_days: 7, stale_after_days: 30, run_at: '00:00' } });
+  assert.equal(set.status, 200, JSON.stringify(set.body));
+  const officer = await apiAs(`township-${TOWNSHIP}`);
+  const digest = await digestArrives(officer);
+
+  const open_ = (await tasks(bureau, { township: TOWNSHIP, status: 'in_progress' })).features[0];
+  assert.ok(open_, 'the township has a task in progress');
+  const code = open_.properties.code;
+  const chase = await bureau.call('POST', `/api/tasks/${open_.id}/chase`, { json: { message: '请于本周五前上报整改进展' } });
+  assert.equal(chase.status, 201, JSON.stringify(chase.body));
+  const unread = digest.unread + 1;
+
+  const s = await open(browser, { user: `township-${TOWNSHIP}` });
+  const { page } = s;
+  const badge = page.locator('#inbox-count');
+  await badge.waitFor();
+  assert.equal(await badge.textContent(), String(unread));
+  await page.click('#tab-button-inbox');
+  const list = page.locator('#inbox-list');
+  await list.waitFor();
+  // Newest first: the chase, with the bureau's words and the task it names.
+  const first = list.locator(':scope > li').first();
+  assert.equal(await first.getAttribute('data-kind'), 'chase');
+  assert.match(await first.textContent(), /请于本周五前上报整改进展/);
+  assert.match(await first.textContent(), new RegExp(code));
+  const daily = list.locator('li[data-kind="digest"]').first();
+  assert.match(await daily.textContent(), /催办提醒/);
+  assert.match(await page.textContent('#inbox-total'), new RegExp(`${unread} 条未读`));
+  await shot(page, 'inbox-township');
+
+  // The chased task opens beside the list, and its history says it was chased, and with what words.
+  await first.locator('.inbox-task').click();
+  await page.locator('#detail-title', { hasText: code }).waitFor();
+  const history = page.locator('#task-history');
+  await history.waitFor();
+  assert.match(await history.textContent(), /催办内容: 请于本周五前上报整改进展/);
+
+  // Marking the chase read takes one off the badge; marking all clears it.
+  await page.click('#detail .panel-close');
+  await first.locator('.inbox-read').click();
+  await page.locator('#inbox-list > li[data-kind="chase"][data-read="true"]').first().waitFor();
+  assert.equal(await badge.textContent(), String(unread - 1));
+  await page.click('#inbox-read-all');
+  await badge.waitFor({ state: 'hidden' });
+  assert.equal(await page.locator('#inbox-list > li[data-read="false"]').count(), 0);
+  assert.equal((await officer.get('/api/inbox/count')).body.unread, 0);
+
+  // In English too.
+  await page.click('#lang-switch');
+  assert.match(await page.textContent('#tab-button-inbox'), /Inbox/);
+  assert.match(await page.textContent('#inbox-list'), /Reminder of/);
+  await s.done();
+});
+
+test('staff have no inbox tab; a township never chases', async () => {
+  const s = await open(browser, { user: 'bureau' });
+  await s.page.locator('#who').waitFor();
+  assert.equal(await s.page.locator('#tab-button-inbox').isHidden(), true);
+  await s.done();
+  const officer = await apiAs(`township-${TOWNSHIP}`);
+  const mine = (await tasks(officer, { township: TOWNSHIP })).features[0];
+  const res = await officer.call('POST', `/api/tasks/${mine.id}/chase`, { json: { message: '自己催自己' } });
+  assert.equal(res.status, 403);
+});

@@ -80,9 +80,19 @@ async fn main() {
     let (run, count, flag) = (median(runs.clone()), median(counts), median(flags));
     let slowest = runs.iter().max().copied().unwrap_or_default();
     println!("tasks {tasks} (open {open}); digests per day {}, deliveries {}", made.digests, made.deliveries);
-    println!("daily run (digests made and stored): median {:.2} s, slowest {:.2} s", run.as_secs_f64(), slowest.as_secs_f64());
-    println!("floor, count of open tasks:          median {:.2} s  (run ÷ floor {:.1}×)", count.as_secs_f64(),
-        run.as_secs_f64() / count.as_secs_f64());
-    println!("floor, flags counted per township:   median {:.2} s  (run ÷ floor {:.1}×)", flag.as_secs_f64(),
-        run.as_secs_f64() / flag.as_secs_f64());
+    println!(
+        "daily run (digests made and stored): median {:.2} s, slowest {:.2} s",
+        run.as_secs_f64(),
+        slowest.as_secs_f64()
+    );
+    println!(
+        "floor, count of open tasks:          median {:.2} s  (run ÷ floor {:.1}×)",
+        count.as_secs_f64(),
+        run.as_secs_f64() / count.as_secs_f64()
+    );
+    println!(
+        "floor, flags counted per township:   median {:.2} s  (run ÷ floor {:.1}×)",
+        flag.as_secs_f64(),
+        run.as_secs_f64() / flag.as_secs_f64()
+    );
 }

@@ -123,10 +123,10 @@ async fn each_unit_gets_a_digest_of_what_to_chase_and_nothing_that_is_closed() {
     let digest = &inbox["items"][0];
     assert_eq!(digest["kind"], "digest");
     assert_eq!(digest["counts"], json!({"due_soon": 1, "overdue": 1, "stale": 1, "returned": 1}));
-    assert_eq!(named(digest, "due_soon"), [l.due_soon.clone()]);
-    assert_eq!(named(digest, "overdue"), [l.overdue.clone()]);
-    assert_eq!(named(digest, "stale"), [l.stale.clone()]);
-    assert_eq!(named(digest, "returned"), [l.returned.clone()]);
+    assert_eq!(named(digest, "due_soon"), [l.due_soon.as_str()]);
+    assert_eq!(named(digest, "overdue"), [l.overdue.as_str()]);
+    assert_eq!(named(digest, "stale"), [l.stale.as_str()]);
+    assert_eq!(named(digest, "returned"), [l.returned.as_str()]);
     let all = digest.to_string();
     for closed in [&l.answered, &l.cancelled, &l.verified, &l.completed, &l.west_overdue] {
         assert!(!all.contains(closed.as_str()), "{closed} is not for 青溪镇 today: {all}");
@@ -134,7 +134,7 @@ async fn each_unit_gets_a_digest_of_what_to_chase_and_nothing_that_is_closed() {
 
     let west = app.login(&format!("township-{WEST}")).await;
     let inbox: Value = west.get("/api/inbox").await.json().await.unwrap();
-    assert_eq!(named(&inbox["items"][0], "overdue"), [l.west_overdue.clone()]);
+    assert_eq!(named(&inbox["items"][0], "overdue"), [l.west_overdue.as_str()]);
     assert_eq!(inbox["items"][0]["counts"]["due_soon"], 0);
 
     // The lead department's digest holds the tasks it leads only.
@@ -429,7 +429,7 @@ fn python() -> &'static str {
 async fn smtp() -> Smtp {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
-    let child = std::process::Command::new(python())
+    let mut child = std::process::Command::new(python())
         .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
         .arg(dir.path().join("mail"))
         .spawn()
@@ -440,6 +440,8 @@ async fn smtp() -> Smtp {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("aiosmtpd did not start on port {port}");
 }
 

@@ -59,7 +59,7 @@ impl Sender {
         };
         let res = self.http.post(&url).json(&reminder::robot_body(kind, words)).send().await.map_err(|e| {
             // reqwest's error names the URL, which holds the robot's key: keep it out of the record.
-            clipped(&e.without_url().to_string(), 300)
+            clipped(&with_causes(&e.without_url()), 300)
         })?;
         let status = res.status().as_u16();
         let body = res.text().await.unwrap_or_default();
@@ -78,8 +78,21 @@ impl Sender {
             .header(ContentType::TEXT_PLAIN)
             .body(words.plain.clone())
             .map_err(|e| format!("cannot write the message: {e}"))?;
-        smtp.send(message).await.map(|_| ()).map_err(|e| clipped(&format!("SMTP: {e}"), 300))
+        smtp.send(message).await.map(|_| ()).map_err(|e| clipped(&format!("SMTP: {}", with_causes(&e)), 300))
     }
+}
+
+/// An error and what caused it, down the chain ("error sending request: ... Connection refused"):
+/// the top line alone does not tell an administrator what to fix.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 fn smtp(config: &ReminderConfig, host: &str) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {

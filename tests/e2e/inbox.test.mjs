@@ -93,3 +93,37 @@ test('staff have no inbox tab; a township never chases', async () => {
   const res = await officer.call('POST', `/api/tasks/${mine.id}/chase`, { json: { message: '自己催自己' } });
   assert.equal(res.status, 403);
 });
+
+test('an administrator sees the reminder settings and every delivery with its last error', async () => {
+  const admin = await apiAs('admin');
+  // A robot nobody listens at: the chase's delivery fails and waits for its retry.
+  const township = '330599105';
+  const set = await admin.call('PUT', `/api/reminders/channels/township/${township}`,
+    { json: { robot: { kind: 'wecom', url: 'http://127.0.0.1:9/cgi-bin/webhook/send?key=abcdef123456' } } });
+  assert.equal(set.status, 200, JSON.stringify(set.body));
+  const task = (await tasks(bureau, { township, status: 'in_progress' })).features[0];
+  assert.equal((await bureau.call('POST', `/api/tasks/${task.id}/chase`, { json: { message: '请尽快整改' } })).status, 201);
+  const until = Date.now() + 20_000;
+  while ((await admin.get('/api/reminders/deliveries')).body.every((d) => !d.last_error)) {
+    assert.ok(Date.now() < until, 'the delivery was attempted');
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const s = await open(browser, { user: 'admin', allow: [/status of 422/] });
+  const { page } = s;
+  await page.click('#admin-open');
+  await page.click('#admin-tab-reminders');
+  await page.locator('#admin-deliveries').waitFor();
+  assert.equal(await page.inputValue('#admin-reminders-run_at'), '00:00');
+  const row = page.locator('#admin-deliveries tbody tr').first();
+  assert.match(await row.textContent(), /等待发送/);
+  assert.match(await row.textContent(), /Connection refused/);
+  // The robot's key is never shown in full.
+  assert.ok(!(await page.textContent('#admin-channels')).includes('abcdef123456'));
+  assert.match(await page.textContent('#admin-channels'), /key=…3456/);
+  // A setting out of range is refused beside its field.
+  await page.fill('#admin-reminders-due_within_days', '0');
+  await page.click('#admin-reminders-save');
+  await page.locator('#admin-reminders-e-due_within_days:not(:empty)').waitFor();
+  await shot(page, 'admin-reminders');
+  await s.done();
+});

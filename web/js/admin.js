@@ -1,25 +1,27 @@
 // The administrator's page, opened from the account corner: the accounts (one at a time, a roster
-// from a CSV file, deactivating, temporary passwords) and the task families, as two tabs in the
-// panel beside the map. Loaded only for administrators.
+// from a CSV file, deactivating, temporary passwords), the task families and the reminders (催办),
+// as tabs in the panel beside the map. Loaded only for administrators.
 
 import { t } from './i18n.js';
 import { accountsAdmin } from './admin-accounts.js';
 import { familiesAdmin } from './admin-families.js';
+import { remindersAdmin } from './admin-reminders.js';
 import { h } from './ui.js';
 
-const PARTS = ['accounts', 'families'];
+const PARTS = ['accounts', 'families', 'reminders'];
+const TAB_NAMES = { accounts: 'admin.tabAccounts', families: 'admin.tabFamilies', reminders: 'admin.tabReminders' };
 
 /**
  * Builds the page in `root`, its first tab shown.
  * @param {HTMLElement} root
  * @param {object} ctx `townships` ({code, name}[]) and `onFamiliesChanged(families)`
- * @returns {Promise<void>} when both parts have loaded their lists
+ * @returns {Promise<void>} when every part has loaded its lists
  */
 export function adminPage(root, { townships, onFamiliesChanged }) {
   const panes = Object.fromEntries(PARTS.map((p) => [p, h('section', { id: `admin-${p}`, role: 'tabpanel',
     class: 'admin-pane', 'aria-labelledby': `admin-tab-${p}`, tabindex: '-1' })]));
   const tabs = PARTS.map((p) => h('button', { type: 'button', role: 'tab', id: `admin-tab-${p}`, 'aria-controls': `admin-${p}`,
-    onclick: () => show(p), onkeydown: (e) => move(e, p) }, t(p === 'accounts' ? 'admin.tabAccounts' : 'admin.tabFamilies')));
+    onclick: () => show(p), onkeydown: (e) => move(e, p) }, t(TAB_NAMES[p])));
 
   function show(part) {
     PARTS.forEach((p, i) => {
@@ -39,10 +41,11 @@ export function adminPage(root, { townships, onFamiliesChanged }) {
     tabs[PARTS.indexOf(next)].focus();
   }
 
-  root.append(h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('admin.title') }, tabs), panes.accounts, panes.families);
+  root.append(h('div', { role: 'tablist', class: 'tabs', 'aria-label': t('admin.title') }, tabs), ...PARTS.map((p) => panes[p]));
   show('accounts');
   return Promise.all([
     accountsAdmin(panes.accounts, { townships }),
     familiesAdmin(panes.families, { onChanged: onFamiliesChanged }),
+    remindersAdmin(panes.reminders),
   ]).then(() => {});
 }

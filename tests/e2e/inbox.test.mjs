@@ -4,7 +4,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, open, shot, apiAs, tasks } from './helpers.mjs';
+import { launch, open, shot, apiAs, tasks, openByCode } from './helpers.mjs';
 
 const TOWNSHIP = '330599105';
 let browser;
@@ -126,4 +126,22 @@ test('an administrator sees the reminder settings and every delivery with its la
   await page.locator('#admin-reminders-e-due_within_days:not(:empty)').waitFor();
   await shot(page, 'admin-reminders');
   await s.done();
+});
+
+test('the bureau chases a task from its panel, and the township finds it in its inbox', async () => {
+  const township = '330599104';
+  const task = (await tasks(bureau, { township, status: 'planned' })).features[0];
+  const s = await open(browser, { user: 'bureau' });
+  const { page } = s;
+  await openByCode(page, task.properties.code);
+  await page.click('#task-chase');
+  await page.click('#chase-send');
+  assert.match(await page.textContent('#chase-error'), /催办内容/);
+  await page.fill('#chase-message', '请本周内开工并上报');
+  await page.click('#chase-send');
+  await page.locator('#task-history', { hasText: '请本周内开工并上报' }).waitFor();
+  await s.done();
+  const officer = await apiAs(`township-${township}`);
+  const { body } = await officer.get('/api/inbox');
+  assert.equal(body.items[0].message, '请本周内开工并上报');
 });

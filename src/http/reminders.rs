@@ -187,6 +187,13 @@ pub async fn set_channels(
     let Some(kind) = UnitKind::parse(&kind) else {
         return Err(ApiError::not_found(format!("'{kind}' is not a kind of unit: township or department")));
     };
+    // Township and department codes are digits, lower-case letters and '_': anything else names no unit.
+    if code.is_empty()
+        || code.len() > 32
+        || !code.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_lowercase() || b == b'_')
+    {
+        return Err(ApiError::not_found(format!("there is no {} '{code}'", kind.as_str())));
+    }
     let input = ChannelsInput::parse(&body).map_err(ApiError::invalid)?;
     reminders::set_channels(&state.db, kind, &code, &input, user.id).await?;
     Ok(Json(reminders::channels(&state.db).await?))

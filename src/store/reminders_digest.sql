@@ -4,16 +4,20 @@
 WITH s AS (
     SELECT due_within_days, stale_after_days FROM reminder_settings
 ), flagged AS (
-    SELECT t.id, t.code, t.title, t.due_date, t.township_code, t.lead_department,
-           t.due_date < $1 AS overdue,
-           t.due_date BETWEEN $1 AND $1 + s.due_within_days AS due_soon,
-           coalesce(t.last_report_at, t.created_at) < ($1 - s.stale_after_days)::timestamptz AS stale,
-           -- Returned tasks are few: the latest return is looked up for them only.
-           t.return_reason IS NOT NULL AND t.status = 'in_progress'
-               AND coalesce(t.last_report_at < (SELECT max(e.at) FROM task_events e
-                                                WHERE e.task_id = t.id AND e.action = 'return'), true) AS returned
-    FROM tasks t CROSS JOIN s
-    WHERE t.status IN ('planned', 'in_progress')
+    -- Tasks with nothing to chase are dropped before they are spread over units and sections.
+    SELECT * FROM (
+        SELECT t.id, t.code, t.title, t.due_date, t.township_code, t.lead_department,
+               t.due_date < $1 AS overdue,
+               t.due_date BETWEEN $1 AND $1 + s.due_within_days AS due_soon,
+               coalesce(t.last_report_at, t.created_at) < ($1 - s.stale_after_days)::timestamptz AS stale,
+               -- Returned tasks are few: the latest return is looked up for them only.
+               t.return_reason IS NOT NULL AND t.status = 'in_progress'
+                   AND coalesce(t.last_report_at < (SELECT max(e.at) FROM task_events e
+                                                    WHERE e.task_id = t.id AND e.action = 'return'), true) AS returned
+        FROM tasks t CROSS JOIN s
+        WHERE t.status IN ('planned', 'in_progress')
+    ) open
+    WHERE overdue OR due_soon OR stale OR returned
 ), listed AS (
     SELECT u.kind, u.code AS unit, f.id, f.code, f.title, f.due_date, x.section,
            row_number() OVER (PARTITION BY u.kind, u.code, x.section ORDER BY f.due_date NULLS LAST, f.code) AS n

@@ -40,6 +40,8 @@ if [ "$purpose" = test ]; then
   fi
   # Photos with EXIF (GPS, time, orientation) as a camera app writes them, made by an image library.
   /usr/bin/python3 -c 'import PIL' 2>/dev/null || apt_install python3-pil
+  # A real SMTP server the reminder tests send e-mail to.
+  /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || apt_install python3-aiosmtpd
   # A Chinese font, so the browser tests' screenshots show the UI's words rather than empty boxes.
   fc-list :lang=zh 2>/dev/null | grep -q . || apt_install fonts-wqy-microhei
   # sqlx-cli checks the committed query descriptions (.sqlx/) against the migrated schema.

@@ -11,6 +11,7 @@ pub mod http;
 mod layers;
 pub mod ledger;
 pub mod logging;
+pub mod reminders;
 pub mod seed;
 pub mod store;
 pub mod synth;
@@ -62,6 +63,9 @@ pub struct ServerConfig {
     /// Minutes a web session may go unused before it ends (it also ends 14 days after login).
     #[arg(long, env = "GREENLEDGER_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=10080))]
     pub session_idle_minutes: u64,
+    /// Reminders: SMTP and retries (GREENLEDGER_SMTP_*, GREENLEDGER_REMINDER_*).
+    #[command(flatten)]
+    pub reminders: reminders::ReminderConfig,
 }
 
 impl ServerConfig {
@@ -78,6 +82,7 @@ impl ServerConfig {
             count_requests: true,
             secret_key_file: None,
             session_idle_minutes: 30,
+            reminders: reminders::ReminderConfig::none(),
         }
     }
 }

@@ -100,6 +100,12 @@ enum Command {
         #[command(subcommand)]
         command: PhotosCommand,
     },
+    /// Reminders (催办): `run` makes a day's digests (once per unit and day, however often it is
+    /// run) and sends the deliveries that are due.
+    Reminders {
+        #[command(subcommand)]
+        command: RemindersCommand,
+    },
     /// Load the demo county and its tasks (adds only what is missing).
     Seed {
         #[command(flatten)]
@@ -127,6 +133,20 @@ enum PhotosCommand {
         /// The service's folder for uploaded files.
         #[arg(long, env = "GREENLEDGER_DATA_DIR", default_value = ".data")]
         data_dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum RemindersCommand {
+    /// Make the digests of a day (default: today in the county's time zone) and send what is due.
+    Run {
+        #[command(flatten)]
+        db: DbConfig,
+        #[command(flatten)]
+        reminders: greenledger::reminders::ReminderConfig,
+        /// The day, YYYY-MM-DD.
+        #[arg(long)]
+        date: Option<chrono::NaiveDate>,
     },
 }
 
@@ -293,6 +313,9 @@ async fn run(command: Command) -> CliResult {
         }
         Command::Townships { command: TownshipCommand::Import(args) } => import_townships(args).await,
         Command::Accounts { command } => admin_cli::accounts(command).await,
+        Command::Reminders { command: RemindersCommand::Run { db, reminders, date } } => {
+            run_reminders(db, reminders, date).await
+        }
         Command::Families { command } => admin_cli::families(command).await,
     }
 }
@@ -317,11 +340,41 @@ async fn serve(db: DbConfig, server: ServerConfig) -> CliResult {
     if sealed > 0 {
         tracing::info!(sealed, "two-step secrets stored in the clear are sealed now");
     }
+    if server.reminders.background {
+        greenledger::reminders::spawn(state.db.clone(), state.sender.clone());
+    }
     let listener = tokio::net::TcpListener::bind(server.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", server.addr))?;
     tracing::info!("serving on http://{}", listener.local_addr()?);
     greenledger::serve(listener, greenledger::app(state, &server), Duration::from_secs(30)).await?;
+    Ok(())
+}
+
+async fn run_reminders(
+    db: DbConfig,
+    config: greenledger::reminders::ReminderConfig,
+    date: Option<chrono::NaiveDate>,
+) -> CliResult {
+    let pool = db.pool()?;
+    let sender = greenledger::reminders::Sender::new(&config)?;
+    let day = match date {
+        Some(day) => day,
+        None => store::reminders::today(&pool).await?,
+    };
+    let started = Instant::now();
+    let (made, sent) = greenledger::reminders::run(&pool, day, &sender).await?;
+    if made.ran {
+        println!("reminders: {day}: {} digests, {} deliveries queued", made.digests, made.deliveries);
+    } else {
+        println!("reminders: {day}: already run, nothing made again");
+    }
+    println!(
+        "reminders: {} delivered, {} failed (retried later) in {:.1} s",
+        sent.sent,
+        sent.failed,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -23,6 +23,7 @@ pub mod ogc;
 pub mod ogc_crs;
 pub mod password;
 pub mod photo;
+pub mod reminder;
 pub mod review;
 pub mod rollup;
 pub mod roster;

@@ -105,6 +105,7 @@ fn constrain_query(param: &mut Value) {
         "f" => json!({"enum": ["json", "geojson", "application/json", "application/geo+json", "html", "text/html"]}),
         "mode" => json!({"enum": ["all", "partial"]}),
         "size" => json!({"enum": ["thumb", "phone"]}),
+        "state" => json!({"enum": ["pending", "sent", "failed"]}),
         // Every query is read as text that can be stored, which never holds U+0000
         // (domain::text::query_pairs refuses it whatever the parameter).
         _ if param

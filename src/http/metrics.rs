@@ -174,8 +174,26 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap, req: Req
             let _ = writeln!(out, "greenledger_tasks{{status=\"{}\"}} {n}", escape(&status));
         }
     }
+    write_deliveries(&state.db, &mut out).await;
     let content_type = HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
     ([(header::CONTENT_TYPE, content_type)], out).into_response()
+}
+
+/// Reminder deliveries by status: a failed one (given up) or a growing pending count wants the
+/// administrator (robot URL wrong, SMTP server away). A county makes some ten thousand a year.
+async fn write_deliveries(db: &crate::store::Db, out: &mut String) {
+    match crate::store::reminders::delivery_counts(db).await {
+        Ok(counts) => {
+            out.push_str(
+                "# HELP greenledger_reminder_deliveries Reminder deliveries to robots and e-mail by status.\n",
+            );
+            out.push_str("# TYPE greenledger_reminder_deliveries gauge\n");
+            for (status, n) in counts {
+                let _ = writeln!(out, "greenledger_reminder_deliveries{{status=\"{}\"}} {n}", escape(&status));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "metrics: cannot count reminder deliveries"),
+    }
 }
 
 fn write_pool(db: &crate::store::Db, out: &mut String) {

@@ -16,6 +16,7 @@ pub mod ledger_import;
 pub mod metrics;
 pub mod ogc;
 pub mod password;
+pub mod reminders;
 pub mod review;
 pub mod rollups;
 pub mod session;
@@ -57,6 +58,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub limiter: Arc<LoginLimiter>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Sends reminders to robots and e-mail (a hand chase at once; the rest in the background).
+    pub sender: crate::reminders::Sender,
 }
 
 /// What handlers need of the configuration.
@@ -120,6 +123,7 @@ impl AppState {
             settings: Arc::new(settings),
             limiter: Arc::new(LoginLimiter::default()),
             metrics: Arc::default(),
+            sender: crate::reminders::Sender::new(&config.reminders)?,
         })
     }
 }
@@ -145,6 +149,7 @@ impl AppState {
         (name = "service", description = "Service status and description"),
         (name = "ogc", description = "OGC API - Features for GIS clients: Part 1 (reading) and Part 4 (editing tasks)"),
         (name = "map", description = "Vector tiles for the map"),
+        (name = "reminders", description = "Reminders (催办): the inbox, chasing a task, and how reminders are sent"),
     )
 )]
 struct ApiDoc;
@@ -171,6 +176,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(review::count))
         .routes(routes!(review::seen))
         .routes(routes!(workflow::photo))
+        .merge(reminder_routes())
         .merge(own_account())
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::bulk))
@@ -200,6 +206,20 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(uploads())
         .split_for_parts();
     (router, described::complete(describe_codes(doc)))
+}
+
+/// The inbox, chasing a task, and the administrator's settings, channels and deliveries.
+fn reminder_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(reminders::inbox))
+        .routes(routes!(reminders::count))
+        .routes(routes!(reminders::read_one))
+        .routes(routes!(reminders::read_all))
+        .routes(routes!(reminders::chase))
+        .routes(routes!(reminders::settings, reminders::set_settings))
+        .routes(routes!(reminders::channels))
+        .routes(routes!(reminders::set_channels))
+        .routes(routes!(reminders::deliveries))
 }
 
 /// The routes that take files, each with its own body limit.

@@ -61,7 +61,7 @@ pub async fn record(conn: &mut PgConnection, e: &Event<'_>) -> Result<(), sqlx::
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HistoryEntry {
     pub at: DateTime<Utc>,
-    /// created, updated, reported or transition.
+    /// created, updated, reported, transition, or chased (the bureau chasing the task: `reason` holds its words, `changes.units` whom it went to).
     pub kind: String,
     /// start, complete, verify, return, cancel, supervise, unsupervise.
     pub action: Option<String>,

@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod import;
 pub mod ledger;
 pub mod photos;
+pub mod reminders;
 pub mod replicas;
 pub mod reports;
 pub mod review;

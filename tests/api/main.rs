@@ -28,6 +28,7 @@ mod package;
 mod photos;
 mod proxy;
 mod reader_language;
+mod reminders;
 mod request_id;
 mod review_queue;
 mod rollups;

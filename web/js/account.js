@@ -1,6 +1,6 @@
 // Who is logged in: the account corner of the bar (log in, or the user's name and log out) and
-// the parts a role brings: the bureau's editor and review queue, a township officer's "My tasks"
-// and outbox.
+// the parts a role brings: the bureau's editor and review queue, a township officer's "My tasks",
+// outbox and inbox.
 
 import { t, applyI18n } from './i18n.js';
 import { loginDialog, logout } from './auth.js';
@@ -9,6 +9,7 @@ import { choosePassword } from './password.js';
 import { townshipImport } from './township-import.js';
 import { ledgerImport } from './ledger-import.js';
 import { myTasks } from './mytasks.js';
+import { inbox } from './inbox.js';
 import * as outbox from './offline.js';
 import { forgetEverything } from './pwa.js';
 import { h, $, clear } from './ui.js';
@@ -77,6 +78,8 @@ export function account(app) {
     if (((user.role === 'township' && user.township) || (user.role === 'department' && user.department)) && !app.mine) {
       startMyTasks(app, justLoggedIn);
     }
+    // Reminders go to units (townships, departments); staff belong to none.
+    if (!isStaff(user)) startInbox(app);
     if (justLoggedIn) {
       app.refresh();
       if (app.state.task) app.panel.open(app.state.task);
@@ -130,6 +133,18 @@ async function startReview(app) {
       if (app.state.task === feature.id) app.panel.show(feature, etag, message);
       app.refresh();
     },
+  });
+}
+
+/** The inbox (收件箱) tab of a unit's officer, its badge counting what is unread. */
+function startInbox(app) {
+  const button = $('#tab-button-inbox');
+  if (!button.hidden) return;
+  button.hidden = false;
+  app.inbox = inbox($('#tab-inbox'), {
+    badge: $('#inbox-count'),
+    visible: () => !$('#tab-inbox').hidden,
+    onOpen: (id) => app.panel.open(id, true),
   });
 }
 

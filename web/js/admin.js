@@ -1,21 +1,23 @@
 // The administrator's page, opened from the account corner: the accounts (one at a time, a roster
-// from a CSV file, deactivating, temporary passwords) and the task families, as two tabs in the
-// panel beside the map. Loaded only for administrators.
+// from a CSV file, deactivating, temporary passwords), the task families and the reminders (催办),
+// as tabs in the panel beside the map. Loaded only for administrators.
 
 import { t } from './i18n.js';
 import { accountsAdmin } from './admin-accounts.js';
 import { familiesAdmin } from './admin-families.js';
 import { departmentsAdmin } from './admin-departments.js';
+import { remindersAdmin } from './admin-reminders.js';
 import { h } from './ui.js';
 
-const PARTS = ['accounts', 'families', 'departments'];
-const TAB_LABELS = { accounts: 'admin.tabAccounts', families: 'admin.tabFamilies', departments: 'admin.tabDepartments' };
+const PARTS = ['accounts', 'families', 'departments', 'reminders'];
+const TAB_LABELS = { accounts: 'admin.tabAccounts', families: 'admin.tabFamilies', departments: 'admin.tabDepartments',
+  reminders: 'admin.tabReminders' };
 
 /**
  * Builds the page in `root`, its first tab shown.
  * @param {HTMLElement} root
  * @param {object} ctx `townships` ({code, name}[]) and `onFamiliesChanged(families)`
- * @returns {Promise<void>} when both parts have loaded their lists
+ * @returns {Promise<void>} when every part has loaded its lists
  */
 export function adminPage(root, { townships, onFamiliesChanged }) {
   const panes = Object.fromEntries(PARTS.map((p) => [p, h('section', { id: `admin-${p}`, role: 'tabpanel',
@@ -47,5 +49,6 @@ export function adminPage(root, { townships, onFamiliesChanged }) {
     accountsAdmin(panes.accounts, { townships }),
     familiesAdmin(panes.families, { onChanged: onFamiliesChanged }),
     departmentsAdmin(panes.departments),
+    remindersAdmin(panes.reminders),
   ]).then(() => {});
 }

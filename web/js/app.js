@@ -40,6 +40,7 @@ import { $, debounce } from './ui.js';
  * @property {object} editor the bureau's editor (editor.js)
  * @property {object | null} mine a township officer's "My tasks" (mytasks.js)
  * @property {object | null} [review] the bureau's review queue (review.js)
+ * @property {object | null} [inbox] a unit officer's inbox of reminders (inbox.js)
  * @property {{get: () => object, render: () => void}} filters the filter panel (filters.js)
  * @property {object[]} categoryList task families in their order, retired ones included
  * @property {() => void} refresh the ledger changed: everything shown is asked for again
@@ -109,6 +110,7 @@ function buildPanels(app) {
       app.state.tab = name === 'filters' ? null : name;
       if (name === 'chart') app.figures.showChart();
       if (name === 'review') app.review?.reload();
+      if (name === 'inbox') app.inbox?.reload();
       writeUrl(app.state);
     },
   });

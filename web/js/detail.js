@@ -5,7 +5,7 @@ import { api, ApiError } from './api.js';
 import { t, onLangChange } from './i18n.js';
 import { h, clear } from './ui.js';
 import { taskSummary, historyList, reportList, beforeAfter } from './task-view.js';
-import { transitionControls } from './actions.js';
+import { transitionControls, chaseControl } from './actions.js';
 import { offlineCopy, age } from './pwa.js';
 
 /** Whether the user works for the bureau (bureau staff or an administrator). */
@@ -29,6 +29,8 @@ function taskActions(shown, ctx, show) {
       },
       onStale: (current) => { show(current.feature, current.etag, current.message, 'error'); ctx.onChanged(current.feature); },
     }));
+    const chase = chaseControl(feature, { onDone: (units) => show(feature, etag, t('chase.done', { code: p.code, n: units })) });
+    if (chase) actions.append(chase);
   }
   if (isOwnTownship(user, p) && (p.status === 'planned' || p.status === 'in_progress')) {
     actions.append(h('button', { type: 'button', id: 'task-report', onclick: () => ctx.onReport(feature, etag) }, t('report.open')));

@@ -31,7 +31,7 @@ export function historyList(entries) {
     e.status_before && e.status_after && e.status_before !== e.status_after
       ? ` ${statusName(e.status_before)} → ${statusName(e.status_after)}` : '',
     e.actor_name ? h('span', { class: 'actor' }, ` · ${e.actor_name}`) : '',
-    e.reason ? h('div', { class: 'reason' }, `${t('history.reason')}: ${e.reason}`) : null,
+    e.reason ? h('div', { class: 'reason' }, `${t(e.kind === 'chased' ? 'history.chaseMessage' : 'history.reason')}: ${e.reason}`) : null,
     e.changes ? h('div', { class: 'changes' }, changeText(e)) : null)));
 }
 
@@ -41,6 +41,7 @@ function changeText(e) {
     return [c.progress?.after !== undefined ? `${c.progress.after}%` : '', c.note || '',
       c.photos ? t('reports.photos', { n: c.photos }) : ''].filter(Boolean).join(' · ');
   }
+  if (e.kind === 'chased') return t('history.chasedTo', { n: (c.units || []).length });
   // A creation snapshots every field; an edit lists what changed.
   if (e.kind === 'created') return '';
   return `${t('history.changed')}: ${Object.keys(c).map((k) => t(`field.${k}`, {}, k)).join(', ')}`;

@@ -243,6 +243,14 @@ codes! {
     TwoFactorRequired => "two_factor_required",
     /// An administrator must use two-step verification before requiring it of administrators.
     EnrolFirst => "enrol_first",
+    /// A campaign already has a target for this `year`, `township` and `family`.
+    TargetExists => "target_exists",
+    /// The campaign's years cannot shrink past `year`, which has targets or a scheme.
+    YearInUse => "year_in_use",
+    /// A scheme names the indicator `name` more than once.
+    IndicatorRepeated => "indicator_repeated",
+    /// A scheme's weights add up to `got`, not 100.
+    WeightsSum => "weights_sum",
 }
 
 /// (code, variant, Chinese, English). A row with a variant is used when that parameter is given;
@@ -572,6 +580,20 @@ const TABLE: &[(Code, Option<&str>, &str, &str)] = &[
         "请先为自己的账号开启两步验证，再要求管理员使用",
         "turn on two-step verification for your own account first, then require it of administrators",
     ),
+    (
+        Code::TargetExists,
+        None,
+        "{year} 年{township}的“{family}”已有目标，请修改那一条",
+        "the campaign already has a target for {year}, {township}, {family}: change that one",
+    ),
+    (
+        Code::YearInUse,
+        None,
+        "{year} 年已有目标或考核方案，活动年份不能不含该年",
+        "{year} has targets or a scoring scheme: the campaign's years must include it",
+    ),
+    (Code::IndicatorRepeated, None, "指标“{name}”出现了多次", "the indicator '{name}' is given more than once"),
+    (Code::WeightsSum, None, "各项权重合计应为 100，现为 {got}", "the weights must add up to 100, got {got}"),
 ];
 
 /// Words that parameters hold as values of a closed list: (parameter, value, Chinese, English).

@@ -5,6 +5,7 @@ pub mod account;
 pub mod audit;
 pub mod boundary;
 pub mod bounds;
+pub mod campaign;
 pub mod category;
 pub mod chinacoords;
 pub mod codes;

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod cache;
+pub mod campaigns;
 pub mod categories;
 pub mod described;
 pub mod export;
@@ -138,6 +139,7 @@ impl AppState {
         (name = "reference", description = "Townships and task families"),
         (name = "workflow", description = "Reports, transitions, history and photos"),
         (name = "export", description = "The ledger as CSV, Excel and GeoJSON"),
+        (name = "campaigns", description = "Campaigns, their yearly targets per township and family, and progress against them"),
         (name = "rollups", description = "Figures by township and month: the league table, the choropleth, the chart"),
         (name = "accounts", description = "Logging in, the caller, API tokens"),
         (name = "admin", description = "Accounts, townships and task families (administrators)"),
@@ -192,9 +194,21 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(export::tasks_csv))
         .routes(routes!(export::tasks_geojson))
         .routes(routes!(export::ledger_xlsx))
+        .merge(campaign_routes())
         .merge(uploads())
         .split_for_parts();
     (router, described::complete(describe_codes(doc)))
+}
+
+/// Campaigns and their targets.
+fn campaign_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(campaigns::list, campaigns::create))
+        .routes(routes!(campaigns::get, campaigns::update))
+        .routes(routes!(campaigns::targets, campaigns::create_target))
+        .routes(routes!(campaigns::replace_target, campaigns::delete_target))
+        .routes(routes!(campaigns::assign))
+        .routes(routes!(campaigns::history))
 }
 
 /// The routes that take files, each with its own body limit.

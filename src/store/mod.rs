@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod campaigns;
 pub mod categories;
 mod database_url;
 pub mod demo;

@@ -10,6 +10,7 @@ mod audit;
 mod backup;
 mod bad_input;
 mod boundaries;
+mod campaigns;
 mod cluster;
 mod county_bounds;
 mod crash;

@@ -618,6 +618,8 @@ const TERMS: &[(&str, &str, &str, &str)] = &[
     ("expected", "township_code", "乡镇代码（9 或 12 位数字）", "a township code (9 or 12 digits)"),
     ("expected", "category_code", "类别代码", "a category code"),
     ("expected", "task_code_prefix", "任务编号前缀（2 到 4 个大写字母）", "a task code prefix"),
+    ("expected", "campaign_code", "活动代码（2 到 40 个小写字母、数字、_ 或 -）", "a campaign code"),
+    ("expected", "year", "年份（如 2026）", "a year such as 2026"),
     ("expected", "color", "颜色（# 加六位十六进制数，如 #336699）", "a colour #rrggbb"),
     ("expected", "bbox", "范围（西、南、东、北四个数）", "a bbox minLon,minLat,maxLon,maxLat"),
     ("expected", "tile", "瓦片地址", "a tile address"),

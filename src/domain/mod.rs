@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod account;
+pub mod assessment;
 pub mod audit;
 pub mod boundary;
 pub mod bounds;

@@ -1,5 +1,6 @@
 //! The HTTP API: one module per resource, thin handlers over `domain` and `store`.
 
+pub mod assessment;
 pub mod audit;
 pub mod cache;
 pub mod campaigns;
@@ -140,6 +141,7 @@ impl AppState {
         (name = "workflow", description = "Reports, transitions, history and photos"),
         (name = "export", description = "The ledger as CSV, Excel and GeoJSON"),
         (name = "campaigns", description = "Campaigns, their yearly targets per township and family, and progress against them"),
+        (name = "assessment", description = "Scoring schemes per campaign year, scores and rankings of townships and departments, frozen results"),
         (name = "rollups", description = "Figures by township and month: the league table, the choropleth, the chart"),
         (name = "accounts", description = "Logging in, the caller, API tokens"),
         (name = "admin", description = "Accounts, townships and task families (administrators)"),
@@ -209,6 +211,10 @@ fn campaign_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(campaigns::replace_target, campaigns::delete_target))
         .routes(routes!(campaigns::assign))
         .routes(routes!(campaigns::history))
+        .routes(routes!(assessment::scheme, assessment::set_scheme))
+        .routes(routes!(assessment::get, assessment::freeze))
+        .routes(routes!(assessment::versions))
+        .routes(routes!(assessment::xlsx))
 }
 
 /// The routes that take files, each with its own body limit.

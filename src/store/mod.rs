@@ -2,6 +2,7 @@
 //! length and area) is done by PostGIS; this layer only moves validated values in and out.
 
 pub mod accounts;
+pub mod assessment;
 pub mod audit;
 pub mod campaigns;
 pub mod categories;

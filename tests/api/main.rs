@@ -5,6 +5,7 @@
 mod helpers;
 
 mod access_matrix;
+mod assessment;
 mod accounts;
 mod audit;
 mod backup;

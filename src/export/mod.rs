@@ -4,4 +4,5 @@
 pub mod assessment;
 pub mod audit;
 pub mod csv;
+pub mod targets;
 pub mod xlsx;

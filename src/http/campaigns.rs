@@ -159,6 +159,29 @@ pub async fn targets(
     Ok(Json(TargetList { campaign: c, coverage: coverage(&viewer), targets, townships }))
 }
 
+/// The campaign's targets and each township's completion against them, as CSV (UTF-8 with a byte
+/// order mark, for Excel): same parameters, same counting and same coverage as the JSON.
+#[utoipa::path(get, path = "/api/campaigns/{code}/targets.csv", tag = "campaigns",
+    params(
+        ("code" = String, Path, description = "the campaign's code"),
+        ("year" = Option<i32>, Query, description = "only this year's targets"),
+        ("township" = Option<String>, Query, description = "only this township's targets"),
+    ),
+    responses((status = 200, description = "The targets as CSV", content_type = "text/csv")))]
+pub async fn targets_csv(
+    db: Reads,
+    principal: Principal,
+    code: Path<String>,
+    pairs: QueryPairs,
+) -> Result<Response> {
+    let Json(list) = targets(db, principal, code, pairs).await?;
+    let sums: Vec<(i32, String, String, Option<f64>)> =
+        list.townships.into_iter().map(|t| (t.year, t.township, t.township_name, t.rate)).collect();
+    let body = crate::export::targets::file(&list.targets, &sums);
+    let name = format!("目标完成情况-{}.csv", list.campaign.code);
+    Ok(super::export::download(super::export::CSV, &name, body))
+}
+
 /// Set a target: `year` (within the campaign), `township`, `category`, and `task_count` and/or
 /// `quantity` with its `unit`; `counted_when` is `verified` (default) or `completed`. One target
 /// per campaign, year, township and family. Bureau staff and administrators.

@@ -25,6 +25,7 @@ use crate::export::xlsx::{self, WorkbookError};
 use crate::store::export as store;
 use crate::store::rollups;
 
+pub(super) const CSV: &str = "text/csv; charset=utf-8";
 pub(super) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 /// Rows encoded into one chunk of the response body.
 const BATCH: usize = 256;

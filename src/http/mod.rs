@@ -208,6 +208,7 @@ fn campaign_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(campaigns::list, campaigns::create))
         .routes(routes!(campaigns::get, campaigns::update))
         .routes(routes!(campaigns::targets, campaigns::create_target))
+        .routes(routes!(campaigns::targets_csv))
         .routes(routes!(campaigns::replace_target, campaigns::delete_target))
         .routes(routes!(campaigns::assign))
         .routes(routes!(campaigns::history))

@@ -358,6 +358,13 @@ async fn progress_against_targets_is_counted_from_the_tasks_each_reader_sees() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["coverage"], "public_and_own_township");
     assert_eq!(body["targets"].as_array().unwrap().len(), 2);
+    // The CSV export carries the same figures, the township's completion against target included.
+    let csv = bureau.get(&format!("/api/campaigns/{CAMPAIGN}/targets.csv?year={y}")).await.text().await.unwrap();
+    let west = targets()[0].clone();
+    let (planned, done, qp, qd, rate) = expected(&west, &specs, true);
+    let line = csv.lines().find(|l| l.starts_with(&format!("{y},{WEST},城东街道,watershed,"))).unwrap();
+    assert!(line.ends_with(&format!(",{planned},{done},{qp},{qd},{:.4}", rate.unwrap())), "{line}");
+    assert!(csv.lines().any(|l| l.starts_with(&format!("{y},{MIDDLE},青溪镇,合计,")) && l.ends_with(",0.0000")));
     // Cancelling a counted task takes it out at once: nothing is stored but the target.
     let ids = load_ids(&app).await;
     let res = bureau.transition(&ids["e-open"], "cancel", Some("重复立项")).await;

@@ -101,7 +101,11 @@ fn line(p: &mut Props, seen: &mut Vec<Indicator>) -> Option<SchemeLine> {
     let indicator = p.required("indicator", fields::one_of(Indicator::ALL))?;
     if seen.contains(&indicator) {
         let name = indicator.as_str();
-        p.fail("indicator", Message::new(Code::IndicatorRepeated, format!("the indicator '{name}' is given more than once")).with("name", name));
+        p.fail(
+            "indicator",
+            Message::new(Code::IndicatorRepeated, format!("the indicator '{name}' is given more than once"))
+                .with("name", name),
+        );
     }
     seen.push(indicator);
     Some(if indicator.is_rate() {
@@ -143,7 +147,10 @@ impl Scheme {
         let sum: f64 = lines.iter().filter_map(|l| l.weight).sum();
         if errors.is_empty() && (sum - 100.0).abs() > 1e-6 {
             let got = (sum * 100.0).round() / 100.0;
-            errors.push(FieldError::new("/indicators", Code::WeightsSum, format!("the weights must add up to 100, got {got}")).with("got", got));
+            errors.push(
+                FieldError::new("/indicators", Code::WeightsSum, format!("the weights must add up to 100, got {got}"))
+                    .with("got", got),
+            );
         }
         if errors.is_empty() { Ok(Scheme { indicators: lines }) } else { Err(errors) }
     }
@@ -240,7 +247,11 @@ fn rate_of(indicator: Indicator, f: &UnitFigures) -> (Option<f64>, Vec<String>, 
             f.not_on_time.clone(),
             format!("按期完成 {} ÷（已完成 + 逾期未完成）{}", f.finished_on_time, f.on_time_base),
         ),
-        _ => (ratio(f.verified, f.tasks), f.not_verified.clone(), format!("已销号 {} ÷ 考核任务 {}", f.verified, f.tasks)),
+        _ => (
+            ratio(f.verified, f.tasks),
+            f.not_verified.clone(),
+            format!("已销号 {} ÷ 考核任务 {}", f.verified, f.tasks),
+        ),
     }
 }
 
@@ -265,7 +276,15 @@ pub fn score(scheme: &Scheme, f: &UnitFigures) -> UnitScore {
         let (points, rule) = match rate {
             Some(r) => {
                 let p = w * scale * r.clamp(0.0, 1.0);
-                (p, format!("{how} = {:.2}%；权重 {w}（折算 {:.2}）× {:.4} = {p:.2} 分", r * 100.0, w * scale, r.clamp(0.0, 1.0)))
+                (
+                    p,
+                    format!(
+                        "{how} = {:.2}%；权重 {w}（折算 {:.2}）× {:.4} = {p:.2} 分",
+                        r * 100.0,
+                        w * scale,
+                        r.clamp(0.0, 1.0)
+                    ),
+                )
             }
             None => (0.0, format!("{how}：无可计量内容，不计，其权重按比例分给其他指标")),
         };
@@ -276,7 +295,13 @@ pub fn score(scheme: &Scheme, f: &UnitFigures) -> UnitScore {
         let (per, cap) = (l.per_task.unwrap_or(0.0), l.cap.unwrap_or(0.0));
         let taken = (per * tasks.len() as f64).min(cap);
         let rule = format!("{} 项 × 每项扣 {per} 分，最多扣 {cap} 分：扣 {taken:.2} 分", tasks.len());
-        lines.push(Line { indicator: l.indicator, figure: Some(tasks.len() as f64), points: -round2(taken), rule, tasks });
+        lines.push(Line {
+            indicator: l.indicator,
+            figure: Some(tasks.len() as f64),
+            points: -round2(taken),
+            rule,
+            tasks,
+        });
     }
     let total = lines.iter().map(|l| l.points).sum::<f64>().max(0.0);
     UnitScore {
@@ -342,7 +367,9 @@ pub fn result_query(pairs: &[(String, String)]) -> Result<(bool, Option<i32>), V
         }
     }
     if draft && version.is_some() {
-        errors.push(FieldError::new("version", Code::Exclusive, "cannot be given together with draft").with("field", "draft"));
+        errors.push(
+            FieldError::new("version", Code::Exclusive, "cannot be given together with draft").with("field", "draft"),
+        );
     }
     if errors.is_empty() { Ok((draft, version)) } else { Err(errors) }
 }
@@ -366,11 +393,15 @@ mod tests {
         let twice = json!({"indicators": [{"indicator": "on_time_rate", "weight": 50}, {"indicator": "on_time_rate", "weight": 50}]});
         let e = Scheme::parse(&twice).unwrap_err();
         assert_eq!((e[0].pointer.as_str(), e[0].code), ("/indicators/1/indicator", Code::IndicatorRepeated));
-        let mixed = json!({"indicators": [{"indicator": "overdue", "weight": 100}, {"indicator": "stale", "per_task": 1}]});
+        let mixed =
+            json!({"indicators": [{"indicator": "overdue", "weight": 100}, {"indicator": "stale", "per_task": 1}]});
         let e = Scheme::parse(&mixed).unwrap_err();
         let ptrs: Vec<&str> = e.iter().map(|e| e.pointer.as_str()).collect();
         assert_eq!(ptrs, ["/indicators/0/weight", "/indicators/0/per_task", "/indicators/0/cap", "/indicators/1/cap"]);
-        assert_eq!(Scheme::parse(&json!({"indicators": [{"indicator": "speed", "weight": 100}]})).unwrap_err()[0].code, Code::UnknownValue);
+        assert_eq!(
+            Scheme::parse(&json!({"indicators": [{"indicator": "speed", "weight": 100}]})).unwrap_err()[0].code,
+            Code::UnknownValue
+        );
     }
 
     #[test]

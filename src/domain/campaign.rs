@@ -196,9 +196,7 @@ impl TargetInput {
             task_count: p.optional("task_count", fields::integer(1, 1_000_000)).map(|n| n as i32),
             quantity: p.optional("quantity", fields::number(0.001, 1e12)),
             unit: p.optional("unit", fields::text(20, false)),
-            counted_when: p
-                .optional("counted_when", fields::one_of(CountedWhen::ALL))
-                .unwrap_or(CountedWhen::Verified),
+            counted_when: p.optional("counted_when", fields::one_of(CountedWhen::ALL)).unwrap_or(CountedWhen::Verified),
         };
         t.check_measures(&mut p.errors);
         if p.errors.is_empty() { Ok(t) } else { Err(p.errors) }
@@ -325,7 +323,10 @@ mod tests {
     #[test]
     fn a_change_of_years_is_checked_against_the_years_it_keeps() {
         assert!(CampaignChange::parse(&json!({"last_year": 2025}), (2026, 2028)).is_err());
-        assert_eq!(CampaignChange::parse(&json!({"last_year": 2029}), (2026, 2028)).unwrap().years((2026, 2028)), (2026, 2029));
+        assert_eq!(
+            CampaignChange::parse(&json!({"last_year": 2029}), (2026, 2028)).unwrap().years((2026, 2028)),
+            (2026, 2029)
+        );
         assert!(CampaignChange::parse(&json!({"code": "other"}), (2026, 2028)).is_err());
     }
 

@@ -62,7 +62,13 @@ pub async fn set_scheme(
     Ok(Json(store::set_scheme(&state.db, &code, year, &scheme, user.id).await?))
 }
 
-async fn result(db: &crate::store::Db, principal: &Principal, code: &str, year: i32, pairs: &[(String, String)]) -> Result<Assessment> {
+async fn result(
+    db: &crate::store::Db,
+    principal: &Principal,
+    code: &str,
+    year: i32,
+    pairs: &[(String, String)],
+) -> Result<Assessment> {
     let (draft, version) = assessment::result_query(pairs).map_err(ApiError::bad_query)?;
     if draft {
         principal.require_staff("read draft assessments (the public sees frozen results)")?;

@@ -168,12 +168,7 @@ pub async fn targets(
         ("township" = Option<String>, Query, description = "only this township's targets"),
     ),
     responses((status = 200, description = "The targets as CSV", content_type = "text/csv")))]
-pub async fn targets_csv(
-    db: Reads,
-    principal: Principal,
-    code: Path<String>,
-    pairs: QueryPairs,
-) -> Result<Response> {
+pub async fn targets_csv(db: Reads, principal: Principal, code: Path<String>, pairs: QueryPairs) -> Result<Response> {
     let Json(list) = targets(db, principal, code, pairs).await?;
     let sums: Vec<(i32, String, String, Option<f64>)> =
         list.townships.into_iter().map(|t| (t.year, t.township, t.township_name, t.rate)).collect();
@@ -251,16 +246,15 @@ pub struct Assigned {
 
 fn task_codes(p: &mut Props, key: &str) -> Vec<String> {
     p.optional(key, |v| {
-        let items = v.as_array().ok_or_else(|| crate::domain::fields::wrong_type("array", "must be a list of task codes", v))?;
+        let items = v
+            .as_array()
+            .ok_or_else(|| crate::domain::fields::wrong_type("array", "must be a list of task codes", v))?;
         if items.len() > 10_000 {
             return Err(crate::domain::Message::new(crate::domain::Code::TooMany, "at most 10000 task codes at once")
                 .with("max", 10_000)
                 .with("got", items.len()));
         }
-        items
-            .iter()
-            .map(|i| crate::domain::fields::text(40, false)(i))
-            .collect::<std::result::Result<Vec<String>, _>>()
+        items.iter().map(|i| crate::domain::fields::text(40, false)(i)).collect::<std::result::Result<Vec<String>, _>>()
     })
     .unwrap_or_default()
 }

@@ -249,9 +249,13 @@ async fn figures(conn: &mut PgConnection, campaign: &str, year: i32, u: &Units) 
         .persistent(false)
         .fetch_all(&mut *conn)
         .await?;
-    let targets =
-        campaigns::targets(&mut *conn, campaign, &TargetFilter { year: Some(year), ..Default::default() }, &Viewer::Staff)
-            .await?;
+    let targets = campaigns::targets(
+        &mut *conn,
+        campaign,
+        &TargetFilter { year: Some(year), ..Default::default() },
+        &Viewer::Staff,
+    )
+    .await?;
     let mut rows: std::collections::HashMap<(String, String), FigureRow> =
         rows.into_iter().map(|r| ((r.kind.clone(), r.unit.clone()), r)).collect();
     let mut out = Vec::new();
@@ -264,10 +268,8 @@ async fn figures(conn: &mut PgConnection, campaign: &str, year: i32, u: &Units) 
             if kind == "township" {
                 let mine: Vec<_> = targets.iter().filter(|t| &t.township == code).collect();
                 f.target_rate = against_targets(&mine.iter().filter_map(|t| t.rate).collect::<Vec<_>>());
-                f.target_notes = mine
-                    .iter()
-                    .map(|t| format!("{} {:.2}%", t.category, t.rate.unwrap_or(0.0) * 100.0))
-                    .collect();
+                f.target_notes =
+                    mine.iter().map(|t| format!("{} {:.2}%", t.category, t.rate.unwrap_or(0.0) * 100.0)).collect();
             }
             out.push(f);
         }
@@ -290,7 +292,9 @@ async fn compute(conn: &mut PgConnection, campaign: &str, year: i32) -> StoreRes
         (c.first_year, c.last_year)
     };
     if !(first..=last).contains(&year) {
-        return Err(StoreError::NotFound(format!("the campaign '{campaign}' runs from {first} to {last}, not in {year}")));
+        return Err(StoreError::NotFound(format!(
+            "the campaign '{campaign}' runs from {first} to {last}, not in {year}"
+        )));
     }
     let scheme = scheme(&mut *conn, campaign, year).await?.scheme;
     let u = units(conn).await?;

@@ -142,7 +142,8 @@ pub async fn create(conn: &mut PgConnection, c: &NewCampaign, actor: Uuid) -> St
         }
         _ => e.into(),
     })?;
-    let changes = json!({"name_zh": c.name_zh, "name_en": c.name_en, "first_year": c.first_year, "last_year": c.last_year});
+    let changes =
+        json!({"name_zh": c.name_zh, "name_en": c.name_en, "first_year": c.first_year, "last_year": c.last_year});
     record(conn, &c.code, Some(actor), "campaign_created", None, None, &changes).await?;
     get(&mut *conn, &c.code).await
 }
@@ -302,7 +303,9 @@ pub async fn targets<'e>(
 fn target_refused(err: sqlx::Error, t: &TargetInput) -> StoreError {
     match &err {
         sqlx::Error::Database(d) => match d.constraint() {
-            Some("campaign_targets_one") => StoreError::Invalid(vec![campaign::target_exists(t.year, &t.township, &t.category)]),
+            Some("campaign_targets_one") => {
+                StoreError::Invalid(vec![campaign::target_exists(t.year, &t.township, &t.category)])
+            }
             Some("campaign_targets_township_code_fkey") => StoreError::BadReference(
                 FieldError::new("/township", Code::UnknownValue, format!("there is no township '{}'", t.township))
                     .with("got", t.township.clone()),
@@ -408,7 +411,12 @@ pub async fn delete_target(db: &Db, campaign: &str, id: i64, actor: Uuid) -> Sto
     sqlx::query!("DELETE FROM campaign_targets WHERE campaign_code = $1 AND id = $2", campaign, id)
         .execute(&mut *tx)
         .await?;
-    let subject = format!("{}/{}/{}", before["year"], before["township"].as_str().unwrap_or(""), before["category"].as_str().unwrap_or(""));
+    let subject = format!(
+        "{}/{}/{}",
+        before["year"],
+        before["township"].as_str().unwrap_or(""),
+        before["category"].as_str().unwrap_or("")
+    );
     record(&mut tx, campaign, Some(actor), "target_removed", Some(&subject), None, &json!({"before": before})).await?;
     tx.commit().await?;
     Ok(())
@@ -416,7 +424,13 @@ pub async fn delete_target(db: &Db, campaign: &str, id: i64, actor: Uuid) -> Sto
 
 /// Puts tasks (by code) into the campaign and takes others out of it, with an event in each task's
 /// history and one in the campaign's. Codes that name no task are refused, all at once.
-pub async fn assign(db: &Db, campaign: &str, join: &[String], leave: &[String], actor: Uuid) -> StoreResult<(i64, i64)> {
+pub async fn assign(
+    db: &Db,
+    campaign: &str,
+    join: &[String],
+    leave: &[String],
+    actor: Uuid,
+) -> StoreResult<(i64, i64)> {
     let mut tx = super::begin(db).await?;
     lock_years(&mut tx, campaign).await?;
     let unknown = sqlx::query_scalar!(
@@ -433,7 +447,10 @@ pub async fn assign(db: &Db, campaign: &str, join: &[String], leave: &[String], 
             .filter_map(|c| {
                 let i = all.iter().position(|x| x == c)?;
                 let pointer = if i < join.len() { format!("/join/{i}") } else { format!("/leave/{}", i - join.len()) };
-                Some(FieldError::new(pointer, Code::UnknownValue, format!("there is no task '{c}'")).with("got", c.clone()))
+                Some(
+                    FieldError::new(pointer, Code::UnknownValue, format!("there is no task '{c}'"))
+                        .with("got", c.clone()),
+                )
             })
             .collect();
         return Err(StoreError::Invalid(errors));

@@ -33,7 +33,8 @@ fn round2(x: f64) -> f64 {
 fn expected_score(specs: &[Spec], of: impl Fn(&Spec) -> bool, target_rate: Option<f64>) -> Option<f64> {
     let y = this_year();
     let today = county_today();
-    let mine: Vec<&Spec> = specs.iter().filter(|s| s.in_campaign && s.due_in(y) && s.status != "cancelled" && of(s)).collect();
+    let mine: Vec<&Spec> =
+        specs.iter().filter(|s| s.in_campaign && s.due_in(y) && s.status != "cancelled" && of(s)).collect();
     if mine.is_empty() {
         return None;
     }
@@ -90,7 +91,8 @@ fn expected_ranks(units: &[(&'static str, Option<f64>)]) -> BTreeMap<&'static st
 fn check(result: &Value, specs: &[Spec]) {
     let units = expected_units(specs);
     let ranks = expected_ranks(&units);
-    let got: Vec<&Value> = result["townships"].as_array().unwrap().iter().chain(result["departments"].as_array().unwrap()).collect();
+    let got: Vec<&Value> =
+        result["townships"].as_array().unwrap().iter().chain(result["departments"].as_array().unwrap()).collect();
     assert_eq!(got.len(), units.len());
     for (code, score) in &units {
         let u = got.iter().find(|u| u["code"] == *code).unwrap_or_else(|| panic!("no unit {code}"));
@@ -139,7 +141,10 @@ async fn scores_follow_the_scheme_and_a_frozen_result_never_moves() {
     let res = bureau.post(&format!("{base}/assessment"), &json!({"reason": "年度考核定稿"})).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let v1: Value = app.anonymous().get(&format!("{base}/assessment")).await.json().await.unwrap();
-    assert_eq!((v1["state"].as_str(), v1["version"].as_i64(), v1["frozen_by"].as_str()), (Some("frozen"), Some(1), Some("bureau")));
+    assert_eq!(
+        (v1["state"].as_str(), v1["version"].as_i64(), v1["frozen_by"].as_str()),
+        (Some("frozen"), Some(1), Some("bureau"))
+    );
     check(&v1, &specs);
 
     // The tasks change: the draft follows, the frozen result does not.
@@ -181,15 +186,28 @@ async fn drafts_are_for_staff_and_schemes_are_checked() {
     problem(officer.get(&format!("{base}/assessment?draft=true")).await, StatusCode::FORBIDDEN).await;
     problem(officer.post(&format!("{base}/assessment"), &json!({"reason": "x"})).await, StatusCode::FORBIDDEN).await;
     problem(app.anonymous().get(&format!("{base}/assessment?draft=maybe")).await, StatusCode::BAD_REQUEST).await;
-    problem(app.anonymous().get(&format!("/api/campaigns/{CAMPAIGN}/years/{}/scheme", y + 1)).await, StatusCode::NOT_FOUND).await;
+    problem(
+        app.anonymous().get(&format!("/api/campaigns/{CAMPAIGN}/years/{}/scheme", y + 1)).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     // The default scheme applies until one is set.
     let s: Value = app.anonymous().get(&format!("{base}/scheme")).await.json().await.unwrap();
     assert_eq!((s["set"].as_bool(), s["indicators"].as_array().map(Vec::len)), (Some(false), Some(7)));
-    let bad = json!({"indicators": [{"indicator": "on_time_rate", "weight": 70}, {"indicator": "overdue", "per_task": 2}]});
-    let p = problem(bureau.send_json(reqwest::Method::PUT, &format!("{base}/scheme"), None, &bad).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let bad =
+        json!({"indicators": [{"indicator": "on_time_rate", "weight": 70}, {"indicator": "overdue", "per_task": 2}]});
+    let p = problem(
+        bureau.send_json(reqwest::Method::PUT, &format!("{base}/scheme"), None, &bad).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert_eq!(pointers(&p), ["/indicators/1/cap"]);
     let short = json!({"indicators": [{"indicator": "on_time_rate", "weight": 70}]});
-    let p = problem(bureau.send_json(reqwest::Method::PUT, &format!("{base}/scheme"), None, &short).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let p = problem(
+        bureau.send_json(reqwest::Method::PUT, &format!("{base}/scheme"), None, &short).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert_eq!(p["errors"][0]["code"], "weights_sum");
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM assessment_schemes").fetch_one(&app.db).await.unwrap();
     assert_eq!(stored, 0);
@@ -213,7 +231,10 @@ async fn the_workbook_explains_each_indicator_of_a_frozen_result() {
     set_targets(&bureau).await;
     let y = this_year();
     let base = format!("/api/campaigns/{CAMPAIGN}/years/{y}");
-    assert_eq!(bureau.post(&format!("{base}/assessment"), &json!({"reason": "定稿"})).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        bureau.post(&format!("{base}/assessment"), &json!({"reason": "定稿"})).await.status(),
+        StatusCode::CREATED
+    );
     let res = app.anonymous().get(&format!("{base}/assessment.xlsx")).await;
     assert_eq!(res.status(), StatusCode::OK);
     let mut book = Xlsx::new(Cursor::new(res.bytes().await.unwrap().to_vec())).unwrap();

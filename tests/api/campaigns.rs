@@ -293,10 +293,8 @@ pub fn expected(t: &TargetSpec, specs: &[Spec], sees_internal: bool) -> (i64, i6
     let done = counted.iter().filter(achieved).count() as i64;
     let q_planned: f64 = counted.iter().filter(in_unit).map(q).sum();
     let q_done: f64 = counted.iter().filter(achieved).filter(in_unit).map(q).sum();
-    let rates: Vec<f64> = [t.count.map(|n| done as f64 / n as f64), t.quantity.map(|(n, _)| q_done / n)]
-        .into_iter()
-        .flatten()
-        .collect();
+    let rates: Vec<f64> =
+        [t.count.map(|n| done as f64 / n as f64), t.quantity.map(|(n, _)| q_done / n)].into_iter().flatten().collect();
     let rate = rates.iter().cloned().reduce(f64::min);
     (planned, done, q_planned, q_done, rate)
 }
@@ -322,7 +320,11 @@ async fn check_targets(caller: &Caller, specs: &[Spec], sees_internal: bool) {
             .find(|r| r["year"] == t.year && r["township"] == t.township && r["category"] == t.category)
             .unwrap_or_else(|| panic!("a row for {t:?}"));
         let (planned, done, qp, qd, rate) = expected(&t, specs, sees_internal);
-        assert_eq!((row["tasks_planned"].as_i64(), row["tasks_achieved"].as_i64()), (Some(planned), Some(done)), "{t:?}");
+        assert_eq!(
+            (row["tasks_planned"].as_i64(), row["tasks_achieved"].as_i64()),
+            (Some(planned), Some(done)),
+            "{t:?}"
+        );
         assert!(close(&row["quantity_planned"], Some(qp)) && close(&row["quantity_achieved"], Some(qd)), "{row}");
         assert!(close(&row["rate"], rate), "{t:?}: {row} against {rate:?}");
         by_township.entry((t.year, t.township)).or_default().push(rate.unwrap().min(1.0));
@@ -375,7 +377,8 @@ async fn progress_against_targets_is_counted_from_the_tasks_each_reader_sees() {
 }
 
 async fn load_ids(app: &TestApp) -> BTreeMap<String, String> {
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT title, id::text FROM tasks").fetch_all(&app.db).await.unwrap();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT title, id::text FROM tasks").fetch_all(&app.db).await.unwrap();
     rows.into_iter().collect()
 }
 
@@ -405,7 +408,9 @@ async fn targets_are_refused_with_the_field_that_is_wrong() {
     let p = problem(bureau.post(&path, &ok).await, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(p["errors"][0]["code"], "target_exists");
     // The campaign's years cannot leave out a year with targets.
-    let res = bureau.send_json(reqwest::Method::PATCH, &format!("/api/campaigns/{CAMPAIGN}"), None, &json!({"first_year": y + 1})).await;
+    let res = bureau
+        .send_json(reqwest::Method::PATCH, &format!("/api/campaigns/{CAMPAIGN}"), None, &json!({"first_year": y + 1}))
+        .await;
     assert_eq!(problem(res, StatusCode::UNPROCESSABLE_ENTITY).await["errors"][0]["code"], "year_in_use");
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM campaign_targets").fetch_one(&app.db).await.unwrap();
     assert_eq!(count, 1, "nothing refused was stored");
@@ -430,13 +435,17 @@ async fn the_history_says_who_set_and_changed_each_target() {
     let path = format!("/api/campaigns/{CAMPAIGN}/targets");
     let res = bureau.post(&path, &json!({"year": y, "township": EAST, "category": "village", "task_count": 3})).await;
     let id = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
-    let change = json!({"year": y, "township": EAST, "category": "village", "task_count": 5, "counted_when": "completed"});
+    let change =
+        json!({"year": y, "township": EAST, "category": "village", "task_count": 5, "counted_when": "completed"});
     let res = admin.send_json(reqwest::Method::PUT, &format!("{path}/{id}"), None, &change).await;
     assert_eq!(res.status(), StatusCode::OK);
     let res = admin.request(reqwest::Method::DELETE, &format!("{path}/{id}")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    problem(admin.request(reqwest::Method::DELETE, &format!("{path}/{id}")).send().await.unwrap(), StatusCode::NOT_FOUND)
-        .await;
+    problem(
+        admin.request(reqwest::Method::DELETE, &format!("{path}/{id}")).send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
     let history: Value = bureau.get(&format!("/api/campaigns/{CAMPAIGN}/history")).await.json().await.unwrap();
     let seen: Vec<(String, String)> = history
         .as_array()
@@ -444,7 +453,12 @@ async fn the_history_says_who_set_and_changed_each_target() {
         .iter()
         .map(|e| (e["kind"].as_str().unwrap().to_owned(), e["actor"].as_str().unwrap().to_owned()))
         .collect();
-    let want = [("campaign_created", "bureau"), ("target_set", "bureau"), ("target_changed", "admin"), ("target_removed", "admin")];
+    let want = [
+        ("campaign_created", "bureau"),
+        ("target_set", "bureau"),
+        ("target_changed", "admin"),
+        ("target_removed", "admin"),
+    ];
     assert_eq!(seen, want.map(|(k, a)| (k.to_owned(), a.to_owned())));
     assert_eq!(history[2]["changes"]["before"]["task_count"], 3);
     assert_eq!(history[2]["changes"]["after"]["task_count"], 5);

@@ -5,8 +5,8 @@
 mod helpers;
 
 mod access_matrix;
-mod assessment;
 mod accounts;
+mod assessment;
 mod audit;
 mod backup;
 mod bad_input;

@@ -238,8 +238,11 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
+/// A rate (None: nothing to measure), the tasks that fell short, and how it was measured.
+type Measured = (Option<f64>, Vec<String>, String);
+
 /// The rate of `indicator` for `f`, with the tasks that fell short and how it was measured.
-fn rate_of(indicator: Indicator, f: &UnitFigures) -> (Option<f64>, Vec<String>, String) {
+fn rate_of(indicator: Indicator, f: &UnitFigures) -> Measured {
     match indicator {
         Indicator::TargetCompletion => (f.target_rate, Vec::new(), format!("目标：{}", f.target_notes.join("；"))),
         Indicator::OnTimeRate => (
@@ -266,7 +269,7 @@ fn found(indicator: Indicator, f: &UnitFigures) -> &[String] {
 
 /// Scores one unit under `scheme`, explaining every point.
 pub fn score(scheme: &Scheme, f: &UnitFigures) -> UnitScore {
-    let rates: Vec<(&SchemeLine, (Option<f64>, Vec<String>, String))> =
+    let rates: Vec<(&SchemeLine, Measured)> =
         scheme.indicators.iter().filter(|l| l.indicator.is_rate()).map(|l| (l, rate_of(l.indicator, f))).collect();
     let applicable: f64 = rates.iter().filter(|(_, r)| r.0.is_some()).filter_map(|(l, _)| l.weight).sum();
     let scale = if applicable > 0.0 { 100.0 / applicable } else { 0.0 };

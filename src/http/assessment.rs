@@ -16,26 +16,25 @@ use crate::domain::fields::{self, Props};
 use crate::error::{ApiError, Problem, Result};
 use crate::store::assessment::{self as store, Assessment, FrozenVersion, StoredScheme};
 
-fn year_in_path(year: i32) -> Result<i32> {
-    if (2000..=2100).contains(&year) {
-        Ok(year)
-    } else {
-        Err(ApiError::bad_request(format!("{year} is not a campaign year (2000 to 2100) in the path")))
-    }
+fn year_in_path(raw: &str) -> Result<i32> {
+    raw.parse::<i32>()
+        .ok()
+        .filter(|y| (2000..=2100).contains(y))
+        .ok_or_else(|| ApiError::bad_request(format!("'{raw}' is not a campaign year (2000 to 2100) in the path")))
 }
 
 /// The year's scoring scheme: indicators with weights (rates, adding up to 100) or a penalty per
 /// task and a cap; the default scheme (`set` false) until the bureau sets its own. Public, like the
 /// ranking it explains.
 #[utoipa::path(get, path = "/api/campaigns/{code}/years/{year}/scheme", tag = "assessment",
-    params(("code" = String, Path, description = "the campaign's code"), ("year" = i32, Path, description = "a year of the campaign")),
+    params(("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$"), ("year" = i32, Path, description = "a year of the campaign", minimum = 2000, maximum = 2100)),
     responses((status = 200, description = "The scheme", body = StoredScheme)))]
 pub async fn scheme(
     Reads(db): Reads,
     _principal: Principal,
-    Path((code, year)): Path<(String, i32)>,
+    Path((code, year)): Path<(String, String)>,
 ) -> Result<Json<StoredScheme>> {
-    let (code, year) = (code_in_path(&code)?, year_in_path(year)?);
+    let (code, year) = (code_in_path(&code)?, year_in_path(&year)?);
     let mut conn = db.acquire().await?;
     store::check_year(&mut conn, &code, year).await?;
     Ok(Json(store::scheme(&mut *conn, &code, year).await?))
@@ -46,18 +45,18 @@ pub async fn scheme(
 /// `overdue`, `supervised`, `returned`, `stale` with `per_task` and `cap`. The history keeps the
 /// scheme before and after, and who set it.
 #[utoipa::path(put, path = "/api/campaigns/{code}/years/{year}/scheme", tag = "assessment",
-    params(("code" = String, Path, description = "the campaign's code"), ("year" = i32, Path, description = "a year of the campaign")),
+    params(("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$"), ("year" = i32, Path, description = "a year of the campaign", minimum = 2000, maximum = 2100)),
     request_body(content = Object, content_type = "application/json",
         description = "{\"indicators\": [{\"indicator\": \"target_completion\", \"weight\": 50}, {\"indicator\": \"on_time_rate\", \"weight\": 50}, {\"indicator\": \"overdue\", \"per_task\": 2, \"cap\": 10}]}"),
     responses((status = 200, description = "Set", body = StoredScheme)))]
 pub async fn set_scheme(
     State(state): State<AppState>,
     principal: Principal,
-    Path((code, year)): Path<(String, i32)>,
+    Path((code, year)): Path<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<StoredScheme>> {
     let user = principal.require_staff("set scoring schemes")?;
-    let (code, year) = (code_in_path(&code)?, year_in_path(year)?);
+    let (code, year) = (code_in_path(&code)?, year_in_path(&year)?);
     let scheme = Scheme::parse(&body).map_err(ApiError::invalid)?;
     Ok(Json(store::set_scheme(&state.db, &code, year, &scheme, user.id).await?))
 }
@@ -83,19 +82,19 @@ async fn result(
 /// `draft=true` (bureau staff) the scores computed now from the tasks as they are.
 #[utoipa::path(get, path = "/api/campaigns/{code}/years/{year}/assessment", tag = "assessment",
     params(
-        ("code" = String, Path, description = "the campaign's code"),
-        ("year" = i32, Path, description = "a year of the campaign"),
+        ("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$"),
+        ("year" = i32, Path, description = "a year of the campaign", minimum = 2000, maximum = 2100),
         ("draft" = Option<bool>, Query, description = "true: computed now (bureau staff only)"),
-        ("version" = Option<i32>, Query, description = "a frozen version; without it the latest"),
+        ("version" = Option<i32>, Query, description = "a frozen version; without it the latest", minimum = 1),
     ),
     responses((status = 200, description = "The ranking with its explanation", body = Assessment)))]
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
-    Path((code, year)): Path<(String, i32)>,
+    Path((code, year)): Path<(String, String)>,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Json<Assessment>> {
-    let (code, year) = (code_in_path(&code)?, year_in_path(year)?);
+    let (code, year) = (code_in_path(&code)?, year_in_path(&year)?);
     // Drafts and freshly frozen results are read from the primary: they are the bureau's own work.
     Ok(Json(result(&state.db, &principal, &code, year, &pairs).await?))
 }
@@ -104,7 +103,7 @@ pub async fn get(
 /// (e.g. 年度考核定稿, or for a recomputation why it is done again): a new version that never
 /// changes afterwards, whatever happens to the tasks; the public sees the latest one.
 #[utoipa::path(post, path = "/api/campaigns/{code}/years/{year}/assessment", tag = "assessment",
-    params(("code" = String, Path, description = "the campaign's code"), ("year" = i32, Path, description = "a year of the campaign")),
+    params(("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$"), ("year" = i32, Path, description = "a year of the campaign", minimum = 2000, maximum = 2100)),
     request_body(content = Object, content_type = "application/json", description = "{\"reason\": \"2026 年度考核定稿\"}"),
     responses(
         (status = 201, description = "Frozen", body = Assessment),
@@ -113,11 +112,11 @@ pub async fn get(
 pub async fn freeze(
     State(state): State<AppState>,
     principal: Principal,
-    Path((code, year)): Path<(String, i32)>,
+    Path((code, year)): Path<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     let user = principal.require_staff("freeze assessment results")?;
-    let (code, year) = (code_in_path(&code)?, year_in_path(year)?);
+    let (code, year) = (code_in_path(&code)?, year_in_path(&year)?);
     let mut p = Props::object(&body, "").map_err(ApiError::invalid)?;
     p.refuse_unknown(&["reason"], &[]);
     let reason = p.required("reason", fields::text(2000, false));
@@ -128,14 +127,14 @@ pub async fn freeze(
 
 /// The year's frozen versions, newest first: when, by whom and why each was frozen.
 #[utoipa::path(get, path = "/api/campaigns/{code}/years/{year}/assessment/versions", tag = "assessment",
-    params(("code" = String, Path, description = "the campaign's code"), ("year" = i32, Path, description = "a year of the campaign")),
+    params(("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$"), ("year" = i32, Path, description = "a year of the campaign", minimum = 2000, maximum = 2100)),
     responses((status = 200, description = "Newest first", body = Vec<FrozenVersion>)))]
 pub async fn versions(
     Reads(db): Reads,
     _principal: Principal,
-    Path((code, year)): Path<(String, i32)>,
+    Path((code, year)): Path<(String, String)>,
 ) -> Result<Json<Vec<FrozenVersion>>> {
-    let (code, year) = (code_in_path(&code)?, year_in_path(year)?);
+    let (code, year) = (code_in_path(&code)?, year_in_path(&year)?);
     Ok(Json(store::versions(&db, &code, year).await?))
 }
 
@@ -143,19 +142,19 @@ pub async fn versions(
 /// unit's figure, points, rule and tasks. Same parameters and access as the JSON.
 #[utoipa::path(get, path = "/api/campaigns/{code}/years/{year}/assessment.xlsx", tag = "assessment",
     params(
-        ("code" = String, Path, description = "the campaign's code"),
-        ("year" = i32, Path, description = "a year of the campaign"),
+        ("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$"),
+        ("year" = i32, Path, description = "a year of the campaign", minimum = 2000, maximum = 2100),
         ("draft" = Option<bool>, Query, description = "true: computed now (bureau staff only)"),
-        ("version" = Option<i32>, Query, description = "a frozen version; without it the latest"),
+        ("version" = Option<i32>, Query, description = "a frozen version; without it the latest", minimum = 1),
     ),
     responses((status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
 pub async fn xlsx(
     State(state): State<AppState>,
     principal: Principal,
-    Path((code, year)): Path<(String, i32)>,
+    Path((code, year)): Path<(String, String)>,
     QueryPairs(pairs): QueryPairs,
 ) -> Result<Response> {
-    let (code, year) = (code_in_path(&code)?, year_in_path(year)?);
+    let (code, year) = (code_in_path(&code)?, year_in_path(&year)?);
     let a = result(&state.db, &principal, &code, year, &pairs).await?;
     let name = match a.version {
         Some(v) => format!("考核-{code}-{year}-v{v}.xlsx"),

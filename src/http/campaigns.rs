@@ -23,6 +23,14 @@ pub fn code_in_path(raw: &str) -> Result<String> {
     campaign::parse_code(raw).map_err(|m| ApiError::bad_request(format!("{} in the path", m.detail)))
 }
 
+/// A target's id in a path, or a 400.
+pub fn id_in_path(raw: &str) -> Result<i64> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| ApiError::bad_request(format!("'{raw}' is not a target id (a whole number from 1) in the path")))
+}
+
 /// Which tasks the progress counts, as the league table's `coverage`.
 pub fn coverage(viewer: &Viewer) -> &'static str {
     match viewer {
@@ -68,7 +76,7 @@ pub async fn create(
 
 /// One campaign.
 #[utoipa::path(get, path = "/api/campaigns/{code}", tag = "campaigns",
-    params(("code" = String, Path, description = "the campaign's code")),
+    params(("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$")),
     responses((status = 200, description = "The campaign", body = Campaign)))]
 pub async fn get(Reads(db): Reads, _principal: Principal, Path(code): Path<String>) -> Result<Json<Campaign>> {
     Ok(Json(store::get(&db, &code_in_path(&code)?).await?))
@@ -77,7 +85,7 @@ pub async fn get(Reads(db): Reads, _principal: Principal, Path(code): Path<Strin
 /// Change a campaign's names or years (its code never changes); years that have targets or a
 /// scoring scheme must stay in it. Bureau staff and administrators.
 #[utoipa::path(patch, path = "/api/campaigns/{code}", tag = "campaigns",
-    params(("code" = String, Path, description = "the campaign's code")),
+    params(("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$")),
     request_body(content = Object, content_type = "application/json", description = "any of name_zh, name_en, first_year, last_year"),
     responses((status = 200, description = "Changed", body = Campaign)))]
 pub async fn update(
@@ -139,8 +147,8 @@ pub fn by_township(targets: &[Target]) -> Vec<TownshipProgress> {
 /// holds it now.
 #[utoipa::path(get, path = "/api/campaigns/{code}/targets", tag = "campaigns",
     params(
-        ("code" = String, Path, description = "the campaign's code"),
-        ("year" = Option<i32>, Query, description = "only this year's targets"),
+        ("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$"),
+        ("year" = Option<i32>, Query, description = "only this year's targets", minimum = 2000, maximum = 2100),
         ("township" = Option<String>, Query, description = "only this township's targets"),
     ),
     responses((status = 200, description = "The targets and their progress", body = TargetList)))]
@@ -163,8 +171,8 @@ pub async fn targets(
 /// order mark, for Excel): same parameters, same counting and same coverage as the JSON.
 #[utoipa::path(get, path = "/api/campaigns/{code}/targets.csv", tag = "campaigns",
     params(
-        ("code" = String, Path, description = "the campaign's code"),
-        ("year" = Option<i32>, Query, description = "only this year's targets"),
+        ("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$"),
+        ("year" = Option<i32>, Query, description = "only this year's targets", minimum = 2000, maximum = 2100),
         ("township" = Option<String>, Query, description = "only this township's targets"),
     ),
     responses((status = 200, description = "The targets as CSV", content_type = "text/csv")))]
@@ -182,7 +190,7 @@ pub async fn targets_csv(db: Reads, principal: Principal, code: Path<String>, pa
 /// per campaign, year, township and family. Bureau staff and administrators.
 #[utoipa::path(post, path = "/api/campaigns/{code}/targets", tag = "campaigns",
     params(
-        ("code" = String, Path, description = "the campaign's code"),
+        ("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$"),
         ("Idempotency-Key" = Option<String>, Header, description = "makes a retry return the first answer"),
     ),
     request_body(content = Object, content_type = "application/json",
@@ -209,30 +217,30 @@ pub async fn create_target(
 
 /// Replace a target whole (same fields as setting one); the history keeps it before and after.
 #[utoipa::path(put, path = "/api/campaigns/{code}/targets/{id}", tag = "campaigns",
-    params(("code" = String, Path, description = "the campaign's code"), ("id" = i64, Path, description = "the target's id")),
+    params(("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$"), ("id" = i64, Path, description = "the target's id", minimum = 1)),
     request_body(content = Object, content_type = "application/json", description = "as for setting a target"),
     responses((status = 200, description = "Replaced", body = Target)))]
 pub async fn replace_target(
     State(state): State<AppState>,
     principal: Principal,
-    Path((code, id)): Path<(String, i64)>,
+    Path((code, id)): Path<(String, String)>,
     JsonBody(body): JsonBody,
 ) -> Result<Json<Target>> {
     let user = principal.require_staff("change targets")?;
-    Ok(Json(store::replace_target(&state.db, &code_in_path(&code)?, id, &body, user.id).await?))
+    Ok(Json(store::replace_target(&state.db, &code_in_path(&code)?, id_in_path(&id)?, &body, user.id).await?))
 }
 
 /// Remove a target; the history keeps what it was.
 #[utoipa::path(delete, path = "/api/campaigns/{code}/targets/{id}", tag = "campaigns",
-    params(("code" = String, Path, description = "the campaign's code"), ("id" = i64, Path, description = "the target's id")),
+    params(("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$"), ("id" = i64, Path, description = "the target's id", minimum = 1)),
     responses((status = 204, description = "Removed")))]
 pub async fn delete_target(
     State(state): State<AppState>,
     principal: Principal,
-    Path((code, id)): Path<(String, i64)>,
+    Path((code, id)): Path<(String, String)>,
 ) -> Result<StatusCode> {
     let user = principal.require_staff("remove targets")?;
-    store::delete_target(&state.db, &code_in_path(&code)?, id, user.id).await?;
+    store::delete_target(&state.db, &code_in_path(&code)?, id_in_path(&id)?, user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -263,7 +271,7 @@ fn task_codes(p: &mut Props, key: &str) -> Vec<String> {
 /// joining moves it from another) and take tasks out (`leave`). Each task's history records the
 /// change. Bureau staff and administrators.
 #[utoipa::path(post, path = "/api/campaigns/{code}/tasks", tag = "campaigns",
-    params(("code" = String, Path, description = "the campaign's code")),
+    params(("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$")),
     request_body(content = Object, content_type = "application/json", description = "{\"join\": [\"WS-2026-0001\"], \"leave\": []}"),
     responses((status = 200, description = "How many tasks joined and left", body = Assigned)))]
 pub async fn assign(
@@ -287,7 +295,7 @@ pub async fn assign(
 /// The campaign's history: who added or changed it, set, changed or removed which target, moved
 /// which tasks, set which scheme and froze which result, and why. Bureau staff and administrators.
 #[utoipa::path(get, path = "/api/campaigns/{code}/history", tag = "campaigns",
-    params(("code" = String, Path, description = "the campaign's code")),
+    params(("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$")),
     responses((status = 200, description = "Oldest first", body = Vec<CampaignEvent>)))]
 pub async fn history(
     State(state): State<AppState>,

@@ -1,4 +1,4 @@
-//! A campaign year's assessment (GET …/assessment?draft=true: every township's and department's
+//! A campaign year's assessment (GET …/assessment?version=draft: every township's and department's
 //! indicator figures, scores with their explanations and ranks) next to the bare SQL that computes
 //! the same indicators (the floor): the figures statement and the targets' progress statement, run
 //! directly, without the HTTP request, the snapshot, the scoring or the JSON. Runs alternate between
@@ -88,7 +88,7 @@ async fn main() {
         .expect("the server answers");
     assert!(login.status().is_success(), "login as bureau: {}", login.status());
     let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
-    let url = format!("{}/api/campaigns/{}/years/{}/assessment?draft=true", args.base_url, args.campaign, args.year);
+    let url = format!("{}/api/campaigns/{}/years/{}/assessment?version=draft", args.base_url, args.campaign, args.year);
     let (mut api, mut sql, mut size) = (Vec::new(), Vec::new(), 0);
     for run in 0..args.runs + 2 {
         let (f, rows) = floor(&db, &args).await;

@@ -340,39 +340,29 @@ pub fn rank(mut units: Vec<UnitScore>) -> Vec<UnitScore> {
     units
 }
 
-/// Which result a reader asks for: `draft=true` (computed now; staff only) or a frozen `version`
-/// (the latest without one).
+/// Which result a reader asks for: `version=draft` (computed now; staff only), a frozen version
+/// `version=n`, or without it the latest frozen one. Answers (draft, version).
 pub fn result_query(pairs: &[(String, String)]) -> Result<(bool, Option<i32>), Vec<FieldError>> {
     let mut errors = Vec::new();
     let (mut draft, mut version) = (false, None);
     for (name, value) in pairs {
-        let bad = |expected: &str| {
-            Message::new(Code::Format, format!("'{value}' is not {expected}"))
-                .with("expected", expected)
-                .with("got", value.clone())
-                .at(name.clone())
-        };
-        match name.as_str() {
-            "draft" => match value.trim() {
-                "true" => draft = true,
-                "false" => draft = false,
-                _ => errors.push(bad("boolean")),
+        match (name.as_str(), value.trim()) {
+            ("version", "draft") => draft = true,
+            ("version", v) => match v.parse::<i32>() {
+                Ok(n) if n >= 1 => version = Some(n),
+                _ => errors.push(
+                    Message::new(Code::Format, format!("'{value}' is not a version (draft, or a number from 1)"))
+                        .with("expected", "version")
+                        .with("got", value.clone())
+                        .at("version"),
+                ),
             },
-            "version" => match value.trim().parse::<i32>() {
-                Ok(v) if v >= 1 => version = Some(v),
-                _ => errors.push(bad("integer")),
-            },
-            other => errors.push(
+            (other, _) => errors.push(
                 FieldError::new(other, Code::UnknownField, format!("unknown field '{other}'"))
                     .with("name", other)
-                    .with("allowed", vec!["draft", "version"]),
+                    .with("allowed", vec!["version"]),
             ),
         }
-    }
-    if draft && version.is_some() {
-        errors.push(
-            FieldError::new("version", Code::Exclusive, "cannot be given together with draft").with("field", "draft"),
-        );
     }
     if errors.is_empty() { Ok((draft, version)) } else { Err(errors) }
 }

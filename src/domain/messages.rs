@@ -620,6 +620,7 @@ const TERMS: &[(&str, &str, &str, &str)] = &[
     ("expected", "task_code_prefix", "任务编号前缀（2 到 4 个大写字母）", "a task code prefix"),
     ("expected", "campaign_code", "活动代码（2 到 40 个小写字母、数字、_ 或 -）", "a campaign code"),
     ("expected", "year", "年份（如 2026）", "a year such as 2026"),
+    ("expected", "version", "版本（草稿或从 1 起的序号）", "a version (draft, or a number from 1)"),
     ("expected", "color", "颜色（# 加六位十六进制数，如 #336699）", "a colour #rrggbb"),
     ("expected", "bbox", "范围（西、南、东、北四个数）", "a bbox minLon,minLat,maxLon,maxLat"),
     ("expected", "tile", "瓦片地址", "a tile address"),

@@ -79,13 +79,12 @@ async fn result(
 /// The year's assessment: every township and department scored and ranked (equal scores share a
 /// rank), each point explained by indicator, rule and tasks. Without parameters, the published
 /// ranking: the latest frozen version (404 until one is frozen); `version=n` an earlier one;
-/// `draft=true` (bureau staff) the scores computed now from the tasks as they are.
+/// `version=draft` (bureau staff) the scores computed now from the tasks as they are.
 #[utoipa::path(get, path = "/api/campaigns/{code}/years/{year}/assessment", tag = "assessment",
     params(
         ("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$"),
         ("year" = i32, Path, description = "a year of the campaign", minimum = 2000, maximum = 2100),
-        ("draft" = Option<bool>, Query, description = "true: computed now (bureau staff only)"),
-        ("version" = Option<i32>, Query, description = "a frozen version; without it the latest", minimum = 1),
+        ("version" = Option<String>, Query, description = "`draft`: computed now (bureau staff only); a number: that frozen version; without it the latest"),
     ),
     responses((status = 200, description = "The ranking with its explanation", body = Assessment)))]
 pub async fn get(
@@ -144,8 +143,7 @@ pub async fn versions(
     params(
         ("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$"),
         ("year" = i32, Path, description = "a year of the campaign", minimum = 2000, maximum = 2100),
-        ("draft" = Option<bool>, Query, description = "true: computed now (bureau staff only)"),
-        ("version" = Option<i32>, Query, description = "a frozen version; without it the latest", minimum = 1),
+        ("version" = Option<String>, Query, description = "`draft`: computed now (bureau staff only); a number: that frozen version; without it the latest"),
     ),
     responses((status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
 pub async fn xlsx(

@@ -103,6 +103,8 @@ fn constrain_query(param: &mut Value) {
         "coords" => json!({"pattern": r"^\s*([Ww][Gg][Ss]84|[Gg][Cc][Jj]02|[Bb][Dd]09)?\s*$"}),
         "f" => json!({"enum": ["json", "geojson", "application/json", "application/geo+json", "html", "text/html"]}),
         "mode" => json!({"enum": ["all", "partial"]}),
+        // An assessment's version: the draft, or a frozen one by number.
+        "version" => json!({"pattern": r"^\s*(draft|[1-9][0-9]{0,8})\s*$"}),
         // Every query is read as text that can be stored, which never holds U+0000
         // (domain::text::query_pairs refuses it whatever the parameter).
         _ if param

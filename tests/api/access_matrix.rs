@@ -552,7 +552,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
         row(
             Method::GET,
             "/api/campaigns/{code}/years/{year}/assessment",
-            format!("/api/campaigns/fx/years/{}/assessment?draft=true", f.year),
+            format!("/api/campaigns/fx/years/{}/assessment?version=draft", f.year),
             Body::None,
             false,
             [401, 403, 403, 200, 200],

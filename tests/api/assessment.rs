@@ -123,7 +123,7 @@ async fn scores_follow_the_scheme_and_a_frozen_result_never_moves() {
     assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
     // Nothing is published until a result is frozen.
     problem(app.anonymous().get(&format!("{base}/assessment")).await, StatusCode::NOT_FOUND).await;
-    let draft: Value = bureau.get(&format!("{base}/assessment?draft=true")).await.json().await.unwrap();
+    let draft: Value = bureau.get(&format!("{base}/assessment?version=draft")).await.json().await.unwrap();
     assert_eq!(draft["state"], "draft");
     check(&draft, &specs);
     // The tie, the department with no task, and the explanation of a penalty by its tasks.
@@ -152,7 +152,7 @@ async fn scores_follow_the_scheme_and_a_frozen_result_never_moves() {
         sqlx::query_as("SELECT title, id::text FROM tasks").fetch_all(&app.db).await.unwrap().into_iter().collect();
     assert_eq!(bureau.transition(&ids["w-comp"], "verify", Some("现场核查")).await.status(), StatusCode::OK);
     specs.iter_mut().find(|s| s.name == "w-comp").unwrap().status = "verified";
-    check(&bureau.get(&format!("{base}/assessment?draft=true")).await.json::<Value>().await.unwrap(), &specs);
+    check(&bureau.get(&format!("{base}/assessment?version=draft")).await.json::<Value>().await.unwrap(), &specs);
     let still: Value = app.anonymous().get(&format!("{base}/assessment")).await.json().await.unwrap();
     assert_eq!(still, v1);
     let refused = sqlx::query("UPDATE assessment_results SET reason = 'x'").execute(&app.db).await;
@@ -181,11 +181,11 @@ async fn drafts_are_for_staff_and_schemes_are_checked() {
     let c = json!({"code": CAMPAIGN, "name_zh": "攻坚", "name_en": "Drive", "first_year": y, "last_year": y});
     assert_eq!(bureau.post("/api/campaigns", &c).await.status(), StatusCode::CREATED);
     let base = format!("/api/campaigns/{CAMPAIGN}/years/{y}");
-    problem(app.anonymous().get(&format!("{base}/assessment?draft=true")).await, StatusCode::UNAUTHORIZED).await;
+    problem(app.anonymous().get(&format!("{base}/assessment?version=draft")).await, StatusCode::UNAUTHORIZED).await;
     let officer = app.login(&format!("township-{WEST}")).await;
-    problem(officer.get(&format!("{base}/assessment?draft=true")).await, StatusCode::FORBIDDEN).await;
+    problem(officer.get(&format!("{base}/assessment?version=draft")).await, StatusCode::FORBIDDEN).await;
     problem(officer.post(&format!("{base}/assessment"), &json!({"reason": "x"})).await, StatusCode::FORBIDDEN).await;
-    problem(app.anonymous().get(&format!("{base}/assessment?draft=maybe")).await, StatusCode::BAD_REQUEST).await;
+    problem(app.anonymous().get(&format!("{base}/assessment?version=maybe")).await, StatusCode::BAD_REQUEST).await;
     problem(
         app.anonymous().get(&format!("/api/campaigns/{CAMPAIGN}/years/{}/scheme", y + 1)).await,
         StatusCode::NOT_FOUND,
@@ -212,9 +212,9 @@ async fn drafts_are_for_staff_and_schemes_are_checked() {
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM assessment_schemes").fetch_one(&app.db).await.unwrap();
     assert_eq!(stored, 0);
     // A year with no task at all: every unit listed, none ranked; the workbook has a sheet per indicator.
-    let draft: Value = bureau.get(&format!("{base}/assessment?draft=true")).await.json().await.unwrap();
+    let draft: Value = bureau.get(&format!("{base}/assessment?version=draft")).await.json().await.unwrap();
     assert!(draft["departments"].as_array().unwrap().iter().all(|u| u["rank"].is_null() && u["tasks"] == 0));
-    let res = bureau.get(&format!("{base}/assessment.xlsx?draft=true")).await;
+    let res = bureau.get(&format!("{base}/assessment.xlsx?version=draft")).await;
     assert_eq!(res.status(), StatusCode::OK);
     let book = Xlsx::new(Cursor::new(res.bytes().await.unwrap().to_vec())).unwrap();
     let names = book.sheet_names();

@@ -139,7 +139,7 @@ async function schemePart(root, ctx, year) {
 
 async function assessmentPart(root, ctx, year) {
   const path = assessmentPath(ctx.campaign.code, year);
-  const [draft, versions] = await Promise.all([get(`${path}?draft=true`), get(`${path}/versions`)]);
+  const [draft, versions] = await Promise.all([get(`${path}?version=draft`), get(`${path}/versions`)]);
   const p = 'freeze';
   const freeze = form(p, [field(p, 'reason', 'campaigns.freezeReason', input({ maxlength: 2000 }))], t('campaigns.freeze'), async (f) => {
     await api(path, { method: 'POST', json: values(f) });
@@ -150,7 +150,7 @@ async function assessmentPart(root, ctx, year) {
     h('p', { class: 'note' }, t('campaigns.draftNote', { day: draft.as_of })),
     rankingTable(draft.townships, 'draft-townships', t('ranking.townships')),
     rankingTable(draft.departments, 'draft-departments', t('ranking.departments')),
-    h('p', { class: 'downloads' }, h('a', { href: `${path}.xlsx?draft=true`, download: true }, t('campaigns.draftXlsx'))),
+    h('p', { class: 'downloads' }, h('a', { href: `${path}.xlsx?version=draft`, download: true }, t('campaigns.draftXlsx'))),
     freeze,
     h('ul', { id: 'freeze-versions' }, versions.map((v) => h('li', {},
       t('campaigns.version', { version: v.version, at: fmtDateTime(v.frozen_at), by: v.frozen_by || '', reason: v.reason })))));

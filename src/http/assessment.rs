@@ -4,12 +4,13 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::campaigns::code_in_path;
 use super::extract::{JsonBody, QueryPairs, Reads};
+use super::idempotency::{Idempotency, fingerprint_json};
 use crate::auth::Principal;
 use crate::domain::assessment::{self, Scheme};
 use crate::domain::fields::{self, Props};
@@ -100,18 +101,24 @@ pub async fn get(
 
 /// Freeze the year's result as it stands now (bureau staff and administrators), with `reason`
 /// (e.g. 年度考核定稿, or for a recomputation why it is done again): a new version that never
-/// changes afterwards, whatever happens to the tasks; the public sees the latest one.
+/// changes afterwards, whatever happens to the tasks; the public sees the latest one. Answers the
+/// version (the result itself at `Location`); takes an `Idempotency-Key`, so a retry freezes once.
 #[utoipa::path(post, path = "/api/campaigns/{code}/years/{year}/assessment", tag = "assessment",
-    params(("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$"), ("year" = i32, Path, description = "a year of the campaign", minimum = 2000, maximum = 2100)),
+    params(
+        ("code" = String, Path, description = "the campaign's code", pattern = r"^[a-z0-9][a-z0-9_-]{1,39}$"),
+        ("year" = i32, Path, description = "a year of the campaign", minimum = 2000, maximum = 2100),
+        ("Idempotency-Key" = Option<String>, Header, description = "makes a retry return the first answer"),
+    ),
     request_body(content = Object, content_type = "application/json", description = "{\"reason\": \"2026 年度考核定稿\"}"),
     responses(
-        (status = 201, description = "Frozen", body = Assessment),
+        (status = 201, description = "Frozen", body = FrozenVersion),
         (status = 409, description = "Frozen by someone else at the same moment", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn freeze(
     State(state): State<AppState>,
     principal: Principal,
     Path((code, year)): Path<(String, String)>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> Result<Response> {
     let user = principal.require_staff("freeze assessment results")?;
@@ -120,8 +127,16 @@ pub async fn freeze(
     p.refuse_unknown(&["reason"], &[]);
     let reason = p.required("reason", fields::text(2000, false));
     let Some(reason) = reason.filter(|_| p.errors.is_empty()) else { return Err(ApiError::invalid(p.errors)) };
-    let frozen = store::freeze(&state.db, &code, year, &reason, user.id).await?;
-    Ok((StatusCode::CREATED, Json(frozen)).into_response())
+    let endpoint = format!("POST /api/campaigns/{code}/years/{year}/assessment");
+    let once = Idempotency::read(&headers, user.id, endpoint, fingerprint_json(&[], &body))?;
+    if let Some(first) = once.replay(&state.db).await? {
+        return Ok(first);
+    }
+    let mut tx = state.db.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ").await?;
+    let frozen = store::freeze(&mut tx, &code, year, &reason, user.id).await?;
+    let location = format!("/api/campaigns/{code}/years/{year}/assessment?version={}", frozen.version);
+    let res = (StatusCode::CREATED, [(header::LOCATION, location)], Json(frozen)).into_response();
+    once.commit(&state.db, tx, res).await
 }
 
 /// The year's frozen versions, newest first: when, by whom and why each was frozen.

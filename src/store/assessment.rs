@@ -316,12 +316,18 @@ async fn compute(conn: &mut PgConnection, campaign: &str, year: i32) -> StoreRes
     })
 }
 
-/// Freezes the year's result as it stands: a new version (1, 2, …) that never changes afterwards.
-pub async fn freeze(db: &Db, campaign: &str, year: i32, reason: &str, actor: Uuid) -> StoreResult<Assessment> {
-    let mut tx = db.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ").await?;
+/// Freezes the year's result as it stands, in the caller's transaction (REPEATABLE READ, so the
+/// figures and the version agree): a new version (1, 2, …) that never changes afterwards.
+pub async fn freeze(
+    tx: &mut PgConnection,
+    campaign: &str,
+    year: i32,
+    reason: &str,
+    actor: Uuid,
+) -> StoreResult<FrozenVersion> {
     // Two freezes at once would both pick the same next version: the versions' unique key refuses
     // the second, answered 409, rather than a lock taken after the snapshot was fixed.
-    let mut a = compute(&mut tx, campaign, year).await?;
+    let mut a = compute(&mut *tx, campaign, year).await?;
     let version = sqlx::query_scalar!(
         r#"SELECT coalesce(max(version), 0) + 1 AS "v!" FROM assessment_results WHERE campaign_code = $1 AND year = $2"#,
         campaign,
@@ -330,11 +336,9 @@ pub async fn freeze(db: &Db, campaign: &str, year: i32, reason: &str, actor: Uui
     .fetch_one(&mut *tx)
     .await?;
     let who = sqlx::query_scalar!("SELECT username FROM users WHERE id = $1", actor).fetch_optional(&mut *tx).await?;
-    a.state = "frozen".into();
-    a.version = Some(version);
-    a.frozen_at = Some(Utc::now());
-    a.frozen_by = who;
-    a.reason = Some(reason.to_owned());
+    let frozen_at = Utc::now();
+    (a.state, a.version, a.frozen_at, a.frozen_by, a.reason) =
+        ("frozen".into(), Some(version), Some(frozen_at), who.clone(), Some(reason.to_owned()));
     let scheme = serde_json::to_value(&a.scheme).unwrap_or(Value::Null);
     let result = serde_json::to_value(&a).unwrap_or(Value::Null);
     sqlx::query!(
@@ -343,7 +347,7 @@ pub async fn freeze(db: &Db, campaign: &str, year: i32, reason: &str, actor: Uui
         campaign,
         year,
         version,
-        a.frozen_at,
+        frozen_at,
         actor,
         reason,
         scheme,
@@ -358,10 +362,9 @@ pub async fn freeze(db: &Db, campaign: &str, year: i32, reason: &str, actor: Uui
         _ => e.into(),
     })?;
     let changes = json!({"version": version});
-    campaigns::record(&mut tx, campaign, Some(actor), "result_frozen", Some(&year.to_string()), Some(reason), &changes)
+    campaigns::record(tx, campaign, Some(actor), "result_frozen", Some(&year.to_string()), Some(reason), &changes)
         .await?;
-    tx.commit().await?;
-    Ok(a)
+    Ok(FrozenVersion { version, frozen_at, frozen_by: who, reason: reason.to_owned() })
 }
 
 /// A frozen version (the latest without `version`), exactly as it was stored.

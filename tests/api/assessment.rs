@@ -220,6 +220,23 @@ async fn drafts_are_for_staff_and_schemes_are_checked() {
     let names = book.sheet_names();
     assert_eq!(names.len(), 8, "{names:?}");
     assert_eq!(names[0], "排名");
+    // Freezing is retry-safe: the same Idempotency-Key freezes once and answers the first version.
+    let key = new_key();
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        let res = bureau
+            .request(reqwest::Method::POST, &format!("{base}/assessment"))
+            .header("idempotency-key", &key)
+            .json(&json!({"reason": "定稿"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        answers.push(res.json::<Value>().await.unwrap());
+    }
+    assert_eq!((answers[0]["version"].as_i64(), &answers[0]), (Some(1), &answers[1]));
+    let versions: Value = app.anonymous().get(&format!("{base}/assessment/versions")).await.json().await.unwrap();
+    assert_eq!(versions.as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]

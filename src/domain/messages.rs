@@ -255,6 +255,14 @@ codes! {
     TwoFactorRequired => "two_factor_required",
     /// An administrator must use two-step verification before requiring it of administrators.
     EnrolFirst => "enrol_first",
+    /// A campaign already has a target for this `year`, `township` and `family`.
+    TargetExists => "target_exists",
+    /// The campaign's years cannot shrink past `year`, which has targets or a scheme.
+    YearInUse => "year_in_use",
+    /// A scheme names the indicator `name` more than once.
+    IndicatorRepeated => "indicator_repeated",
+    /// A scheme's weights add up to `got`, not 100.
+    WeightsSum => "weights_sum",
 }
 
 /// (code, variant, Chinese, English). A row with a variant is used when that parameter is given;
@@ -473,7 +481,7 @@ const TABLE: &[(Code, Option<&str>, &str, &str)] = &[
         "代码 {got} 重复：第 {index} 个要素（{name}）也用了它",
         "the code {got} is also feature {index}'s ({name})",
     ),
-    (Code::BadFilter, None, "筛选条件（CQL2）在 {at} 处有误：{why}", "the filter cannot be used at {at}: {why}"),
+    (Code::BadFilter, None, "筛选条件在 {at} 处有误：{why}", "the filter cannot be used at {at}: {why}"),
     (
         Code::DepartmentTwice,
         None,
@@ -620,6 +628,20 @@ const TABLE: &[(Code, Option<&str>, &str, &str)] = &[
         "请先为自己的账号开启两步验证，再要求管理员使用",
         "turn on two-step verification for your own account first, then require it of administrators",
     ),
+    (
+        Code::TargetExists,
+        None,
+        "{year} 年{township}的“{family}”已有目标，请修改那一条",
+        "the campaign already has a target for {year}, {township}, {family}: change that one",
+    ),
+    (
+        Code::YearInUse,
+        None,
+        "{year} 年已有目标或考核方案，活动年份不能不含该年",
+        "{year} has targets or a scoring scheme: the campaign's years must include it",
+    ),
+    (Code::IndicatorRepeated, None, "指标“{name}”出现了多次", "the indicator '{name}' is given more than once"),
+    (Code::WeightsSum, None, "各项权重合计应为 100，现为 {got}", "the weights must add up to 100, got {got}"),
 ];
 
 /// Words that parameters hold as values of a closed list: (parameter, value, Chinese, English).
@@ -644,6 +666,9 @@ const TERMS: &[(&str, &str, &str, &str)] = &[
     ("expected", "township_code", "乡镇代码（9 或 12 位数字）", "a township code (9 or 12 digits)"),
     ("expected", "category_code", "类别代码", "a category code"),
     ("expected", "task_code_prefix", "任务编号前缀（2 到 4 个大写字母）", "a task code prefix"),
+    ("expected", "campaign_code", "活动代码（2 到 40 个小写字母、数字、_ 或 -）", "a campaign code"),
+    ("expected", "year", "年份（如 2026）", "a year such as 2026"),
+    ("expected", "version", "版本（草稿或从 1 起的序号）", "a version (draft, or a number from 1)"),
     ("expected", "color", "颜色（# 加六位十六进制数，如 #336699）", "a colour #rrggbb"),
     ("expected", "bbox", "范围（西、南、东、北四个数）", "a bbox minLon,minLat,maxLon,maxLat"),
     ("expected", "tile", "瓦片地址", "a tile address"),

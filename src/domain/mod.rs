@@ -2,9 +2,11 @@
 
 pub mod access;
 pub mod account;
+pub mod assessment;
 pub mod audit;
 pub mod boundary;
 pub mod bounds;
+pub mod campaign;
 pub mod category;
 pub mod chinacoords;
 pub mod codes;

@@ -106,6 +106,8 @@ fn constrain_query(param: &mut Value) {
         "mode" => json!({"enum": ["all", "partial"]}),
         "size" => json!({"enum": ["thumb", "phone"]}),
         "state" => json!({"enum": ["pending", "sent", "failed"]}),
+        // An assessment's version: the draft, or a frozen one by number.
+        "version" => json!({"pattern": r"^\s*(draft|[1-9][0-9]{0,8})\s*$"}),
         // Every query is read as text that can be stored, which never holds U+0000
         // (domain::text::query_pairs refuses it whatever the parameter).
         _ if param

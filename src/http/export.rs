@@ -25,7 +25,8 @@ use crate::export::xlsx::{self, WorkbookError};
 use crate::store::export as store;
 use crate::store::rollups;
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub(super) const CSV: &str = "text/csv; charset=utf-8";
+pub(super) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 /// Rows encoded into one chunk of the response body.
 const BATCH: usize = 256;
 

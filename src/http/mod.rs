@@ -1,7 +1,9 @@
 //! The HTTP API: one module per resource, thin handlers over `domain` and `store`.
 
+pub mod assessment;
 pub mod audit;
 pub mod cache;
+pub mod campaigns;
 pub mod categories;
 pub mod departments;
 pub mod described;
@@ -143,6 +145,8 @@ impl AppState {
         (name = "reference", description = "Townships and task families"),
         (name = "workflow", description = "Reports, transitions, history and photos"),
         (name = "export", description = "The ledger as CSV, Excel and GeoJSON"),
+        (name = "campaigns", description = "Campaigns, their yearly targets per township and family, and progress against them"),
+        (name = "assessment", description = "Scoring schemes per campaign year, scores and rankings of townships and departments, frozen results"),
         (name = "rollups", description = "Figures by township and month: the league table, the choropleth, the chart"),
         (name = "accounts", description = "Logging in, the caller, API tokens"),
         (name = "admin", description = "Accounts, townships and task families (administrators)"),
@@ -203,6 +207,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(export::tasks_csv))
         .routes(routes!(export::tasks_geojson))
         .routes(routes!(export::ledger_xlsx))
+        .merge(campaign_routes())
         .merge(uploads())
         .split_for_parts();
     (router, described::complete(describe_codes(doc)))
@@ -220,6 +225,22 @@ fn reminder_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reminders::channels))
         .routes(routes!(reminders::set_channels))
         .routes(routes!(reminders::deliveries))
+}
+
+/// Campaigns and their targets.
+fn campaign_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(campaigns::list, campaigns::create))
+        .routes(routes!(campaigns::get, campaigns::update))
+        .routes(routes!(campaigns::targets, campaigns::create_target))
+        .routes(routes!(campaigns::targets_csv))
+        .routes(routes!(campaigns::replace_target, campaigns::delete_target))
+        .routes(routes!(campaigns::assign))
+        .routes(routes!(campaigns::history))
+        .routes(routes!(assessment::scheme, assessment::set_scheme))
+        .routes(routes!(assessment::get, assessment::freeze))
+        .routes(routes!(assessment::versions))
+        .routes(routes!(assessment::xlsx))
 }
 
 /// The routes that take files, each with its own body limit.

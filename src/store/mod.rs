@@ -2,7 +2,9 @@
 //! length and area) is done by PostGIS; this layer only moves validated values in and out.
 
 pub mod accounts;
+pub mod assessment;
 pub mod audit;
+pub mod campaigns;
 pub mod categories;
 mod database_url;
 pub mod demo;

@@ -16,6 +16,9 @@ struct Fixture {
     public_task: String,
     internal_task: String,
     photo_url: String,
+    /// A target of the campaign `fx` that the bureau may remove.
+    target: i64,
+    year: i32,
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -31,7 +34,35 @@ async fn fixture(app: &TestApp) -> Fixture {
     let etag = own.etag(&public_task).await;
     let res = own.report(&public_task, &etag, &new_key(), &[("progress", "40")], &[("a.jpg", jpeg(9, 300))]).await;
     let report: Value = res.json().await.unwrap();
-    Fixture { public_task, internal_task, photo_url: report["photos"][0]["url"].as_str().unwrap().to_owned() }
+    let (target, year) = campaign_fixture(app).await;
+    Fixture {
+        public_task,
+        internal_task,
+        photo_url: report["photos"][0]["url"].as_str().unwrap().to_owned(),
+        target,
+        year,
+    }
+}
+
+/// The campaign `fx` of this year and the next, with a target next year and a frozen result this year.
+async fn campaign_fixture(app: &TestApp) -> (i64, i32) {
+    let bureau = app.login("bureau").await;
+    let year = crate::campaigns::this_year();
+    let c = json!({"code": "fx", "name_zh": "攻坚", "name_en": "Drive", "first_year": year, "last_year": year + 1});
+    assert_eq!(bureau.post("/api/campaigns", &c).await.status(), StatusCode::CREATED);
+    let t = json!({"year": year + 1, "township": WEST, "category": "watershed", "task_count": 2});
+    let target: Value = bureau.post("/api/campaigns/fx/targets", &t).await.json().await.unwrap();
+    let res = bureau.post(&format!("/api/campaigns/fx/years/{year}/assessment"), &json!({"reason": "定稿"})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    (target["id"].as_i64().unwrap(), year)
+}
+
+/// A target of this year no other cell sets: township and family chosen by `n`.
+fn new_target(n: usize) -> Value {
+    let townships = [WEST, MIDDLE, EAST];
+    let families = ["watershed", "chemical", "energy", "village"];
+    json!({"year": crate::campaigns::this_year(), "township": townships[n % 3], "category": families[(n / 3) % 4],
+           "task_count": 1})
 }
 
 /// What a cell sends.
@@ -543,6 +574,142 @@ fn rows(f: &Fixture) -> Vec<Row> {
             [200; 6],
         ),
         row(Method::GET, "/api/rollups/monthly", "/api/rollups/monthly".into(), Body::None, false, [200; 6]),
+        row(Method::GET, "/api/export/tasks.csv", "/api/export/tasks.csv".into(), Body::None, false, [200; 6]),
+        row(Method::GET, EXPORT_FEATURES, EXPORT_FEATURES.into(), Body::None, false, [200; 6]),
+        row(Method::GET, "/api/export/ledger.xlsx", "/api/export/ledger.xlsx".into(), Body::None, false, [200; 6]),
+        row(Method::GET, "/api/campaigns", "/api/campaigns".into(), Body::None, false, [200; 6]),
+        row(
+            Method::POST,
+            "/api/campaigns",
+            "/api/campaigns".into(),
+            Body::JsonFn(
+                |n| json!({"code": format!("c{n}"), "name_zh": "攻坚", "name_en": "Drive", "first_year": 2026, "last_year": 2026}),
+            ),
+            false,
+            [401, 403, 403, 403, 201, 201],
+        ),
+        row(Method::GET, "/api/campaigns/{code}", "/api/campaigns/fx".into(), Body::None, false, [200; 6]),
+        row(
+            Method::PATCH,
+            "/api/campaigns/{code}",
+            "/api/campaigns/fx".into(),
+            Body::Json(json!({"name_en": "Three-year drive"})),
+            false,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        row(
+            Method::GET,
+            "/api/campaigns/{code}/targets",
+            "/api/campaigns/fx/targets".into(),
+            Body::None,
+            false,
+            [200; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/campaigns/{code}/targets.csv",
+            "/api/campaigns/fx/targets.csv".into(),
+            Body::None,
+            false,
+            [200; 6],
+        ),
+        row(
+            Method::POST,
+            "/api/campaigns/{code}/targets",
+            "/api/campaigns/fx/targets".into(),
+            Body::JsonFn(new_target),
+            false,
+            [401, 403, 403, 403, 201, 201],
+        ),
+        row(
+            Method::PUT,
+            "/api/campaigns/{code}/targets/{id}",
+            format!("/api/campaigns/fx/targets/{}", f.target),
+            Body::Json(json!({"year": f.year + 1, "township": WEST, "category": "watershed", "task_count": 3})),
+            false,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        // The bureau removes the target; the administrator then finds none.
+        row(
+            Method::DELETE,
+            "/api/campaigns/{code}/targets/{id}",
+            format!("/api/campaigns/fx/targets/{}", f.target),
+            Body::None,
+            false,
+            [401, 403, 403, 403, 204, 404],
+        ),
+        row(
+            Method::POST,
+            "/api/campaigns/{code}/tasks",
+            "/api/campaigns/fx/tasks".into(),
+            Body::Json(json!({"join": [], "leave": []})),
+            false,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        row(
+            Method::GET,
+            "/api/campaigns/{code}/history",
+            "/api/campaigns/fx/history".into(),
+            Body::None,
+            false,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        row(
+            Method::GET,
+            "/api/campaigns/{code}/years/{year}/scheme",
+            format!("/api/campaigns/fx/years/{}/scheme", f.year),
+            Body::None,
+            false,
+            [200; 6],
+        ),
+        row(
+            Method::PUT,
+            "/api/campaigns/{code}/years/{year}/scheme",
+            format!("/api/campaigns/fx/years/{}/scheme", f.year),
+            Body::Json(json!({"indicators": [{"indicator": "verified_rate", "weight": 100}]})),
+            false,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        row(
+            Method::GET,
+            "/api/campaigns/{code}/years/{year}/assessment",
+            format!("/api/campaigns/fx/years/{}/assessment", f.year),
+            Body::None,
+            false,
+            [200; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/campaigns/{code}/years/{year}/assessment",
+            format!("/api/campaigns/fx/years/{}/assessment?version=draft", f.year),
+            Body::None,
+            false,
+            [401, 403, 403, 403, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/campaigns/{code}/years/{year}/assessment",
+            format!("/api/campaigns/fx/years/{}/assessment", f.year),
+            Body::Json(json!({"reason": "重新计算"})),
+            false,
+            [401, 403, 403, 403, 201, 201],
+        ),
+        row(
+            Method::GET,
+            "/api/campaigns/{code}/years/{year}/assessment/versions",
+            format!("/api/campaigns/fx/years/{}/assessment/versions", f.year),
+            Body::None,
+            false,
+            [200; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/campaigns/{code}/years/{year}/assessment.xlsx",
+            format!("/api/campaigns/fx/years/{}/assessment.xlsx", f.year),
+            Body::None,
+            false,
+            [200; 6],
+        ),
         row(Method::GET, "/api/export/tasks.csv", "/api/export/tasks.csv".into(), Body::None, false, [200; 6]),
         row(Method::GET, EXPORT_FEATURES, EXPORT_FEATURES.into(), Body::None, false, [200; 6]),
         row(Method::GET, "/api/export/ledger.xlsx", "/api/export/ledger.xlsx".into(), Body::None, false, [200; 6]),

@@ -6,10 +6,12 @@ mod helpers;
 
 mod access_matrix;
 mod accounts;
+mod assessment;
 mod audit;
 mod backup;
 mod bad_input;
 mod boundaries;
+mod campaigns;
 mod cluster;
 mod county_bounds;
 mod crash;

@@ -49,8 +49,10 @@ export function account(app) {
     }
     clear(corner,
       isStaff(user)
-        ? h('button', { type: 'button', class: 'secondary', id: 'ledger-import-open', onclick: () => openLedgerImport(app) },
-          t('ledgerImport.open'))
+        ? [h('button', { type: 'button', class: 'secondary', id: 'ledger-import-open', onclick: () => openLedgerImport(app) },
+          t('ledgerImport.open')),
+        h('button', { type: 'button', class: 'secondary', id: 'campaigns-open', onclick: () => openCampaigns(app) },
+          t('campaigns.open'))]
         : null,
       user.role === 'admin'
         ? [h('button', { type: 'button', class: 'secondary', id: 'admin-open', onclick: () => openAdmin(app) }, t('admin.open')),
@@ -156,6 +158,7 @@ function startMyTasks(app, justLoggedIn) {
   if (bounds && (justLoggedIn || !app.state.view)) app.map.fitBounds(bounds, { padding: [8, 8] });
   app.mine = myTasks($('#tab-mine'), {
     user: app.user,
+    families: app.categories,
     onOpen: (id) => app.panel.open(id, true),
     onReport: (id) => app.panel.reportOn(id),
   });
@@ -194,6 +197,15 @@ async function openAdmin(app) {
   app.panel.showContent(t('admin.title'), box);
   await admin.adminPage(box, { townships: app.townships, onFamiliesChanged: (families) => useFamilies(app, families) });
   box.querySelector('[role=tab][aria-selected=true]')?.focus();
+}
+
+/** The bureau's campaigns, targets and assessment, loaded on first use, in the panel. */
+async function openCampaigns(app) {
+  const page = await import('./campaigns.js');
+  const box = h('div', { class: 'campaigns' });
+  app.panel.showContent(t('campaigns.title'), box);
+  await page.campaignsPage(box, { townships: app.townships, families: app.categories });
+  app.figures.refresh();
 }
 
 /** The families as they are now, for the legend, the filters, the task forms and the map's colours. */

@@ -5,6 +5,8 @@ import { leagueTable } from './league.js';
 import { departmentLeague } from './departments.js';
 import { monthlyChart } from './monthly.js';
 import { townshipFigures, monthlyCompletions } from './rollups.js';
+import { currentCampaign, targetProgress } from './campaign-data.js';
+import { publishedRanking } from './ranking.js';
 import { $ } from './ui.js';
 
 /**
@@ -23,9 +25,28 @@ export function figures(app) {
   const chart = monthlyChart($('#chart-box'));
   let chartData = null;
 
+  const ranking = publishedRanking($('#ranking'));
+
+  /** Each township's completion against this year's targets, when a campaign runs; null else. */
+  async function againstTargets() {
+    try {
+      const current = await currentCampaign();
+      if (!current) return null;
+      const progress = await targetProgress(current.campaign.code, current.year);
+      return { current, rates: new Map(progress.townships.map((r) => [r.township, r.rate])) };
+    } catch {
+      return null;
+    }
+  }
+
   async function refreshTownships() {
     try {
-      const figures = await townshipFigures(app.state.filters);
+      const [figures, targets] = await Promise.all([townshipFigures(app.state.filters), againstTargets()]);
+      if (targets) {
+        for (const r of figures.rows) r.against_target = targets.rates.get(r.township_code) ?? null;
+        figures.campaign = targets.current;
+      }
+      ranking.update(targets?.current ?? null);
       app.towns.update(figures.rows);
       league.update(figures);
     } catch {

@@ -72,7 +72,8 @@ export function townshipLayer(map, collection) {
   }).addTo(map);
   const tooltip = (code, name) => {
     const r = rates.get(code);
-    return `${escapeText(name)}<br>${escapeText(t('league.completion'))}: ${r ? fmtPct(r.completion_rate) : '—'}`;
+    const target = r && 'against_target' in r ? `<br>${escapeText(t('league.target'))}: ${fmtPct(r.against_target)}` : '';
+    return `${escapeText(name)}<br>${escapeText(t('league.completion'))}: ${r ? fmtPct(r.completion_rate) : '—'}${target}`;
   };
   const legend = L.control({ position: 'bottomleft' });
   legend.onAdd = () => {

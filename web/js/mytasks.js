@@ -1,8 +1,10 @@
-// "My tasks" for a township officer: the township's open work, what is overdue or was sent back
-// first, then by the soonest deadline; and the reports still waiting in the outbox.
+// "My tasks" for a township officer: the township's targets of the year and how far it is, its
+// open work, what is overdue or was sent back first, then by the soonest deadline; and the
+// reports still waiting in the outbox.
 
 import { api, query, ApiError } from './api.js';
-import { t, statusName, fmtDate, fmtDateTime, onLangChange } from './i18n.js';
+import { t, statusName, fmtDate, fmtDateTime, fmtPct, catName, onLangChange } from './i18n.js';
+import { currentCampaign, targetProgress } from './campaign-data.js';
 import { h, clear, progressBar } from './ui.js';
 import * as outbox from './offline.js';
 import { offlineCopy, age, keepRecords } from './pwa.js';
@@ -75,20 +77,51 @@ function taskItem(f, { onOpen, onReport }) {
       ? h('button', { type: 'button', class: 'mine-report', onclick: () => onReport(f.id) }, t('report.open')) : null);
 }
 
+/** The township's targets of the year: each family's achieved against set, and the whole. */
+function targetsSection(mine, families) {
+  if (!mine || !mine.targets.length) return null;
+  const { current, targets, rate } = mine;
+  const family = (code) => (families.get(code) ? catName(families.get(code)) : code);
+  return h('section', { class: 'mine-targets', id: 'mine-targets' },
+    h('h3', {}, t('mine.targets', { name: catName(current.campaign), year: current.year })),
+    h('p', { class: 'meta', id: 'mine-target-rate' }, t('mine.targetRate', { rate: fmtPct(rate) })),
+    h('ul', {}, targets.map((g) => h('li', { dataset: { category: g.category } },
+      h('strong', {}, family(g.category)), ' ',
+      g.task_count ? t('mine.targetTasks', { done: g.tasks_achieved, of: g.task_count }) : '',
+      g.quantity ? ` ${t('mine.targetQuantity', { done: g.quantity_achieved, of: g.quantity, unit: g.unit })}` : '',
+      ` · ${fmtPct(g.rate)}`,
+      h('span', { class: 'note' }, ` (${t(g.counted_when === 'completed' ? 'mine.countedCompleted' : 'mine.countedVerified')})`)))));
+}
+
+/** The township's targets of the running campaign year, or null (none, or offline). */
+async function loadTargets(township) {
+  try {
+    const current = await currentCampaign();
+    if (!current) return null;
+    const p = await targetProgress(current.campaign.code, current.year, township);
+    return { current, targets: p.targets, rate: p.townships[0]?.rate ?? null };
+  } catch {
+    return null;
+  }
+}
+
 /**
  * A township officer's "My tasks" in `root`.
  * @param {HTMLElement} root
- * @param {object} options the `user`, and `onOpen(id)` and `onReport(id)` for a task's buttons
+ * @param {object} options the `user`, `families` (task families by code), and `onOpen(id)` and
+ *   `onReport(id)` for a task's buttons
  * @returns {{reload: () => Promise<void>, notify: (message: string) => void, find: (id: string) => object | null}}
  */
-export function myTasks(root, { user, onOpen, onReport }) {
+export function myTasks(root, { user, families, onOpen, onReport }) {
   let tasks = null;
+  let targets = null;
   let saved = null; // when the list shown was stored on the phone, if it comes from there
   let kept = [];
   let error = '';
   let notice = '';
 
   async function reload() {
+    targets = await loadTargets(user.township);
     try {
       // A department officer's tasks are those its department leads, across townships.
       const mine = user.role === 'department' ? { department: user.department } : { township: user.township };
@@ -114,6 +147,7 @@ export function myTasks(root, { user, onOpen, onReport }) {
       outboxSection(kept, user.username),
       saved ? h('p', { class: 'stale', id: 'mine-age' }, t('offline.mine', { age: age(saved) })) : null,
       error ? h('p', { class: 'error' }, error) : null,
+      targetsSection(targets, families),
       !tasks ? h('p', { class: 'note' }, t('common.loading'))
         : tasks.length ? h('ol', { class: 'mine', id: 'mine-list' }, tasks.map((f) => taskItem(f, { onOpen, onReport })))
           : h('p', { class: 'note' }, t('mine.empty')));

@@ -5,7 +5,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, open, openByCode, shot, tasks, apiAs, PHONE, PNG } from './helpers.mjs';
+import { launch, open, openByCode, shot, tasks, apiAs, PHONE, sitePhoto } from './helpers.mjs';
 
 let browser;
 let anon;
@@ -124,7 +124,7 @@ test('a township officer logging in on a phone sees My tasks first, the map on t
   await page.locator('#mine-list .mine-report').first().click();
   await page.locator('#report-form').waitFor();
   await page.fill('#r-note', '巡查正常');
-  await page.setInputFiles('#r-photo', { name: 'site.png', mimeType: 'image/png', buffer: PNG });
+  await page.setInputFiles('#r-photo', { name: 'site.png', mimeType: 'image/png', buffer: sitePhoto() });
   await page.click('#r-submit');
   const msg = page.locator('#task-message', { hasText: /^已上报 [A-Z]{2}-\d{4}-\d{4} / });
   await msg.waitFor();

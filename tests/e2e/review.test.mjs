@@ -6,7 +6,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, open, shot, apiAs, tasks, gotoReady, PHONE, PNG } from './helpers.mjs';
+import { launch, open, shot, apiAs, tasks, gotoReady, PHONE, sitePhoto } from './helpers.mjs';
 
 const TOWNSHIP = '330599101';
 
@@ -86,7 +86,7 @@ test('a township\'s completion with a photo raises the badge; the bureau verifie
   await s.page.locator(`#mine-list li[data-code="${code}"] .mine-report`).click();
   await s.page.check('input[name=action][value=complete]');
   await s.page.fill('#r-note', '排污口封堵完成，附现场照片');
-  await s.page.setInputFiles('#r-photo', { name: 'site.png', mimeType: 'image/png', buffer: PNG });
+  await s.page.setInputFiles('#r-photo', { name: 'site.png', mimeType: 'image/png', buffer: sitePhoto() });
   await s.page.locator('#r-previews img').waitFor();
   await s.page.click('#r-submit');
   await s.page.locator('#task-message', { hasText: `已上报 ${code} 完成` }).waitFor();

@@ -3,7 +3,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, open, shot, apiAs, tasks, openByCode, leagueRows, pct, PHONE, PNG } from './helpers.mjs';
+import { launch, open, shot, apiAs, tasks, openByCode, leagueRows, pct, PHONE, sitePhoto } from './helpers.mjs';
 
 let browser;
 let bureau;
@@ -90,7 +90,7 @@ test('a township officer reports completion with a photo; the bureau verifies it
   await page.check('input[name=action][value=complete]');
   assert.equal(await page.inputValue('#r-progress'), '100');
   await page.fill('#r-note', '河道清淤完成，已拍照留存');
-  await page.setInputFiles('#r-photo', { name: 'site.png', mimeType: 'image/png', buffer: PNG });
+  await page.setInputFiles('#r-photo', { name: 'site.png', mimeType: 'image/png', buffer: sitePhoto() });
   await page.locator('#r-previews img').waitFor();
   await shot(page, 'phone-report-form');
   await page.click('#r-submit');
@@ -160,7 +160,7 @@ test('a report written offline waits in the browser and is stored once when the 
   await page.check('input[name=action][value=start]');
   await page.fill('#r-progress', String(Math.max(10, task.properties.progress)));
   await page.fill('#r-note', '施工队已进场（离线填写）');
-  await page.setInputFiles('#r-photo', { name: 'start.png', mimeType: 'image/png', buffer: PNG });
+  await page.setInputFiles('#r-photo', { name: 'start.png', mimeType: 'image/png', buffer: sitePhoto() });
   await page.click('#r-submit');
   await page.locator('#report-queued').waitFor();
   await page.locator(`#outbox li`, { hasText: task.properties.code }).waitFor();

@@ -103,7 +103,8 @@ impl CqlError {
 /// (the system of its geometries' positions) give it, with its geometries in WGS 84.
 pub fn read(text: &str, lang: Option<&str>, crs: Option<&str>) -> Result<Expr, super::Message> {
     let mut x = match lang.map(str::trim) {
-        None | Some("cql2-text") => parse_text(text).map_err(|e| e.message())?,
+        // `cql-text` is the draft's name, which GDAL's OGC API driver still sends.
+        None | Some("cql2-text" | "cql-text") => parse_text(text).map_err(|e| e.message())?,
         Some("cql2-json") => {
             let v: Value = serde_json::from_str(text).map_err(|e| {
                 CqlError { at: format!("character {}", e.column()), detail: format!("not JSON: {e}") }.message()

@@ -105,6 +105,9 @@ fn constrain_query(param: &mut Value) {
         "f" => json!({"enum": ["json", "geojson", "application/json", "application/geo+json", "html", "text/html"]}),
         "mode" => json!({"enum": ["all", "partial"]}),
         "size" => json!({"enum": ["thumb", "phone"]}),
+        // GDAL's OGC API driver sends a filter down only to a server whose description lists the
+        // draft's name, cql-text, among these.
+        "filter-lang" => json!({"enum": ["cql2-text", "cql2-json", "cql-text"]}),
         "state" => json!({"enum": ["pending", "sent", "failed"]}),
         // An assessment's version: the draft, or a frozen one by number.
         "version" => json!({"pattern": r"^\s*(draft|[1-9][0-9]{0,8})\s*$"}),

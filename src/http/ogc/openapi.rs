@@ -65,6 +65,20 @@ fn items() -> Value {
         param("overdue", "query", json!({"type": "boolean"}), "tasks: overdue or not"),
         param("supervised", "query", json!({"type": "boolean"}), "tasks: under supervision or not"),
         param("q", "query", text(), "tasks: code prefix or title words"),
+        param("department", "query", text(), "tasks: lead department code(s), comma-separated"),
+        param("properties", "query", text(), "tasks: the properties each feature carries, comma-separated"),
+        param("sortby", "query", text(), "tasks: properties to sort by, each with a leading - for descending"),
+        param("filter", "query", text(), "tasks: a CQL2 filter on the queryables"),
+        // `cql-text`, the draft's name, is what GDAL's driver looks for before it sends a filter down.
+        param(
+            "filter-lang",
+            "query",
+            json!({"type": "string", "enum": ["cql2-text", "cql2-json", "cql-text"]}),
+            "tasks: the filter's language",
+        ),
+        param("filter-crs", "query", text(), "tasks: the system of the filter's geometries"),
+        param("crs", "query", text(), "the system of the answer's coordinates (Part 2)"),
+        param("bbox-crs", "query", text(), "the system bbox is given in (Part 2)"),
         param("kind", "query", text(), "townships: kind(s)"),
         f(),
     ];
@@ -79,7 +93,8 @@ fn item() -> Value {
     let feature_id = param("featureId", "path", json!({"type": "string"}), "task id or township code");
     let if_match = json!({"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"},
                           "description": "the ETag of the version being changed"});
-    let mut item = get("getFeature", "one feature", vec![collection_id(), feature_id.clone(), f()], GEOJSON);
+    let crs = param("crs", "query", json!({"type": "string"}), "the system of the answer's coordinates (Part 2)");
+    let mut item = get("getFeature", "one feature", vec![collection_id(), feature_id.clone(), crs, f()], GEOJSON);
     let params = vec![collection_id(), feature_id, if_match];
     item["put"] = write("replaceFeature", "replace a task (bureau staff)", params.clone(), Some(GEOJSON), "200");
     let merge = Some("application/merge-patch+json");

@@ -103,8 +103,13 @@ impl CqlError {
 /// (the system of its geometries' positions) give it, with its geometries in WGS 84.
 pub fn read(text: &str, lang: Option<&str>, crs: Option<&str>) -> Result<Expr, super::Message> {
     let mut x = match lang.map(str::trim) {
-        // `cql-text` is the draft's name, which GDAL's OGC API driver still sends.
-        None | Some("cql2-text" | "cql-text") => parse_text(text).map_err(|e| e.message())?,
+        // `cql-text` is the draft's name, which GDAL's OGC API driver still sends, in its own dialect.
+        None | Some("cql2-text") => parse_text(text).map_err(|e| e.message())?,
+        Some("cql-text") => {
+            let mut x = parse_text(text).map_err(|e| e.message())?;
+            draft_literals(&mut x);
+            x
+        }
         Some("cql2-json") => {
             let v: Value = serde_json::from_str(text).map_err(|e| {
                 CqlError { at: format!("character {}", e.column()), detail: format!("not JSON: {e}") }.message()
@@ -787,6 +792,52 @@ pub const TASK_QUERYABLES: &[(&str, Kind, bool)] = &[
     ("contact_phone", Kind::Text, true),
 ];
 
+/// The draft language (`cql-text`) as GDAL's OAPIF driver writes it: dates and times as quoted text
+/// ('2026-06-01T' for a day, '2026-06-01T08Z' or '2026-06-01T08:30:00Z' for a time) and true/false
+/// as 1/0, as OGR's SQL holds them. Such values of a date, time or boolean queryable are read as
+/// the DATE, TIMESTAMP or boolean CQL2 would spell; anything else is left for `check` to refuse.
+pub fn draft_literals(x: &mut Expr) {
+    let fix = |property: &str, l: &mut Literal| {
+        let Some(kind) = TASK_QUERYABLES.iter().find(|q| q.0 == property).map(|q| q.1) else { return };
+        let fixed = match (kind, &*l) {
+            (Kind::Date | Kind::Timestamp, Literal::Text(t)) => draft_instant(kind, t),
+            (Kind::Bool, Literal::Number(n)) if *n == 0.0 || *n == 1.0 => Some(Literal::Bool(*n == 1.0)),
+            _ => None,
+        };
+        if let Some(fixed) = fixed {
+            *l = fixed;
+        }
+    };
+    match x {
+        Expr::And(xs) | Expr::Or(xs) => xs.iter_mut().for_each(draft_literals),
+        Expr::Not(x) => draft_literals(x),
+        Expr::Compare { property, value, .. } => fix(property, value),
+        Expr::In { property, values } => values.iter_mut().for_each(|v| fix(property, v)),
+        Expr::Between { property, low, high } => {
+            fix(property, low);
+            fix(property, high);
+        }
+        Expr::Like { .. } | Expr::IsNull { .. } | Expr::Intersects { .. } => {}
+    }
+}
+
+/// A day (`YYYY-MM-DD`, with or without a bare `T`) or, for a time, a day and hours, minutes and
+/// seconds as far as they are given, in UTC (`Z`) or RFC 3339.
+fn draft_instant(kind: Kind, text: &str) -> Option<Literal> {
+    let (day, time) = text.split_once('T').unwrap_or((text, ""));
+    let day = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok().filter(|_| day.len() == 10)?;
+    if kind == Kind::Date {
+        return time.is_empty().then(|| Literal::Date(day.format("%Y-%m-%d").to_string()));
+    }
+    if chrono::DateTime::parse_from_rfc3339(text).is_ok() {
+        return Some(Literal::Timestamp(text.to_owned()));
+    }
+    let hms = if time.is_empty() { "00".to_owned() } else { time.strip_suffix('Z')?.to_owned() };
+    let parts = hms.split(':').count();
+    let padded = format!("{day}T{hms}{}Z", ":00".repeat(3usize.checked_sub(parts)?));
+    chrono::DateTime::parse_from_rfc3339(&padded).ok().map(|_| Literal::Timestamp(padded))
+}
+
 /// Checks that `x` names only properties the caller may filter on (`staff`: the private ones too),
 /// each with a value of its type, and that its geometries are whole.
 pub fn check(x: &Expr, staff: bool) -> Result<(), CqlError> {
@@ -855,6 +906,48 @@ fn whole(g: &Value) -> Result<(), String> {
 #[cfg(test)]
 mod check_tests {
     use super::*;
+
+    fn draft(s: &str) -> Expr {
+        let mut x = parse_text(s).unwrap();
+        draft_literals(&mut x);
+        x
+    }
+
+    #[test]
+    fn the_draft_dialect_of_gdal_reads_as_cql2() {
+        assert_eq!(
+            draft("(category = 'watershed') AND (due_date < '2026-06-01T')"),
+            parse_text("category = 'watershed' AND due_date < DATE('2026-06-01')").unwrap()
+        );
+        assert_eq!(draft("due_date >= '2026-06-01'"), parse_text("due_date >= DATE('2026-06-01')").unwrap());
+        let at = |s: &str| parse_text(&format!("created_at > TIMESTAMP('{s}')")).unwrap();
+        assert_eq!(draft("created_at > '2026-06-01T'"), at("2026-06-01T00:00:00Z"));
+        assert_eq!(draft("created_at > '2026-06-01T08Z'"), at("2026-06-01T08:00:00Z"));
+        assert_eq!(draft("created_at > '2026-06-01T08:30Z'"), at("2026-06-01T08:30:00Z"));
+        assert_eq!(draft("created_at > '2026-06-01T08:30:15Z'"), at("2026-06-01T08:30:15Z"));
+        assert_eq!(draft("created_at > '2026-06-01T08:30:15+08:00'"), at("2026-06-01T08:30:15+08:00"));
+        assert_eq!(draft("overdue = 1 AND supervised <> 0"), parse_text("overdue = TRUE AND supervised <> FALSE").unwrap());
+        // Not a day, a time on a date, a number other than 0/1, text of a text queryable: unchanged,
+        // so `check` refuses (or, for text, keeps) them as CQL2 would.
+        for kept in [
+            "due_date < '2026-13-01'",
+            "due_date < '2026-06-01T08Z'",
+            "created_at > '2026-06-01T25Z'",
+            "overdue = 2",
+            "title = '2026-06-01'",
+        ] {
+            assert_eq!(draft(kept), parse_text(kept).unwrap(), "{kept}");
+        }
+        assert!(check(&draft("due_date < '2026-06-01T08Z'"), false).is_err());
+        assert!(check(&draft("(status = 'planned') AND (due_date < '2026-06-01T')"), false).is_ok());
+    }
+
+    #[test]
+    fn only_the_draft_language_is_lenient() {
+        assert!(read("due_date < '2026-06-01T'", Some("cql-text"), None).is_ok());
+        let x = read("due_date < '2026-06-01T'", Some("cql2-text"), None).unwrap();
+        assert!(check(&x, false).is_err());
+    }
 
     #[test]
     fn names_types_and_private_fields_are_checked() {

@@ -43,6 +43,24 @@ pub fn negotiate(f: Option<&str>, accept: Option<&str>) -> Result<Format, FieldE
     Ok(if html > json { Format::Html } else { Format::Json })
 }
 
+/// Whether a JSON Schema (queryables, schema) goes out as `application/json` rather than
+/// `application/schema+json`: when Accept names plain JSON and not the schema type. GDAL's OAPIF
+/// driver asks for `application/geo+json, application/json` and refuses any other JSON type.
+pub fn schema_as_plain_json(accept: Option<&str>) -> bool {
+    let (mut plain, mut schema) = (false, false);
+    for range in accept.unwrap_or("").split(',') {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or("").to_ascii_lowercase();
+        let q = parts.find_map(|p| p.strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
+        match media.as_str() {
+            "application/json" if q > 0.0 => plain = true,
+            "application/schema+json" if q > 0.0 => schema = true,
+            _ => {}
+        }
+    }
+    plain && !schema
+}
+
 /// A closed or half-open time interval (`None`: unbounded on that side).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Period {
@@ -204,6 +222,16 @@ mod tests {
 
     fn pairs(q: &str) -> Vec<(String, String)> {
         form_urlencoded::parse(q.as_bytes()).into_owned().collect()
+    }
+
+    #[test]
+    fn a_schema_is_plain_json_only_for_clients_that_ask_for_plain_json_alone() {
+        assert!(schema_as_plain_json(Some("application/geo+json, application/json")));
+        assert!(schema_as_plain_json(Some("application/json")));
+        assert!(!schema_as_plain_json(Some("application/schema+json, application/json;q=0.5")));
+        assert!(!schema_as_plain_json(Some("application/json;q=0, */*")));
+        assert!(!schema_as_plain_json(Some("*/*")));
+        assert!(!schema_as_plain_json(None));
     }
 
     #[test]

@@ -190,6 +190,7 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(audit::csv))
         .routes(routes!(users::put_township))
         .routes(routes!(ogc::landing))
+        .routes(routes!(ogc::landing_slash))
         .routes(routes!(ogc::conformance))
         .routes(routes!(ogc::api))
         .routes(routes!(ogc::collections))

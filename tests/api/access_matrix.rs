@@ -488,6 +488,7 @@ fn rows(f: &Fixture) -> Vec<Row> {
             [401, 403, 403, 403, 415, 415],
         ),
         row(Method::GET, "/ogc", "/ogc".into(), Body::None, false, [200; 6]),
+        row(Method::GET, "/ogc/", "/ogc/".into(), Body::None, false, [200; 6]),
         row(Method::GET, "/ogc/api", "/ogc/api".into(), Body::None, false, [200; 6]),
         row(Method::GET, "/ogc/conformance", "/ogc/conformance".into(), Body::None, false, [200; 6]),
         row(Method::GET, "/ogc/collections", "/ogc/collections".into(), Body::None, false, [200; 6]),

@@ -22,7 +22,7 @@ use super::tasks::GEOJSON;
 use crate::auth::Principal;
 use crate::domain::access::Viewer;
 use crate::domain::filter::{TaskFilter, unknown_parameter};
-use crate::domain::ogc::{Format, ItemsQuery, Period, TownshipQuery, negotiate};
+use crate::domain::ogc::{Format, ItemsQuery, Period, TownshipQuery, negotiate, schema_as_plain_json};
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::store;
 
@@ -198,6 +198,14 @@ pub async fn landing(headers: HeaderMap, principal: Principal, QueryPairs(q): Qu
     Ok(answer(&headers, &principal.viewer(), format, JSON, "greenledger", &doc))
 }
 
+/// The landing page at `/ogc/` as well: the API description's `/` under its server, `…/ogc`.
+#[utoipa::path(get, path = "/ogc/", tag = "ogc",
+    params(("f" = Option<String>, Query, description = "json or html (else by Accept)")),
+    responses((status = 200, description = "Landing page", content_type = "application/json")))]
+pub async fn landing_slash(headers: HeaderMap, principal: Principal, q: QueryPairs) -> Result<Response> {
+    landing(headers, principal, q).await
+}
+
 /// The conformance classes implemented.
 #[utoipa::path(get, path = "/ogc/conformance", tag = "ogc",
     params(("f" = Option<String>, Query, description = "json or html")),
@@ -226,6 +234,8 @@ async fn collection_doc(state: &AppState, base: &str, id: &str, title: &str, des
             link(items.clone(), "items", GEOJSON, "the features"),
             link(format!("{items}?f=html"), "items", HTML, "the features as HTML"),
             link(format!("{base}/ogc/collections/{id}/queryables"), QUERYABLES_REL, SCHEMA_JSON, "what the features can be filtered by"),
+            // The draft's short relation, which GDAL's OAPIF driver (3.6) follows to the queryables.
+            link(format!("{base}/ogc/collections/{id}/queryables"), "queryables", JSON, "what the features can be filtered by"),
             link(format!("{base}/ogc/collections/{id}/schema"), SCHEMA_REL, SCHEMA_JSON, "what the features carry"),
         ],
     }))
@@ -286,7 +296,8 @@ pub async fn collection(
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}/queryables", tag = "ogc",
     params(("collectionId" = String, Path, description = "tasks or townships"),
            ("f" = Option<String>, Query, description = "json or html")),
-    responses((status = 200, description = "The queryables, a JSON Schema", content_type = "application/schema+json"),
+    responses((status = 200, description = "The queryables, a JSON Schema (as application/json to clients that ask for that alone)",
+                content((Object = "application/schema+json"), (Object = "application/json"))),
               (status = 400, description = "An unknown parameter or format", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json")))]
 pub async fn queryables(
@@ -305,7 +316,8 @@ pub async fn queryables(
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}/schema", tag = "ogc",
     params(("collectionId" = String, Path, description = "tasks or townships"),
            ("f" = Option<String>, Query, description = "json or html")),
-    responses((status = 200, description = "The features' schema, a JSON Schema", content_type = "application/schema+json"),
+    responses((status = 200, description = "The features' schema, a JSON Schema (as application/json to clients that ask for that alone)",
+                content((Object = "application/schema+json"), (Object = "application/json"))),
               (status = 400, description = "An unknown parameter or format", body = Problem, content_type = "application/problem+json"),
               (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json")))]
 pub async fn schema(
@@ -343,7 +355,7 @@ async fn json_schema(
         (_, "schema") => township_schema(),
         _ => township_queryables(),
     };
-    let doc = json!({
+    let mut doc = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": format!("{}/ogc/collections/{id}/{which}", base_url(headers)),
         "type": "object",
@@ -351,7 +363,12 @@ async fn json_schema(
         "properties": properties,
         "additionalProperties": false,
     });
-    Ok(answer(headers, &viewer, format, SCHEMA_JSON, title, &doc))
+    if which == "queryables" {
+        doc["queryables"] = draft_queryables(&doc["properties"]);
+    }
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let media = if schema_as_plain_json(accept) { JSON } else { SCHEMA_JSON };
+    Ok(answer(headers, &viewer, format, media, title, &doc))
 }
 
 /// What a task feature carries, as JSON Schema; `staff` adds the contact and reason fields.
@@ -415,6 +432,25 @@ fn township_schema() -> Value {
         "kind": {"title": "kind", "type": "string", "enum": kinds},
         "area_km2": {"title": "area (km²)", "type": "number"},
     })
+}
+
+/// The queryables as the draft of Part 3 listed them (`[{"id", "type"}]`), beside the JSON Schema:
+/// an extra keyword JSON Schema readers pass over, and the only form GDAL's OAPIF driver (3.6)
+/// reads to learn which properties it may put in a filter it sends.
+fn draft_queryables(properties: &Value) -> Value {
+    let Some(properties) = properties.as_object() else { return json!([]) };
+    let list = properties.iter().map(|(name, p)| {
+        let kind = match (p["format"].as_str(), &p["type"]) {
+            (Some("date"), _) => "date",
+            (Some("date-time"), _) => "dateTime",
+            (Some(f), _) if f.starts_with("geometry") => "geometry",
+            (_, Value::String(t)) => t.as_str(),
+            (_, Value::Array(ts)) => ts.iter().filter_map(Value::as_str).find(|t| *t != "null").unwrap_or("string"),
+            _ => "string",
+        };
+        json!({"id": name, "title": p["title"], "type": kind})
+    });
+    Value::Array(list.collect())
 }
 
 fn geometry_queryable() -> Value {

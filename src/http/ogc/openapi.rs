@@ -48,7 +48,7 @@ fn write(id: &str, summary: &str, params: Vec<Value>, media: Option<&str>, ok: &
     op
 }
 
-/// /ogc/collections/{collectionId}/items: the features (GET) and a new task (POST).
+/// /collections/{collectionId}/items: the features (GET) and a new task (POST).
 fn items() -> Value {
     let array4 = json!({"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "number"}});
     let limit = json!({"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 500});
@@ -88,7 +88,7 @@ fn items() -> Value {
     items
 }
 
-/// /ogc/collections/{collectionId}/items/{featureId}: read, replace, update; delete refused.
+/// /collections/{collectionId}/items/{featureId}: read, replace, update; delete refused.
 fn item() -> Value {
     let feature_id = param("featureId", "path", json!({"type": "string"}), "task id or township code");
     let if_match = json!({"name": "If-Match", "in": "header", "required": true, "schema": {"type": "string"},
@@ -104,23 +104,26 @@ fn item() -> Value {
     item
 }
 
-/// The whole description, with `base` (this service as the caller reached it) as its server.
+/// The whole description. Its server is `base` (this service as the caller reached it) followed by
+/// `/ogc`, and its paths are keyed from there, as the standard's own OpenAPI fragments are:
+/// clients look the operations up by those keys (GDAL's OAPIF driver finds the parameters of
+/// `/collections/{collectionId}/items`, among them `filter-lang`, before it sends a filter down).
 pub fn document(base: &str) -> Value {
     json!({
         "openapi": "3.0.3",
         "info": {"title": "greenledger OGC API - Features", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Remediation tasks and townships. Send `Authorization: Bearer <API token>` to see what your role may see."},
-        "servers": [{"url": base}],
+        "servers": [{"url": format!("{base}/ogc"), "description": "this service's OGC API"}],
         "paths": {
-            "/ogc": get("getLandingPage", "landing page", vec![f()], JSON),
-            "/ogc/conformance": get("getConformance", "conformance classes", vec![f()], JSON),
-            "/ogc/api": get("getApi", "this API description", vec![f()], OAS30),
-            "/ogc/collections": get("getCollections", "the collections", vec![f()], JSON),
-            "/ogc/collections/{collectionId}": get("describeCollection", "one collection", vec![collection_id(), f()], JSON),
-            "/ogc/collections/{collectionId}/queryables": get("getQueryables", "what the features can be filtered by (JSON Schema)", vec![collection_id(), f()], "application/schema+json"),
-            "/ogc/collections/{collectionId}/schema": get("getSchema", "what the features carry (JSON Schema)", vec![collection_id(), f()], "application/schema+json"),
-            "/ogc/collections/{collectionId}/items": items(),
-            "/ogc/collections/{collectionId}/items/{featureId}": item(),
+            "/": get("getLandingPage", "landing page", vec![f()], JSON),
+            "/conformance": get("getConformance", "conformance classes", vec![f()], JSON),
+            "/api": get("getApi", "this API description", vec![f()], OAS30),
+            "/collections": get("getCollections", "the collections", vec![f()], JSON),
+            "/collections/{collectionId}": get("describeCollection", "one collection", vec![collection_id(), f()], JSON),
+            "/collections/{collectionId}/queryables": get("getQueryables", "what the features can be filtered by (JSON Schema)", vec![collection_id(), f()], "application/schema+json"),
+            "/collections/{collectionId}/schema": get("getSchema", "what the features carry (JSON Schema)", vec![collection_id(), f()], "application/schema+json"),
+            "/collections/{collectionId}/items": items(),
+            "/collections/{collectionId}/items/{featureId}": item(),
         },
     })
 }
@@ -137,7 +140,7 @@ mod tests {
                 assert!(op["operationId"].is_string(), "{method} {path}");
             }
         }
-        let item = &doc["paths"]["/ogc/collections/{collectionId}/items/{featureId}"];
+        let item = &doc["paths"]["/collections/{collectionId}/items/{featureId}"];
         assert!(item["delete"]["responses"]["405"].is_object());
         assert_eq!(
             item["patch"]["requestBody"]["content"].as_object().unwrap().keys().next().unwrap(),

@@ -40,6 +40,8 @@ if [ "$purpose" = test ]; then
   fi
   # Photos with EXIF (GPS, time, orientation) as a camera app writes them, made by an image library.
   /usr/bin/python3 -c 'import PIL' 2>/dev/null || apt_install python3-pil
+  # OWSLib, a Python client of the OGC API that the GIS client tests drive.
+  /usr/bin/python3 -c 'import owslib.ogcapi.features' 2>/dev/null || apt_install python3-owslib
   # A real SMTP server the reminder tests send e-mail to.
   /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || apt_install python3-aiosmtpd
   # A Chinese font, so the browser tests' screenshots show the UI's words rather than empty boxes.

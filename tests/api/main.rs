@@ -20,6 +20,7 @@ mod exports;
 mod families;
 mod first_admin;
 mod fuzz;
+mod gis_clients;
 mod idempotency;
 mod import;
 mod ledger_import;

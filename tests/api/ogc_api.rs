@@ -9,7 +9,7 @@ use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
 /// The demo county and its tasks in place of the fixture strips.
-async fn demo_county(app: &TestApp) {
+pub(crate) async fn demo_county(app: &TestApp) {
     sqlx::query("DELETE FROM users WHERE role = 'township'").execute(&app.db).await.unwrap();
     sqlx::query("DELETE FROM townships").execute(&app.db).await.unwrap();
     greenledger::seed::load_demo(&app.db, Path::new("data"), &PhotoStore::Folder(app.data_dir.clone()), |_| {})
@@ -116,7 +116,8 @@ async fn landing_page_conformance_and_collections_follow_the_standard() {
     assert!(api.headers()[header::CONTENT_TYPE].to_str().unwrap().contains("openapi"));
     let api: Value = api.json().await.unwrap();
     assert!(api["openapi"].as_str().unwrap().starts_with("3.0"));
-    assert!(api["paths"]["/ogc/collections/{collectionId}/items"].is_object());
+    assert!(api["paths"]["/collections/{collectionId}/items"].is_object());
+    assert_eq!(api["servers"][0]["url"], format!("{}/ogc", app.base), "paths are keyed under the server");
 
     let collections: Value = anon.get("/ogc/collections").await.json().await.unwrap();
     let ids: Vec<&str> =

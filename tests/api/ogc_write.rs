@@ -227,9 +227,9 @@ async fn the_api_description_and_conformance_announce_editing() {
         assert!(classes.iter().any(|c| c.ends_with(&format!("ogcapi-features-4/1.0/conf/{class}"))), "{class}");
     }
     let api: Value = app.anonymous().get("/ogc/api").await.json().await.unwrap();
-    let items = &api["paths"]["/ogc/collections/{collectionId}/items"];
+    let items = &api["paths"]["/collections/{collectionId}/items"];
     assert_eq!(items["post"]["operationId"], "createFeature");
-    let item = &api["paths"]["/ogc/collections/{collectionId}/items/{featureId}"];
+    let item = &api["paths"]["/collections/{collectionId}/items/{featureId}"];
     for (method, id) in
         [("get", "getFeature"), ("put", "replaceFeature"), ("patch", "updateFeature"), ("delete", "deleteFeature")]
     {

@@ -1,0 +1,220 @@
+//! Real GIS clients filtering on the server: GDAL's OAPIF reader (`ogrinfo -where`, Debian's
+//! gdal-bin) and OWSLib (Debian's python3-owslib), each checked against the ledger's own answer.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use crate::helpers::*;
+use crate::ogc_api::demo_county;
+use serde_json::Value;
+
+/// `ogrinfo -ro -al` on the tasks with `where` and GDAL's debug output on: (stdout, stderr).
+async fn ogrinfo_where(base: &str, filter: &str) -> (String, String) {
+    let args = ["-ro", "-al", "-where", filter, &format!("OAPIF:{base}/ogc"), "tasks"].map(str::to_owned);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("ogrinfo")
+            .args(&args)
+            .env("CPL_DEBUG", "ON")
+            .env("GDAL_HTTP_TIMEOUT", "60")
+            .output()
+            .expect("ogrinfo runs (scripts/deps.sh test installs gdal-bin)")
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "ogrinfo failed:\n{stderr}\n{stdout}");
+    assert!(!stderr.contains("ERROR"), "ogrinfo reported errors:\n{stderr}");
+    (stdout, stderr)
+}
+
+/// The task ids ogrinfo printed, one per feature.
+fn gdal_ids(stdout: &str) -> Vec<String> {
+    stdout.lines().filter_map(|l| l.strip_prefix("  id (String) = ")).map(str::to_owned).collect()
+}
+
+/// The feature ids of a GeoJSON answer.
+fn ids_of(doc: &Value) -> Vec<String> {
+    doc["features"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_owned()).collect()
+}
+
+fn set(ids: &[String]) -> BTreeSet<String> {
+    ids.iter().cloned().collect()
+}
+
+/// The requests GDAL logged (`HTTP: Fetch(url)`) for the items.
+fn item_fetches(stderr: &str) -> Vec<&str> {
+    stderr.lines().filter_map(|l| l.strip_prefix("HTTP: Fetch(")).filter(|u| u.contains("/items")).collect()
+}
+
+/// What an anonymous caller of /api/tasks gets for `query` (the public ledger, as GDAL sees it).
+async fn api_ids(app: &TestApp, query: &str) -> Vec<String> {
+    let doc: Value = app.anonymous().get(&format!("/api/tasks?{query}&limit=10000")).await.json().await.unwrap();
+    let ids = ids_of(&doc);
+    assert_eq!(doc["numberMatched"].as_u64(), Some(ids.len() as u64), "{query}: one page holds them all");
+    ids
+}
+
+#[tokio::test]
+async fn gdal_sends_its_where_to_the_server_and_gets_the_ledgers_answer() {
+    let app = spawn_app().await;
+    demo_county(&app).await;
+
+    let (out, err) = ogrinfo_where(&app.base, "status = 'planned'").await;
+    assert!(err.contains("OAPIF: CQL text detected"), "{err}");
+    let fetches = item_fetches(&err);
+    let pushed = "/ogc/collections/tasks/items?limit=10&filter=status%20%3D%20'planned'&filter-lang=cql-text)";
+    assert!(fetches.iter().any(|u| u.ends_with(pushed)), "the filter goes to the server: {fetches:#?}");
+    // Every page GDAL reads is a filtered one (the first, unfiltered, only learns the fields).
+    assert!(fetches.iter().skip(1).all(|u| u.contains("filter=")), "{fetches:#?}");
+    assert!(!err.contains("evaluated on client side"), "{err}");
+    let planned = api_ids(&app, "status=planned").await;
+    assert!(planned.len() > 20, "the demo has planned public tasks ({})", planned.len());
+    let got = gdal_ids(&out);
+    assert_eq!(got.len(), planned.len(), "no feature twice");
+    assert_eq!(set(&got), set(&planned));
+
+    // A family and a deadline: both sent, the date as GDAL writes it ('YYYY-MM-DDT').
+    let day: String = sqlx::query_scalar(
+        "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY due_date)::text FROM tasks
+          WHERE category = 'watershed' AND visibility = 'public'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let (out, err) = ogrinfo_where(&app.base, &format!("category = 'watershed' AND due_date < '{day}'")).await;
+    let sent = format!("filter=(category%20%3D%20'watershed')%20AND%20(due_date%20%3C%20'{day}T')&filter-lang=cql-text");
+    assert!(item_fetches(&err).iter().any(|u| u.contains(&sent)), "{err}");
+    assert!(!err.contains("evaluated on client side"), "{err}");
+    let expected: Vec<String> = sqlx::query_scalar(
+        "SELECT id::text FROM tasks WHERE category = 'watershed' AND visibility = 'public' AND due_date < $1::date",
+    )
+    .bind(&day)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let watershed = api_ids(&app, "category=watershed").await;
+    assert!(expected.len() > 3 && expected.len() < watershed.len(), "the day splits the family");
+    assert_eq!(set(&gdal_ids(&out)), set(&expected));
+}
+
+#[tokio::test]
+async fn what_gdal_cannot_send_it_filters_itself_with_the_same_result() {
+    let app = spawn_app().await;
+    demo_county(&app).await;
+    // GDAL's CQL writer has no IN: it reads every page and filters on its side.
+    let (out, err) = ogrinfo_where(&app.base, "status IN ('planned', 'in_progress')").await;
+    assert!(err.contains("OAPIF: Full filter will be evaluated on client side."), "{err}");
+    assert!(item_fetches(&err).iter().all(|u| !u.contains("filter=")), "{err}");
+    let expected = api_ids(&app, "status=planned,in_progress").await;
+    assert!(expected.len() > api_ids(&app, "status=planned").await.len());
+    assert_eq!(set(&gdal_ids(&out)), set(&expected));
+
+    // Half sent: the supervised flag (1, as OGR writes true) goes down, the township name is no
+    // queryable, so GDAL checks that half itself.
+    let (out, err) = ogrinfo_where(&app.base, "supervised = 1 AND township_name = '白鹭镇'").await;
+    assert!(err.contains("OAPIF: Only part of the filter will be evaluated on server side."), "{err}");
+    assert!(item_fetches(&err).iter().any(|u| u.contains("filter=supervised%20%3D%201&")), "{err}");
+    let expected: Vec<String> = sqlx::query_scalar(
+        "SELECT t.id::text FROM tasks t JOIN townships w ON w.code = t.township_code
+          WHERE t.supervised AND w.name = '白鹭镇' AND t.visibility = 'public'",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert!(!expected.is_empty(), "the demo supervises some of 白鹭镇's tasks");
+    assert_eq!(set(&gdal_ids(&out)), set(&expected));
+}
+
+/// Runs `script` with Debian's Python (where python3-owslib is) and the service's base URL; its
+/// stdout is JSON.
+async fn python_json(script: &'static str, base: &str) -> Value {
+    let base = base.to_owned();
+    let out = tokio::task::spawn_blocking(move || {
+        let python = if std::path::Path::new("/usr/bin/python3").exists() { "/usr/bin/python3" } else { "python3" };
+        Command::new(python).args(["-c", script, &base]).output().expect("python3 runs")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "OWSLib (python3-owslib, installed by scripts/deps.sh test): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+const OWSLIB: &str = r#"
+import json, sys
+from owslib.ogcapi.features import Features
+api = Features(sys.argv[1] + "/ogc")
+out = {"queryables": api.collection_queryables("tasks")}
+out["text"] = api.collection_items("tasks", limit=1000, filter="status = 'planned' AND progress >= 0")
+out["page"] = api.collection_items("tasks", limit=7, filter="status = 'planned'")
+out["json"] = api.collection_items("tasks", limit=1000, **{
+    "filter-lang": "cql2-json",
+    "filter": json.dumps({"op": "and", "args": [
+        {"op": "=", "args": [{"property": "category"}, "watershed"]},
+        {"op": "=", "args": [{"property": "overdue"}, True]}]})})
+try:
+    api.collection_items("tasks", filter="status = = 'planned'")
+    out["bad"] = None
+except RuntimeError as e:
+    out["bad"] = json.loads(str(e))
+print(json.dumps(out))
+"#;
+
+#[tokio::test]
+async fn owslib_reads_the_queryables_and_filters_with_cql2() {
+    let app = spawn_app().await;
+    demo_county(&app).await;
+    let out = python_json(OWSLIB, &app.base).await;
+
+    let queryables = &out["queryables"];
+    assert_eq!(queryables["$schema"], "https://json-schema.org/draft/2020-12/schema");
+    assert_eq!(queryables["properties"]["due_date"]["format"], "date");
+    assert!(queryables["properties"]["contact_phone"].is_null(), "anonymous: no private queryables");
+    let families = queryables["properties"]["category"]["enum"].as_array().unwrap();
+    assert!(families.iter().any(|f| f == "watershed"), "{families:?}");
+
+    let planned = api_ids(&app, "status=planned").await;
+    assert_eq!(out["text"]["numberMatched"].as_u64(), Some(planned.len() as u64));
+    assert_eq!(set(&ids_of(&out["text"])), set(&planned));
+    assert_eq!(ids_of(&out["page"]).len(), 7, "limit is kept");
+    assert_eq!(out["page"]["numberMatched"].as_u64(), Some(planned.len() as u64));
+    assert!(set(&ids_of(&out["page"])).is_subset(&set(&planned)));
+
+    let overdue_watershed = api_ids(&app, "category=watershed&overdue=true").await;
+    assert!(!overdue_watershed.is_empty());
+    assert_eq!(set(&ids_of(&out["json"])), set(&overdue_watershed));
+
+    // A mistake in the filter: 400 with where it is, as OWSLib hands the answer over.
+    let bad = &out["bad"];
+    assert_eq!(bad["status"], 400, "{bad}");
+    assert_eq!(bad["errors"][0]["code"], "bad_filter", "{bad}");
+    assert_eq!(bad["errors"][0]["pointer"], "filter", "{bad}");
+    assert_eq!(bad["errors"][0]["params"]["at"], "character 10", "{bad}");
+}
+
+#[tokio::test]
+async fn every_path_of_the_ogc_description_answers_under_its_server() {
+    let app = spawn_app().await;
+    let (task, _, _) = app.create(&task_at(point(119.95, 30.85), serde_json::json!({}))).await;
+    let api: Value = app.anonymous().get("/ogc/api").await.json().await.unwrap();
+    let server = api["servers"][0]["url"].as_str().unwrap();
+    let prefix = server.strip_prefix(app.base.as_str()).expect("the server is this service");
+    assert_eq!(prefix, "/ogc");
+    let paths = api["paths"].as_object().unwrap();
+    assert!(paths.contains_key("/collections/{collectionId}/items"), "where GDAL looks: {:?}", paths.keys());
+    for (path, ops) in paths {
+        assert!(!path.starts_with("/ogc"), "{path} is keyed from the server");
+        let Some(get) = ops.get("get") else { continue };
+        let url = format!("{prefix}{path}").replace("{collectionId}", "tasks").replace("{featureId}", &task);
+        let res = app.get(&url).await;
+        assert_eq!(res.status(), reqwest::StatusCode::OK, "{} at {url}", get["operationId"]);
+    }
+    // The items' parameters say what GDAL needs before it sends a filter: the draft's language.
+    let params = api["paths"]["/collections/{collectionId}/items"]["get"]["parameters"].as_array().unwrap();
+    let lang = params.iter().find(|p| p["name"] == "filter-lang").unwrap();
+    assert!(lang["schema"]["enum"].as_array().unwrap().iter().any(|l| l == "cql-text"));
+}

@@ -48,12 +48,33 @@ pub enum Expr {
     And(Vec<Expr>),
     Or(Vec<Expr>),
     Not(Box<Expr>),
-    Compare { property: String, op: CmpOp, value: Literal },
-    Like { property: String, pattern: String },
-    In { property: String, values: Vec<Literal> },
-    Between { property: String, low: Literal, high: Literal },
-    IsNull { property: String },
-    Intersects { property: String, geometry: Value },
+    Compare {
+        property: String,
+        op: CmpOp,
+        value: Literal,
+    },
+    /// `casei`: ILIKE, which only the draft language (`cql-text`) has.
+    Like {
+        property: String,
+        pattern: String,
+        casei: bool,
+    },
+    In {
+        property: String,
+        values: Vec<Literal>,
+    },
+    Between {
+        property: String,
+        low: Literal,
+        high: Literal,
+    },
+    IsNull {
+        property: String,
+    },
+    Intersects {
+        property: String,
+        geometry: Value,
+    },
 }
 
 impl Expr {
@@ -105,11 +126,7 @@ pub fn read(text: &str, lang: Option<&str>, crs: Option<&str>) -> Result<Expr, s
     let mut x = match lang.map(str::trim) {
         // `cql-text` is the draft's name, which GDAL's OGC API driver still sends, in its own dialect.
         None | Some("cql2-text") => parse_text(text).map_err(|e| e.message())?,
-        Some("cql-text") => {
-            let mut x = parse_text(text).map_err(|e| e.message())?;
-            draft_literals(&mut x);
-            x
-        }
+        Some("cql-text") => parse_draft_text(text).map_err(|e| e.message())?,
         Some("cql2-json") => {
             let v: Value = serde_json::from_str(text).map_err(|e| {
                 CqlError { at: format!("character {}", e.column()), detail: format!("not JSON: {e}") }.message()
@@ -254,6 +271,8 @@ struct Text {
     toks: Vec<(usize, Tok)>,
     at: usize,
     end: usize,
+    /// The draft language (`cql-text`), which also has ILIKE.
+    draft: bool,
 }
 
 impl Text {
@@ -343,9 +362,10 @@ impl Text {
         }
         let property = self.property()?;
         let negated = self.eat_keyword("NOT");
-        let x = if self.eat_keyword("LIKE") {
+        let x = if self.eat_keyword("LIKE") || (self.draft && self.keyword("ILIKE")) {
+            let casei = self.eat_keyword("ILIKE");
             match self.literal()? {
-                Literal::Text(pattern) => Expr::Like { property, pattern },
+                Literal::Text(pattern) => Expr::Like { property, pattern, casei },
                 _ => return err(self.here(), "LIKE takes a quoted pattern"),
             }
         } else if self.eat_keyword("IN") {
@@ -521,11 +541,23 @@ fn instant(kind: &str, text: String) -> Result<Literal, String> {
 
 /// A filter in CQL2 text.
 pub fn parse_text(s: &str) -> Result<Expr, CqlError> {
+    parse_text_as(s, false)
+}
+
+/// A filter in the draft language (`cql-text`) as GDAL's OAPIF driver writes it: CQL2 text with
+/// ILIKE, and its values read as [`draft_literals`] says.
+pub fn parse_draft_text(s: &str) -> Result<Expr, CqlError> {
+    let mut x = parse_text_as(s, true)?;
+    draft_literals(&mut x);
+    Ok(x)
+}
+
+fn parse_text_as(s: &str, draft: bool) -> Result<Expr, CqlError> {
     let toks = tokens(s)?;
     if toks.is_empty() {
         return err("character 1", "the filter is empty");
     }
-    let mut p = Text { toks, at: 0, end: s.chars().count() + 1 };
+    let mut p = Text { toks, at: 0, end: s.chars().count() + 1, draft };
     let x = p.or(0)?;
     if p.at < p.toks.len() {
         return err(p.here(), "expected AND, OR or the end of the filter");
@@ -583,7 +615,7 @@ fn json_predicate(op: &str, args: &[Value], at: &str) -> Result<Expr, CqlError> 
         "like" => {
             count(2)?;
             match json_literal(&args[1], &arg(1))? {
-                Literal::Text(pattern) => Expr::Like { property: property(0)?, pattern },
+                Literal::Text(pattern) => Expr::Like { property: property(0)?, pattern, casei: false },
                 _ => return err(arg(1), "LIKE takes a text pattern"),
             }
         }
@@ -859,7 +891,7 @@ pub fn check(x: &Expr, staff: bool) -> Result<(), CqlError> {
         Expr::And(xs) | Expr::Or(xs) => xs.iter().try_for_each(|x| check(x, staff)),
         Expr::Not(x) => check(x, staff),
         Expr::Compare { property, value, .. } => typed(property, value),
-        Expr::Like { property, pattern } => typed(property, &Literal::Text(pattern.clone())),
+        Expr::Like { property, pattern, .. } => typed(property, &Literal::Text(pattern.clone())),
         Expr::In { property, values } => values.iter().try_for_each(|v| typed(property, v)),
         Expr::Between { property, low, high } => typed(property, low).and_then(|()| typed(property, high)),
         Expr::IsNull { property } => kind_of(property).map(|_| ()),
@@ -908,9 +940,7 @@ mod check_tests {
     use super::*;
 
     fn draft(s: &str) -> Expr {
-        let mut x = parse_text(s).unwrap();
-        draft_literals(&mut x);
-        x
+        parse_draft_text(s).unwrap()
     }
 
     #[test]
@@ -926,7 +956,10 @@ mod check_tests {
         assert_eq!(draft("created_at > '2026-06-01T08:30Z'"), at("2026-06-01T08:30:00Z"));
         assert_eq!(draft("created_at > '2026-06-01T08:30:15Z'"), at("2026-06-01T08:30:15Z"));
         assert_eq!(draft("created_at > '2026-06-01T08:30:15+08:00'"), at("2026-06-01T08:30:15+08:00"));
-        assert_eq!(draft("overdue = 1 AND supervised <> 0"), parse_text("overdue = TRUE AND supervised <> FALSE").unwrap());
+        assert_eq!(
+            draft("overdue = 1 AND supervised <> 0"),
+            parse_text("overdue = TRUE AND supervised <> FALSE").unwrap()
+        );
         // Not a day, a time on a date, a number other than 0/1, text of a text queryable: unchanged,
         // so `check` refuses (or, for text, keeps) them as CQL2 would.
         for kept in [
@@ -940,6 +973,10 @@ mod check_tests {
         }
         assert!(check(&draft("due_date < '2026-06-01T08Z'"), false).is_err());
         assert!(check(&draft("(status = 'planned') AND (due_date < '2026-06-01T')"), false).is_ok());
+        let like = |casei| Expr::Like { property: "code".into(), pattern: "ch-%".into(), casei };
+        assert_eq!(draft("code ILIKE 'ch-%'"), like(true));
+        assert_eq!(draft("code LIKE 'ch-%'"), like(false));
+        assert_eq!(parse_text("code ILIKE 'ch-%'").unwrap_err().at, "character 6", "CQL2 has no ILIKE");
     }
 
     #[test]

@@ -293,8 +293,9 @@ fn push_cql(qb: &mut QueryBuilder<'_, Postgres>, x: &cql2::Expr) {
             push_literal(qb, value);
             qb.push(")");
         }
-        Expr::Like { property, pattern } => {
-            qb.push("(").push(col(property)).push(" LIKE ").push_bind(pattern.clone()).push(")");
+        Expr::Like { property, pattern, casei } => {
+            let like = if *casei { " ILIKE " } else { " LIKE " };
+            qb.push("(").push(col(property)).push(like).push_bind(pattern.clone()).push(")");
         }
         Expr::In { property, values } => {
             qb.push("(").push(col(property)).push(" IN (");

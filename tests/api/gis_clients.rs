@@ -83,7 +83,8 @@ async fn gdal_sends_its_where_to_the_server_and_gets_the_ledgers_answer() {
     .await
     .unwrap();
     let (out, err) = ogrinfo_where(&app.base, &format!("category = 'watershed' AND due_date < '{day}'")).await;
-    let sent = format!("filter=(category%20%3D%20'watershed')%20AND%20(due_date%20%3C%20'{day}T')&filter-lang=cql-text");
+    let sent =
+        format!("filter=(category%20%3D%20'watershed')%20AND%20(due_date%20%3C%20'{day}T')&filter-lang=cql-text");
     assert!(item_fetches(&err).iter().any(|u| u.contains(&sent)), "{err}");
     assert!(!err.contains("evaluated on client side"), "{err}");
     let expected: Vec<String> = sqlx::query_scalar(
@@ -95,6 +96,17 @@ async fn gdal_sends_its_where_to_the_server_and_gets_the_ledgers_answer() {
     .unwrap();
     let watershed = api_ids(&app, "category=watershed").await;
     assert!(expected.len() > 3 && expected.len() < watershed.len(), "the day splits the family");
+    assert_eq!(set(&gdal_ids(&out)), set(&expected));
+
+    // ILIKE, the draft's and OGR's, not CQL2's: sent, and read without regard to case.
+    let (out, err) = ogrinfo_where(&app.base, "code ILIKE 'ch-%'").await;
+    assert!(item_fetches(&err).iter().any(|u| u.contains("filter=code%20ILIKE%20'ch-%25'&")), "{err}");
+    let expected: Vec<String> =
+        sqlx::query_scalar("SELECT id::text FROM tasks WHERE code LIKE 'CH-%' AND visibility = 'public'")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert!(expected.len() > 3, "the demo has chemical plants ({})", expected.len());
     assert_eq!(set(&gdal_ids(&out)), set(&expected));
 }
 

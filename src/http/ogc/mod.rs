@@ -508,7 +508,7 @@ fn township_queryables() -> Value {
         ("properties" = Option<String>, Query, description = "tasks: the properties each feature carries, comma-separated; all when absent"),
         ("sortby" = Option<String>, Query, description = "tasks: the order, properties comma-separated, each ascending or with a leading - descending (e.g. -due_date,code)"),
         ("filter" = Option<String>, Query, description = "tasks: a CQL2 filter on the queryables, e.g. status IN ('planned','in_progress') AND due_date < DATE('2026-06-30') AND S_INTERSECTS(geometry, BBOX(119.9,30.8,120,30.9))"),
-        ("filter-lang" = Option<String>, Query, description = "tasks: cql2-text (the default) or cql2-json"),
+        ("filter-lang" = Option<String>, Query, description = "tasks: cql2-text (the default) or cql2-json; cql-text, the draft's, as GDAL's OAPIF driver writes it (also ILIKE, quoted dates and times, 1/0 for true/false)"),
         ("filter-crs" = Option<String>, Query, description = "tasks: the system of the filter's geometries (as crs; CRS84 when absent)"),
         ("kind" = Option<String>, Query, description = "townships: town, subdistrict, development_zone"),
         ("crs" = Option<String>, Query, description = "the system of the answer's coordinates (Part 2): CRS84 (default), EPSG:4326 or EPSG:4490 (latitude first), EPSG:3857 (metres), by URI, e.g. http://www.opengis.net/def/crs/EPSG/0/4490"),

@@ -74,7 +74,7 @@ fn items() -> Value {
             "filter-lang",
             "query",
             json!({"type": "string", "enum": ["cql2-text", "cql2-json", "cql-text"]}),
-            "tasks: the filter's language",
+            "tasks: the filter's language: cql2-text (the default), cql2-json, or cql-text (the draft's, as GDAL writes it: also ILIKE, quoted dates and times, 1/0 for true/false)",
         ),
         param("filter-crs", "query", text(), "tasks: the system of the filter's geometries"),
         param("crs", "query", text(), "the system of the answer's coordinates (Part 2)"),
@@ -109,7 +109,7 @@ fn item() -> Value {
 /// clients look the operations up by those keys (GDAL's OAPIF driver finds the parameters of
 /// `/collections/{collectionId}/items`, among them `filter-lang`, before it sends a filter down).
 pub fn document(base: &str) -> Value {
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {"title": "greenledger OGC API - Features", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Remediation tasks and townships. Send `Authorization: Bearer <API token>` to see what your role may see."},
@@ -125,7 +125,12 @@ pub fn document(base: &str) -> Value {
             "/collections/{collectionId}/items": items(),
             "/collections/{collectionId}/items/{featureId}": item(),
         },
-    })
+    });
+    // The JSON Schemas go out as plain JSON to clients that ask for that alone (GDAL 3.6).
+    for path in ["/collections/{collectionId}/queryables", "/collections/{collectionId}/schema"] {
+        doc["paths"][path]["get"]["responses"]["200"]["content"][JSON] = json!({"schema": {"type": "object"}});
+    }
+    doc
 }
 
 #[cfg(test)]
@@ -142,6 +147,9 @@ mod tests {
         }
         let item = &doc["paths"]["/collections/{collectionId}/items/{featureId}"];
         assert!(item["delete"]["responses"]["405"].is_object());
+        let queryables = &doc["paths"]["/collections/{collectionId}/queryables"]["get"]["responses"]["200"]["content"];
+        assert!(queryables["application/schema+json"].is_object() && queryables["application/json"].is_object());
+        assert_eq!(doc["servers"][0]["url"], "http://x/ogc");
         assert_eq!(
             item["patch"]["requestBody"]["content"].as_object().unwrap().keys().next().unwrap(),
             "application/merge-patch+json"

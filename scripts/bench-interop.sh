@@ -88,8 +88,7 @@ postgres:
       schema: public
       table: tasks
       srid: 4326
-      # The world: bounds martin computes itself come from the table at start, empty here, and it
-      # answers 404 for tiles outside them.
+      # Given, not computed by martin at start from the table, which is still empty then.
       bounds: [-180, -85.0511, 180, 85.0511]
       geometry_column: geom
       geometry_type: GEOMETRY

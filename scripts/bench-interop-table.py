@@ -34,3 +34,18 @@ if pairs:
         crps, cp50 = sum(x for x, _ in c) / len(c), sum(y for _, y in c) / len(c)
         urps, up50 = u[0]
         print(f"| {int(size):,} | {what} | {crps:.0f} | {urps:.0f} | {crps / urps:.3f}× | {cp50:.2f} | {up50:.2f} | {cp50 / up50:.3f}× |")
+# Tiles beside martin, per zoom: the service keeping no tiles, martin (cache off), the service's SQL
+# alone, and the service answering from its tile cache (rows tile_zN, martin_zN, tile_cached_zN).
+tiles = {}
+for r in rows:
+    if r[0] != "import" and r[1].startswith(("tile_z", "martin_z", "tile_cached_z")) and "_counted" not in r[1] and "_uncounted" not in r[1]:
+        kind, z = r[1].rsplit("_z", 1)
+        tiles.setdefault((int(r[0]), int(z)), {})[kind] = r
+if tiles:
+    print("\n| tasks | zoom | service p50 / p99 ms | martin p50 / p99 ms | floor p50 / p99 ms | martin ÷ service p50 / p99 | service, cache warm p50 / p99 ms |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    pair = lambda r, i: f"{r[i]} / {r[i + 1]}" if r else "—"
+    for (size, z), k in sorted(tiles.items()):
+        s, m, c = k.get("tile"), k.get("martin"), k.get("tile_cached")
+        ratio = f"{float(m[3]) / float(s[3]):.2f}× / {float(m[4]) / float(s[4]):.2f}×" if s and m else "—"
+        print(f"| {size:,} | {z} | {pair(s, 3)} | {pair(m, 3)} | {pair(s, 6)} | {ratio} | {pair(c, 3)} |")

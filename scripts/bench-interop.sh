@@ -58,10 +58,24 @@ GREENLEDGER_DEMO_PASSWORD=bench-only $gl seed >/dev/null
   SELECT task_cells_rebuild();"
 q() { "$psql_bin" -qAt "$DATABASE_URL" -c "$1"; }
 
-GREENLEDGER_ADDR=127.0.0.1:$PORT RUST_LOG=warn $gl serve >"$OUT/serve.log" 2>&1 &
+# The services measured against martin and the floors keep no tiles (GREENLEDGER_TILE_CACHE_MB=0),
+# as martin keeps none here; the tile cache has its own rows and service (tile_cache_rows, below).
+GREENLEDGER_ADDR=127.0.0.1:$PORT GREENLEDGER_TILE_CACHE_MB=0 RUST_LOG=warn $gl serve >"$OUT/serve.log" 2>&1 &
 pids+=($!)
-GREENLEDGER_ADDR=127.0.0.1:$UNCOUNTED_PORT GREENLEDGER_METRICS=false RUST_LOG=warn $gl serve >"$OUT/serve-uncounted.log" 2>&1 &
+GREENLEDGER_ADDR=127.0.0.1:$UNCOUNTED_PORT GREENLEDGER_TILE_CACHE_MB=0 GREENLEDGER_METRICS=false RUST_LOG=warn $gl serve >"$OUT/serve-uncounted.log" 2>&1 &
 pids+=($!)
+# --- tile cache: a service that keeps tiles, on the port after the uncounted one ---------------
+CACHED_PORT=$((PORT + 3))
+GREENLEDGER_ADDR=127.0.0.1:$CACHED_PORT GREENLEDGER_TILE_CACHE_MB=1024 RUST_LOG=warn $gl serve >"$OUT/serve-cached.log" 2>&1 &
+pids+=($!)
+# Each zoom's tiles from the service that keeps them, warm: every URL asked once before measuring.
+# Rows "tile_cached_zN" beside "tile_zN" (the same URLs, nothing kept) say what keeping tiles saves.
+tile_cache_rows() { # size dir zoom
+  sed "s#:$PORT/#:$CACHED_PORT/#" "$2/tiles-$3.urls" >"$2/cached-$3.urls"
+  "$OHA" --no-tui -c 1 -n "$(wc -l <"$2/cached-$3.urls")" --urls-from-file "$2/cached-$3.urls" >/dev/null
+  record "$1" "tile_cached_z$3" $(http "$2/cached-$3.urls") - - -
+}
+# --- end of the tile cache's part ----------------------------------------------------------------
 if [ -x "$MARTIN" ]; then
   cat >"$OUT/martin.yaml" <<EOF
 listen_addresses: '127.0.0.1:$MARTIN_PORT'
@@ -74,6 +88,8 @@ postgres:
       schema: public
       table: tasks
       srid: 4326
+      # Given, not computed by martin at start from the table, which is still empty then.
+      bounds: [-180, -85.0511, 180, 85.0511]
       geometry_column: geom
       geometry_type: GEOMETRY
       extent: 4096
@@ -93,7 +109,7 @@ EOF
   "$MARTIN" --config "$OUT/martin.yaml" >"$OUT/martin.log" 2>&1 &
   pids+=($!)
 fi
-for port in $PORT $UNCOUNTED_PORT; do
+for port in $PORT $UNCOUNTED_PORT $CACHED_PORT; do
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.2; done
 done
 
@@ -155,6 +171,10 @@ tile_floor() { # z xmin xmax ymin ymax -> pgbench script of the service's tile S
   read -r west north per_metre <<<"$(python3 -c "
 h = 20037508.342789244; side = 2 * h / 2**$z
 print(f'(-{h!r}+:x*{side!r})', f'({h!r}-:y*{side!r})', repr(4096 / side))")"
+  # One statement without a transaction, as src/store/tiles.rs sends it: below zoom 15 the count
+  # of what the tile covers picks clusters or single tasks inside the statement.
+  local tasks="(SELECT ST_AsMVT(m, 'tasks', 4096, 'geom') FROM (SELECT ST_AsMVTGeom(t.geom_3857, ST_TileEnvelope($z, :x, :y), 4096, 64, true) AS geom, t.id::text AS id, t.code, t.title, t.category, t.status, t.progress::int4 AS progress, t.township_code AS township, coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) AS overdue, t.supervised, t.due_date::text AS due_date, t.visibility FROM tasks t WHERE t.geom && ST_Transform(ST_TileEnvelope($z, :x, :y, margin => 64.0 / 4096), 4326) AND t.visibility = 'public') m)"
+  local fresh="extract(epoch FROM (current_date + 1)::timestamptz - now())::float8 AS fresh_for"
   cat <<EOF
 \set x random($2, $3)
 \set y random($4, $5)
@@ -162,20 +182,12 @@ print(f'(-{h!r}+:x*{side!r})', f'({h!r}-:y*{side!r})', repr(4096 / side))")"
 \set x1 :x * 32 + 31
 \set y0 :y * 32
 \set y1 :y * 32 + 31
-\set covered 0
-BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 EOF
   if [ "$z" -lt 15 ]; then
-    echo "SELECT coalesce(sum(t.n), 0)::int8 AS covered FROM task_cells t WHERE t.z = $level AND t.cx BETWEEN :x AND :x AND t.cy BETWEEN :y AND :y AND t.visibility = 'public' \gset"
+    echo "SELECT CASE WHEN (SELECT coalesce(sum(t.n), 0) FROM task_cells t WHERE t.z = $level AND t.cx BETWEEN :x AND :x AND t.cy BETWEEN :y AND :y AND t.visibility = 'public') > 2500 THEN (SELECT ST_AsMVT(m, 'tasks', 4096, 'geom') FROM (SELECT ST_MakePoint(round((sum(t.sx) / sum(t.n) - $west) * $per_metre), round(($north - sum(t.sy) / sum(t.n)) * $per_metre)) AS geom, true AS cluster, t.category, sum(t.n)::int4 AS count, sum(t.planned)::int4 AS planned, sum(t.in_progress)::int4 AS in_progress, sum(t.completed)::int4 AS completed, sum(t.verified)::int4 AS verified, sum(t.cancelled)::int4 AS cancelled, sum(t.supervised)::int4 AS supervised FROM task_cells t WHERE t.z = $z AND t.cx BETWEEN :x0 AND :x1 AND t.cy BETWEEN :y0 AND :y1 AND t.visibility = 'public' GROUP BY t.cx, t.cy, t.category HAVING sum(t.n) > 0) m) ELSE $tasks END AS tile, $fresh;"
+  else
+    echo "SELECT $tasks AS tile, $fresh;"
   fi
-  cat <<EOF
-\if :covered > 2500
-SELECT ST_AsMVT(m, 'tasks', 4096, 'geom') FROM (SELECT ST_MakePoint(round((sum(t.sx) / sum(t.n) - $west) * $per_metre), round(($north - sum(t.sy) / sum(t.n)) * $per_metre)) AS geom, true AS cluster, t.category, sum(t.n)::int4 AS count, sum(t.planned)::int4 AS planned, sum(t.in_progress)::int4 AS in_progress, sum(t.completed)::int4 AS completed, sum(t.verified)::int4 AS verified, sum(t.cancelled)::int4 AS cancelled, sum(t.supervised)::int4 AS supervised FROM task_cells t WHERE t.z = $z AND t.cx BETWEEN :x0 AND :x1 AND t.cy BETWEEN :y0 AND :y1 AND t.visibility = 'public' GROUP BY t.cx, t.cy, t.category HAVING sum(t.n) > 0) m;
-\else
-SELECT ST_AsMVT(m, 'tasks', 4096, 'geom') FROM (SELECT ST_AsMVTGeom(t.geom_3857, ST_TileEnvelope($z, :x, :y), 4096, 64, true) AS geom, t.id::text AS id, t.code, t.title, t.category, t.status, t.progress::int4 AS progress, t.township_code AS township, coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) AS overdue, t.supervised, t.due_date::text AS due_date, t.visibility FROM tasks t WHERE t.geom && ST_Transform(ST_TileEnvelope($z, :x, :y, margin => 64.0 / 4096), 4326) AND t.visibility = 'public') m;
-\endif
-COMMIT;
-EOF
 }
 
 SELECT_TASK="SELECT t.id, t.code, t.title, t.description, t.category, t.status, t.progress, t.township_code AS township, (SELECT w.name FROM townships w WHERE w.code = t.township_code) AS township_name, t.township_overridden, t.lead_unit, t.contact_person, t.contact_phone, t.due_date, coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) AS overdue, t.planned_investment::float8 AS planned_investment, t.actual_investment::float8 AS actual_investment, t.target_quantity::float8 AS target_quantity, t.target_unit, t.visibility, t.supervised, t.completed_at, t.verified_at, t.last_report_at, t.created_at, t.updated_at, t.version, t.return_reason, t.cancel_reason, ST_AsGeoJSON(t.geom, 15) AS geometry FROM tasks t"
@@ -188,8 +200,8 @@ measure() {
   mkdir -p "$d"
   q "ANALYZE tasks; ANALYZE task_cells;" >/dev/null
   echo "bench: $size tasks; load average before measuring: $(cut -d' ' -f1-3 /proc/loadavg)"
-  # Tiles, zooms 10-16, uniformly over the tiles covering the county.
-  for z in 10 11 12 13 14 15 16; do
+  # Tiles, zooms 8-18, uniformly over the tiles covering the county.
+  for z in 8 9 10 11 12 13 14 15 16 17 18; do
     read -r x0 x1 y0 y1 <<<"$(python3 - "$z" "$W" "$S" "$E" "$N" <<'PY'
 import math, sys
 z, w, s, e, n = int(sys.argv[1]), *map(float, sys.argv[2:])
@@ -206,11 +218,12 @@ for _ in range(5000):
     print(f"http://127.0.0.1:{port}/tiles/tasks/{z}/{random.randint(x0, x1)}/{random.randint(y0, y1)}.mvt")
 PY
     tile_floor "$z" "$x0" "$x1" "$y0" "$y1" >"$d/tiles-$z.sql"
-    record "$size" "tile_z$z" $(http "$d/tiles-$z.urls") $(sql "$PWD/$d/tiles-$z.sql" interactive)
+    record "$size" "tile_z$z" $(http "$d/tiles-$z.urls") $(sql "$PWD/$d/tiles-$z.sql")
     if [ -x "$MARTIN" ]; then
       sed "s#:$PORT/tiles/tasks/#:$MARTIN_PORT/tasks/#; s#\.mvt\$##" "$d/tiles-$z.urls" >"$d/martin-$z.urls"
-      record "$size" "martin_z$z" $(http "$d/martin-$z.urls") $(sql "$PWD/$d/tiles-$z.sql" interactive)
+      record "$size" "martin_z$z" $(http "$d/martin-$z.urls") $(sql "$PWD/$d/tiles-$z.sql")
     fi
+    tile_cache_rows "$size" "$d" "$z"
   done
   # What counting requests for /metrics costs: the same tiles and health checks from the service
   # that does not count, each run between two runs of the one that does.

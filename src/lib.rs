@@ -15,6 +15,7 @@ pub mod reminders;
 pub mod seed;
 pub mod store;
 pub mod synth;
+pub mod tile_cache;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -63,6 +64,10 @@ pub struct ServerConfig {
     /// Minutes a web session may go unused before it ends (it also ends 14 days after login).
     #[arg(long, env = "GREENLEDGER_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=10080))]
     pub session_idle_minutes: u64,
+    /// Megabytes of vector tiles each instance keeps in memory (0: none); kept tiles are dropped
+    /// exactly when a task in them changes, on any instance (see README, "Tile cache").
+    #[arg(long, env = "GREENLEDGER_TILE_CACHE_MB", default_value_t = 64)]
+    pub tile_cache_mb: u64,
     /// Reminders: SMTP and retries (GREENLEDGER_SMTP_*, GREENLEDGER_REMINDER_*).
     #[command(flatten)]
     pub reminders: reminders::ReminderConfig,
@@ -82,6 +87,7 @@ impl ServerConfig {
             count_requests: true,
             secret_key_file: None,
             session_idle_minutes: 30,
+            tile_cache_mb: 64,
             reminders: reminders::ReminderConfig::none(),
         }
     }

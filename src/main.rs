@@ -329,6 +329,7 @@ async fn serve(db: DbConfig, server: ServerConfig) -> CliResult {
     if !db.read_database_urls.is_empty() {
         let replicas = std::sync::Arc::new(store::replicas::Replicas::new(state.db.clone(), &db)?);
         replicas.clone().watch();
+        state.tiles.set_replica_lag(replicas.max_lag());
         state.reads = replicas;
         tracing::info!(
             replicas = db.read_database_urls.len(),

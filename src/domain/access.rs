@@ -44,7 +44,7 @@ impl Role {
 }
 
 /// What a reader may see of the ledger.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Viewer {
     /// Public tasks, public fields.
     Public,

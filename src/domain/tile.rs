@@ -21,7 +21,23 @@ pub enum TileError {
     OffGrid(String),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A box in web-mercator metres: west, south, east, north.
+pub type MercatorBox = [f64; 4];
+
+/// The areas a notice of changed tasks names (migrations: tasks_notify_tiles): boxes
+/// "xmin ymin xmax ymax" joined by ';'. None: everything (a TRUNCATE, or a notice not understood,
+/// which must not leave a stale tile behind).
+pub fn changed_areas(payload: &str) -> Option<Vec<MercatorBox>> {
+    payload
+        .split(';')
+        .map(|b| {
+            let v: Vec<f64> = b.split(' ').map(str::parse).collect::<Result<_, _>>().ok()?;
+            <[f64; 4]>::try_from(v).ok().filter(|b| b.iter().all(|c| c.is_finite()))
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TileId {
     pub z: u8,
     pub x: u32,
@@ -77,6 +93,16 @@ impl TileId {
     pub fn count_cells(&self) -> (u8, (i32, i32, i32, i32)) {
         let level = self.z.saturating_sub(CELL_BITS);
         (level, self.cells_at(level))
+    }
+
+    /// Whether a change over `area` may alter this tile: its single tasks are those meeting the tile
+    /// widened by `buffer` of `extent` units (the margin its query selects with), and its clusters
+    /// and counts lie inside it. A metre more on each side absorbs rounding.
+    pub fn touched_by(&self, area: &MercatorBox, extent: i32, buffer: i32) -> bool {
+        let (west, north, per_metre) = self.mercator_frame(extent);
+        let side = f64::from(extent) / per_metre;
+        let m = side * f64::from(buffer) / f64::from(extent) + 1.0;
+        area[0] <= west + side + m && area[2] >= west - m && area[1] <= north + m && area[3] >= north - side - m
     }
 
     /// The cells of level `level` (tiles of zoom level + 5, so level >= z - 5) inside this tile.
@@ -139,6 +165,32 @@ mod tests {
         assert!((west - 13352631.597080868).abs() < 1e-6, "{west}");
         assert!((north - 3615165.689775696).abs() < 1e-6, "{north}");
         assert!((per_metre - 4096.0 / (13355077.581985995 - 13352631.597080868)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_change_touches_the_tiles_under_it_and_their_margins_only() {
+        let t = TileId { z: 14, x: 13651, y: 6714 };
+        let (west, north, per_metre) = t.mercator_frame(4096);
+        let side = 4096.0 / per_metre;
+        let point = |x: f64, y: f64| [x, y, x, y];
+        assert!(t.touched_by(&point(west + side / 2.0, north - side / 2.0), 4096, 64));
+        // Within the 64-unit margin the tile's query selects with, outside the tile itself.
+        assert!(t.touched_by(&point(west - side * 60.0 / 4096.0, north - 1.0), 4096, 64));
+        assert!(!t.touched_by(&point(west - side * 70.0 / 4096.0, north - 1.0), 4096, 64));
+        assert!(!t.touched_by(&point(west + side / 2.0, north + side), 4096, 64));
+        // A box across the tile with both ends outside it.
+        assert!(t.touched_by(&[west - side, north - side / 2.0, west + 2.0 * side, north - side / 2.0], 4096, 64));
+        assert!(TileId { z: 0, x: 0, y: 0 }.touched_by(&point(west, north), 4096, 64));
+    }
+
+    #[test]
+    fn change_notices_name_boxes_or_everything() {
+        assert_eq!(changed_areas("1 2 3 4"), Some(vec![[1.0, 2.0, 3.0, 4.0]]));
+        assert_eq!(changed_areas("1 2 3 4;-5.5 6 7 8e6"), Some(vec![[1.0, 2.0, 3.0, 4.0], [-5.5, 6.0, 7.0, 8e6]]));
+        assert_eq!(changed_areas("all"), None);
+        assert_eq!(changed_areas("1 2 3"), None);
+        assert_eq!(changed_areas("1 2 3 NaN"), None);
+        assert_eq!(changed_areas(""), None);
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub fn respond_tagged(
     request: &HeaderMap,
     public: bool,
     content_type: &'static str,
-    body: Vec<u8>,
+    body: impl Into<Body>,
     tag: HeaderValue,
 ) -> Response {
     let cache_control = if public {
@@ -44,7 +44,7 @@ pub fn respond_tagged(
     let mut res = if not_modified(request, &tag) {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut res = Response::new(Body::from(body));
+        let mut res = Response::new(body.into());
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
         res
     };

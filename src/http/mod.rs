@@ -62,6 +62,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Sends reminders to robots and e-mail (a hand chase at once; the rest in the background).
     pub sender: crate::reminders::Sender,
+    /// Tiles kept in memory, dropped as tasks change (tile_cache.rs).
+    pub tiles: Arc<crate::tile_cache::TileCache>,
 }
 
 /// What handlers need of the configuration.
@@ -119,7 +121,10 @@ impl AppState {
             count_requests: config.count_requests,
             seal_key,
         };
+        let tiles = Arc::new(crate::tile_cache::TileCache::new(config.tile_cache_mb));
+        tiles.clone().listen(db.clone());
         Ok(Self {
+            tiles,
             reads: Arc::new(crate::store::replicas::Replicas::primary_only(db.clone())),
             db,
             settings: Arc::new(settings),

@@ -2,20 +2,24 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::cache;
-use super::extract::Reads;
+use super::extract::{Reads, WROTE_COOKIE};
 use crate::auth::Principal;
 use crate::domain::Code;
 use crate::domain::access::Viewer;
 use crate::domain::tile::{DETAIL_MAX, DETAIL_ZOOM, MAX_ZOOM, TileError, TileId};
 use crate::error::{ApiError, FieldError, Problem, Result};
 use crate::store::tiles as store;
+use crate::tile_cache::Cached;
 
 pub const MVT: &str = "application/vnd.mapbox-vector-tile";
 
@@ -32,12 +36,13 @@ pub const MVT: &str = "application/vnd.mapbox-vector-tile";
         ("y" = String, Path, description = "row (0 to 2^z − 1) followed by .mvt, e.g. 6766.mvt", pattern = r"^\d+\.mvt$"),
     ),
     responses(
-        (status = 200, description = "The tile (empty when nothing lies under it); ETag and Cache-Control set", content_type = "application/vnd.mapbox-vector-tile"),
+        (status = 200, description = "The tile (empty when nothing lies under it); ETag and Cache-Control set, and X-Cache: hit (from the instance's memory), miss (built and kept), bypass (built, not kept) or off", content_type = "application/vnd.mapbox-vector-tile"),
         (status = 304, description = "If-None-Match names the current tile"),
         (status = 400, description = "Not a tile address", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Column or row off the zoom's grid (2^z tiles per side)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn tile(
+    State(state): State<AppState>,
     Reads(db): Reads,
     principal: Principal,
     Path((z, x, y)): Path<(String, String, String)>,
@@ -50,8 +55,36 @@ pub async fn tile(
         TileError::OffGrid(e) => ApiError::not_found(e),
     })?;
     let viewer = principal.viewer();
-    let bytes = store::tile(&db, id, &viewer).await?;
-    Ok(cache::respond(&headers, viewer == Viewer::Public, MVT, bytes))
+    let public = viewer == Viewer::Public;
+    // A caller who has just written reads from the primary and skips what is kept: the notice of
+    // its own change may still be on its way.
+    let wrote = crate::auth::cookie(&headers, WROTE_COOKIE).is_some();
+    let kept = if wrote { None } else { state.tiles.get(id, &viewer) };
+    if let Some(kept) = kept {
+        return Ok(marked(cache::respond_tagged(&headers, public, MVT, kept.bytes, kept.etag), "hit"));
+    }
+    let started = Instant::now();
+    let built = store::tile(&db, id, &viewer).await?;
+    let bytes = Bytes::from(built.bytes);
+    let etag = cache::content_etag(&bytes);
+    let kept = Cached { bytes: bytes.clone(), etag: etag.clone() };
+    let from_primary = wrote || !state.reads.has_replicas();
+    let stored = state.tiles.put(id, &viewer, kept, started, from_primary, built.fresh_for);
+    let how = if !state.tiles.enabled() {
+        "off"
+    } else if stored {
+        "miss"
+    } else {
+        "bypass"
+    };
+    Ok(marked(cache::respond_tagged(&headers, public, MVT, bytes, etag), how))
+}
+
+/// `X-Cache`: whether the tile came from memory (`hit`), was built and kept (`miss`), was built and
+/// not kept (`bypass`: a change was under way, or the cache is not listening) or the cache is off.
+fn marked(mut res: Response, how: &'static str) -> Response {
+    res.headers_mut().insert("x-cache", HeaderValue::from_static(how));
+    res
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

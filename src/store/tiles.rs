@@ -2,31 +2,28 @@
 //! with the map's attributes, or, where a low-zoom tile covers too many, clusters read from the
 //! precounted cells (see migrations: task_cells).
 
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use std::time::Duration;
+
+use sqlx::{Postgres, QueryBuilder};
 
 use super::Db;
 use super::tasks::push_visibility;
 use crate::domain::access::Viewer;
-use crate::domain::tile::{DETAIL_ZOOM, TileId};
+use crate::domain::tile::{DETAIL_MAX, DETAIL_ZOOM, TileId};
 
 /// Name of the layer in every tile, as the TileJSON announces it.
 pub const LAYER: &str = "tasks";
-const EXTENT: i32 = 4096;
+pub const EXTENT: i32 = 4096;
 /// Pixels of geometry kept beyond the tile edge, so lines and areas join without seams.
-const BUFFER: i32 = 64;
+pub const BUFFER: i32 = 64;
 
 /// How many visible tasks a tile below `DETAIL_ZOOM` covers, from the cells as large as the tile.
-async fn covered(conn: &mut PgConnection, tile: TileId, viewer: &Viewer) -> Result<Option<i64>, sqlx::Error> {
-    if tile.z >= DETAIL_ZOOM {
-        return Ok(None);
-    }
+fn push_covered(qb: &mut QueryBuilder<'_, Postgres>, tile: TileId, viewer: &Viewer) {
     let (level, (x0, x1, y0, y1)) = tile.count_cells();
-    // Runtime-checked: the cells' range and the viewer's visibility clause are added at run time.
-    let mut qb = QueryBuilder::new("SELECT coalesce(sum(t.n), 0)::int8 FROM task_cells t WHERE t.z = ");
+    qb.push("SELECT coalesce(sum(t.n), 0) FROM task_cells t WHERE t.z = ");
     qb.push_bind(i16::from(level));
-    push_cells(&mut qb, x0, x1, y0, y1);
-    push_cell_visibility(&mut qb, viewer);
-    Ok(Some(qb.build_query_scalar().fetch_one(conn).await?))
+    push_cells(qb, x0, x1, y0, y1);
+    push_cell_visibility(qb, viewer);
 }
 
 /// The cells a viewer may count. Cells are kept per township and visibility, not per department, so
@@ -60,27 +57,50 @@ fn push_envelope(qb: &mut QueryBuilder<'_, Postgres>, tile: TileId) {
         .push(")");
 }
 
-/// The tile as MVT bytes (empty when nothing visible lies under it).
-pub async fn tile(db: &Db, tile: TileId, viewer: &Viewer) -> Result<Vec<u8>, sqlx::Error> {
-    let mut tx = super::interactive_read(db).await?;
-    let covered = covered(&mut tx, tile, viewer).await?;
-    let mut qb = if tile.shows_tasks(covered) { tasks_query(tile, viewer) } else { clusters_query(tile, viewer) };
-    let bytes: Option<Vec<u8>> = qb.build_query_scalar().fetch_one(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(bytes.unwrap_or_default())
+/// A tile as built, and how long it stays right while no task changes: until midnight on the
+/// database's calendar, when tasks may turn `overdue`.
+pub struct Built {
+    pub bytes: Vec<u8>,
+    pub fresh_for: Duration,
+}
+
+/// The tile as MVT bytes (empty when nothing visible lies under it). One statement, so one round
+/// trip and one snapshot: below `DETAIL_ZOOM` it counts what the tile covers and builds clusters or
+/// single tasks accordingly. The branch not taken costs nothing: PostgreSQL runs an uncorrelated
+/// subquery (an InitPlan) only when its value is first needed. No transaction around it, so no
+/// BEGIN and COMMIT round trips: the statement's plan has no parallel workers to keep off (the
+/// tasks come through the GiST index, the cells through their primary key).
+pub async fn tile(db: &Db, tile: TileId, viewer: &Viewer) -> Result<Built, sqlx::Error> {
+    // Runtime-checked: the tile's constants are formatted in and the viewer's visibility clause added at run time.
+    let mut qb = QueryBuilder::new("SELECT ");
+    if tile.z < DETAIL_ZOOM {
+        qb.push("CASE WHEN (");
+        push_covered(&mut qb, tile, viewer);
+        qb.push(format!(") > {DETAIL_MAX} THEN ("));
+        push_clusters(&mut qb, tile, viewer);
+        qb.push(") ELSE (");
+        push_tasks(&mut qb, tile, viewer);
+        qb.push(") END");
+    } else {
+        qb.push("(");
+        push_tasks(&mut qb, tile, viewer);
+        qb.push(")");
+    }
+    qb.push(" AS tile, extract(epoch FROM (current_date + 1)::timestamptz - now())::float8 AS fresh_for");
+    let (bytes, fresh_for): (Option<Vec<u8>>, f64) = qb.build_query_as().fetch_one(db).await?;
+    Ok(Built { bytes: bytes.unwrap_or_default(), fresh_for: Duration::from_secs_f64(fresh_for.clamp(0.0, 86_400.0)) })
 }
 
 /// Single tasks: the public attributes the map styles and labels by, under the API's names.
 /// Geometry comes from the stored web-mercator column (projecting per request cost a third of the
 /// time); ST_AsMVT skips rows whose clipped geometry is NULL, so no outer filter repeats the
 /// clipping for every row.
-fn tasks_query(tile: TileId, viewer: &Viewer) -> QueryBuilder<'static, Postgres> {
-    // Runtime-checked: the tile's constants are formatted in and the viewer's visibility clause added at run time.
-    let mut qb = QueryBuilder::new(format!(
+fn push_tasks(qb: &mut QueryBuilder<'_, Postgres>, tile: TileId, viewer: &Viewer) {
+    qb.push(format!(
         "SELECT ST_AsMVT(m, '{LAYER}', {EXTENT}, 'geom') FROM (
              SELECT ST_AsMVTGeom(t.geom_3857, "
     ));
-    push_envelope(&mut qb, tile);
+    push_envelope(qb, tile);
     qb.push(format!(
         ", {EXTENT}, {BUFFER}, true) AS geom,
                     t.id::text AS id, t.code, t.title, t.category, t.status, t.progress::int4 AS progress,
@@ -96,20 +116,18 @@ fn tasks_query(tile: TileId, viewer: &Viewer) -> QueryBuilder<'static, Postgres>
         .push(", ")
         .push_bind(tile.y as i32)
         .push(format!(", margin => {BUFFER}.0 / {EXTENT}), 4326)"));
-    push_visibility(&mut qb, viewer);
+    push_visibility(qb, viewer);
     qb.push(") m");
-    qb
 }
 
 /// Clusters: one point per cell and family at the mean position of its tasks, with the count and
 /// the count per status. The mean lies inside its cell, so inside the tile: it is placed in tile
 /// units by arithmetic rather than ST_AsMVTGeom, whose clipping machinery was a sixth of the time
 /// of a crowded cluster tile.
-fn clusters_query(tile: TileId, viewer: &Viewer) -> QueryBuilder<'static, Postgres> {
+fn push_clusters(qb: &mut QueryBuilder<'_, Postgres>, tile: TileId, viewer: &Viewer) {
     let (x0, x1, y0, y1) = tile.cell_range();
     let (west, north, per_metre) = tile.mercator_frame(EXTENT);
-    // Runtime-checked: the tile's constants are formatted in and the viewer's visibility clause added at run time.
-    let mut qb = QueryBuilder::new(format!(
+    qb.push(format!(
         "SELECT ST_AsMVT(m, '{LAYER}', {EXTENT}, 'geom') FROM (
              SELECT ST_MakePoint(round((sum(t.sx) / sum(t.n) - "
     ));
@@ -125,10 +143,9 @@ fn clusters_query(tile: TileId, viewer: &Viewer) -> QueryBuilder<'static, Postgr
              FROM task_cells t WHERE t.z = ",
     );
     qb.push_bind(i16::from(tile.z));
-    push_cells(&mut qb, x0, x1, y0, y1);
-    push_cell_visibility(&mut qb, viewer);
+    push_cells(qb, x0, x1, y0, y1);
+    push_cell_visibility(qb, viewer);
     qb.push(" GROUP BY t.cx, t.cy, t.category HAVING sum(t.n) > 0) m");
-    qb
 }
 
 /// The extent of the county (west, south, east, north) and its centre, for the TileJSON.

@@ -43,6 +43,7 @@ mod shell;
 mod task_list;
 mod tasks_api;
 mod text_input;
+mod tile_cache;
 mod tiles;
 mod township_assignment;
 mod two_factor;

@@ -113,6 +113,28 @@ for port in $PORT $UNCOUNTED_PORT $CACHED_PORT; do
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && break; sleep 0.2; done
 done
 
+# --- fixed cost: a bare axum server beside the service ------------------------------------------
+# examples/bench_bare.rs: the service's runtime with no middleware, `/json` (a small document) and
+# `/sql` (the statement /api/health runs, over a sqlx pool). The service's health and task GETs are
+# measured as ratios of these in the same run (rows "..._vs_bare").
+BARE_PORT=$((PORT + 10))
+cargo build --release --quiet --example bench_bare
+target/release/examples/bench_bare --addr "127.0.0.1:$BARE_PORT" >"$OUT/bare.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$BARE_PORT/json" >/dev/null && break; sleep 0.2; done
+fixed_cost() { # size dir: bare floors, then health and task GETs beside them
+  local size=$1 d=$2 bare_json bare_sql
+  for _ in $(seq 100); do echo "http://127.0.0.1:$BARE_PORT/json"; done >"$d/bare-json.urls"
+  for _ in $(seq 100); do echo "http://127.0.0.1:$BARE_PORT/sql"; done >"$d/bare-sql.urls"
+  bare_json=$(http "$d/bare-json.urls")
+  bare_sql=$(http "$d/bare-sql.urls")
+  record "$size" bare_json $bare_json - - -
+  record "$size" bare_sql $bare_sql - - -
+  record "$size" health_vs_bare_sql $(http "$d/health.urls") $bare_sql
+  record "$size" task_get_vs_bare_sql $(http "$d/get.urls") $bare_sql
+  record "$size" live_vs_bare_json $(http "$d/live.urls") $bare_json
+}
+
 # --- measuring -------------------------------------------------------------------------------
 results="$OUT/results.tsv"
 : >"$results"
@@ -284,6 +306,8 @@ EOF
   for _ in $(seq 100); do echo "http://127.0.0.1:$PORT/api/health"; done >"$d/health.urls"
   echo "SELECT postgis_lib_version();" >"$d/health.sql"
   record "$size" "health" $(http "$d/health.urls") $(sql "$PWD/$d/health.sql")
+  for _ in $(seq 100); do echo "http://127.0.0.1:$PORT/api/health/live"; done >"$d/live.urls"
+  fixed_cost "$size" "$d"
 }
 
 have=0

@@ -61,6 +61,10 @@ struct Assigned {
 /// Checks every parsed feature against the database (geometry validity, township, the county's
 /// bounds, category), then stores them in the caller's transaction `tx`. In `Mode::All` nothing is
 /// stored if any feature fails.
+///
+/// Checking and writing overlap: each batch is checked on a connection of the pool while the one
+/// before it is written in `tx`, so the database works on both at once. In `Mode::All` the writes
+/// stand behind a savepoint and are rolled back to it when a later batch turns out to fail.
 pub async fn import(
     db: &Db,
     tx: &mut PgConnection,
@@ -79,61 +83,82 @@ pub async fn import(
             Err(f) => failed.push(f),
         }
     }
-    let families = super::categories::list(db).await?;
-    let retired: Vec<String> = families.iter().filter(|c| c.retired).map(|c| c.code.clone()).collect();
-    let prefixes: HashMap<String, String> = families.into_iter().map(|c| (c.code, c.prefix)).collect();
-    let checked = check(db, ok, (&prefixes, &retired), options.accept_outside, &mut failed, &progress).await?;
+    let rules = Rules::load(db, &ok, options.accept_outside).await?;
+    let (send, batches) = tokio::sync::mpsc::channel(1);
+    let of = ok.len();
+    let checking = check(db, ok, &rules, send, &progress);
+    let writing = write(tx, batches, &rules.prefixes, (mode, failed, of), actor, &progress);
+    let (checked, written) = tokio::join!(checking, writing);
+    checked?;
+    let (created, mut failed) = written?;
     failed.sort_by_key(|f| f.index);
-    let mut report = ImportReport {
+    Ok(ImportReport {
         received,
-        imported: 0,
+        imported: created.len(),
         mode: if mode == Mode::All { "all" } else { "partial" },
-        created: Vec::new(),
+        created,
         failed,
-    };
-    if checked.is_empty() || (mode == Mode::All && !report.failed.is_empty()) {
-        return Ok(report);
-    }
-    report.created = write(tx, checked, &prefixes, actor, &progress).await?;
-    report.imported = report.created.len();
-    Ok(report)
+    })
 }
 
-/// Geometry validity and township, per batch, for the features that passed the Rust rules; those
-/// that fail join `failed`.
+/// What a feature is checked against, read once per import.
+struct Rules {
+    prefixes: HashMap<String, String>,
+    retired: Vec<String>,
+    /// The categories open for new tasks, sorted (an unknown one's refusal lists them).
+    known: Vec<String>,
+    unknown_townships: Vec<String>,
+    departments: Vec<super::departments::Department>,
+    accept_outside: bool,
+}
+
+impl Rules {
+    async fn load(db: &Db, ok: &[(usize, NewTask)], accept_outside: bool) -> Result<Self, sqlx::Error> {
+        let families = super::categories::list(db).await?;
+        let retired: Vec<String> = families.iter().filter(|c| c.retired).map(|c| c.code.clone()).collect();
+        let mut known: Vec<String> = families.iter().filter(|c| !c.retired).map(|c| c.code.clone()).collect::<Vec<_>>();
+        known.sort();
+        let prefixes = families.into_iter().map(|c| (c.code, c.prefix)).collect();
+        let overrides: Vec<String> = ok.iter().filter_map(|(_, t)| t.fields.township_override.clone()).collect();
+        let unknown_townships = super::townships::unknown_codes(db, &overrides).await?;
+        let departments = super::departments::list(db).await?;
+        Ok(Self { prefixes, retired, known, unknown_townships, departments, accept_outside })
+    }
+}
+
+/// One checked batch: the features that passed, and those that failed.
+type Batch = (Vec<Checked>, Vec<Failure>);
+
+/// Geometry validity and township, per batch, for the features that passed the Rust rules; each
+/// batch goes to the writer as soon as it is checked.
 async fn check(
     db: &Db,
     ok: Vec<(usize, NewTask)>,
-    (prefixes, retired): (&HashMap<String, String>, &[String]),
-    accept_outside: bool,
-    failed: &mut Vec<Failure>,
+    rules: &Rules,
+    send: tokio::sync::mpsc::Sender<Batch>,
     progress: &impl Fn(&str, usize, usize),
-) -> Result<Vec<Checked>, sqlx::Error> {
-    let overrides: Vec<String> = ok.iter().filter_map(|(_, t)| t.fields.township_override.clone()).collect();
-    let unknown_townships = super::townships::unknown_codes(db, &overrides).await?;
-    let departments = super::departments::list(db).await?;
-    let mut known: Vec<&str> =
-        prefixes.keys().map(String::as_str).filter(|c| !retired.iter().any(|r| r == c)).collect();
-    known.sort();
-    let mut checked: Vec<Checked> = Vec::with_capacity(ok.len());
+) -> Result<(), sqlx::Error> {
+    let known: Vec<&str> = rules.known.iter().map(String::as_str).collect();
     let total = ok.len();
     let mut done = 0;
     let mut rest = ok.into_iter();
     loop {
         let batch: Vec<(usize, NewTask)> = rest.by_ref().take(BATCH).collect();
         if batch.is_empty() {
-            break;
+            return Ok(());
         }
         let geojson: Vec<String> = batch.iter().map(|(_, t)| t.geometry.to_geojson()).collect();
         let rows = verdicts(db, &geojson).await?;
+        let (mut checked, mut failed) = (Vec::with_capacity(batch.len()), Vec::new());
         for (((index, task), gj), verdict) in batch.into_iter().zip(geojson).zip(rows) {
-            let accepted = verdict.accepted.clone().filter(|_| accept_outside && verdict.beyond == Some(true));
+            let accepted = verdict.accepted.clone().filter(|_| rules.accept_outside && verdict.beyond == Some(true));
             // Naming the township the geometry gives anyway (as an exported ledger does for every
             // task) keeps the assignment automatic, as re-saving a read Feature does.
             let given = task.fields.township_override.clone();
             let overridden = given.is_some() && given != verdict.township;
-            let mut errors = department_errors(&task, &departments);
-            match verdict.judge(&task, (&known, retired), &unknown_townships, accept_outside) {
+            let mut errors = department_errors(&task, &rules.departments);
+            let judged = verdict.judge(&task, (&known, &rules.retired), &rules.unknown_townships, rules.accept_outside);
+            match judged {
                 Ok(township) if errors.is_empty() => {
                     checked.push((index, task, gj, Assigned { township, overridden }, accepted))
                 }
@@ -146,8 +171,10 @@ async fn check(
         }
         done = (done + BATCH).min(total);
         progress(CHECKING, done, total);
+        if send.send((checked, failed)).await.is_err() {
+            return Ok(()); // the writer stopped on an error of its own, which it reports
+        }
     }
-    Ok(checked)
 }
 
 /// The departments a feature names that do not exist, or are retired (the tasks' trigger,
@@ -221,54 +248,83 @@ impl Verdict {
     }
 }
 
-/// Stores the checked features in one transaction, batch by batch, with their codes.
+/// Stores the checked batches in `tx` as they come, with their codes; in `Mode::All`, only while no
+/// feature has failed, and behind a savepoint rolled back to when one does. The features stored,
+/// and every failure (those of the Rust rules in `failed`, and the database's); progress is told
+/// of the `of` features that passed the Rust rules.
 async fn write(
     tx: &mut PgConnection,
-    checked: Vec<Checked>,
+    mut batches: tokio::sync::mpsc::Receiver<Batch>,
     prefixes: &HashMap<String, String>,
+    (mode, mut failed, of): (Mode, Vec<Failure>, usize),
     actor: Option<Uuid>,
     progress: &impl Fn(&str, usize, usize),
-) -> Result<Vec<Created>, sqlx::Error> {
-    // Townships and codes are assigned here, set-based; the per-row trigger leaves them alone.
-    sqlx::query!("SET LOCAL greenledger.bulk_assigned = 'on'").execute(&mut *tx).await?;
-    let mut next = reserve_codes(&mut *tx, &checked).await?;
-    let total = checked.len();
-    let mut all = Vec::with_capacity(total);
-    let mut rest = checked.into_iter();
-    loop {
-        let batch: Vec<Checked> = rest.by_ref().take(BATCH).collect();
-        if batch.is_empty() {
-            break;
+) -> Result<(Vec<Created>, Vec<Failure>), sqlx::Error> {
+    let mut all = Vec::new();
+    let mut started = false;
+    while let Some((checked, mut refused)) = batches.recv().await {
+        failed.append(&mut refused);
+        if checked.is_empty() || (mode == Mode::All && !failed.is_empty()) {
+            continue;
         }
-        let mut cols = Columns::default();
-        for (index, t, gj, township, accepted) in &batch {
-            let (year, seq) = next.get_mut(&t.fields.category).expect("counted above");
-            let code = format!("{}-{year}-{:04}", prefixes[&t.fields.category], *seq);
-            *seq += 1;
-            cols.push(*index, code, t, gj, township, accepted.as_deref());
+        if !started {
+            started = true;
+            if mode == Mode::All {
+                // Runtime-checked: a savepoint has no result for the offline query descriptions.
+                sqlx::query("SAVEPOINT import_all").execute(&mut *tx).await?;
+            }
+            // Townships and codes are assigned here, set-based; the per-row trigger leaves them alone.
+            sqlx::query!("SET LOCAL greenledger.bulk_assigned = 'on'").execute(&mut *tx).await?;
         }
-        let rows: Vec<(Uuid, String)> = cols.insert(&mut *tx, actor).await?;
-        let index_of: HashMap<&str, (usize, &str)> = cols
-            .code
-            .iter()
-            .map(String::as_str)
-            .zip(cols.index.iter().copied().zip(cols.township.iter().map(String::as_str)))
-            .collect();
-        let mut created: Vec<Created> = rows
-            .into_iter()
-            .map(|(id, code)| {
-                let (index, township) = index_of[code.as_str()];
-                Created { index, id, township: township.to_owned(), code }
-            })
-            .collect();
-        created.sort_by_key(|c| c.index);
-        all.extend(created);
-        progress(WRITING, all.len(), total);
+        all.extend(write_batch(&mut *tx, checked, prefixes, actor).await?);
+        progress(WRITING, all.len(), of);
     }
-    // The bulk assignment is this import's alone: later writes in the transaction are assigned
-    // by the trigger again.
-    sqlx::query!("SET LOCAL greenledger.bulk_assigned = 'off'").execute(&mut *tx).await?;
-    Ok(all)
+    if started && mode == Mode::All && !failed.is_empty() {
+        // Also undoes the bulk assignment's setting and the codes reserved.
+        // Runtime-checked: as the savepoint above.
+        sqlx::query("ROLLBACK TO SAVEPOINT import_all").execute(&mut *tx).await?;
+        return Ok((Vec::new(), failed));
+    }
+    if started {
+        // The bulk assignment is this import's alone: later writes in the transaction are
+        // assigned by the trigger again.
+        sqlx::query!("SET LOCAL greenledger.bulk_assigned = 'off'").execute(&mut *tx).await?;
+    }
+    Ok((all, failed))
+}
+
+/// One batch's tasks and `created` events, its codes reserved first: batches come in the order
+/// of the document, so each category's numbers follow that order as one reservation would.
+async fn write_batch(
+    tx: &mut PgConnection,
+    batch: Vec<Checked>,
+    prefixes: &HashMap<String, String>,
+    actor: Option<Uuid>,
+) -> Result<Vec<Created>, sqlx::Error> {
+    let mut next = reserve_codes(&mut *tx, &batch).await?;
+    let mut cols = Columns::default();
+    for (index, t, gj, township, accepted) in &batch {
+        let (year, seq) = next.get_mut(&t.fields.category).expect("counted above");
+        let code = format!("{}-{year}-{:04}", prefixes[&t.fields.category], *seq);
+        *seq += 1;
+        cols.push(*index, code, t, gj, township, accepted.as_deref());
+    }
+    let rows: Vec<(Uuid, String)> = cols.insert(&mut *tx, actor).await?;
+    let index_of: HashMap<&str, (usize, &str)> = cols
+        .code
+        .iter()
+        .map(String::as_str)
+        .zip(cols.index.iter().copied().zip(cols.township.iter().map(String::as_str)))
+        .collect();
+    let mut created: Vec<Created> = rows
+        .into_iter()
+        .map(|(id, code)| {
+            let (index, township) = index_of[code.as_str()];
+            Created { index, id, township: township.to_owned(), code }
+        })
+        .collect();
+    created.sort_by_key(|c| c.index);
+    Ok(created)
 }
 
 /// Reserves each category's run of sequence numbers for this year in one statement; the next

@@ -42,6 +42,9 @@ pub type Db = PgPool;
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How long a pooled connection may sit unused before it is checked (pinged) on its way out.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbConfig {
     /// PostgreSQL URL of a database with PostGIS available (CREATE EXTENSION rights on first run).
@@ -107,6 +110,20 @@ impl DbConfig {
         Ok(PgPoolOptions::new()
             .max_connections(self.db_connections)
             .acquire_timeout(Duration::from_secs(self.db_timeout_secs))
+            // sqlx pings every connection it hands out by default: a round trip as long as a
+            // whole small statement, doubling the cost of every answer. Only a connection that
+            // has sat idle is pinged (one that died meanwhile is replaced, not handed out); one
+            // in steady use proves itself with each statement, and if its server went away
+            // between two of them the request answers 503 (try again), as a lost connection does.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_PING {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             // sqlx sends TimeZone=UTC in its startup message, which wins over the `-c timezone` of
             // `options`: without this, "today" (overdue, stale, the rollups) would be UTC's date.
             .after_connect(move |conn, _| {

@@ -95,6 +95,36 @@ async fn one_bad_feature_stops_the_import_and_is_reported_by_index() {
     assert_eq!(app.task_count().await, 1);
 }
 
+/// More features than one batch (5,000): the batches are checked and written as they come, so a
+/// bad feature in a later batch must still undo what the earlier ones wrote, codes included.
+#[tokio::test]
+async fn a_bad_feature_after_the_first_batch_still_stores_nothing() {
+    let app = spawn_app().await;
+    let many = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| task_at(point(119.81 + (i % 100) as f64 * 0.001, 30.75), json!({"category": "energy"})))
+            .collect()
+    };
+    let mut features = many(5_001);
+    features[5_000] = task_at(point(30.8, 119.85), json!({"category": "energy"}));
+    let body = problem(import(&app, "", &collection(features)).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let failed = body["failed"].as_array().unwrap();
+    assert_eq!(failed.iter().map(|f| f["index"].as_u64().unwrap()).collect::<Vec<_>>(), [5_000]);
+    assert_eq!(app.task_count().await, 0, "all or nothing");
+    let (_, _, next) = app.create(&task_at(point(119.85, 30.8), json!({"category": "energy"}))).await;
+    assert_eq!(next["properties"]["code"], "EN-2026-0001", "no code was used up");
+
+    let res = import(&app, "", &collection(many(5_002))).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let report: Value = res.json().await.unwrap();
+    let created = report["created"].as_array().unwrap();
+    assert_eq!(created.len(), 5_002);
+    assert!(created.iter().enumerate().all(|(i, c)| c["index"] == i), "in the document's order");
+    assert_eq!(created[0]["code"], "EN-2026-0002");
+    assert_eq!(created[5_001]["code"], "EN-2026-5003", "one run of codes across batches");
+    assert_eq!(app.task_count().await, 5_003);
+}
+
 #[tokio::test]
 async fn only_bureau_staff_import_and_bad_documents_are_refused_plainly() {
     let app = spawn_app().await;

@@ -505,7 +505,10 @@ pub async fn items(
     }
     let links = page_links(&base_url(&headers), id, title, &q, format, &page);
     let mut members = Map::new();
-    members.insert("numberMatched".into(), page.matched.into());
+    // Omitted (as OGC API - Features allows) when more match than could be counted quickly.
+    if let Some(n) = page.matched {
+        members.insert("numberMatched".into(), n.into());
+    }
     members.insert("numberReturned".into(), page.features.len().into());
     // No `timeStamp` (optional in OGC API - Features): it would change the ETag every second and
     // defeat the 304s for pages whose tasks have not changed.
@@ -517,7 +520,7 @@ pub async fn items(
 /// One page of a collection's features, as its filter chose them.
 struct Page {
     features: Vec<Feature>,
-    matched: i64,
+    matched: Option<i64>,
     limit: i64,
     offset: i64,
 }
@@ -547,7 +550,7 @@ async fn read_page(
         store::townships::page(db, filter.bbox, filter.kinds.as_deref(), filter.limit, filter.offset).await?;
     let features = townships.iter().map(|t| geojson_feature(t.id.clone(), &t.geometry, &t.properties));
     let features = features.collect::<Result<_>>()?;
-    Ok(Page { features, matched, limit: filter.limit, offset: filter.offset })
+    Ok(Page { features, matched: Some(matched), limit: filter.limit, offset: filter.offset })
 }
 
 /// Self, alternate and collection links of a page, and next/prev where there are more pages.
@@ -565,7 +568,7 @@ fn page_links(base: &str, id: &str, title: &str, q: &[(String, String)], format:
         link(at(offset, other.1), "alternate", other.0, &format!("this page as {}", other.1)),
         link(format!("{base}/ogc/collections/{id}"), "collection", JSON, title),
     ];
-    if offset + (page.features.len() as i64) < page.matched {
+    if crate::domain::count::more_pages(offset, page.features.len(), limit, page.matched) {
         links.push(link(at(offset + limit, this.1), "next", this.0, "next page"));
     }
     if offset > 0 {

@@ -454,7 +454,10 @@ fn township_queryables() -> Value {
 }
 
 /// Features of a collection: `bbox`, `datetime`, `limit`, `offset` and property filters, with
-/// `numberMatched`, `numberReturned` and `next`/`prev` links.
+/// `numberMatched`, `numberReturned` and `next`/`prev` links. For tasks, `numberMatched` is left
+/// out (as OGC API - Features allows) when more than 10,000 match a filter the precounted cells
+/// cannot answer (`q`, `datetime`, `department`, `overdue`, `filter`, `supervised` with `status`,
+/// or a department officer's view); a full page then always has a `next` link.
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}/items", tag = "ogc",
     params(
         ("collectionId" = String, Path, description = "tasks or townships"),
@@ -480,7 +483,7 @@ fn township_queryables() -> Value {
         ("f" = Option<String>, Query, description = "json or html"),
     ),
     responses(
-        (status = 200, description = "A page of features", content_type = "application/geo+json"),
+        (status = 200, description = "A page of features; numberMatched left out past 10,000 matches of a filter the precounted cells cannot answer (q, datetime, department, overdue, filter, supervised with status, a department officer's view)", content_type = "application/geo+json"),
         (status = 400, description = "A bad parameter", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json"),
     ))]

@@ -23,10 +23,15 @@ use super::task::Status;
 
 /// The finest cell level used: level-14 cells (tiles of zoom 19) are about 65 metres wide in the
 /// county, so the edges hold the tasks of a strip that narrow along the box's sides.
+/// (src/store/task_count.rs writes its cell formula out for this level.)
 pub const FINEST: u8 = 14;
 /// Degrees kept between the box and its inner cells (about 0.1 m): far more than the rounding of
 /// projecting a point, far less than a cell.
 const MARGIN: f64 = 1e-6;
+/// Degrees (about 10 m) between the inner cells' border and `Cover::deep`: PostGIS compares bounding
+/// boxes in single precision rounded outwards (up to 1.5e-5° here), so "within" is only certain that
+/// far inside.
+const BOX_MARGIN: f64 = 1e-4;
 /// Half the width of the web-mercator world in metres, as the cells' formula uses.
 const HALF: f64 = 20_037_508.342_789_244;
 /// Cells of level l are tiles of zoom l + 5.
@@ -101,6 +106,11 @@ pub struct Cover {
     pub segments: Vec<Segment>,
     pub inner: CellRange,
     pub strips: [BBox; 4],
+    /// The inner cells' region grown by `MARGIN`: a task whose bounding box misses it has its point
+    /// outside the inner cells, for certain, without computing the point.
+    pub near: BBox,
+    /// The region shrunk by `BOX_MARGIN`: a task whose bounding box lies within it has its point inside.
+    pub deep: BBox,
 }
 
 /// The cover of a box, or None when the box holds no whole cell of level `FINEST` (a box that
@@ -120,7 +130,8 @@ pub fn cover(b: &BBox) -> Option<Cover> {
         ring(level, here, parent, &mut segments);
         parent = Some(here);
     }
-    Some(Cover { segments, inner, strips: strips(b, inner) })
+    let (near, deep) = (region(inner, MARGIN), region(inner, -BOX_MARGIN));
+    Some(Cover { segments, inner, strips: strips(b, &region(inner, -MARGIN)), near, deep })
 }
 
 /// The cells of `level` lying wholly inside the box, if any.
@@ -154,17 +165,26 @@ fn ring(level: u8, here: CellRange, parent: Option<CellRange>, out: &mut Vec<Seg
     }
 }
 
-/// The four strips between the box's edge and its inner cells (shrunk by `MARGIN`, so a point the
-/// database puts outside them is outside the shrunk region): north, south, west, east.
-fn strips(b: &BBox, inner: CellRange) -> [BBox; 4] {
+/// The region of a range of level-`FINEST` cells in longitude/latitude, grown by `by` degrees.
+fn region(inner: CellRange, by: f64) -> BBox {
     let scale = f64::from(1u32 << (FINEST + CELL_BITS));
     let lon = |x: i32| f64::from(x) / scale * 360.0 - 180.0;
     let lat = |y: i32| {
         let m = HALF - f64::from(y) / scale * 2.0 * HALF;
         (2.0 * (m / HALF * std::f64::consts::PI).exp().atan() - std::f64::consts::FRAC_PI_2).to_degrees()
     };
-    let (w, e) = (lon(inner.x0) + MARGIN, lon(inner.x1 + 1) - MARGIN);
-    let (n, s) = (lat(inner.y0) - MARGIN, lat(inner.y1 + 1) + MARGIN);
+    BBox {
+        west: lon(inner.x0) - by,
+        south: lat(inner.y1 + 1) - by,
+        east: lon(inner.x1 + 1) + by,
+        north: lat(inner.y0) + by,
+    }
+}
+
+/// The four strips between the box's edge and its inner cells (shrunk by `MARGIN`, so a point the
+/// database puts outside the cells is outside the shrunk region): north, south, west, east.
+fn strips(b: &BBox, deep: &BBox) -> [BBox; 4] {
+    let (w, e, n, s) = (deep.west, deep.east, deep.north, deep.south);
     [
         BBox { west: b.west, south: n, east: b.east, north: b.north },
         BBox { west: b.west, south: b.south, east: b.east, north: s },
@@ -212,6 +232,9 @@ mod tests {
         assert_eq!(seen.len() as i64, i64::from(x1 - x0 + 1) * i64::from(y1 - y0 + 1));
         assert!(seen.iter().all(|(x, y)| (x0..=x1).contains(x) && (y0..=y1).contains(y)));
         assert!(c.segments.iter().any(|s| i32::from(s.z) < i32::from(FINEST)), "coarser cells fill the middle");
+        assert!(c.near.west < c.deep.west && c.near.east > c.deep.east, "{:?} {:?}", c.near, c.deep);
+        assert!(c.near.south < c.deep.south && c.near.north > c.deep.north);
+        assert!(c.deep.west > b.west && c.deep.east < b.east && c.deep.south > b.south && c.deep.north < b.north);
     }
 
     #[test]

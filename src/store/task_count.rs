@@ -6,7 +6,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder};
 
 use super::tasks::{push_filter, push_period, push_visibility};
 use crate::domain::access::Viewer;
-use crate::domain::count::{self, Cover, FINEST, Measure};
+use crate::domain::count::{self, Cover, Measure};
 use crate::domain::filter::{BBox, TaskFilter};
 use crate::domain::ogc::Period;
 
@@ -84,6 +84,15 @@ fn push_cell_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &TaskFilter, viewer:
     }
 }
 
+/// A task's point in web mercator, as its cells were counted by (migrations: task_cell_keys). A
+/// point's is its stored projection, computed by the same ST_Transform when it was written, which
+/// spares projecting again the many points along a box's edges.
+const POINT: &str = "(SELECT CASE WHEN GeometryType(t.geom) = 'POINT' THEN t.geom_3857
+                               ELSE ST_Transform(ST_PointOnSurface(t.geom), 3857) END AS q) p";
+/// The point's level-14 (`FINEST`) cell, task_cell_keys's formula at that level: 2^(14 + 5) columns.
+const CELL_X: &str = "floor((ST_X(p.q) + 20037508.342789244) / 40075016.68557849 * 524288)::integer";
+const CELL_Y: &str = "floor((20037508.342789244 - ST_Y(p.q)) / 40075016.68557849 * 524288)::integer";
+
 /// No box: the level-0 cells hold every task once.
 fn ledger_query(f: &TaskFilter, m: &Measure, viewer: &Viewer) -> QueryBuilder<'static, Postgres> {
     // Runtime-checked: the measure and the filters the request names are added at run time.
@@ -116,18 +125,16 @@ fn box_query(f: &TaskFilter, cover: &Cover, m: &Measure, viewer: &Viewer) -> Que
         qb.push(if i == 0 { "t.geom && " } else { " OR t.geom && " });
         push_envelope(&mut qb, s);
     }
+    // Whether the task's point lies outside the inner cells: certain from its bounding box for most
+    // tasks along the strips, computed as the cells compute it for those near the cells' border.
     let c = cover.inner;
-    qb.push(") AND NOT EXISTS (SELECT FROM task_cell_keys(t.geom) k WHERE k.z = ")
-        .push(FINEST.to_string())
-        .push(" AND k.cx BETWEEN ")
-        .push_bind(c.x0)
-        .push(" AND ")
-        .push_bind(c.x1)
-        .push(" AND k.cy BETWEEN ")
-        .push_bind(c.y0)
-        .push(" AND ")
-        .push_bind(c.y1)
-        .push("))");
+    qb.push(") AND CASE WHEN NOT t.geom && ");
+    push_envelope(&mut qb, &cover.near);
+    qb.push(" THEN true WHEN t.geom @ ");
+    push_envelope(&mut qb, &cover.deep);
+    qb.push(" THEN false ELSE NOT EXISTS (SELECT FROM ").push(POINT).push(" WHERE ").push(CELL_X).push(" BETWEEN ");
+    qb.push_bind(c.x0).push(" AND ").push_bind(c.x1).push(" AND ").push(CELL_Y).push(" BETWEEN ");
+    qb.push_bind(c.y0).push(" AND ").push_bind(c.y1).push(") END)");
     qb
 }
 

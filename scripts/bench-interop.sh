@@ -217,6 +217,40 @@ SELECT_TASK="SELECT t.id, t.code, t.title, t.description, t.category, t.status, 
 read -r W S E N <<<"$(q "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(boundary) e FROM townships) b" | tr '|' ' ')"
 echo "bench: county $W $S $E $N"
 
+# --- numberMatched from the cells (src/store/task_count.rs) ----------------------------------------
+# `limit=1` over random boxes of 5%, 20% and 50% of the county's side and over its whole box, so the
+# answer is almost all numberMatched; the floor beside each is the bare count(*) of the same boxes
+# (what the service ran before the cells counted), so the ratio is the new count over the old one.
+measure_count() {
+  local size=$1 d="$OUT/$1" frac name
+  for frac in 0.05 0.2 0.5 1; do
+    case $frac in 0.05) name=count_box_5pct ;; 0.2) name=count_box_20pct ;; 0.5) name=count_box_50pct ;; *) name=count_county ;; esac
+    python3 - "$frac" "$W" "$S" "$E" "$N" "$PORT" >"$d/$name.urls" <<'PY'
+import random, sys
+f = float(sys.argv[1]); w, s, e, n = map(float, sys.argv[2:6]); port = sys.argv[6]
+dx, dy = (e - w) * f, (n - s) * f
+random.seed(17)
+for _ in range(2000):
+    x, y = random.uniform(w, e - dx), random.uniform(s, n - dy)
+    print(f"http://127.0.0.1:{port}/api/tasks?bbox={x:.6f},{y:.6f},{x + dx:.6f},{y + dy:.6f}&limit=1")
+PY
+    python3 - "$frac" "$W" "$S" "$E" "$N" >"$d/$name.sql" <<'PY'
+import sys
+f = float(sys.argv[1]); w, s, e, n = map(float, sys.argv[2:6])
+dx, dy = (e - w) * f, (n - s) * f
+m = lambda v: int(v * 1e6)
+print(f"\\set wm random({m(w)}, {max(m(w), m(e - dx))})")
+print(f"\\set sm random({m(s)}, {max(m(s), m(n - dy))})")
+print("\\set w :wm / 1000000.0")
+print("\\set s :sm / 1000000.0")
+print(f"\\set e :w + {dx}")
+print(f"\\set n :s + {dy}")
+print("SELECT count(*) FROM tasks t WHERE true AND t.visibility = 'public' AND ST_Intersects(t.geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326));")
+PY
+    record "$size" "$name" $(http "$d/$name.urls") $(sql "$PWD/$d/$name.sql" interactive)
+  done
+}
+
 measure() {
   local size=$1 d="$OUT/$1"
   mkdir -p "$d"
@@ -297,6 +331,7 @@ SELECT count(*) FROM tasks t WHERE true AND t.visibility = 'public' AND ST_Inter
 COMMIT;
 EOF
   record "$size" "county_count_limit1" $(http "$d/county.urls") $(sql "$PWD/$d/county.sql" interactive)
+  measure_count "$size"
   # Single task GETs over 2,000 random public tasks.
   q "DROP TABLE IF EXISTS bench_ids; CREATE TABLE bench_ids AS SELECT row_number() OVER () AS n, id FROM (SELECT id FROM tasks WHERE visibility = 'public' ORDER BY random() LIMIT 2000) r; ALTER TABLE bench_ids ADD PRIMARY KEY (n);" >/dev/null
   q "SELECT id FROM bench_ids" | sed "s#^#http://127.0.0.1:$PORT/api/tasks/#" >"$d/get.urls"

@@ -10,6 +10,7 @@ pub mod campaign;
 pub mod category;
 pub mod chinacoords;
 pub mod codes;
+pub mod count;
 pub mod cql2;
 pub mod crs;
 pub mod department;

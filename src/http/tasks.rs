@@ -14,6 +14,7 @@ use crate::auth::Principal;
 use crate::domain::Code;
 use crate::domain::access::Viewer;
 use crate::domain::bounds::WriteQuery;
+use crate::domain::count::more_pages;
 use crate::domain::filter::TaskFilter;
 use crate::domain::task::{NewTask, TaskPatch};
 use crate::error::{ApiError, Problem, ProblemKind, Result};
@@ -37,8 +38,13 @@ pub struct TaskCollection {
     #[schema(example = "FeatureCollection")]
     pub kind: &'static str,
     pub features: Vec<TaskFeature>,
-    /// How many tasks match the filter in all pages.
-    pub number_matched: i64,
+    /// How many tasks match the filter in all pages. Always present when the filter is a box,
+    /// families, townships, statuses or supervision (counted from precounted map cells) or when
+    /// the page is the last; absent when more than 10,000 tasks match a filter beyond those (words,
+    /// dates, departments, overdue, CQL2, or a department officer's own internal tasks), which
+    /// would cost as much to count as to read: follow the `next` link until a page is not full.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number_matched: Option<i64>,
     pub number_returned: usize,
     /// `self`, and `next`/`prev` when there are more pages.
     pub links: Vec<Link>,
@@ -191,7 +197,7 @@ pub async fn list(
         media_type: GEOJSON,
     };
     let mut links = vec![link("self", filter.offset)];
-    if filter.offset + (returned as i64) < matched {
+    if more_pages(filter.offset, returned, filter.limit, matched) {
         links.push(link("next", filter.offset + filter.limit));
     }
     if filter.offset > 0 {

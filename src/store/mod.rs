@@ -23,6 +23,7 @@ pub mod reports;
 pub mod review;
 pub mod rollups;
 pub mod sessions;
+pub mod task_count;
 pub mod tasks;
 pub mod throttle;
 pub mod tiles;

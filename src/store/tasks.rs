@@ -350,7 +350,7 @@ fn push_order(qb: &mut QueryBuilder<'_, Postgres>, keys: &[crate::domain::filter
     qb.push("t.code");
 }
 
-fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &TaskFilter, viewer: &Viewer) {
+pub(super) fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &TaskFilter, viewer: &Viewer) {
     qb.push(" WHERE true");
     push_visibility(qb, viewer);
     if let Some(b) = f.bbox {
@@ -397,37 +397,39 @@ fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &TaskFilter, viewer: &Vie
     }
 }
 
+/// Only tasks whose lifespan meets `period`: a task lives from its creation until it is finished
+/// (completed_at) or cancelled (its last update), or on while it is open.
+pub(super) fn push_period(qb: &mut QueryBuilder<'_, Postgres>, period: Option<&Period>) {
+    let Some(p) = period else { return };
+    if let Some(end) = p.end {
+        qb.push(" AND t.created_at <= ").push_bind(end);
+    }
+    if let Some(start) = p.start {
+        qb.push(
+            " AND coalesce(t.completed_at, CASE WHEN t.status = 'cancelled' THEN t.updated_at END, 'infinity') >= ",
+        )
+        .push_bind(start);
+    }
+}
+
 /// One page of the tasks the viewer may see matching the filter, in code order, and how many
-/// match in all.
-pub async fn list(db: &Db, f: &TaskFilter, viewer: &Viewer) -> Result<(Vec<TaskFeature>, i64), sqlx::Error> {
+/// match in all (None: more than could be counted quickly, see task_count).
+pub async fn list(db: &Db, f: &TaskFilter, viewer: &Viewer) -> Result<(Vec<TaskFeature>, Option<i64>), sqlx::Error> {
     list_in_period(db, f, None, viewer).await
 }
 
-/// As `list`, and only tasks whose lifespan meets `period`: a task lives from its creation until it
-/// is finished (completed_at) or cancelled (its last update), or on while it is open.
+/// As `list`, and only tasks whose lifespan meets `period` (see `push_period`).
 pub async fn list_in_period(
     db: &Db,
     f: &TaskFilter,
     period: Option<&Period>,
     viewer: &Viewer,
-) -> Result<(Vec<TaskFeature>, i64), sqlx::Error> {
-    let push_period = |qb: &mut QueryBuilder<'_, Postgres>| {
-        let Some(p) = period else { return };
-        if let Some(end) = p.end {
-            qb.push(" AND t.created_at <= ").push_bind(end);
-        }
-        if let Some(start) = p.start {
-            qb.push(
-                " AND coalesce(t.completed_at, CASE WHEN t.status = 'cancelled' THEN t.updated_at END, 'infinity') >= ",
-            )
-            .push_bind(start);
-        }
-    };
+) -> Result<(Vec<TaskFeature>, Option<i64>), sqlx::Error> {
     let mut tx = super::interactive_read(db).await?;
     // Runtime-checked: the filters the request names are added at run time.
     let mut page = QueryBuilder::new(SELECT.as_str());
     push_filter(&mut page, f, viewer);
-    push_period(&mut page);
+    push_period(&mut page, period);
     push_order(&mut page, &f.sort);
     page.push(" LIMIT ").push_bind(f.limit).push(" OFFSET ").push_bind(f.offset);
     let rows: Vec<TaskRow> = page.build_query_as().fetch_all(&mut *tx).await?;
@@ -435,13 +437,9 @@ pub async fn list_in_period(
     // empty one past the end) needs them counted.
     let returned = rows.len() as i64;
     let matched = if returned < f.limit && (returned > 0 || f.offset == 0) {
-        f.offset + returned
+        Some(f.offset + returned)
     } else {
-        // Runtime-checked: the filters the request names are added at run time.
-        let mut count = QueryBuilder::new("SELECT count(*) FROM tasks t");
-        push_filter(&mut count, f, viewer);
-        push_period(&mut count);
-        count.build_query_scalar().fetch_one(&mut *tx).await?
+        super::task_count::matched(&mut tx, f, period, viewer).await?
     };
     tx.commit().await?;
     let features = rows.into_iter().map(|r| r.into_feature(viewer)).collect::<Result<_, _>>()?;

@@ -13,6 +13,7 @@ mod bad_input;
 mod boundaries;
 mod campaigns;
 mod cluster;
+mod count;
 mod county_bounds;
 mod crash;
 mod departments;

@@ -30,7 +30,8 @@ export function statusLine(map, { onMore }) {
     if (counts.error) {
       clear(el, counts.error);
     } else if (counts.matched > counts.shown) {
-      clear(el, t('map.pages', { what: t(`map.why.${counts.reason}`, {}, t('map.why.tiles')), shown: counts.shown, matched: counts.matched }),
+      clear(el, t('map.pages', { what: t(`map.why.${counts.reason}`, {}, t('map.why.tiles')), shown: counts.shown,
+        matched: Number.isFinite(counts.matched) ? counts.matched : '10000+' }),
         counts.more ? h('button', { type: 'button', class: 'link', id: 'map-more', onclick: onMore }, t('map.more', { n: counts.more })) : null);
     } else if (counts.mode === 'tiles') {
       clear(el, t(counts.approximate ? 'map.groupedAbout' : 'map.grouped', { n: counts.inView }));

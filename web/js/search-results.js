@@ -25,7 +25,9 @@ export function searchResults(box, { onPick, onJump }) {
     try {
       const fc = await get(`/api/tasks?q=${encodeURIComponent(q)}&limit=10`);
       clear(box, fc.features.length ? h('ul', {}, fc.features.map(item)) : h('p', { class: 'note' }, t('search.none')),
-        fc.numberMatched > fc.features.length ? h('p', { class: 'note' }, t('search.more', { n: fc.numberMatched })) : null);
+        // Past 10,000 matches the API leaves the count out (a full page then says there are more).
+        (fc.numberMatched ?? Infinity) > fc.features.length && fc.features.length
+          ? h('p', { class: 'note' }, t('search.more', { n: fc.numberMatched ?? '10000+' })) : null);
       // The map shows only matches in view: take it to them, so a search never leaves it empty.
       box.dataset.single = String(fc.numberMatched === 1);
       if (jump && fc.features.length) onJump(fc.features, fc.numberMatched);

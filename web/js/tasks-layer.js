@@ -83,6 +83,13 @@ async function fetchPage(params, bbox, offset, signal) {
   return fc;
 }
 
+/** Whether a page of `fc` ends the list once `have` features are loaded. The API leaves
+ * numberMatched out when more than 10,000 tasks match a filter it cannot count quickly; then only
+ * a page that is not full ends it. */
+const ends = (fc, have) => (fc.numberMatched == null ? fc.numberReturned < LIMIT : have >= fc.numberMatched);
+/** How many match, Infinity when the API did not count them (more than 10,000). */
+const matchedOf = (fc) => fc.numberMatched ?? Infinity;
+
 /** A ring around the selected task's geometry in `group`; none for null. */
 function ring(group, feature) {
   group.clearLayers();
@@ -140,8 +147,8 @@ class TasksLayer {
       const fc = await fetchPage(page.params, page.bbox, page.list.length, this.#controller?.signal);
       if (my !== this.#seq) return;
       page.list.push(...fc.features);
-      page.complete = page.list.length >= fc.numberMatched || !fc.features.length;
-      page.matched = fc.numberMatched;
+      page.complete = ends(fc, page.list.length) || !fc.features.length;
+      page.matched = page.complete ? Math.min(page.list.length, matchedOf(fc)) : matchedOf(fc);
       this.#features.render(page.list, this.#hidden);
       this.#reportPages();
     } catch (e) {
@@ -219,11 +226,11 @@ class TasksLayer {
   async #showFeatures({ params, key, my, signal }) {
     let bbox = bboxOf(this.#map.getBounds().pad(0.3));
     let fc = await fetchPage(params, bbox, 0, signal);
-    if (fc.numberMatched > fc.numberReturned) {
+    if (!ends(fc, fc.numberReturned)) {
       // The margin holds more than a page: the view alone, which the tiles said is small enough.
       bbox = this.#view();
       fc = await fetchPage(params, bbox, 0, signal);
-      if (fc.numberMatched > fc.numberReturned) return false;
+      if (!ends(fc, fc.numberReturned)) return false;
     }
     if (my !== this.#seq) return true;
     this.#drawFeatures('features', { key, params, bbox, list: fc.features, matched: fc.numberMatched, complete: true });
@@ -236,8 +243,8 @@ class TasksLayer {
     const bbox = this.#view();
     const fc = await fetchPage(params, bbox, 0, signal);
     if (my !== this.#seq) return;
-    this.#drawFeatures('pages', { key, params, bbox, list: fc.features, matched: fc.numberMatched,
-      complete: fc.numberMatched <= fc.numberReturned, reason });
+    this.#drawFeatures('pages', { key, params, bbox, list: fc.features, matched: matchedOf(fc),
+      complete: ends(fc, fc.numberReturned), reason });
     this.#reportPages();
   }
 

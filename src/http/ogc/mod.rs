@@ -490,7 +490,10 @@ fn township_queryables() -> Value {
 }
 
 /// Features of a collection: `bbox`, `datetime`, `limit`, `offset` and property filters, with
-/// `numberMatched`, `numberReturned` and `next`/`prev` links.
+/// `numberMatched`, `numberReturned` and `next`/`prev` links. For tasks, `numberMatched` is left
+/// out (as OGC API - Features allows) when more than 10,000 match a filter the precounted cells
+/// cannot answer (`q`, `datetime`, `department`, `overdue`, `filter`, `supervised` with `status`,
+/// or a department officer's view); a full page then always has a `next` link.
 #[utoipa::path(get, path = "/ogc/collections/{collectionId}/items", tag = "ogc",
     params(
         ("collectionId" = String, Path, description = "tasks or townships"),
@@ -516,7 +519,7 @@ fn township_queryables() -> Value {
         ("f" = Option<String>, Query, description = "json or html"),
     ),
     responses(
-        (status = 200, description = "A page of features", content_type = "application/geo+json"),
+        (status = 200, description = "A page of features; numberMatched left out past 10,000 matches of a filter the precounted cells cannot answer (q, datetime, department, overdue, filter, supervised with status, a department officer's view)", content_type = "application/geo+json"),
         (status = 400, description = "A bad parameter", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such collection", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -541,7 +544,10 @@ pub async fn items(
     }
     let links = page_links(&base_url(&headers), id, title, &q, format, &page);
     let mut members = Map::new();
-    members.insert("numberMatched".into(), page.matched.into());
+    // Omitted (as OGC API - Features allows) when more match than could be counted quickly.
+    if let Some(n) = page.matched {
+        members.insert("numberMatched".into(), n.into());
+    }
     members.insert("numberReturned".into(), page.features.len().into());
     // No `timeStamp` (optional in OGC API - Features): it would change the ETag every second and
     // defeat the 304s for pages whose tasks have not changed.
@@ -553,7 +559,7 @@ pub async fn items(
 /// One page of a collection's features, as its filter chose them.
 struct Page {
     features: Vec<Feature>,
-    matched: i64,
+    matched: Option<i64>,
     limit: i64,
     offset: i64,
 }
@@ -583,7 +589,7 @@ async fn read_page(
         store::townships::page(db, filter.bbox, filter.kinds.as_deref(), filter.limit, filter.offset).await?;
     let features = townships.iter().map(|t| geojson_feature(t.id.clone(), &t.geometry, &t.properties));
     let features = features.collect::<Result<_>>()?;
-    Ok(Page { features, matched, limit: filter.limit, offset: filter.offset })
+    Ok(Page { features, matched: Some(matched), limit: filter.limit, offset: filter.offset })
 }
 
 /// Self, alternate and collection links of a page, and next/prev where there are more pages.
@@ -601,7 +607,7 @@ fn page_links(base: &str, id: &str, title: &str, q: &[(String, String)], format:
         link(at(offset, other.1), "alternate", other.0, &format!("this page as {}", other.1)),
         link(format!("{base}/ogc/collections/{id}"), "collection", JSON, title),
     ];
-    if offset + (page.features.len() as i64) < page.matched {
+    if crate::domain::count::more_pages(offset, page.features.len(), limit, page.matched) {
         links.push(link(at(offset + limit, this.1), "next", this.0, "next page"));
     }
     if offset > 0 {

@@ -38,12 +38,17 @@ fn create(path: &Path) -> Result<SealKey, String> {
     if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder).map_err(|e| format!("{}: {e}", folder.display()))?;
     }
+    // Written whole under a name of this process's, then linked into place in one step: an
+    // instance starting at the same moment finds either no key or all 32 bytes, never a part.
+    let draft = path.with_extension(format!("new-{}-{}", std::process::id(), unique()));
     let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()));
+        .open(&draft)
+        .and_then(|mut f| f.write_all(&bytes).and_then(|()| f.sync_all()))
+        .and_then(|()| std::fs::hard_link(&draft, path));
+    let _ = std::fs::remove_file(&draft);
     match written {
         Ok(()) => {
             tracing::info!(path = %path.display(), "made the secret key that seals two-step secrets: back it up apart from the database");
@@ -53,6 +58,12 @@ fn create(path: &Path) -> Result<SealKey, String> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_create(path),
         Err(e) => Err(format!("{}: cannot write the secret key: {e}", path.display())),
     }
+}
+
+/// Tells apart the drafts of threads of one process.
+fn unique() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 #[cfg(test)]
@@ -70,6 +81,25 @@ mod tests {
         assert_eq!(again.open(b"u", &sealed).unwrap(), b"secret");
         std::fs::write(&path, b"short").unwrap();
         assert!(load_or_create(&path).unwrap_err().contains("holds 5"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn instances_starting_together_all_get_the_one_whole_key() {
+        let dir = std::env::temp_dir().join(format!("greenledger-key-race-{}", std::process::id()));
+        for round in 0..20 {
+            let path = dir.join(format!("{round}/secret.key"));
+            let keys: Vec<_> = std::thread::scope(|s| {
+                let starts: Vec<_> = (0..8).map(|_| s.spawn(|| load_or_create(&path))).collect();
+                starts.into_iter().map(|h| h.join().unwrap().unwrap()).collect()
+            });
+            let sealed = keys[0].seal([3; 24], b"u", b"secret");
+            for key in &keys {
+                assert_eq!(key.open(b"u", &sealed).unwrap(), b"secret");
+            }
+            let left: Vec<_> = std::fs::read_dir(path.parent().unwrap()).unwrap().collect();
+            assert_eq!(left.len(), 1, "only the key remains, no drafts");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

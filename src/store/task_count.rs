@@ -138,7 +138,7 @@ fn box_query(f: &TaskFilter, cover: &Cover, m: &Measure, viewer: &Viewer) -> Que
     qb
 }
 
-fn push_envelope(qb: &mut QueryBuilder<'_, Postgres>, b: &BBox) {
+pub(super) fn push_envelope(qb: &mut QueryBuilder<'_, Postgres>, b: &BBox) {
     qb.push("ST_MakeEnvelope(")
         .push_bind(b.west)
         .push(", ")

@@ -354,15 +354,9 @@ pub(super) fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &TaskFilter, v
     qb.push(" WHERE true");
     push_visibility(qb, viewer);
     if let Some(b) = f.bbox {
-        qb.push(" AND ST_Intersects(t.geom, ST_MakeEnvelope(")
-            .push_bind(b.west)
-            .push(", ")
-            .push_bind(b.south)
-            .push(", ")
-            .push_bind(b.east)
-            .push(", ")
-            .push_bind(b.north)
-            .push(", 4326))");
+        qb.push(" AND ST_Intersects(t.geom, ");
+        super::task_count::push_envelope(qb, &b);
+        qb.push(")");
     }
     if let Some(c) = &f.categories {
         qb.push(" AND t.category = ANY(").push_bind(c.clone()).push(")");

@@ -11,21 +11,7 @@ use serde_json::Value;
 /// `ogrinfo -ro -al` on the tasks with `where` and GDAL's debug output on: (stdout, stderr).
 async fn ogrinfo_where(base: &str, filter: &str) -> (String, String) {
     let args = ["-ro", "-al", "-where", filter, &format!("OAPIF:{base}/ogc"), "tasks"].map(str::to_owned);
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("ogrinfo")
-            .args(&args)
-            .env("CPL_DEBUG", "ON")
-            .env("GDAL_HTTP_TIMEOUT", "60")
-            .output()
-            .expect("ogrinfo runs (scripts/deps.sh test installs gdal-bin)")
-    })
-    .await
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "ogrinfo failed:\n{stderr}\n{stdout}");
-    assert!(!stderr.contains("ERROR"), "ogrinfo reported errors:\n{stderr}");
-    (stdout, stderr)
+    crate::ogc_api::ogrinfo_logged(args.to_vec(), true).await
 }
 
 /// The task ids ogrinfo printed, one per feature.

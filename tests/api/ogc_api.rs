@@ -19,9 +19,15 @@ pub(crate) async fn demo_county(app: &TestApp) {
 
 /// Runs ogrinfo with `args` (blocking, off the runtime the service runs on) and returns its stdout.
 async fn ogrinfo(args: Vec<String>) -> String {
+    ogrinfo_logged(args, false).await.0
+}
+
+/// As [`ogrinfo`], with GDAL's debug log (`CPL_DEBUG`) on when `debug`: (stdout, stderr).
+pub(crate) async fn ogrinfo_logged(args: Vec<String>, debug: bool) -> (String, String) {
     let out = tokio::task::spawn_blocking(move || {
         Command::new("ogrinfo")
             .args(&args)
+            .env("CPL_DEBUG", if debug { "ON" } else { "OFF" })
             .env("GDAL_HTTP_TIMEOUT", "60")
             .output()
             .expect("ogrinfo runs (scripts/deps.sh test installs gdal-bin)")
@@ -29,10 +35,10 @@ async fn ogrinfo(args: Vec<String>) -> String {
     .await
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "ogrinfo failed:\n{stderr}\n{stdout}");
     assert!(!stderr.contains("ERROR"), "ogrinfo reported errors:\n{stderr}");
-    stdout
+    (stdout, stderr)
 }
 
 fn count(haystack: &str, needle: &str) -> usize {

@@ -71,7 +71,14 @@ test('a township officer sees the inbox badge, reads a chase and the daily remin
   await first.locator('.inbox-read').click();
   await page.locator('#inbox-list > li[data-kind="chase"][data-read="true"]').first().waitFor();
   assert.equal(await badge.textContent(), String(unread - 1));
-  await page.click('#inbox-read-all');
+  // The list re-renders while the request is under way: wait for the answer itself, not for a
+  // badge that a re-render also hides.
+  const [readAll] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/inbox/read') && r.request().method() === 'POST'),
+    page.click('#inbox-read-all'),
+  ]);
+  assert.equal(readAll.status(), 200);
+  assert.equal((await readAll.json()).unread, 0);
   await badge.waitFor({ state: 'hidden' });
   assert.equal(await page.locator('#inbox-list > li[data-read="false"]').count(), 0);
   assert.equal((await officer.get('/api/inbox/count')).body.unread, 0);

@@ -47,7 +47,7 @@ pub struct Readiness {
         (status = 503, description = "The database is unreachable", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn health(State(state): State<AppState>) -> Result<Json<Health>> {
-    let postgis = within_deadline(crate::store::postgis_version(&state.db)).await?;
+    let postgis = within_deadline(crate::store::held::read(&state.held, crate::store::postgis_version)).await?;
     Ok(Json(Health { status: "ok", database: "ok", postgis }))
 }
 

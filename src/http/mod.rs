@@ -57,6 +57,8 @@ pub struct AppState {
     pub db: Db,
     /// Where public reads go: the replicas in the read pool, or the primary (store/replicas.rs).
     pub reads: Arc<crate::store::replicas::Replicas>,
+    /// A few connections of `db` for one-statement reads, handed on without sqlx's ping (store/held.rs).
+    pub held: Arc<crate::store::Held>,
     pub settings: Arc<Settings>,
     pub limiter: Arc<LoginLimiter>,
     pub metrics: Arc<metrics::Metrics>,
@@ -126,6 +128,7 @@ impl AppState {
         Ok(Self {
             tiles,
             reads: Arc::new(crate::store::replicas::Replicas::primary_only(db.clone())),
+            held: Arc::new(crate::store::Held::new(db.clone())),
             db,
             settings: Arc::new(settings),
             limiter: Arc::new(LoginLimiter::default()),

@@ -110,7 +110,9 @@ pub fn feature_response(status: StatusCode, feature: &TaskFeature) -> Response {
 
 /// The task as the viewer may see it; a task they may not see does not exist for them.
 pub async fn load(state: &AppState, id: uuid::Uuid, viewer: &Viewer) -> Result<TaskFeature> {
-    store::get(&state.db, id, viewer).await?.ok_or_else(|| ApiError::not_found(format!("there is no task {id}")))
+    crate::store::held::read(&state.held, async |conn| store::get(conn, id, viewer).await)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("there is no task {id}")))
 }
 
 /// The answer to a conditional write (If-Match): the task as it is now, or the refusal, 412 with

@@ -13,6 +13,7 @@ mod error;
 pub mod events;
 pub mod export;
 pub mod geometry;
+pub mod held;
 pub mod idempotency;
 pub mod import;
 pub mod ledger;
@@ -38,6 +39,7 @@ use sqlx::{ConnectOptions, PgPool};
 
 pub use database_url::DatabaseUrl;
 pub use error::{StoreError, StoreResult, is_read_only, is_transient, unless_read_only};
+pub use held::Held;
 
 pub type Db = PgPool;
 
@@ -188,8 +190,8 @@ pub async fn migrate(db: &Db) -> Result<(), sqlx::migrate::MigrateError> {
 }
 
 /// The PostGIS version, which also proves the database answers.
-pub async fn postgis_version(db: &Db) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar!(r#"SELECT postgis_lib_version() AS "version!""#).fetch_one(db).await
+pub async fn postgis_version(conn: &mut sqlx::PgConnection) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT postgis_lib_version() AS "version!""#).fetch_one(conn).await
 }
 
 /// The migrations this binary knows that the database has not applied successfully (an upgrade

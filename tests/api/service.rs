@@ -4,6 +4,7 @@ use crate::helpers::*;
 use greenledger::store::DbConfig;
 use reqwest::StatusCode;
 use serde_json::Value;
+use sqlx::Connection;
 
 #[tokio::test]
 async fn health_reports_the_database_and_postgis() {
@@ -148,4 +149,56 @@ async fn on_a_read_only_database_reads_go_on_and_changes_answer_503_saying_so() 
     let p = problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
     assert!(p["detail"].as_str().unwrap().contains("read-only for now"), "{p}");
     assert_eq!(app.task_count().await, tasks, "nothing was written");
+}
+
+/// Terminates every backend the service holds, as a restarted database server would.
+async fn terminate_service_backends(app: &TestApp) -> usize {
+    let mut admin = sqlx::PgConnection::connect(&url_for("postgres")).await.unwrap();
+    let pids: Vec<i32> = sqlx::query_scalar(
+        "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = 'greenledger' AND pid <> pg_backend_pid()",
+    )
+    .bind(&app.db_name)
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    for pid in &pids {
+        sqlx::query("SELECT pg_terminate_backend($1)").bind(pid).execute(&mut admin).await.unwrap();
+    }
+    pids.len()
+}
+
+/// The connections kept for one-statement reads (health, a task) die with their backends: the
+/// next answers are 503, never a 500, until a live connection is found, and once
+/// one is, no dead one comes back. A server that went away while they sat unused costs no answer.
+#[tokio::test]
+async fn health_and_a_task_get_outlive_their_connections_dying() {
+    let app = spawn_app().await;
+    let (id, _, _) = app.bureau.create(&task_at(point(119.95, 30.8), serde_json::json!({"title": "kept"}))).await;
+    let anonymous = app.anonymous();
+    for path in ["/api/health".to_owned(), format!("/api/tasks/{id}")] {
+        for _ in 0..3 {
+            assert_eq!(anonymous.get(&path).await.status(), StatusCode::OK, "{path}");
+        }
+        assert!(terminate_service_backends(&app).await > 0, "the service holds connections");
+        let mut unavailable = 0;
+        loop {
+            let res = anonymous.get(&path).await;
+            if res.status() == StatusCode::OK {
+                break;
+            }
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{path}");
+            // A lost connection says when to try again; health reports the database as it finds it.
+            if path != "/api/health" {
+                assert!(res.headers().contains_key(reqwest::header::RETRY_AFTER), "{path}");
+            }
+            unavailable += 1;
+            assert!(unavailable <= 16, "{path}: still 503 after {unavailable} tries");
+        }
+        for _ in 0..5 {
+            assert_eq!(anonymous.get(&path).await.status(), StatusCode::OK, "{path} after recovering");
+        }
+        terminate_service_backends(&app).await;
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        assert_eq!(anonymous.get(&path).await.status(), StatusCode::OK, "{path}: checked before use after a pause");
+    }
 }

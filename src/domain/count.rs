@@ -12,7 +12,7 @@
 //!   themselves. Such a task's bounding box holds its point (outside the inner cells) and a point of
 //!   the box, so it meets one of the four `strips` between the inner cells and the box's edge; the
 //!   strips find these tasks through the spatial index, and the level-`FINEST` cell of their point,
-//!   computed as the cells compute it, tells whether the cells have counted them already.
+//!   stored with each task by the cells' own formula, tells whether the cells have counted them.
 //!
 //! Large tasks (a polygon wider than the box, a long road) are no special case: their point
 //! decides where they are counted, whatever their size.
@@ -23,15 +23,11 @@ use super::task::Status;
 
 /// The finest cell level used: level-14 cells (tiles of zoom 19) are about 65 metres wide in the
 /// county, so the edges hold the tasks of a strip that narrow along the box's sides.
-/// (src/store/task_count.rs writes its cell formula out for this level.)
+/// (migrations/0026 stores each task's cell of this level: changing it needs a new column.)
 pub const FINEST: u8 = 14;
 /// Degrees kept between the box and its inner cells (about 0.1 m): far more than the rounding of
 /// projecting a point, far less than a cell.
 const MARGIN: f64 = 1e-6;
-/// Degrees (about 10 m) between the inner cells' border and `Cover::deep`: PostGIS compares bounding
-/// boxes in single precision rounded outwards (up to 1.5e-5° here), so "within" is only certain that
-/// far inside.
-const BOX_MARGIN: f64 = 1e-4;
 /// Half the width of the web-mercator world in metres, as the cells' formula uses.
 const HALF: f64 = 20_037_508.342_789_244;
 /// Cells of level l are tiles of zoom l + 5.
@@ -106,11 +102,6 @@ pub struct Cover {
     pub segments: Vec<Segment>,
     pub inner: CellRange,
     pub strips: [BBox; 4],
-    /// The inner cells' region grown by `MARGIN`: a task whose bounding box misses it has its point
-    /// outside the inner cells, for certain, without computing the point.
-    pub near: BBox,
-    /// The region shrunk by `BOX_MARGIN`: a task whose bounding box lies within it has its point inside.
-    pub deep: BBox,
 }
 
 /// The cover of a box, or None when the box holds no whole cell of level `FINEST` (a box that
@@ -130,8 +121,7 @@ pub fn cover(b: &BBox) -> Option<Cover> {
         ring(level, here, parent, &mut segments);
         parent = Some(here);
     }
-    let (near, deep) = (region(inner, MARGIN), region(inner, -BOX_MARGIN));
-    Some(Cover { segments, inner, strips: strips(b, &region(inner, -MARGIN)), near, deep })
+    Some(Cover { segments, inner, strips: strips(b, &region(inner, -MARGIN)) })
 }
 
 /// The cells of `level` lying wholly inside the box, if any.
@@ -232,9 +222,6 @@ mod tests {
         assert_eq!(seen.len() as i64, i64::from(x1 - x0 + 1) * i64::from(y1 - y0 + 1));
         assert!(seen.iter().all(|(x, y)| (x0..=x1).contains(x) && (y0..=y1).contains(y)));
         assert!(c.segments.iter().any(|s| i32::from(s.z) < i32::from(FINEST)), "coarser cells fill the middle");
-        assert!(c.near.west < c.deep.west && c.near.east > c.deep.east, "{:?} {:?}", c.near, c.deep);
-        assert!(c.near.south < c.deep.south && c.near.north > c.deep.north);
-        assert!(c.deep.west > b.west && c.deep.east < b.east && c.deep.south > b.south && c.deep.north < b.north);
     }
 
     #[test]

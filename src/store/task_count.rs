@@ -84,15 +84,6 @@ fn push_cell_filter(qb: &mut QueryBuilder<'_, Postgres>, f: &TaskFilter, viewer:
     }
 }
 
-/// A task's point in web mercator, as its cells were counted by (migrations: task_cell_keys). A
-/// point's is its stored projection, computed by the same ST_Transform when it was written, which
-/// spares projecting again the many points along a box's edges.
-const POINT: &str = "(SELECT CASE WHEN GeometryType(t.geom) = 'POINT' THEN t.geom_3857
-                               ELSE ST_Transform(ST_PointOnSurface(t.geom), 3857) END AS q) p";
-/// The point's level-14 (`FINEST`) cell, task_cell_keys's formula at that level: 2^(14 + 5) columns.
-const CELL_X: &str = "floor((ST_X(p.q) + 20037508.342789244) / 40075016.68557849 * 524288)::integer";
-const CELL_Y: &str = "floor((20037508.342789244 - ST_Y(p.q)) / 40075016.68557849 * 524288)::integer";
-
 /// No box: the level-0 cells hold every task once.
 fn ledger_query(f: &TaskFilter, m: &Measure, viewer: &Viewer) -> QueryBuilder<'static, Postgres> {
     // Runtime-checked: the measure and the filters the request names are added at run time.
@@ -128,16 +119,11 @@ fn box_query(f: &TaskFilter, cover: &Cover, m: &Measure, viewer: &Viewer) -> Que
         qb.push(if i == 0 { "t.geom && " } else { " OR t.geom && " });
         push_envelope(&mut qb, s);
     }
-    // Whether the task's point lies outside the inner cells: certain from its bounding box for most
-    // tasks along the strips, computed as the cells compute it for those near the cells' border.
+    // Whether the task's point lies outside the inner cells: its level-`FINEST` cell, stored with it
+    // by the cells' own formula (migrations: 0026), is not one of them.
     let c = cover.inner;
-    qb.push(") AND CASE WHEN NOT t.geom && ");
-    push_envelope(&mut qb, &cover.near);
-    qb.push(" THEN true WHEN t.geom @ ");
-    push_envelope(&mut qb, &cover.deep);
-    qb.push(" THEN false ELSE NOT EXISTS (SELECT FROM ").push(POINT).push(" WHERE ").push(CELL_X).push(" BETWEEN ");
-    qb.push_bind(c.x0).push(" AND ").push_bind(c.x1).push(" AND ").push(CELL_Y).push(" BETWEEN ");
-    qb.push_bind(c.y0).push(" AND ").push_bind(c.y1).push(") END)");
+    qb.push(") AND NOT (t.cell14_x BETWEEN ").push_bind(c.x0).push(" AND ").push_bind(c.x1);
+    qb.push(" AND t.cell14_y BETWEEN ").push_bind(c.y0).push(" AND ").push_bind(c.y1).push("))");
     qb
 }
 

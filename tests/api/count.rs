@@ -4,7 +4,7 @@
 
 use crate::helpers::*;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// Points, lines and areas (single and multi) of sizes from a tenth of a level-14 cell to many
 /// level-12 cells, spread over the county, in every status, family, visibility and supervision.
@@ -198,4 +198,96 @@ async fn filters_beyond_the_cells_are_counted_while_few_and_left_out_beyond() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["numberMatched"], 10050);
     assert!(!body["links"].as_array().unwrap().iter().any(|l| l["rel"] == "next"));
+}
+
+/// Longitude of the west border of level-14 cell column `x` (2^19 columns round the world).
+fn column_west(x: i64) -> f64 {
+    x as f64 * 360.0 / 524_288.0 - 180.0
+}
+
+/// Tasks' stored level-14 cells (migrations: 0026) against the cells' own count at level 14: the
+/// same tasks in the same cells, or the box's edges count a task twice or never.
+async fn stored_cells_agree(app: &TestApp) {
+    let differ: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT cell14_x, cell14_y, count(*) AS n FROM tasks GROUP BY 1, 2) s
+         FULL JOIN (SELECT cx, cy, sum(n) AS n FROM task_cells WHERE z = 14 GROUP BY 1, 2 HAVING sum(n) <> 0) c
+                ON c.cx = s.cell14_x AND c.cy = s.cell14_y
+         WHERE s.n IS DISTINCT FROM c.n",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(differ, 0, "cells whose stored tasks and counted tasks differ");
+}
+
+/// A task moved across a cell border (through the API or a direct write) and tasks
+/// imported beside the border are counted where they now lie: a task counted by a cell it has
+/// left would be counted twice along the box's edge, or not at all.
+#[tokio::test]
+async fn a_task_moved_across_a_cell_border_is_counted_where_it_now_lies() {
+    let app = spawn_app().await;
+    // Column 436,800 lies in the middle township; the box's west edge is 0.0004° west of its border,
+    // so that column is the box's first inner one and the one west of it an edge cell.
+    let border = column_west(436_800);
+    assert!((119.9..120.0).contains(&border), "{border}");
+    let b = [border - 0.0004, 30.85, border + 0.01, 30.86];
+    let bbox = format!("{},{},{},{}", b[0], b[1], b[2], b[3]);
+    let (inner, edge, outside) = (border + 0.0002, border - 0.0002, border - 0.002);
+    let check = |step: &'static str| {
+        let (app, bbox) = (&app, &bbox);
+        async move {
+            stored_cells_agree(app).await;
+            let got = matched(&app.bureau, &format!("/api/tasks?bbox={bbox}&limit=1")).await;
+            assert_eq!(got, Some(truth(app, b, "true", "").await), "{step}");
+        }
+    };
+    let (id, etag, _) = app.create(&task_at(point(inner, 30.855), json!({}))).await;
+    check("created in an inner cell").await;
+    let path = format!("/api/tasks/{id}");
+    let res = app.patch(&path, &etag, &json!({"geometry": point(edge, 30.855)})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    check("moved to an edge cell").await;
+    let column: i32 = sqlx::query_scalar("SELECT cell14_x FROM tasks WHERE id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(column, 436_799, "the move crossed the border");
+    let etag = app.etag(&id).await;
+    let line = json!({"type": "LineString", "coordinates": [[outside, 30.8551], [inner, 30.8552], [outside - 0.003, 30.8553]]});
+    assert_eq!(app.patch(&path, &etag, &json!({"geometry": line})).await.status(), StatusCode::OK);
+    check("a line with its point outside the box, crossing into it").await;
+    let etag = app.etag(&id).await;
+    assert_eq!(app.patch(&path, &etag, &json!({"geometry": point(inner, 30.856)})).await.status(), StatusCode::OK);
+    check("moved back into an inner cell").await;
+    // A bad geometry leaves the task, and its cell, as they were.
+    let etag = app.etag(&id).await;
+    let res = app.patch(&path, &etag, &json!({"geometry": point(121.5, 30.856)})).await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    check("a refused move").await;
+
+    // The import writes in bulk, beside the border on both sides.
+    let features: Vec<Value> =
+        [inner, edge, outside].iter().map(|&x| task_at(point(x, 30.857), json!({"title": "导入"}))).collect();
+    let res = app
+        .bureau
+        .request(reqwest::Method::POST, "/api/import")
+        .header(reqwest::header::CONTENT_TYPE, "application/geo+json")
+        .body(json!({"type": "FeatureCollection", "features": features}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    check("imported beside the border").await;
+    // A direct write (a repair, a loader) swaps sides too.
+    sqlx::query(
+        "UPDATE tasks SET geom = ST_Translate(geom, CASE WHEN ST_X(geom) > $1 THEN -0.0004 ELSE 0.0004 END, 0)
+         WHERE title = '导入' AND ST_X(geom) > $1 - 0.001",
+    )
+    .bind(border)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    check("swapped sides by SQL").await;
+    assert_eq!(truth(&app, b, "true", "").await, 3, "the moved task and the two imported into the box");
 }

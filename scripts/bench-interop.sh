@@ -5,6 +5,7 @@
 #
 #   scripts/bench-interop.sh            # everything (about 15 minutes on 2 cores)
 #   SIZES="10000" DURATION=3s scripts/bench-interop.sh   # a quick look
+#   SIZES=100000 PARTS=tiles ZOOMS="13 14" scripts/bench-interop.sh   # some of it (see PARTS below)
 #
 # Needs oha (cargo install oha --locked) and, optionally, martin (cargo install martin@1.14.0
 # --locked --no-default-features --features postgres); OHA / MARTIN point at them if not on PATH.
@@ -18,6 +19,12 @@ cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"10000 100000 1000000"}
 DURATION=${DURATION:-8s}
 CLIENTS=${CLIENTS:-2}
+# What to measure (all by default): tiles (ZOOMS, default 8-18, each beside martin and the warm
+# cache), counted (what counting for /metrics costs), pages (bbox pages, the county's box and the
+# numberMatched boxes), fixed (task GET, health, and the bare server beside them), import.
+PARTS=${PARTS:-"tiles counted pages fixed import"}
+ZOOMS=${ZOOMS:-"8 9 10 11 12 13 14 15 16 17 18"}
+part() { [[ " $PARTS " == *" $1 "* ]]; }
 PGPORT=${GREENLEDGER_BENCH_PGPORT:-54352}
 PORT=${GREENLEDGER_BENCH_PORT:-18352}
 MARTIN_PORT=$((PORT + 1))
@@ -31,6 +38,8 @@ if [ ! -x "$OHA" ]; then
   OHA=target/bench-tools/bin/oha
 fi
 mkdir -p "$OUT"
+# Absolute, as pgbench runs in a directory of its own.
+OUT=$(cd "$OUT" && pwd)
 pgbin=$(scripts/pg.sh bindir)
 psql_bin="$pgbin/psql"
 pgbench_bin="$pgbin/pgbench"
@@ -218,24 +227,22 @@ SELECT_TASK="SELECT t.id, t.code, t.title, t.description, t.category, t.status, 
 read -r W S E N <<<"$(q "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(boundary) e FROM townships) b" | tr '|' ' ')"
 echo "bench: county $W $S $E $N"
 
-# --- numberMatched from the cells (src/store/task_count.rs) ----------------------------------------
-# `limit=1` over random boxes of 5%, 20% and 50% of the county's side and over its whole box, so the
-# answer is almost all numberMatched; the floor beside each is the bare count(*) of the same boxes
-# (what the service ran before the cells counted), so the ratio is the new count over the old one.
-measure_count() {
-  local size=$1 d="$OUT/$1" frac name
-  for frac in 0.05 0.2 0.5 1; do
-    case $frac in 0.05) name=count_box_5pct ;; 0.2) name=count_box_20pct ;; 0.5) name=count_box_50pct ;; *) name=count_county ;; esac
-    python3 - "$frac" "$W" "$S" "$E" "$N" "$PORT" >"$d/$name.urls" <<'PY'
+# Random boxes a given fraction of the county's side (seeded, so every run asks the same ones):
+# box_urls writes the service's URLs with the query after the bbox, box_sql a pgbench script that
+# draws a box into :w :s :e :n and runs the statements given.
+box_urls() { # fraction seed query
+  python3 - "$1" "$2" "$W" "$S" "$E" "$N" "$PORT" "$3" <<'PY'
 import random, sys
-f = float(sys.argv[1]); w, s, e, n = map(float, sys.argv[2:6]); port = sys.argv[6]
+f, seed = float(sys.argv[1]), int(sys.argv[2]); w, s, e, n = map(float, sys.argv[3:7]); port, query = sys.argv[7:9]
 dx, dy = (e - w) * f, (n - s) * f
-random.seed(17)
-for _ in range(2000):
+random.seed(seed)
+for _ in range(5000):
     x, y = random.uniform(w, e - dx), random.uniform(s, n - dy)
-    print(f"http://127.0.0.1:{port}/api/tasks?bbox={x:.6f},{y:.6f},{x + dx:.6f},{y + dy:.6f}&limit=1")
+    print(f"http://127.0.0.1:{port}/api/tasks?bbox={x:.6f},{y:.6f},{x + dx:.6f},{y + dy:.6f}&{query}")
 PY
-    python3 - "$frac" "$W" "$S" "$E" "$N" >"$d/$name.sql" <<'PY'
+}
+box_sql() { # fraction statement...
+  python3 - "$1" "$W" "$S" "$E" "$N" <<'PY'
 import sys
 f = float(sys.argv[1]); w, s, e, n = map(float, sys.argv[2:6])
 dx, dy = (e - w) * f, (n - s) * f
@@ -246,20 +253,30 @@ print("\\set w :wm / 1000000.0")
 print("\\set s :sm / 1000000.0")
 print(f"\\set e :w + {dx}")
 print(f"\\set n :s + {dy}")
-print("SELECT count(*) FROM tasks t WHERE true AND t.visibility = 'public' AND ST_Intersects(t.geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326));")
 PY
-    record "$size" "$name" $(http "$d/$name.urls") $(sql "$PWD/$d/$name.sql" interactive)
+  printf '%s\n' "${@:2}"
+}
+IN_BOX="t.visibility = 'public' AND ST_Intersects(t.geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326))"
+
+# --- numberMatched from the cells (src/store/task_count.rs) ----------------------------------------
+# `limit=1` over random boxes of 5%, 20% and 50% of the county's side and over its whole box, so the
+# answer is almost all numberMatched; the floor beside each is the bare count(*) of the same boxes
+# (what the service ran before the cells counted), so the ratio is the new count over the old one.
+measure_count() {
+  local size=$1 d="$OUT/$1" frac name
+  for frac in 0.05 0.2 0.5 1; do
+    case $frac in 0.05) name=count_box_5pct ;; 0.2) name=count_box_20pct ;; 0.5) name=count_box_50pct ;; *) name=count_county ;; esac
+    box_urls "$frac" 17 "limit=1" >"$d/$name.urls"
+    box_sql "$frac" "SELECT count(*) FROM tasks t WHERE true AND $IN_BOX;" >"$d/$name.sql"
+    record "$size" "$name" $(http "$d/$name.urls") $(sql "$d/$name.sql" interactive)
   done
 }
 
-measure() {
-  local size=$1 d="$OUT/$1"
-  mkdir -p "$d"
-  q "ANALYZE tasks; ANALYZE task_cells;" >/dev/null
-  echo "bench: $size tasks; load average before measuring: $(cut -d' ' -f1-3 /proc/loadavg)"
-  # Tiles, zooms 8-18, uniformly over the tiles covering the county.
-  for z in 8 9 10 11 12 13 14 15 16 17 18; do
-    read -r x0 x1 y0 y1 <<<"$(python3 - "$z" "$W" "$S" "$E" "$N" <<'PY'
+# Tiles of one zoom, uniformly over the tiles covering the county: the service's URLs and the
+# floor's pgbench script.
+tile_urls() { # dir zoom
+  local d=$1 z=$2 x0 x1 y0 y1
+  read -r x0 x1 y0 y1 <<<"$(python3 - "$z" "$W" "$S" "$E" "$N" <<'PY'
 import math, sys
 z, w, s, e, n = int(sys.argv[1]), *map(float, sys.argv[2:])
 t = lambda lon, lat: (int((lon + 180) / 360 * 2**z), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * 2**z))
@@ -267,62 +284,57 @@ t = lambda lon, lat: (int((lon + 180) / 360 * 2**z), int((1 - math.asinh(math.ta
 print(x0, x1, y0, y1)
 PY
 )"
-    python3 - "$z" "$x0" "$x1" "$y0" "$y1" "$PORT" >"$d/tiles-$z.urls" <<'PY'
+  python3 - "$z" "$x0" "$x1" "$y0" "$y1" "$PORT" >"$d/tiles-$z.urls" <<'PY'
 import random, sys
 z, x0, x1, y0, y1, port = map(int, sys.argv[1:])
 random.seed(z)
 for _ in range(5000):
     print(f"http://127.0.0.1:{port}/tiles/tasks/{z}/{random.randint(x0, x1)}/{random.randint(y0, y1)}.mvt")
 PY
-    tile_floor "$z" "$x0" "$x1" "$y0" "$y1" >"$d/tiles-$z.sql"
-    record "$size" "tile_z$z" $(http "$d/tiles-$z.urls") $(sql "$PWD/$d/tiles-$z.sql")
+  tile_floor "$z" "$x0" "$x1" "$y0" "$y1" >"$d/tiles-$z.sql"
+}
+
+measure_tiles() { # size dir
+  local size=$1 d=$2 z
+  for z in $ZOOMS; do
+    tile_urls "$d" "$z"
+    record "$size" "tile_z$z" $(http "$d/tiles-$z.urls") $(sql "$d/tiles-$z.sql")
     if [ -x "$MARTIN" ]; then
       sed "s#:$PORT/tiles/tasks/#:$MARTIN_PORT/tasks/#; s#\.mvt\$##" "$d/tiles-$z.urls" >"$d/martin-$z.urls"
-      record "$size" "martin_z$z" $(http "$d/martin-$z.urls") $(sql "$PWD/$d/tiles-$z.sql")
+      record "$size" "martin_z$z" $(http "$d/martin-$z.urls") $(sql "$d/tiles-$z.sql")
     fi
     tile_cache_rows "$size" "$d" "$z"
   done
-  # What counting requests for /metrics costs: the same tiles and health checks from the service
-  # that does not count, each run between two runs of the one that does.
+}
+
+# What counting requests for /metrics costs: the same tiles and health checks from the service
+# that does not count, each run between two runs of the one that does.
+measure_counted() { # size dir
+  local size=$1 d=$2 what name
   for what in tiles-14 tiles-16 health; do
-    [ "$what" = health ] && for _ in $(seq 100); do echo "http://127.0.0.1:$PORT/api/health"; done >"$d/health.urls"
+    case $what in
+      health) for _ in $(seq 100); do echo "http://127.0.0.1:$PORT/api/health"; done >"$d/health.urls" ;;
+      *) tile_urls "$d" "${what#tiles-}" ;;
+    esac
     sed "s#:$PORT/#:$UNCOUNTED_PORT/#" "$d/$what.urls" >"$d/$what-uncounted.urls"
-    local name=${what/tiles-/tile_z}
+    name=${what/tiles-/tile_z}
     record "$size" "${name}_counted" $(http "$d/$what.urls") - - -
     record "$size" "${name}_uncounted" $(http "$d/$what-uncounted.urls") - - -
     record "$size" "${name}_counted" $(http "$d/$what.urls") - - -
   done
+}
+
+measure_pages() { # size dir
+  local size=$1 d=$2 frac
   # bbox pages of 1,000 features: boxes sized to hold about 1,500 tasks at this size.
-  python3 - "$size" "$W" "$S" "$E" "$N" "$PORT" >"$d/bbox.urls" <<'PY'
-import random, sys
-size = int(sys.argv[1]); w, s, e, n = map(float, sys.argv[2:6]); port = sys.argv[6]
-f = min(1.0, (1500 / size) ** 0.5)
-dx, dy = (e - w) * f, (n - s) * f
-random.seed(7)
-for _ in range(5000):
-    x, y = random.uniform(w, e - dx), random.uniform(s, n - dy)
-    print(f"http://127.0.0.1:{port}/api/tasks?bbox={x:.6f},{y:.6f},{x + dx:.6f},{y + dy:.6f}&limit=1000")
-PY
-  python3 - "$size" "$W" "$S" "$E" "$N" >"$d/bbox.sql" <<PY
-import sys
-size = int(sys.argv[1]); w, s, e, n = map(float, sys.argv[2:6])
-f = min(1.0, (1500 / size) ** 0.5)
-dx, dy = (e - w) * f, (n - s) * f
-m = lambda v: int(v * 1e6)
-print(f"\\\\set wm random({m(w)}, {m(e - dx)})")
-print(f"\\\\set sm random({m(s)}, {m(n - dy)})")
-print("\\\\set w :wm / 1000000.0")
-print("\\\\set s :sm / 1000000.0")
-print(f"\\\\set e :w + {dx}")
-print(f"\\\\set n :s + {dy}")
-print("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;")
-print("$SELECT_TASK WHERE true AND t.visibility = 'public' AND ST_Intersects(t.geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326)) ORDER BY t.code LIMIT 1000 OFFSET 0;")
-print("SELECT count(*) FROM tasks t WHERE true AND t.visibility = 'public' AND ST_Intersects(t.geom, ST_MakeEnvelope(:w, :s, :e, :n, 4326));")
-print("COMMIT;")
-PY
+  frac=$(python3 -c "print(min(1.0, (1500 / $size) ** 0.5))")
+  box_urls "$frac" 7 "limit=1000" >"$d/bbox.urls"
+  box_sql "$frac" "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;" \
+    "$SELECT_TASK WHERE true AND $IN_BOX ORDER BY t.code LIMIT 1000 OFFSET 0;" \
+    "SELECT count(*) FROM tasks t WHERE true AND $IN_BOX;" "COMMIT;" >"$d/bbox.sql"
   # (The service skips the count when a page is not full, as it then knows the number; the floor
   # always counts. Boxes near the county's corners can hold fewer than 1,000 tasks.)
-  record "$size" "bbox_page_1000" $(http "$d/bbox.urls") $(sql "$PWD/$d/bbox.sql" interactive)
+  record "$size" "bbox_page_1000" $(http "$d/bbox.urls") $(sql "$d/bbox.sql" interactive)
   # The map's question at county zoom: the whole county's box, one feature, and numberMatched.
   for _ in $(seq 100); do echo "http://127.0.0.1:$PORT/api/tasks?bbox=$W,$S,$E,$N&limit=1"; done >"$d/county.urls"
   cat >"$d/county.sql" <<EOF
@@ -331,19 +343,33 @@ $SELECT_TASK WHERE true AND t.visibility = 'public' AND ST_Intersects(t.geom, ST
 SELECT count(*) FROM tasks t WHERE true AND t.visibility = 'public' AND ST_Intersects(t.geom, ST_MakeEnvelope($W, $S, $E, $N, 4326));
 COMMIT;
 EOF
-  record "$size" "county_count_limit1" $(http "$d/county.urls") $(sql "$PWD/$d/county.sql" interactive)
+  record "$size" "county_count_limit1" $(http "$d/county.urls") $(sql "$d/county.sql" interactive)
   measure_count "$size"
+}
+
+measure_fixed() { # size dir
+  local size=$1 d=$2
   # Single task GETs over 2,000 random public tasks.
   q "DROP TABLE IF EXISTS bench_ids; CREATE TABLE bench_ids AS SELECT row_number() OVER () AS n, id FROM (SELECT id FROM tasks WHERE visibility = 'public' ORDER BY random() LIMIT 2000) r; ALTER TABLE bench_ids ADD PRIMARY KEY (n);" >/dev/null
   q "SELECT id FROM bench_ids" | sed "s#^#http://127.0.0.1:$PORT/api/tasks/#" >"$d/get.urls"
   printf '\\set n random(1, 2000)\n%s WHERE t.id = (SELECT id FROM bench_ids WHERE n = :n) AND t.visibility = '"'public'"';\n' "$SELECT_TASK" >"$d/get.sql"
-  record "$size" "task_get" $(http "$d/get.urls") $(sql "$PWD/$d/get.sql")
+  record "$size" "task_get" $(http "$d/get.urls") $(sql "$d/get.sql")
   # The fixed cost of any answer: /api/health runs one trivial statement.
   for _ in $(seq 100); do echo "http://127.0.0.1:$PORT/api/health"; done >"$d/health.urls"
   echo "SELECT postgis_lib_version();" >"$d/health.sql"
-  record "$size" "health" $(http "$d/health.urls") $(sql "$PWD/$d/health.sql")
+  record "$size" "health" $(http "$d/health.urls") $(sql "$d/health.sql")
   for _ in $(seq 100); do echo "http://127.0.0.1:$PORT/api/health/live"; done >"$d/live.urls"
   fixed_cost "$size" "$d"
+}
+
+measure() {
+  local size=$1 d="$OUT/$1" what
+  mkdir -p "$d"
+  q "ANALYZE tasks; ANALYZE task_cells;" >/dev/null
+  echo "bench: $size tasks; load average before measuring: $(cut -d' ' -f1-3 /proc/loadavg)"
+  for what in tiles counted pages fixed; do
+    if part "$what"; then "measure_$what" "$size" "$d"; fi
+  done
 }
 
 have=0
@@ -355,6 +381,7 @@ for size in $SIZES; do
 done
 
 # --- bulk import of 100,000 features, beside the same inserts as bare SQL ------------------------
+measure_import() {
 echo "bench: import of 100,000 features"
 "$psql_bin" -q "$base/postgres" -c "CREATE DATABASE import_app" -c "CREATE DATABASE import_sql"
 for db in import_app import_sql; do
@@ -363,7 +390,7 @@ for db in import_app import_sql; do
   "$psql_bin" -qAt "$base/$db" -c "SET client_min_messages = warning; ALTER TABLE task_events DISABLE TRIGGER task_events_no_truncate; TRUNCATE tasks CASCADE;
     ALTER TABLE task_events ENABLE TRIGGER task_events_no_truncate; DELETE FROM task_code_counters; SELECT task_cells_rebuild();" >/dev/null
 done
-file="$PWD/$OUT/import-100k.geojson"
+file="$OUT/import-100k.geojson"
 # Features exported from the synthetic ledger: its mix of points, river stretches and areas.
 q "COPY (SELECT json_build_object('type', 'FeatureCollection', 'features', json_agg(json_build_object('type', 'Feature',
      'geometry', ST_AsGeoJSON(geom, 7)::json, 'properties', json_build_object('title', title, 'category', category,
@@ -400,6 +427,10 @@ EOF
 )
 echo "bench: import of 100000 features: greenledger import ${app_s} s, bare SQL ${sql_s} s"
 printf 'import\t100000\t%s\t%s\n' "$app_s" "$sql_s" >>"$results"
+
+}
+
+if part import; then measure_import; fi
 
 echo
 echo "bench: results in $results"

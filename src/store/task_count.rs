@@ -110,15 +110,18 @@ fn box_query(f: &TaskFilter, cover: &Cover, m: &Measure, viewer: &Viewer) -> Que
     let cy0s: Vec<i32> = cover.segments.iter().map(|s| s.cy0).collect();
     let cy1s: Vec<i32> = cover.segments.iter().map(|s| s.cy1).collect();
     // Runtime-checked: the measure, the cover and the filters the request names are added at run time.
-    let mut qb = QueryBuilder::new(format!("SELECT (SELECT coalesce(sum({}), 0) FROM unnest(", measure_sql(m)));
+    // Each segment is a range of the cells' primary key, read through it (LATERAL). A plain join
+    // let the planner hash the whole cells table instead, 4× slower on a ledger of 10,000 tasks.
+    let mut qb = QueryBuilder::new("SELECT (SELECT coalesce(sum(c.n), 0) FROM unnest(");
     qb.push_bind(zs).push("::int2[], ").push_bind(cxs).push("::int4[], ");
     qb.push_bind(cy0s).push("::int4[], ").push_bind(cy1s);
-    qb.push(
-        "::int4[]) AS s(z, cx, cy0, cy1)
-         JOIN task_cells t ON t.z = s.z AND t.cx = s.cx AND t.cy BETWEEN s.cy0 AND s.cy1 WHERE true",
-    );
+    qb.push(format!(
+        "::int4[]) AS s(z, cx, cy0, cy1) CROSS JOIN LATERAL (SELECT sum({}) AS n FROM task_cells t
+         WHERE t.z = s.z AND t.cx = s.cx AND t.cy BETWEEN s.cy0 AND s.cy1",
+        measure_sql(m)
+    ));
     push_cell_filter(&mut qb, f, viewer);
-    qb.push(")::int8 + (SELECT count(*) FROM tasks t");
+    qb.push(") c)::int8 + (SELECT count(*) FROM tasks t");
     push_filter(&mut qb, f, viewer);
     qb.push(" AND (");
     for (i, s) in cover.strips.iter().enumerate() {

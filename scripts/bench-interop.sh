@@ -203,9 +203,10 @@ tile_floor() { # z xmin xmax ymin ymax -> pgbench script of the service's tile S
 h = 20037508.342789244; side = 2 * h / 2**$z
 print(f'(-{h!r}+:x*{side!r})', f'({h!r}-:y*{side!r})', repr(4096 / side))")"
   # One statement without a transaction, as src/store/tiles.rs sends it: below zoom 15 the count
-  # of what the tile covers picks clusters or single tasks inside the statement.
+  # of what the tile covers picks clusters or single tasks inside the statement. The WHERE keeps
+  # parallel workers out of its plans, as there.
   local tasks="(SELECT ST_AsMVT(m, 'tasks', 4096, 'geom') FROM (SELECT ST_AsMVTGeom(t.geom_3857, ST_TileEnvelope($z, :x, :y), 4096, 64, true) AS geom, t.id::text AS id, t.code, t.title, t.category, t.status, t.progress::int4 AS progress, t.township_code AS township, coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) AS overdue, t.supervised, t.due_date::text AS due_date, t.visibility FROM tasks t WHERE t.geom && ST_Transform(ST_TileEnvelope($z, :x, :y, margin => 64.0 / 4096), 4326) AND t.visibility = 'public') m)"
-  local fresh="extract(epoch FROM (current_date + 1)::timestamptz - now())::float8 AS fresh_for"
+  local fresh="extract(epoch FROM (current_date + 1)::timestamptz - now())::float8 AS fresh_for WHERE current_schema() IS NOT NULL"
   cat <<EOF
 \set x random($2, $3)
 \set y random($4, $5)

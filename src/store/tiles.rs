@@ -57,6 +57,14 @@ fn push_envelope(qb: &mut QueryBuilder<'_, Postgres>, tile: TileId) {
         .push(")");
 }
 
+/// Keeps parallel workers out of the tile's plans. `current_schema()` is marked parallel-unsafe, and
+/// one such call anywhere in a statement makes PostgreSQL plan all of it in the serving process.
+/// The cached (generic) plan of a prepared statement has no workers, but each connection's first
+/// five runs are planned for their own tile, and a crowded one at zoom 13 got a worker, whose start
+/// cost more than the whole statement (pgbench, BENCHMARKS.md "Tiles at zooms 13–17 beside
+/// martin"). Always true: without a current schema `tasks` would not resolve.
+const SERIAL: &str = " WHERE current_schema() IS NOT NULL";
+
 /// A tile as built, and how long it stays right while no task changes: until midnight on the
 /// database's calendar, when tasks may turn `overdue`.
 pub struct Built {
@@ -68,8 +76,8 @@ pub struct Built {
 /// trip and one snapshot: below `DETAIL_ZOOM` it counts what the tile covers and builds clusters or
 /// single tasks accordingly. The branch not taken costs nothing: PostgreSQL runs an uncorrelated
 /// subquery (an InitPlan) only when its value is first needed. No transaction around it, so no
-/// BEGIN and COMMIT round trips: the statement's plan has no parallel workers to keep off (the
-/// tasks come through the GiST index, the cells through their primary key).
+/// BEGIN and COMMIT round trips, and no `SET LOCAL` to keep parallel workers off: the statement
+/// keeps them off itself (see `SERIAL`).
 pub async fn tile(db: &Db, tile: TileId, viewer: &Viewer) -> Result<Built, sqlx::Error> {
     // Runtime-checked: the tile's constants are formatted in and the viewer's visibility clause added at run time.
     let mut qb = QueryBuilder::new("SELECT ");
@@ -87,6 +95,7 @@ pub async fn tile(db: &Db, tile: TileId, viewer: &Viewer) -> Result<Built, sqlx:
         qb.push(")");
     }
     qb.push(" AS tile, extract(epoch FROM (current_date + 1)::timestamptz - now())::float8 AS fresh_for");
+    qb.push(SERIAL);
     let (bytes, fresh_for): (Option<Vec<u8>>, f64) = qb.build_query_as().fetch_one(db).await?;
     Ok(Built { bytes: bytes.unwrap_or_default(), fresh_for: Duration::from_secs_f64(fresh_for.clamp(0.0, 86_400.0)) })
 }

@@ -64,7 +64,13 @@ pub async fn tile(
         return Ok(marked(cache::respond_tagged(&headers, public, MVT, kept.bytes, kept.etag), "hit"));
     }
     let started = Instant::now();
-    let built = store::tile(&db, id, &viewer).await?;
+    // Where tiles are read from the primary, a kept connection spares the round trip sqlx adds on
+    // each connection's way back into its pool (store/held.rs); replicas are read through their pool.
+    let built = if wrote || !state.reads.has_replicas() {
+        crate::store::held::read(&state.held, async |conn| store::tile(conn, id, &viewer).await).await?
+    } else {
+        store::tile(&db, id, &viewer).await?
+    };
     let bytes = Bytes::from(built.bytes);
     let etag = cache::content_etag(&bytes);
     let kept = Cached { bytes: bytes.clone(), etag: etag.clone() };

@@ -78,7 +78,7 @@ pub struct Built {
 /// subquery (an InitPlan) only when its value is first needed. No transaction around it, so no
 /// BEGIN and COMMIT round trips, and no `SET LOCAL` to keep parallel workers off: the statement
 /// keeps them off itself (see `SERIAL`).
-pub async fn tile(db: &Db, tile: TileId, viewer: &Viewer) -> Result<Built, sqlx::Error> {
+pub async fn tile<'e>(db: impl sqlx::PgExecutor<'e>, tile: TileId, viewer: &Viewer) -> Result<Built, sqlx::Error> {
     // Runtime-checked: the tile's constants are formatted in and the viewer's visibility clause added at run time.
     let mut qb = QueryBuilder::new("SELECT ");
     if tile.z < DETAIL_ZOOM {

@@ -22,6 +22,7 @@ pub mod geometry;
 pub mod import;
 pub mod ledger;
 pub mod messages;
+pub mod mvt;
 pub mod ogc;
 pub mod ogc_crs;
 pub mod password;

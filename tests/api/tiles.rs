@@ -21,7 +21,11 @@ async fn tile(caller: &Caller, lon: f64, lat: f64, z: u32) -> String {
     let res = caller.get(&format!("/tiles/tasks/{z}/{x}/{y}.mvt")).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()[header::CONTENT_TYPE], "application/vnd.mapbox-vector-tile");
-    let bytes = res.bytes().await.unwrap();
+    listing(&res.bytes().await.unwrap(), z, x, y).await
+}
+
+/// ogrinfo's listing of MVT bytes as tile z/x/y ("" for an empty tile).
+async fn listing(bytes: &[u8], z: u32, x: u32, y: u32) -> String {
     if bytes.is_empty() {
         return String::new();
     }
@@ -29,7 +33,7 @@ async fn tile(caller: &Caller, lon: f64, lat: f64, z: u32) -> String {
         std::env::temp_dir().join(format!("greenledger-tile-{}-{z}-{x}-{y}-{}", std::process::id(), rand_suffix()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("tile.mvt");
-    std::fs::write(&path, &bytes).unwrap();
+    std::fs::write(&path, bytes).unwrap();
     let out = tokio::task::spawn_blocking(move || {
         Command::new("ogrinfo")
             .args(["-ro", "-al", "-oo", &format!("Z={z}"), "-oo", &format!("X={x}"), "-oo", &format!("Y={y}")])
@@ -80,6 +84,78 @@ async fn a_detail_tile_holds_the_tasks_the_caller_may_see_with_the_map_attribute
     assert_eq!(staff.matches("OGRFeature(tasks)").count(), 2);
     assert!(staff.contains("visibility (String) = internal"));
     assert_eq!(tile(&app.anonymous(), 120.05, 30.9, 15).await, "", "an empty tile is empty");
+}
+
+/// A listing's header (the layer and its fields) and its features without their numbers, sorted:
+/// two encoders may write the same features in another order.
+fn features(listing: &str) -> (String, Vec<String>) {
+    let mut blocks = listing.split("OGRFeature(tasks):");
+    let header = blocks.next().unwrap_or_default().replace("INFO: Open of", "");
+    let mut features: Vec<String> =
+        blocks.map(|b| b.split_once('\n').map_or("", |(_, rest)| rest).trim().to_owned()).collect();
+    features.sort();
+    (header.lines().filter(|l| !l.contains("tile.mvt")).collect::<Vec<_>>().join("\n"), features)
+}
+
+#[tokio::test]
+async fn single_tasks_read_back_as_postgis_own_encoder_writes_them() {
+    let app = spawn_app().await;
+    let z = 15;
+    let (x, y) = tile_of(119.85, 30.8, z);
+    let n = f64::from(1u32 << z);
+    let lon = |fx: f64| (f64::from(x) + fx) / n * 360.0 - 180.0;
+    let lat = |fy: f64| (std::f64::consts::PI * (1.0 - 2.0 * (f64::from(y) + fy) / n)).sinh().atan().to_degrees();
+    let at = |fx: f64, fy: f64| format!("{} {}", lon(fx), lat(fy));
+    let ring = |x0: f64, y0: f64, x1: f64, y1: f64| {
+        format!("({}, {}, {}, {}, {})", at(x0, y0), at(x1, y0), at(x1, y1), at(x0, y1), at(x0, y0))
+    };
+    // Shapes inside the tile, across its edges, partly beyond its buffer, and one too small to draw.
+    let shapes = [
+        format!("POINT({})", at(0.3, 0.3)),
+        format!("LINESTRING({}, {}, {})", at(0.5, 0.5), at(0.8, 0.6), at(1.4, 0.7)),
+        format!("POLYGON({}, {})", ring(0.2, 0.7, 0.6, 1.3), ring(0.3, 0.8, 0.4, 0.9)),
+        format!("MULTIPOLYGON(({}), ({}))", ring(0.65, 0.1, 0.75, 0.2), ring(3.0, 3.0, 3.1, 3.1)),
+        format!("MULTILINESTRING(({}, {}), ({}, {}))", at(-0.2, 0.1), at(0.2, 0.15), at(0.1, 0.9), at(0.15, 0.95)),
+        format!("MULTIPOINT(({}), ({}), ({}))", at(0.9, 0.9), at(0.91, 0.9), at(5.0, 5.0)),
+        format!("POLYGON({})", ring(0.5, 0.5, 0.500_001, 0.500_001)),
+    ];
+    for (i, wkt) in shapes.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO tasks (title, category, geom, status, progress, due_date, supervised, visibility)
+             VALUES ('shape ' || $1, (ARRAY['watershed', 'chemical'])[1 + $1 % 2], ST_GeomFromText($2, 4326),
+                     (ARRAY['planned', 'in_progress'])[1 + $1 % 2], 20 * ($1 % 2), 
+                     CASE WHEN $1 % 3 = 0 THEN NULL ELSE current_date + 10 - 5 * $1 END,
+                     $1 % 2 = 0, (ARRAY['public', 'internal'])[1 + $1 / 4])",
+        )
+        .bind(i as i32)
+        .bind(wkt)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    let res = app.get(&format!("/tiles/tasks/{z}/{x}/{y}.mvt")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let ours = listing(&res.bytes().await.unwrap(), z, x, y).await;
+    let (reference,): (Vec<u8>,) = sqlx::query_as(
+        "SELECT ST_AsMVT(m, 'tasks', 4096, 'geom') FROM (
+             SELECT ST_AsMVTGeom(t.geom_3857, ST_TileEnvelope($1, $2, $3), 4096, 64, true) AS geom,
+                    t.id::text AS id, t.code, t.title, t.category, t.status, t.progress::int4 AS progress,
+                    t.township_code AS township,
+                    coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) AS overdue,
+                    t.supervised, t.due_date::text AS due_date, t.visibility
+             FROM tasks t) m",
+    )
+    .bind(z as i32)
+    .bind(x as i32)
+    .bind(y as i32)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    let theirs = listing(&reference, z, x, y).await;
+    let (ours, theirs) = (features(&ours), features(&theirs));
+    assert_eq!(ours.1.len(), 6, "every shape but the one too small to draw: {:#?}", ours.1);
+    assert!(ours.1.iter().any(|f| f.contains("overdue (Integer(Boolean)) = 1")), "{:#?}", ours.1);
+    assert_eq!(ours, theirs);
 }
 
 /// `n` tasks spread over the western township, written in one statement through the triggers.

@@ -159,7 +159,7 @@ pub async fn metrics(State(state): State<AppState>, headers: HeaderMap, req: Req
     }
     let mut out = String::with_capacity(8192);
     state.metrics.write_requests(&mut out);
-    write_pool(&state.db, &mut out);
+    write_pool(&state.db, state.held.kept() as u32, &mut out);
     write_replicas(&state.reads, &mut out);
     let replayed = state.metrics.replayed_reports.load(Ordering::Relaxed);
     out.push_str(
@@ -196,12 +196,15 @@ async fn write_deliveries(db: &crate::store::Db, out: &mut String) {
     }
 }
 
-fn write_pool(db: &crate::store::Db, out: &mut String) {
+/// `kept`: connections lent to the one-statement reads (store/held.rs) and waiting for the next
+/// one; the pool counts them as in use.
+fn write_pool(db: &crate::store::Db, kept: u32, out: &mut String) {
     let (size, idle) = (db.size(), db.num_idle() as u32);
-    out.push_str("# HELP greenledger_db_connections Database pool connections by state.\n");
+    out.push_str("# HELP greenledger_db_connections Database pool connections by state (kept: idle between one-statement reads).\n");
     out.push_str("# TYPE greenledger_db_connections gauge\n");
-    let _ = writeln!(out, "greenledger_db_connections{{state=\"in_use\"}} {}", size.saturating_sub(idle));
+    let _ = writeln!(out, "greenledger_db_connections{{state=\"in_use\"}} {}", size.saturating_sub(idle + kept));
     let _ = writeln!(out, "greenledger_db_connections{{state=\"idle\"}} {idle}");
+    let _ = writeln!(out, "greenledger_db_connections{{state=\"kept\"}} {kept}");
     out.push_str("# HELP greenledger_db_connections_max The pool's limit (GREENLEDGER_DB_CONNECTIONS).\n");
     out.push_str("# TYPE greenledger_db_connections_max gauge\n");
     let _ = writeln!(out, "greenledger_db_connections_max {}", db.options().get_max_connections());

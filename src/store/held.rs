@@ -50,6 +50,12 @@ impl Held {
         Ok(Lent { conn: Some(conn), owner: self })
     }
 
+    /// How many connections wait here for the next read (for /metrics: the pool counts them as in
+    /// use, as it lent them out).
+    pub fn kept(&self) -> usize {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
     /// Hands every kept connection back to the pool, which checks each on its way in.
     fn drain(&self) {
         let kept = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|e| e.into_inner()));

@@ -77,7 +77,7 @@ pub struct Built {
 
 /// The attributes of a single task in a tile, under the API's names, in the order the statement
 /// reads them (`push_tasks`, `task_attributes`).
-pub const TASK_KEYS: [&str; 11] = [
+const TASK_KEYS: [&str; 11] = [
     "id",
     "code",
     "title",

@@ -76,7 +76,9 @@ fn rows(db: &Connection, table: &str, geometry_column: &str) -> Result<Vec<Featu
             let value = row.get_ref(i).map_err(|e| e.to_string())?;
             if name == geometry_column {
                 geometry = match value {
-                    ValueRef::Blob(b) => super::wkb::gpkg_geometry(b).map_err(|e| format!("feature {index}: {e}"))?,
+                    ValueRef::Blob(b) => {
+                        crate::domain::wkb::gpkg_geometry(b).map_err(|e| format!("feature {index}: {e}"))?
+                    }
                     _ => None,
                 };
                 continue;

@@ -9,7 +9,6 @@ pub mod geojson;
 pub mod geopackage;
 pub mod shp;
 pub mod text;
-pub mod wkb;
 
 use std::io::Read;
 

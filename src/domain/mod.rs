@@ -38,6 +38,7 @@ pub mod text;
 pub mod tile;
 pub mod township;
 pub mod two_factor;
+pub mod wkb;
 pub mod workflow;
 
 use serde::Serialize;

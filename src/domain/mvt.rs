@@ -1,11 +1,13 @@
 //! One layer of a Mapbox Vector Tile (specification 2.1), written as protobuf from features whose
-//! geometry is already in tile units (PostGIS's ST_AsMVTGeom, as WKB). The database clips and
+//! geometry is already in tile units (PostGIS's ST_AsMVTGeom, read from its WKB by domain::wkb). The database clips and
 //! snaps; the layer is built here because ST_AsMVT keeps every distinct attribute value in a hash
 //! of its own at about 1.5 µs each, and each task's id, code and title is one: at zoom 13 that
 //! bookkeeping was most of a crowded tile's time (BENCHMARKS.md, "Tiles encoded by the service").
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+
+use geo::{Coord, Geometry, LineString, Point, Polygon};
 
 /// An attribute's value, typed as ST_AsMVT types it: text as a string, integers that are not
 /// negative as `uint_value`, booleans as `bool_value`. `Own` is text written for its feature alone,
@@ -19,11 +21,6 @@ pub enum Value<'a> {
     Uint(u64),
     Bool(bool),
 }
-
-/// Why a feature's geometry could not be read: not WKB of a 2-D point, line or polygon (single or
-/// multi), which is all ST_AsMVTGeom returns.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WkbError(pub &'static str);
 
 const POINT: u32 = 1;
 const LINESTRING: u32 = 2;
@@ -76,13 +73,13 @@ impl Layer {
     /// of fewer than three distinct points, a line of one) is left out, as ST_AsMVT leaves it out.
     pub fn add<'v>(
         &mut self,
-        wkb: &[u8],
+        geometry: &Geometry<f64>,
         attributes: impl IntoIterator<Item = Option<Value<'v>>>,
-    ) -> Result<bool, WkbError> {
+    ) -> bool {
         self.geometry.clear();
-        let kind = encode_geometry(wkb, &mut self.geometry)?;
+        let Some(kind) = encode_geometry(geometry, &mut self.geometry) else { return false };
         if self.geometry.is_empty() {
-            return Ok(false);
+            return false;
         }
         self.tags.clear();
         for (key, value) in attributes.into_iter().enumerate().take(self.keys.len()) {
@@ -100,7 +97,7 @@ impl Layer {
         packed(&mut self.scratch, 4, &self.geometry);
         field_bytes(&mut self.features, 2, &self.scratch);
         self.count += 1;
-        Ok(true)
+        true
     }
 
     /// Neighbouring features mostly share a family, a status, a township: the value a key had on
@@ -261,129 +258,60 @@ fn zigzag(n: i32) -> u32 {
     ((n << 1) ^ (n >> 31)) as u32
 }
 
-/// Reads WKB as PostgreSQL writes it (either byte order).
-struct Wkb<'a> {
-    bytes: &'a [u8],
-    at: usize,
-    little: bool,
+fn rings(p: &Polygon<f64>) -> impl Iterator<Item = &LineString<f64>> {
+    std::iter::once(p.exterior()).chain(p.interiors())
 }
 
-impl Wkb<'_> {
-    fn take<const N: usize>(&mut self) -> Result<[u8; N], WkbError> {
-        let end = self.at + N;
-        let raw = self.bytes.get(self.at..end).ok_or(WkbError("the geometry ends early"))?;
-        self.at = end;
-        Ok(raw.try_into().expect("N bytes"))
-    }
-
-    fn byte_order(&mut self) -> Result<(), WkbError> {
-        self.little = match self.take::<1>()? {
-            [0] => false,
-            [1] => true,
-            _ => return Err(WkbError("no byte order")),
-        };
-        Ok(())
-    }
-
-    fn u32(&mut self) -> Result<u32, WkbError> {
-        let raw = self.take::<4>()?;
-        Ok(if self.little { u32::from_le_bytes(raw) } else { u32::from_be_bytes(raw) })
-    }
-
-    fn coordinate(&mut self) -> Result<i32, WkbError> {
-        let raw = self.take::<8>()?;
-        let v = if self.little { f64::from_le_bytes(raw) } else { f64::from_be_bytes(raw) };
-        if !v.is_finite() {
-            return Err(WkbError("a coordinate is not a number"));
-        }
-        // Tile units are whole numbers already; the clamp only keeps a wild value from wrapping.
-        Ok(v.round().clamp(f64::from(i32::MIN / 4), f64::from(i32::MAX / 4)) as i32)
-    }
-
-    fn point(&mut self) -> Result<(i32, i32), WkbError> {
-        Ok((self.coordinate()?, self.coordinate()?))
-    }
-
-    /// A count of parts or points, bounded by the bytes left so that a corrupt count cannot make a
-    /// huge allocation or loop.
-    fn count(&mut self, each: usize) -> Result<usize, WkbError> {
-        let n = self.u32()? as usize;
-        if n.saturating_mul(each) > self.bytes.len() - self.at {
-            return Err(WkbError("a count runs past the geometry"));
-        }
-        Ok(n)
-    }
+/// A coordinate in tile units. They are whole numbers already; the clamp only keeps a wild value
+/// from wrapping when deltas are taken.
+fn unit(c: Coord<f64>) -> (i32, i32) {
+    let at = |v: f64| v.round().clamp(f64::from(i32::MIN / 4), f64::from(i32::MAX / 4)) as i32;
+    (at(c.x), at(c.y))
 }
 
-/// Appends the MVT commands for a WKB geometry (cursor starting at 0,0) and returns the MVT
-/// geometry type. Parts that collapse are dropped; all parts dropped leaves `out` empty.
-fn encode_geometry(wkb: &[u8], out: &mut Vec<u32>) -> Result<u32, WkbError> {
-    let mut r = Wkb { bytes: wkb, at: 0, little: true };
+/// Appends the MVT commands for a geometry in tile units (cursor starting at 0,0) and returns the
+/// MVT geometry type; None for a kind MVT has no type for (a collection: ST_AsMVTGeom never returns
+/// one). Parts that collapse are dropped; all parts dropped leaves `out` empty.
+fn encode_geometry(geometry: &Geometry<f64>, out: &mut Vec<u32>) -> Option<u32> {
     let mut pen = (0, 0);
-    r.byte_order()?;
-    let kind = r.u32()?;
-    let (parts, kind) = match kind {
-        1..=3 => (None, kind),
-        4..=6 => (Some(r.count(9)?), kind - 3),
-        _ => return Err(WkbError("not a 2-D point, line or polygon")),
-    };
-    if kind == POINT {
-        return points(&mut r, parts, out, &mut pen).map(|()| POINT);
+    match geometry {
+        Geometry::Point(p) => points(&[*p], out, &mut pen),
+        Geometry::MultiPoint(m) => points(&m.0, out, &mut pen),
+        Geometry::LineString(l) => line(&l.0, out, &mut pen, false),
+        Geometry::MultiLineString(m) => m.0.iter().for_each(|l| line(&l.0, out, &mut pen, false)),
+        Geometry::Polygon(p) => rings(p).for_each(|r| line(&r.0, out, &mut pen, true)),
+        Geometry::MultiPolygon(m) => m.0.iter().flat_map(rings).for_each(|r| line(&r.0, out, &mut pen, true)),
+        _ => return None,
     }
-    for _ in 0..parts.unwrap_or(1) {
-        if parts.is_some() {
-            r.byte_order()?;
-            if r.u32()? != kind {
-                return Err(WkbError("a part of another type"));
-            }
-        }
-        if kind == LINESTRING {
-            line(&mut r, out, &mut pen, false)?;
-        } else {
-            debug_assert_eq!(kind, POLYGON);
-            let rings = r.count(4)?;
-            for _ in 0..rings {
-                line(&mut r, out, &mut pen, true)?;
-            }
-        }
-    }
-    Ok(kind)
+    Some(match geometry {
+        Geometry::Point(_) | Geometry::MultiPoint(_) => POINT,
+        Geometry::LineString(_) | Geometry::MultiLineString(_) => LINESTRING,
+        _ => POLYGON,
+    })
 }
 
-fn points(r: &mut Wkb<'_>, parts: Option<usize>, out: &mut Vec<u32>, pen: &mut (i32, i32)) -> Result<(), WkbError> {
-    let n = parts.unwrap_or(1);
-    out.push(command(MOVE_TO, n as u32));
-    for _ in 0..n {
-        if parts.is_some() {
-            r.byte_order()?;
-            if r.u32()? != POINT {
-                return Err(WkbError("a part of another type"));
-            }
-        }
-        let p = r.point()?;
+fn points(points: &[Point<f64>], out: &mut Vec<u32>, pen: &mut (i32, i32)) {
+    if points.is_empty() {
+        return;
+    }
+    out.push(command(MOVE_TO, points.len() as u32));
+    for p in points {
+        let p = unit(p.0);
         out.extend([zigzag(p.0.wrapping_sub(pen.0)), zigzag(p.1.wrapping_sub(pen.1))]);
         *pen = p;
     }
-    if n == 0 {
-        out.pop();
-    }
-    Ok(())
 }
 
 /// One line, or one ring (closed, its last point repeating its first: the MVT ClosePath stands
 /// for that last edge). Steps of no length are skipped; a line left with fewer than two points or a
 /// ring with fewer than three is dropped, and the pen stays where it was.
-fn line(r: &mut Wkb<'_>, out: &mut Vec<u32>, pen: &mut (i32, i32), ring: bool) -> Result<(), WkbError> {
-    let n = r.count(16)?;
+fn line(coords: &[Coord<f64>], out: &mut Vec<u32>, pen: &mut (i32, i32), ring: bool) {
+    let n = if ring { coords.len().saturating_sub(1) } else { coords.len() };
     let start = out.len();
-    let before = *pen;
     let mut at = *pen;
     let mut steps = 0u32;
-    for i in 0..n {
-        let p = r.point()?;
-        if ring && i == n - 1 {
-            break;
-        }
+    for (i, &c) in coords[..n].iter().enumerate() {
+        let p = unit(c);
         let (dx, dy) = (p.0.wrapping_sub(at.0), p.1.wrapping_sub(at.1));
         if i > 0 && dx == 0 && dy == 0 {
             continue;
@@ -398,15 +326,13 @@ fn line(r: &mut Wkb<'_>, out: &mut Vec<u32>, pen: &mut (i32, i32), ring: bool) -
     }
     if steps < if ring { 2 } else { 1 } {
         out.truncate(start);
-        *pen = before;
-        return Ok(());
+        return;
     }
     out[start + 3] = command(LINE_TO, steps);
     if ring {
         out.push(command(CLOSE_PATH, 1));
     }
     *pen = at;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -448,7 +374,7 @@ mod tests {
 
     fn encoded(wkb: &[u8]) -> (u32, Vec<u32>) {
         let mut out = Vec::new();
-        let kind = encode_geometry(wkb, &mut out).unwrap();
+        let kind = encode_geometry(&crate::domain::wkb::geometry(wkb).unwrap(), &mut out).unwrap();
         (kind, out)
     }
 
@@ -504,13 +430,15 @@ mod tests {
         be.extend(25f64.to_be_bytes());
         be.extend(17f64.to_be_bytes());
         assert_eq!(encoded(&be), (POINT, vec![9, 50, 34]));
+        let read = crate::domain::wkb::geometry;
+        assert!(read(&be[..12]).is_err(), "truncated");
+        assert!(read(&wkb(1001, &[])).is_err(), "3-D, truncated");
+        assert!(read(&wkb(2, &u32::MAX.to_le_bytes())).is_err(), "a count past the end");
         let mut out = Vec::new();
-        assert!(encode_geometry(&be[..12], &mut out).is_err(), "truncated");
-        assert!(encode_geometry(&wkb(7, &[0, 0, 0, 0]), &mut out).is_err(), "a collection");
-        assert!(encode_geometry(&wkb(1001, &[]), &mut out).is_err(), "3-D");
-        let huge = wkb(2, &u32::MAX.to_le_bytes());
-        assert!(encode_geometry(&huge, &mut out).is_err(), "a count past the end");
-        assert!(encode_geometry(&multi(4, &[wkb(2, &pts(&[(1, 1), (2, 2)]))]), &mut out).is_err());
+        for collection in [wkb(7, &[0, 0, 0, 0]), multi(4, &[wkb(2, &pts(&[(1, 1), (2, 2)]))])] {
+            assert_eq!(encode_geometry(&read(&collection).unwrap(), &mut out), None, "no MVT type");
+        }
+        assert!(out.is_empty());
     }
 
     #[test]
@@ -530,12 +458,13 @@ mod tests {
     #[test]
     fn a_layer_shares_values_and_leaves_nulls_off() {
         static KEYS: [&str; 3] = ["name", "n", "flag"];
-        let point = wkb(1, &pts(&[(1, 1)])[4..]);
+        let point = crate::domain::wkb::geometry(&wkb(1, &pts(&[(1, 1)])[4..])).unwrap();
+        let single = crate::domain::wkb::geometry(&wkb(2, &pts(&[(4, 4)]))).unwrap();
         let mut layer = Layer::new("t", 4096, &KEYS);
         let a = [Some(Value::Str("x")), Some(Value::Uint(3)), Some(Value::Bool(true))];
-        assert!(layer.add(&point, a).unwrap());
-        assert!(layer.add(&point, [Some(Value::Str("x")), None, Some(Value::Bool(false))]).unwrap());
-        assert!(!layer.add(&wkb(2, &pts(&[(4, 4)])), a).unwrap(), "a line of one point");
+        assert!(layer.add(&point, a));
+        assert!(layer.add(&point, [Some(Value::Str("x")), None, Some(Value::Bool(false))]));
+        assert!(!layer.add(&single, a), "a line of one point");
         assert_eq!(layer.len(), 2);
         let tile = layer.finish();
         // Layer message: name, two features, three keys, four values (x, 3, true, false), extent, version.

@@ -112,7 +112,8 @@ pub async fn tile<'e>(db: impl sqlx::PgExecutor<'e>, tile: TileId, viewer: &View
         } else if let Some(wkb) = row.try_get_unchecked::<Option<&[u8]>, _>(0)? {
             let mut id = uuid::Uuid::encode_buffer();
             let id = row.try_get_unchecked::<uuid::Uuid, _>(1)?.hyphenated().encode_lower(&mut id);
-            layer.add(wkb, task_attributes(&row, id)?).map_err(|e| sqlx::Error::Decode(e.0.into()))?;
+            let geometry = crate::domain::wkb::geometry(wkb).map_err(|e| sqlx::Error::Decode(e.into()))?;
+            layer.add(&geometry, task_attributes(&row, id)?);
         }
     }
     let bytes = clusters.unwrap_or_else(|| layer.finish());

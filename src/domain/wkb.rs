@@ -1,6 +1,6 @@
-//! GeoPackage geometry blobs: the GeoPackage header (OGC 12-128r18, 2.1.3: magic `GP`, version,
-//! flags, SRS id, optional envelope) followed by ISO well-known binary. Z and M ordinates are read
-//! past; curves are refused.
+//! Well-known binary as PostGIS writes it (ST_AsBinary), and GeoPackage geometry blobs: the
+//! GeoPackage header (OGC 12-128r18, 2.1.3: magic `GP`, version, flags, SRS id, optional envelope)
+//! followed by ISO well-known binary. Z and M ordinates are read past; curves are refused.
 
 use geo::{Coord, Geometry, GeometryCollection, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon};
 
@@ -22,6 +22,11 @@ pub fn gpkg_geometry(blob: &[u8]) -> Result<Option<Geometry<f64>>, String> {
     };
     let mut r = Reader { b: &blob[8 + envelope.min(blob.len() - 8)..], at: 0, little: true };
     r.geometry().map(Some)
+}
+
+/// The geometry of ISO or extended well-known binary, in either byte order.
+pub fn geometry(wkb: &[u8]) -> Result<Geometry<f64>, String> {
+    Reader { b: wkb, at: 0, little: true }.geometry()
 }
 
 struct Reader<'a> {

@@ -25,10 +25,19 @@ async fn fetch(caller: &Caller, path: &str) -> (Vec<u8>, String) {
     (res.bytes().await.unwrap().to_vec(), how)
 }
 
-/// Fetches the tile twice: built and kept, then answered from memory.
+/// Fetches the tile until it is built and kept, then once more, answered from memory. A build
+/// right after a write may overlap the write's notice, and is then rightly not kept (`bypass`).
 async fn kept(caller: &Caller, path: &str) -> Vec<u8> {
-    let (first, how) = fetch(caller, path).await;
-    assert_eq!(how, "miss", "{path}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let first = loop {
+        let (bytes, how) = fetch(caller, path).await;
+        if how != "bypass" {
+            assert_eq!(how, "miss", "{path}");
+            break bytes;
+        }
+        assert!(Instant::now() < deadline, "{path} still not kept 5 s after the last change");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     let (again, how) = fetch(caller, path).await;
     assert_eq!(how, "hit", "{path}");
     assert_eq!(again, first);
@@ -113,7 +122,7 @@ async fn a_caller_never_gets_a_kept_tile_with_tasks_it_may_not_see() {
     assert!(holds(&kept(&app, &t1).await, "内部任务"), "staff see it");
     let anon = app.anonymous();
     let (tile, how) = fetch(&anon, &t1).await;
-    assert_eq!(how, "miss", "the public's tile is its own");
+    assert_ne!(how, "hit", "the public's tile is its own");
     assert!(!holds(&tile, "内部任务"));
     assert!(!holds(&fetch(&anon, &t1).await.0, "内部任务"));
     let own = app.login(&format!("township-{WEST}")).await;

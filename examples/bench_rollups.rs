@@ -61,8 +61,7 @@ async fn main() {
     let args = Args::parse();
     let db = DbConfig::new(args.database_url.as_str()).pool().expect("a database URL");
     let tasks: i64 = sqlx::query_scalar("SELECT count(*) FROM tasks").fetch_one(&db).await.expect("tasks");
-    let (tx, frame) = rollups::frame(&db).await.expect("today and the townships");
-    tx.commit().await.expect("commit");
+    let frame = rollups::current_frame(&db).await.expect("today and the townships");
 
     let client = reqwest::Client::new();
     let login = client

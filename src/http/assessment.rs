@@ -132,7 +132,7 @@ pub async fn freeze(
     if let Some(first) = once.replay(&state.db).await? {
         return Ok(first);
     }
-    let mut tx = state.db.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ").await?;
+    let mut tx = crate::store::begin_with(&state.db, "BEGIN ISOLATION LEVEL REPEATABLE READ").await?;
     let frozen = store::freeze(&mut tx, &code, year, &reason, user.id).await?;
     let location = format!("/api/campaigns/{code}/years/{year}/assessment?version={}", frozen.version);
     let res = (StatusCode::CREATED, [(header::LOCATION, location)], Json(frozen)).into_response();

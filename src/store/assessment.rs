@@ -280,7 +280,7 @@ async fn figures(conn: &mut PgConnection, campaign: &str, year: i32, u: &Units) 
 /// The year's draft: every unit scored and ranked under the year's scheme, all read in one
 /// snapshot so the figures and targets agree.
 pub async fn draft(db: &Db, campaign: &str, year: i32) -> StoreResult<Assessment> {
-    let mut tx = db.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?;
+    let mut tx = super::begin_with(db, "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY").await?;
     let a = compute(&mut tx, campaign, year).await?;
     tx.commit().await?;
     Ok(a)

@@ -156,32 +156,78 @@ impl DbConfig {
 /// planner still chose them for a statement's first five runs on each connection, before its
 /// cached plan turned generic.
 pub(crate) async fn interactive_read(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
-    let db = db.clone();
-    uncancelled(async move {
-        // Runtime-checked: transaction-opening SQL for begin_with, which takes a string.
-        db.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL plan_cache_mode = force_custom_plan")
-            .await
-    })
+    begin_with(
+        db,
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL plan_cache_mode = force_custom_plan",
+    )
     .await
 }
 
-/// Opens a read-write transaction (see `uncancelled`).
+/// Opens a read-write transaction (see `begin_with`).
 pub async fn begin(db: &Db) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
     let db = db.clone();
     uncancelled(async move { db.begin().await }).await
 }
 
+/// Opens a transaction with its own opening SQL (an isolation level, settings), safe to cancel: the
+/// one way request code opens a transaction on the pool.
+pub(crate) async fn begin_with(
+    db: &Db,
+    opening: impl Into<std::borrow::Cow<'static, str>>,
+) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error> {
+    let (db, opening) = (db.clone(), opening.into());
+    // Runtime-checked: transaction-opening SQL for begin_with, which takes a string.
+    uncancelled(async move { db.begin_with(opening).await }).await
+}
+
 /// Runs the opening of a transaction to its end on a task of its own. sqlx 0.8 counts a
-/// transaction as open only once BEGIN has answered: a request dropped in between (a browser
-/// cancelling a tile as the map moves) returned the connection to the pool inside a transaction
-/// sqlx did not know of, and every later request on it ran there (a read-only snapshot refused
-/// writes; a read-write one would never have committed). Run to its end, the transaction is always
-/// known, and dropped whole (rolled back) when its caller is gone.
+/// transaction as open only once BEGIN has answered (its guard for a cancelled BEGIN queues no
+/// ROLLBACK, as the depth it checks is not raised yet): a request dropped in between (a browser
+/// cancelling a tile or the league table as the map moves) returned the connection to the pool
+/// inside a transaction sqlx did not know of, and every later request on it ran there (a read-only
+/// snapshot refused writes; a read-write one would never have committed). Run to its end, the
+/// transaction is always known, and dropped whole (rolled back) when its caller is gone.
 async fn uncancelled<F>(opening: F) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>
 where
     F: std::future::Future<Output = Result<sqlx::Transaction<'static, sqlx::Postgres>, sqlx::Error>> + Send + 'static,
 {
     tokio::spawn(opening).await.map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?
+}
+
+/// A pooled connection on which a transaction is opened in place, where `begin_with` cannot be
+/// used: the rollups take two connections from the pool at once, one after the other in the pool's
+/// queue (a pool with one connection free must not hand it to the second and starve the first),
+/// and the second joins the first's snapshot. Dropped while BEGIN is on its way (the request was
+/// cancelled, see `uncancelled`), it closes the connection instead of returning it to the pool
+/// inside a transaction sqlx does not know of.
+pub(crate) struct Opening {
+    conn: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    beginning: bool,
+}
+
+impl Opening {
+    pub fn new(conn: sqlx::pool::PoolConnection<sqlx::Postgres>) -> Self {
+        Opening { conn, beginning: false }
+    }
+
+    pub async fn begin(
+        &mut self,
+        opening: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> Result<sqlx::Transaction<'_, sqlx::Postgres>, sqlx::Error> {
+        self.beginning = true;
+        // Runtime-checked: transaction-opening SQL for begin_with, which takes a string.
+        let tx = sqlx::Connection::begin_with(&mut *self.conn, opening).await?;
+        self.beginning = false;
+        Ok(tx)
+    }
+}
+
+impl Drop for Opening {
+    fn drop(&mut self) {
+        if self.beginning {
+            self.conn.close_on_drop();
+        }
+    }
 }
 
 /// Applies pending migrations (creating PostGIS first if the database lacks it).

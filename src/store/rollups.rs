@@ -10,8 +10,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use std::time::Duration;
 
-use sqlx::pool::PoolConnection;
-use sqlx::{Connection, PgConnection, Postgres, QueryBuilder};
+use sqlx::{Postgres, QueryBuilder};
 
 use super::Db;
 use super::tasks::push_visibility;
@@ -204,11 +203,10 @@ struct LateRow {
     tasks: i64,
 }
 
-/// Opens a read-only transaction and fixes today, the township and category lists and a snapshot
-/// other connections can join.
-pub async fn frame(db: &Db) -> Result<(sqlx::Transaction<'static, Postgres>, Frame), sqlx::Error> {
-    // Runtime-checked: transaction-opening SQL for begin_with, which takes a string.
-    let mut tx = db.begin_with(REPEATABLE_READ).await?;
+/// Opens a read-only transaction on `first` and fixes today, the township and category lists and a
+/// snapshot other connections can join.
+async fn frame(first: &mut super::Opening) -> Result<(sqlx::Transaction<'_, Postgres>, Frame), sqlx::Error> {
+    let mut tx = first.begin(REPEATABLE_READ).await?;
     let frame = sqlx::query_as!(
         Frame,
         r#"SELECT current_date AS "today!",
@@ -226,9 +224,17 @@ pub async fn frame(db: &Db) -> Result<(sqlx::Transaction<'static, Postgres>, Fra
     Ok((tx, frame))
 }
 
-/// A second read-only transaction, on `conn`, seeing exactly what the frame's transaction sees.
-pub async fn join_snapshot<'c>(
-    conn: &'c mut PgConnection,
+/// The frame alone, as a rollup made now would fix it.
+pub async fn current_frame(db: &Db) -> Result<Frame, sqlx::Error> {
+    let mut first = super::Opening::new(db.acquire().await?);
+    let (tx, frame) = frame(&mut first).await?;
+    tx.commit().await?;
+    Ok(frame)
+}
+
+/// A second read-only transaction, on `spare`, seeing exactly what the frame's transaction sees.
+async fn join_snapshot<'c>(
+    spare: &'c mut super::Opening,
     frame: &Frame,
 ) -> Result<sqlx::Transaction<'c, Postgres>, sqlx::Error> {
     // The id comes from pg_export_snapshot (hex digits and dashes); SET TRANSACTION SNAPSHOT takes
@@ -237,15 +243,14 @@ pub async fn join_snapshot<'c>(
         return Err(sqlx::Error::Protocol(format!("unexpected snapshot id {:?}", frame.snapshot)));
     }
     // One round trip for both: BEGIN goes out as a simple query, which may hold two statements.
-    // Runtime-checked: the exported snapshot's id goes into SET TRANSACTION SNAPSHOT, which takes no parameters.
-    conn.begin_with(format!("{REPEATABLE_READ}; SET TRANSACTION SNAPSHOT '{}'", frame.snapshot)).await
+    spare.begin(format!("{REPEATABLE_READ}; SET TRANSACTION SNAPSHOT '{}'", frame.snapshot)).await
 }
 
 /// A second connection for the rollup, if one comes quickly. Waiting long for it while holding the
 /// first could starve the pool when many rollups run at once; without it, both statements run one
 /// after the other on the first connection.
-async fn second_connection(db: &Db) -> Option<PoolConnection<Postgres>> {
-    tokio::time::timeout(Duration::from_millis(50), db.acquire()).await.ok()?.ok()
+async fn second_connection(db: &Db) -> Option<super::Opening> {
+    tokio::time::timeout(Duration::from_millis(50), db.acquire()).await.ok()?.ok().map(super::Opening::new)
 }
 
 /// The township rollup of the tasks `viewer` may see that match `f`, and the day it was made for;
@@ -260,11 +265,12 @@ pub async fn departments(db: &Db, f: &RollupFilter, viewer: &Viewer) -> super::S
 }
 
 async fn rollup_by(db: &Db, f: &RollupFilter, viewer: &Viewer, by: By) -> super::StoreResult<(NaiveDate, Rollup)> {
-    // The second connection is asked for while the frame is read, off the critical path. `join!`
-    // polls the frame first, so it queues for a connection ahead of the spare: a pool with a
-    // single free connection gives it to the frame, and the spare gives up after its short wait.
-    let (framed, mut spare) = tokio::join!(frame(db), second_connection(db));
-    let (mut main, frame) = framed?;
+    // Both connections are asked for at once. `join!` polls the first one first, so it queues
+    // ahead of the spare: a pool with a single free connection gives it to the frame, and the
+    // spare gives up after its short wait.
+    let (first, mut spare) = tokio::join!(db.acquire(), second_connection(db));
+    let mut first = super::Opening::new(first?);
+    let (mut main, frame) = frame(&mut first).await?;
     // Checked against the frame's list rather than with a query of its own: one round trip less.
     let unknown = f.unknown_categories(frame.categories());
     if !unknown.is_empty() {
@@ -272,7 +278,7 @@ async fn rollup_by(db: &Db, f: &RollupFilter, viewer: &Viewer, by: By) -> super:
     }
     let mut cells_q = cells_query(f, viewer, &frame, by);
     let mut late_q = late_query(f, viewer, &frame, by);
-    let (cells, late) = match spare.as_deref_mut() {
+    let (cells, late) = match spare.as_mut() {
         Some(conn) => {
             let mut other = join_snapshot(conn, &frame).await?;
             let both = tokio::try_join!(

@@ -188,6 +188,61 @@ async fn terminate_service_backends(app: &TestApp) -> usize {
     pids.len()
 }
 
+/// The connections kept for one-statement reads plan their statements once; the pool's other
+/// connections never carry that, neither when more reads run at once than are kept, nor after a
+/// kept connection's read failed.
+#[tokio::test]
+async fn only_the_kept_connections_plan_once() {
+    use greenledger::store::{DbConfig, Held, held};
+    let app = spawn_app().await;
+    let mut config = DbConfig::new(app.database_url());
+    config.db_connections = 4;
+    let pool = config.pool().unwrap();
+    let kept = Held::new(pool.clone());
+    let mode = async |conn: &mut sqlx::PgConnection| -> Result<String, sqlx::Error> {
+        sqlx::query_scalar("SELECT current_setting('plan_cache_mode')").fetch_one(conn).await
+    };
+    assert_eq!(held::read(&kept, mode).await.unwrap(), "force_generic_plan");
+    // Three at once, one kept (a quarter of 4): the other two are ordinary pool connections. Each
+    // holds its connection until all three have one (else one might finish before the next starts).
+    let all_in = tokio::sync::Barrier::new(3);
+    let mode_together = async |conn: &mut sqlx::PgConnection| {
+        let m = mode(conn).await;
+        all_in.wait().await;
+        m
+    };
+    let (a, b, c) = tokio::join!(
+        held::read(&kept, mode_together),
+        held::read(&kept, mode_together),
+        held::read(&kept, mode_together)
+    );
+    let mut modes = [a.unwrap(), b.unwrap(), c.unwrap()];
+    modes.sort();
+    assert_eq!(modes, ["auto", "auto", "force_generic_plan"]);
+    assert_eq!(kept.kept(), 1);
+    let pool_modes = async || {
+        let mut conns = Vec::new();
+        for _ in 0..3 {
+            conns.push(pool.acquire().await.unwrap());
+        }
+        let mut modes = Vec::new();
+        for c in &mut conns {
+            modes.push(mode(c).await.unwrap());
+        }
+        modes
+    };
+    assert_eq!(pool_modes().await, ["auto"; 3], "the pool's own connections plan as PostgreSQL chooses");
+    // A failed read closes its kept connection; the next one is set up afresh.
+    let failed = held::read(&kept, async |conn: &mut sqlx::PgConnection| {
+        sqlx::query_scalar::<_, i32>("SELECT 1 / 0").fetch_one(conn).await
+    })
+    .await;
+    assert!(failed.is_err());
+    assert_eq!(kept.kept(), 0);
+    assert_eq!(pool_modes().await, ["auto"; 3]);
+    assert_eq!(held::read(&kept, mode).await.unwrap(), "force_generic_plan");
+}
+
 /// The connections kept for one-statement reads (health, a task, a tile) die with their backends: the
 /// next answers are 503, never a 500, until a live connection is found, and once
 /// one is, no dead one comes back. A server that went away while they sat unused costs no answer.

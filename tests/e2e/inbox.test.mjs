@@ -80,6 +80,9 @@ test('a township officer sees the inbox badge, reads a chase and the daily remin
   assert.equal(readAll.status(), 200);
   assert.equal((await readAll.json()).unread, 0);
   await badge.waitFor({ state: 'hidden' });
+  // The badge takes the POST's answer at once; the list is drawn again only when the inbox has
+  // been asked for anew, and then offers no "mark all" any more.
+  await page.locator('#inbox-read-all').waitFor({ state: 'detached' });
   assert.equal(await page.locator('#inbox-list > li[data-read="false"]').count(), 0);
   assert.equal((await officer.get('/api/inbox/count')).body.unread, 0);
 

@@ -224,8 +224,9 @@ h = 20037508.342789244; side = 2 * h / 2**$z
 print(f'(-{h!r}+:x*{side!r})', f'({h!r}-:y*{side!r})', repr(4096 / side))")"
   # One statement without a transaction, as src/store/tiles.rs sends it: a first row with the
   # freshness and, below zoom 15 where the tile covers too many tasks, the clusters as ST_AsMVT
-  # builds them; otherwise a row per task, clipped by ST_AsMVTGeom, that the service encodes. The
-  # WHERE keeps parallel workers out of its plans, as there.
+  # builds them; otherwise a row per task, as stored when it lies inside the tile's buffer, else
+  # clipped by ST_AsMVTGeom, that the service places and encodes. The WHERE keeps parallel workers
+  # out of its plans, as there.
   local crowded=false clusters=NULL::bytea
   if [ "$z" -lt 15 ]; then
     crowded="(SELECT coalesce(sum(t.n), 0) FROM task_cells t WHERE t.z = $level AND t.cx BETWEEN :x AND :x AND t.cy BETWEEN :y AND :y AND t.visibility = 'public') > 2500"
@@ -239,7 +240,7 @@ print(f'(-{h!r}+:x*{side!r})', f'({h!r}-:y*{side!r})', repr(4096 / side))")"
 \set y0 :y * 32
 \set y1 :y * 32 + 31
 EOF
-  echo "WITH c AS MATERIALIZED (SELECT $crowded AS crowded) SELECT NULL::bytea, NULL::uuid, NULL::text, NULL::text, NULL::text, NULL::text, NULL::int2, NULL::text, NULL::bool, NULL::bool, NULL::text, NULL::text, extract(epoch FROM (current_date + 1)::timestamptz - now())::float8, CASE WHEN c.crowded THEN ($clusters) END FROM c WHERE current_schema() IS NOT NULL UNION ALL SELECT ST_AsBinary(ST_AsMVTGeom(t.geom_3857, ST_TileEnvelope($z, :x, :y), 4096, 64, true)), t.id, t.code, t.title, t.category, t.status, t.progress, t.township_code, coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false), t.supervised, t.due_date::text, t.visibility, NULL::float8, NULL::bytea FROM tasks t WHERE NOT (SELECT crowded FROM c) AND t.geom && ST_Transform(ST_TileEnvelope($z, :x, :y, margin => 64.0 / 4096), 4326) AND t.visibility = 'public';"
+  echo "WITH c AS MATERIALIZED (SELECT $crowded AS crowded) SELECT NULL::bytea, NULL::uuid, NULL::text, NULL::text, NULL::text, NULL::text, NULL::int2, NULL::text, NULL::bool, NULL::bool, NULL::text, NULL::text, extract(epoch FROM (current_date + 1)::timestamptz - now())::float8, CASE WHEN c.crowded THEN ($clusters) END FROM c WHERE current_schema() IS NOT NULL UNION ALL SELECT CASE WHEN t.geom_3857 @ (SELECT ST_Expand(ST_TileEnvelope($z, :x, :y, margin => 64.0 / 4096), -2.0)) THEN ST_AsEWKB(t.geom_3857) ELSE ST_AsBinary(ST_AsMVTGeom(t.geom_3857, (SELECT ST_TileEnvelope($z, :x, :y)), 4096, 64, true)) END, t.id, t.code, t.title, t.category, t.status, t.progress, t.township_code, coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false), t.supervised, t.due_date::text, t.visibility, NULL::float8, NULL::bytea FROM tasks t WHERE NOT (SELECT crowded FROM c) AND t.geom && ST_Transform(ST_TileEnvelope($z, :x, :y, margin => 64.0 / 4096), 4326) AND t.visibility = 'public';"
 }
 
 SELECT_TASK="SELECT t.id, t.code, t.title, t.description, t.category, t.status, t.progress, t.township_code AS township, (SELECT w.name FROM townships w WHERE w.code = t.township_code) AS township_name, t.township_overridden, t.lead_unit, t.contact_person, t.contact_phone, t.due_date, coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) AS overdue, t.planned_investment::float8 AS planned_investment, t.actual_investment::float8 AS actual_investment, t.target_quantity::float8 AS target_quantity, t.target_unit, t.visibility, t.supervised, t.completed_at, t.verified_at, t.last_report_at, t.created_at, t.updated_at, t.version, t.return_reason, t.cancel_reason, ST_AsGeoJSON(t.geom, 15) AS geometry FROM tasks t"

@@ -23,6 +23,7 @@ pub mod import;
 pub mod ledger;
 pub mod messages;
 pub mod mvt;
+pub mod mvt_geom;
 pub mod ogc;
 pub mod ogc_crs;
 pub mod password;

@@ -29,6 +29,22 @@ pub fn geometry(wkb: &[u8]) -> Result<Geometry<f64>, String> {
     Reader { b: wkb, at: 0, little: true }.geometry()
 }
 
+/// Whether extended well-known binary names its SRID (PostGIS's ST_AsEWKB of a geometry that has
+/// one; ST_AsBinary never does).
+pub fn has_srid(wkb: &[u8]) -> bool {
+    match (wkb.first(), wkb.get(1..5)) {
+        (Some(&order), Some(code)) => {
+            let code: [u8; 4] = code.try_into().expect("4 bytes");
+            let code = if order == 1 { u32::from_le_bytes(code) } else { u32::from_be_bytes(code) };
+            code & SRID_FLAG != 0
+        }
+        _ => false,
+    }
+}
+
+/// Extended WKB's flag for an SRID following the type.
+const SRID_FLAG: u32 = 0x2000_0000;
+
 struct Reader<'a> {
     b: &'a [u8],
     at: usize,
@@ -74,6 +90,9 @@ impl Reader<'_> {
     fn geometry(&mut self) -> Result<Geometry<f64>, String> {
         self.little = self.take::<1>()?[0] == 1;
         let code = self.u32()?;
+        if code & SRID_FLAG != 0 {
+            self.u32()?;
+        }
         // ISO codes add 1000 (Z), 2000 (M), 3000 (ZM); extended WKB sets high bits instead.
         let (base, dims) = match (code & 0x0fff_ffff, code & 0xc000_0000) {
             (c, 0) => (c % 1000, 2 + [0, 1, 1, 2][(c / 1000) as usize % 4]),

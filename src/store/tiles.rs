@@ -13,6 +13,7 @@ use super::tasks::push_visibility;
 use crate::domain::access::Viewer;
 use crate::domain::mvt::{self, Value};
 use crate::domain::tile::{DETAIL_MAX, DETAIL_ZOOM, TileId};
+use crate::domain::{mvt_geom, wkb};
 
 /// Name of the layer in every tile, as the TileJSON announces it.
 pub const LAYER: &str = "tasks";
@@ -104,6 +105,7 @@ pub async fn tile<'e>(db: impl sqlx::PgExecutor<'e>, tile: TileId, viewer: &View
     // Rows are encoded as they arrive, while the database is still producing the rest.
     let mut rows = qb.build().fetch(db);
     let mut layer = mvt::Layer::new(LAYER, EXTENT as u32, &TASK_KEYS);
+    let frame = mvt_geom::Frame::new(tile, EXTENT, BUFFER);
     let (mut fresh_for, mut clusters) = (0.0, None);
     while let Some(row) = rows.try_next().await? {
         if let Some(f) = row.try_get_unchecked::<Option<f64>, _>(12)? {
@@ -112,7 +114,14 @@ pub async fn tile<'e>(db: impl sqlx::PgExecutor<'e>, tile: TileId, viewer: &View
         } else if let Some(wkb) = row.try_get_unchecked::<Option<&[u8]>, _>(0)? {
             let mut id = uuid::Uuid::encode_buffer();
             let id = row.try_get_unchecked::<uuid::Uuid, _>(1)?.hyphenated().encode_lower(&mut id);
-            let geometry = crate::domain::wkb::geometry(wkb).map_err(|e| sqlx::Error::Decode(e.into()))?;
+            let geometry = wkb::geometry(wkb).map_err(|e| sqlx::Error::Decode(e.into()))?;
+            // With its SRID: stored metres, inside the tile's buffer, placed here (push_tasks).
+            let geometry = if wkb::has_srid(wkb) {
+                let Some(placed) = mvt_geom::place(&frame, &geometry) else { continue };
+                placed
+            } else {
+                geometry
+            };
             layer.add(&geometry, task_attributes(&row, id)?);
         }
     }
@@ -172,14 +181,26 @@ fn task_attributes<'r>(row: &'r PgRow, id: &'r str) -> Result<[Option<Value<'r>>
 }
 
 /// Single tasks: the public attributes the map styles and labels by, one row each. Geometry comes
-/// from the stored web-mercator column (projecting per request cost a third of the time); rows
-/// whose clipped geometry is NULL (outside the tile, within the index's margin) are skipped by the
-/// caller rather than by repeating the clipping in a filter.
+/// from the stored web-mercator column (projecting per request cost a third of the time). A task
+/// lying wholly inside the tile and its buffer needs no clipping: it comes as stored, with its
+/// SRID, and the caller places it (domain::mvt_geom says why). The others are clipped and placed by
+/// ST_AsMVTGeom; rows whose clipped geometry is NULL (outside the tile, within the index's margin)
+/// are skipped by the caller rather than by repeating the clipping in a filter. The test is on
+/// bounding boxes kept in single precision, up to 2 metres wider than the true ones here: the box
+/// is narrowed by as much, so "inside" is never wrong. Both envelopes are scalar subqueries, worked
+/// out once per tile rather than once per row.
 fn push_tasks(qb: &mut QueryBuilder<'_, Postgres>, tile: TileId, viewer: &Viewer) {
-    qb.push("SELECT ST_AsBinary(ST_AsMVTGeom(t.geom_3857, ");
+    qb.push("SELECT CASE WHEN t.geom_3857 @ (SELECT ST_Expand(ST_TileEnvelope(");
+    qb.push_bind(i32::from(tile.z))
+        .push(", ")
+        .push_bind(tile.x as i32)
+        .push(", ")
+        .push_bind(tile.y as i32)
+        .push(format!(", margin => {BUFFER}.0 / {EXTENT}), -2.0)) THEN ST_AsEWKB(t.geom_3857)"));
+    qb.push(" ELSE ST_AsBinary(ST_AsMVTGeom(t.geom_3857, (SELECT ");
     push_envelope(qb, tile);
     qb.push(format!(
-        ", {EXTENT}, {BUFFER}, true)),
+        "), {EXTENT}, {BUFFER}, true)) END,
                 t.id, t.code, t.title, t.category, t.status, t.progress, t.township_code, {}, t.supervised,
                 t.due_date::text, t.visibility, NULL::float8, NULL::bytea
          FROM tasks t

@@ -42,6 +42,9 @@ if [ "$purpose" = test ]; then
   /usr/bin/python3 -c 'import PIL' 2>/dev/null || apt_install python3-pil
   # OWSLib, a Python client of the OGC API that the GIS client tests drive.
   /usr/bin/python3 -c 'import owslib.ogcapi.features' 2>/dev/null || apt_install python3-owslib
+  # QGIS's own OGC API reader (its OAPIF provider, in qgis-providers), driven through PyQGIS.
+  { /usr/bin/python3 -c 'import qgis.core' 2>/dev/null && [ -f /usr/lib/qgis/plugins/libprovider_wfs.so ]; } ||
+    apt_install python3-qgis qgis-providers
   # A real SMTP server the reminder tests send e-mail to.
   /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || apt_install python3-aiosmtpd
   # A Chinese font, so the browser tests' screenshots show the UI's words rather than empty boxes.

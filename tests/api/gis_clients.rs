@@ -1,5 +1,6 @@
 //! Real GIS clients filtering on the server: GDAL's OAPIF reader (`ogrinfo -where`, Debian's
-//! gdal-bin) and OWSLib (Debian's python3-owslib), each checked against the ledger's own answer.
+//! gdal-bin), OWSLib (Debian's python3-owslib) and QGIS's own reader (its OAPIF provider, Debian's
+//! python3-qgis and qgis-providers), each checked against the ledger's own answer.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -136,7 +137,7 @@ async fn python_json(script: &'static str, base: &str) -> Value {
     .unwrap();
     assert!(
         out.status.success(),
-        "OWSLib (python3-owslib, installed by scripts/deps.sh test): {}",
+        "python3 with OWSLib and PyQGIS (installed by scripts/deps.sh test): {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
@@ -192,6 +193,71 @@ async fn owslib_reads_the_queryables_and_filters_with_cql2() {
     assert_eq!(bad["errors"][0]["code"], "bad_filter", "{bad}");
     assert_eq!(bad["errors"][0]["pointer"], "filter", "{bad}");
     assert_eq!(bad["errors"][0]["params"]["at"], "character 10", "{bad}");
+}
+
+/// PyQGIS, headless: the tasks layer as QGIS opens it from the landing page, a box drawn on the map
+/// (exact intersection, as QGIS's identify and select tools ask), a layer filter, and the points.
+const QGIS: &str = r#"
+import json, os, sys
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from qgis.core import QgsApplication, QgsFeatureRequest, QgsRectangle, QgsVectorLayer, QgsWkbTypes
+app = QgsApplication([], False)
+app.initQgis()
+layer = QgsVectorLayer(f"url='{sys.argv[1]}/ogc' typename='tasks'", "tasks", "OAPIF")
+out = {"valid": layer.isValid(), "crs": layer.crs().authid(), "fields": [f.name() for f in layer.fields()]}
+box = QgsRectangle(119.80, 30.70, 119.95, 30.85)
+request = QgsFeatureRequest().setFilterRect(box).setFlags(QgsFeatureRequest.ExactIntersect)
+out["box"] = [f["id"] for f in layer.getFeatures(request)]
+out["points"], out["all"] = {}, 0
+for f in layer.getFeatures():
+    out["all"] += 1
+    g = f.geometry()
+    if g.type() == QgsWkbTypes.PointGeometry and not g.isMultipart():
+        out["points"][f["id"]] = [g.asPoint().x(), g.asPoint().y()]
+layer.setSubsetString("status = 'planned'")
+out["planned"] = [f["id"] for f in layer.getFeatures()]
+print(json.dumps(out))
+del layer
+app.exitQgis()
+"#;
+
+#[tokio::test]
+async fn qgis_reads_the_tasks_a_box_and_a_filter_as_the_api_answers() {
+    let app = spawn_app().await;
+    demo_county(&app).await;
+    let out = python_json(QGIS, &app.base).await;
+
+    assert_eq!(out["valid"], true, "{out}");
+    assert_eq!(out["crs"], "EPSG:4326", "{out}");
+    let fields: Vec<&str> = out["fields"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    for f in ["id", "code", "title", "category", "status", "due_date", "township"] {
+        assert!(fields.contains(&f), "{f} in {fields:?}");
+    }
+    assert!(!fields.contains(&"contact_phone"), "anonymous: no private fields: {fields:?}");
+
+    let all: Value = app.anonymous().get("/api/tasks?limit=10000").await.json().await.unwrap();
+    assert_eq!(out["all"].as_u64(), all["numberMatched"].as_u64(), "every public task, paged through");
+    let boxed = api_ids(&app, "bbox=119.80,30.70,119.95,30.85").await;
+    assert!(!boxed.is_empty() && boxed.len() < ids_of(&all).len(), "the box holds some tasks: {}", boxed.len());
+    let in_box: Vec<String> = out["box"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    assert_eq!(in_box.len(), boxed.len(), "no feature twice");
+    assert_eq!(set(&in_box), set(&boxed));
+    let planned: Vec<String> =
+        out["planned"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_owned()).collect();
+    assert_eq!(set(&planned), set(&api_ids(&app, "status=planned").await));
+
+    // Where QGIS draws each point is where the ledger keeps it.
+    let points = out["points"].as_object().unwrap();
+    let mut compared = 0;
+    for f in all["features"].as_array().unwrap().iter().filter(|f| f["geometry"]["type"] == "Point") {
+        let at = &points[f["id"].as_str().unwrap()];
+        let c = &f["geometry"]["coordinates"];
+        for i in 0..2 {
+            assert!((at[i].as_f64().unwrap() - c[i].as_f64().unwrap()).abs() < 1e-9, "{} at {at} not {c}", f["id"]);
+        }
+        compared += 1;
+    }
+    assert!(compared > 10 && compared == points.len(), "{compared} points of {}", points.len());
 }
 
 #[tokio::test]

@@ -51,14 +51,15 @@ fn push_cells(qb: &mut QueryBuilder<'_, Postgres>, x0: i32, x1: i32, y0: i32, y1
         .push_bind(y1);
 }
 
-fn push_envelope(qb: &mut QueryBuilder<'_, Postgres>, tile: TileId) {
+/// The tile's envelope in web-mercator metres; `buffered`, widened by the tile's buffer.
+fn push_envelope(qb: &mut QueryBuilder<'_, Postgres>, tile: TileId, buffered: bool) {
     qb.push("ST_TileEnvelope(")
         .push_bind(i32::from(tile.z))
         .push(", ")
         .push_bind(tile.x as i32)
         .push(", ")
         .push_bind(tile.y as i32)
-        .push(")");
+        .push(if buffered { format!(", margin => {BUFFER}.0 / {EXTENT})") } else { ")".to_owned() });
 }
 
 /// Keeps parallel workers out of the tile's plans. `current_schema()` is marked parallel-unsafe, and
@@ -190,29 +191,20 @@ fn task_attributes<'r>(row: &'r PgRow, id: &'r str) -> Result<[Option<Value<'r>>
 /// is narrowed by as much, so "inside" is never wrong. Both envelopes are scalar subqueries, worked
 /// out once per tile rather than once per row.
 fn push_tasks(qb: &mut QueryBuilder<'_, Postgres>, tile: TileId, viewer: &Viewer) {
-    qb.push("SELECT CASE WHEN t.geom_3857 @ (SELECT ST_Expand(ST_TileEnvelope(");
-    qb.push_bind(i32::from(tile.z))
-        .push(", ")
-        .push_bind(tile.x as i32)
-        .push(", ")
-        .push_bind(tile.y as i32)
-        .push(format!(", margin => {BUFFER}.0 / {EXTENT}), -2.0)) THEN ST_AsEWKB(t.geom_3857)"));
-    qb.push(" ELSE ST_AsBinary(ST_AsMVTGeom(t.geom_3857, (SELECT ");
-    push_envelope(qb, tile);
+    qb.push("SELECT CASE WHEN t.geom_3857 @ (SELECT ST_Expand(");
+    push_envelope(qb, tile, true);
+    qb.push(", -2.0)) THEN ST_AsEWKB(t.geom_3857) ELSE ST_AsBinary(ST_AsMVTGeom(t.geom_3857, (SELECT ");
+    push_envelope(qb, tile, false);
     qb.push(format!(
         "), {EXTENT}, {BUFFER}, true)) END,
                 t.id, t.code, t.title, t.category, t.status, t.progress, t.township_code, {}, t.supervised,
                 t.due_date::text, t.visibility, NULL::float8, NULL::bytea
          FROM tasks t
-         WHERE NOT (SELECT crowded FROM c) AND t.geom && ST_Transform(ST_TileEnvelope(",
+         WHERE NOT (SELECT crowded FROM c) AND t.geom && ST_Transform(",
         *super::tasks::OVERDUE
     ));
-    qb.push_bind(i32::from(tile.z))
-        .push(", ")
-        .push_bind(tile.x as i32)
-        .push(", ")
-        .push_bind(tile.y as i32)
-        .push(format!(", margin => {BUFFER}.0 / {EXTENT}), 4326)"));
+    push_envelope(qb, tile, true);
+    qb.push(", 4326)");
     push_visibility(qb, viewer);
 }
 

@@ -15,6 +15,20 @@ fn tile_of(lon: f64, lat: f64, z: u32) -> (u32, u32) {
     (x as u32, y as u32)
 }
 
+/// Longitude and latitude of the point `(fx, fy)` tile sides from tile z/x/y's north-west corner.
+fn lon_lat(z: u32, x: u32, y: u32, fx: f64, fy: f64) -> (f64, f64) {
+    let n = f64::from(1u32 << z);
+    let lon = (f64::from(x) + fx) / n * 360.0 - 180.0;
+    let lat = (std::f64::consts::PI * (1.0 - 2.0 * (f64::from(y) + fy) / n)).sinh().atan().to_degrees();
+    (lon, lat)
+}
+
+/// The same point as WKT coordinates ("lon lat").
+fn wkt_at(z: u32, x: u32, y: u32, fx: f64, fy: f64) -> String {
+    let (lon, lat) = lon_lat(z, x, y, fx, fy);
+    format!("{lon} {lat}")
+}
+
 /// Fetches a tile and returns ogrinfo's listing of it ("" for an empty tile).
 async fn tile(caller: &Caller, lon: f64, lat: f64, z: u32) -> String {
     let (x, y) = tile_of(lon, lat, z);
@@ -102,10 +116,7 @@ async fn single_tasks_read_back_as_postgis_own_encoder_writes_them() {
     let app = spawn_app().await;
     let z = 15;
     let (x, y) = tile_of(119.85, 30.8, z);
-    let n = f64::from(1u32 << z);
-    let lon = |fx: f64| (f64::from(x) + fx) / n * 360.0 - 180.0;
-    let lat = |fy: f64| (std::f64::consts::PI * (1.0 - 2.0 * (f64::from(y) + fy) / n)).sinh().atan().to_degrees();
-    let at = |fx: f64, fy: f64| format!("{} {}", lon(fx), lat(fy));
+    let at = |fx: f64, fy: f64| wkt_at(z, x, y, fx, fy);
     let ring = |x0: f64, y0: f64, x1: f64, y1: f64| {
         format!("({}, {}, {}, {}, {})", at(x0, y0), at(x1, y0), at(x1, y1), at(x0, y1), at(x0, y0))
     };
@@ -227,10 +238,8 @@ async fn tasks_inside_a_tile_are_placed_as_postgis_places_them() {
     let app = spawn_app().await;
     let z = 15;
     let (x, y) = tile_of(119.85, 30.8, z);
-    let n = f64::from(1u32 << z);
-    let lon = |fx: f64| (f64::from(x) + fx) / n * 360.0 - 180.0;
-    let lat = |fy: f64| (std::f64::consts::PI * (1.0 - 2.0 * (f64::from(y) + fy) / n)).sinh().atan().to_degrees();
-    let at = |fx: f64, fy: f64| format!("{} {}", lon(fx), lat(fy));
+    let (lon, lat) = (|fx: f64| lon_lat(z, x, y, fx, 0.0).0, |fy: f64| lon_lat(z, x, y, 0.0, fy).1);
+    let at = |fx: f64, fy: f64| wkt_at(z, x, y, fx, fy);
     let ring = |pts: &[(f64, f64)]| {
         let mut v: Vec<String> = pts.iter().map(|&(a, b)| at(a, b)).collect();
         v.push(v[0].clone());

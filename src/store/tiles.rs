@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use futures_util::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
 
@@ -103,12 +102,15 @@ const TASK_KEYS: [&str; 11] = [
 /// keeps them off itself (see `SERIAL`).
 pub async fn tile<'e>(db: impl sqlx::PgExecutor<'e>, tile: TileId, viewer: &Viewer) -> Result<Built, sqlx::Error> {
     let mut qb = statement(tile, viewer);
-    // Rows are encoded as they arrive, while the database is still producing the rest.
-    let mut rows = qb.build().fetch(db);
+    // All rows are read, then encoded. Encoding each row as it arrived overlapped the database's
+    // work and so answered a lone request sooner, but with other requests sharing the cores the
+    // hand-overs waited for one, and zoom 14's slowest hundredth was a fifth slower than martin's
+    // (BENCHMARKS.md, "Tiles placed by the service").
+    let rows = qb.build().fetch_all(db).await?;
     let mut layer = mvt::Layer::new(LAYER, EXTENT as u32, &TASK_KEYS);
     let frame = mvt_geom::Frame::new(tile, EXTENT, BUFFER);
     let (mut fresh_for, mut clusters) = (0.0, None);
-    while let Some(row) = rows.try_next().await? {
+    for row in &rows {
         if let Some(f) = row.try_get_unchecked::<Option<f64>, _>(12)? {
             fresh_for = f;
             clusters = row.try_get_unchecked::<Option<Vec<u8>>, _>(13)?;
@@ -123,7 +125,7 @@ pub async fn tile<'e>(db: impl sqlx::PgExecutor<'e>, tile: TileId, viewer: &View
             } else {
                 geometry
             };
-            layer.add(&geometry, task_attributes(&row, id)?);
+            layer.add(&geometry, task_attributes(row, id)?);
         }
     }
     let bytes = clusters.unwrap_or_else(|| layer.finish());

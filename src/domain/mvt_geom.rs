@@ -13,10 +13,7 @@
 
 use geo::{Coord, Geometry, LineString, MultiLineString, MultiPoint, MultiPolygon, Point, Polygon, Simplify};
 
-use super::tile::TileId;
-
-/// The world's bounds ST_TileEnvelope divides by default, in web-mercator metres.
-const WORLD_HALF: f64 = 20_037_508.342_789_244;
+use super::tile::{MERCATOR_HALF as WORLD_HALF, TileId};
 
 /// How a tile maps web-mercator metres to its units: the affine step ST_AsMVTGeom takes, from the
 /// envelope ST_TileEnvelope computes (the same arithmetic, so the same rounding), and the buffer.

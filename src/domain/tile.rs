@@ -12,7 +12,7 @@ pub const DETAIL_MAX: i64 = 2500;
 /// Cells per tile side in cluster tiles (see migrations: cells are tiles of zoom z + 5).
 pub const CELL_BITS: u8 = 5;
 /// Half the width of the web-mercator (EPSG:3857) world in metres, as PostGIS's ST_TileEnvelope uses.
-const MERCATOR_HALF: f64 = 20_037_508.342_789_244;
+pub const MERCATOR_HALF: f64 = 20_037_508.342_789_244;
 
 /// Why a path is not a tile: malformed (a bad request) or off the zoom's grid (no such tile).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -95,8 +95,8 @@ const TASK_KEYS: [&str; 11] = [
 /// The tile as MVT bytes (empty when nothing visible lies under it). One statement, so one round
 /// trip and one snapshot: a first row with the freshness and, below `DETAIL_ZOOM` where the tile
 /// covers too many tasks, the clusters as ST_AsMVT built them; otherwise one row per task, its
-/// geometry clipped and placed in tile units by ST_AsMVTGeom, and the layer encoded here
-/// (domain::mvt says why). The branch not taken costs nothing: PostgreSQL runs an uncorrelated
+/// geometry as stored when it lies inside the tile (placed here, domain::mvt_geom) or clipped and
+/// placed by ST_AsMVTGeom, and the layer encoded here (domain::mvt says why). The branch not taken costs nothing: PostgreSQL runs an uncorrelated
 /// subquery (an InitPlan) only when its value is first needed. No transaction around it, so no
 /// BEGIN and COMMIT round trips, and no `SET LOCAL` to keep parallel workers off: the statement
 /// keeps them off itself (see `SERIAL`).

@@ -255,6 +255,10 @@ impl TownshipImport {
     }
 }
 
+// The tile path allocates per row read and per feature written; glibc malloc was a tenth of its time.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let format = match LogFormat::parse(std::env::var("GREENLEDGER_LOG_FORMAT").ok().as_deref()) {

@@ -268,6 +268,29 @@ pub fn date(v: &Value) -> Result<NaiveDate, Message> {
         })
 }
 
+/// `d` as `YYYY-MM-DD` into `out` (emptied first), as PostgreSQL prints a date of years 0–9999.
+/// By hand rather than through chrono's formatter: a tile writes one per task.
+pub fn write_date(d: NaiveDate, out: &mut String) {
+    use chrono::Datelike;
+    out.clear();
+    let year = d.year();
+    if !(0..=9999).contains(&year) {
+        use std::fmt::Write;
+        let _ = write!(out, "{year}-{:02}-{:02}", d.month(), d.day());
+        return;
+    }
+    let digits = |n: u32, width: u32, out: &mut String| {
+        for place in (0..width).rev() {
+            out.push(char::from(b'0' + (n / 10u32.pow(place) % 10) as u8));
+        }
+    };
+    digits(year as u32, 4, out);
+    out.push('-');
+    digits(d.month(), 2, out);
+    out.push('-');
+    digits(d.day(), 2, out);
+}
+
 /// An RFC 3339 timestamp with an offset.
 pub fn timestamp(v: &Value) -> Result<DateTime<Utc>, Message> {
     let s = v.as_str().ok_or_else(|| wrong_type("timestamp", "must be an RFC 3339 timestamp string", v))?;
@@ -276,4 +299,21 @@ pub fn timestamp(v: &Value) -> Result<DateTime<Utc>, Message> {
             .with("expected", "timestamp")
             .with("got", s)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_as_iso_calendar_dates() {
+        let mut out = String::from("left over");
+        for (y, m, d) in [(2026, 12, 2), (1990, 1, 1), (2100, 12, 31), (7, 3, 9), (9999, 10, 10), (2024, 2, 29)] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).expect("a date");
+            write_date(date, &mut out);
+            assert_eq!(out, date.format("%Y-%m-%d").to_string());
+        }
+        write_date(NaiveDate::from_ymd_opt(12345, 6, 7).expect("a date"), &mut out);
+        assert_eq!(out, "12345-06-07");
+    }
 }

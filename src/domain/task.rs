@@ -47,6 +47,12 @@ impl Status {
     pub fn is_finished(self) -> bool {
         matches!(self, Status::Completed | Status::Verified)
     }
+
+    /// Past its due date on `today` (the county's calendar) and still open: the same rule as the
+    /// SQL that lists and filters tasks (store::tasks::OVERDUE), for a task already read.
+    pub fn is_overdue(self, due_date: Option<NaiveDate>, today: NaiveDate) -> bool {
+        self.is_open() && due_date.is_some_and(|due| due < today)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -624,6 +630,20 @@ fn departments_clash(t: &TaskFields) -> Option<FieldError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn overdue_is_open_past_the_due_date() {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).expect("a date");
+        let today = day(2);
+        assert!(Status::Planned.is_overdue(Some(day(1)), today));
+        assert!(Status::InProgress.is_overdue(Some(day(1)), today));
+        assert!(!Status::InProgress.is_overdue(Some(today), today), "due today is not yet overdue");
+        assert!(!Status::Planned.is_overdue(Some(day(3)), today));
+        assert!(!Status::Planned.is_overdue(None, today));
+        for done in [Status::Completed, Status::Verified, Status::Cancelled] {
+            assert!(!done.is_overdue(Some(day(1)), today), "{done:?}");
+        }
+    }
 
     #[test]
     fn departments_are_codes_the_lead_not_among_the_supporting() {

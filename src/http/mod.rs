@@ -63,7 +63,9 @@ pub struct AppState {
     pub limiter: Arc<LoginLimiter>,
     pub metrics: Arc<metrics::Metrics>,
     /// Sends reminders to robots and e-mail (a hand chase at once; the rest in the background).
-    pub sender: crate::reminders::Sender,
+    /// Behind an `Arc` as everything here: the state is cloned for every request, and the sender's
+    /// addresses are strings.
+    pub sender: Arc<crate::reminders::Sender>,
     /// Tiles kept in memory, dropped as tasks change (tile_cache.rs).
     pub tiles: Arc<crate::tile_cache::TileCache>,
 }
@@ -133,7 +135,7 @@ impl AppState {
             settings: Arc::new(settings),
             limiter: Arc::new(LoginLimiter::default()),
             metrics: Arc::default(),
-            sender: crate::reminders::Sender::new(&config.reminders)?,
+            sender: Arc::new(crate::reminders::Sender::new(&config.reminders)?),
         })
     }
 }

@@ -115,7 +115,7 @@ pub async fn run(
 
 /// The background job of the service: every 30 seconds, the day's run once its hour has come,
 /// then the deliveries that are due. Errors are logged and tried again on the next round.
-pub fn spawn(db: Db, sender: Sender) -> tokio::task::JoinHandle<()> {
+pub fn spawn(db: Db, sender: std::sync::Arc<Sender>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(30));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

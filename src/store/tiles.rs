@@ -4,13 +4,16 @@
 
 use std::time::Duration;
 
+use chrono::NaiveDate;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::Db;
 use super::tasks::push_visibility;
 use crate::domain::access::Viewer;
+use crate::domain::fields::write_date;
 use crate::domain::mvt::{self, Value};
+use crate::domain::task::Status;
 use crate::domain::tile::{DETAIL_MAX, DETAIL_ZOOM, TileId};
 use crate::domain::{mvt_geom, wkb};
 
@@ -76,8 +79,8 @@ pub struct Built {
     pub fresh_for: Duration,
 }
 
-/// The attributes of a single task in a tile, under the API's names, in the order the statement
-/// reads them (`push_tasks`, `task_attributes`).
+/// The attributes of a single task in a tile, under the API's names, in the order `task_attributes`
+/// gives them.
 const TASK_KEYS: [&str; 11] = [
     "id",
     "code",
@@ -93,10 +96,11 @@ const TASK_KEYS: [&str; 11] = [
 ];
 
 /// The tile as MVT bytes (empty when nothing visible lies under it). One statement, so one round
-/// trip and one snapshot: a first row with the freshness and, below `DETAIL_ZOOM` where the tile
-/// covers too many tasks, the clusters as ST_AsMVT built them; otherwise one row per task, its
-/// geometry as stored when it lies inside the tile (placed here, domain::mvt_geom) or clipped and
-/// placed by ST_AsMVTGeom, and the layer encoded here (domain::mvt says why). The branch not taken costs nothing: PostgreSQL runs an uncorrelated
+/// trip and one snapshot: a first row with the freshness, the county's date and, below
+/// `DETAIL_ZOOM` where the tile covers too many tasks, the clusters as ST_AsMVT built them;
+/// otherwise one row per task, its geometry as stored when it lies inside the tile (placed here,
+/// domain::mvt_geom) or clipped and placed by ST_AsMVTGeom, and the layer encoded here
+/// (domain::mvt says why). The branch not taken costs nothing: PostgreSQL runs an uncorrelated
 /// subquery (an InitPlan) only when its value is first needed. No transaction around it, so no
 /// BEGIN and COMMIT round trips, and no `SET LOCAL` to keep parallel workers off: the statement
 /// keeps them off itself (see `SERIAL`).
@@ -107,33 +111,44 @@ pub async fn tile<'e>(db: impl sqlx::PgExecutor<'e>, tile: TileId, viewer: &View
     // hand-overs waited for one, and zoom 14's slowest hundredth was a fifth slower than martin's
     // (BENCHMARKS.md, "Tiles placed by the service").
     let rows = qb.build().fetch_all(db).await?;
+    let head = rows
+        .iter()
+        .position(|row| matches!(row.try_get_unchecked::<Option<f64>, _>(FRESH), Ok(Some(_))))
+        .ok_or(sqlx::Error::RowNotFound)?;
+    let fresh_for = rows[head].try_get_unchecked::<f64, _>(FRESH)?;
+    let fresh_for = Duration::from_secs_f64(fresh_for.clamp(0.0, 86_400.0));
+    if let Some(bytes) = rows[head].try_get_unchecked::<Option<Vec<u8>>, _>(CLUSTERS)? {
+        return Ok(Built { bytes, fresh_for });
+    }
+    let today = rows[head].try_get_unchecked::<NaiveDate, _>(TODAY)?;
     let mut layer = mvt::Layer::new(LAYER, EXTENT as u32, &TASK_KEYS);
     let frame = mvt_geom::Frame::new(tile, EXTENT, BUFFER);
-    let (mut fresh_for, mut clusters) = (0.0, None);
+    let mut due = String::with_capacity(10);
     for row in &rows {
-        if let Some(f) = row.try_get_unchecked::<Option<f64>, _>(12)? {
-            fresh_for = f;
-            clusters = row.try_get_unchecked::<Option<Vec<u8>>, _>(13)?;
-        } else if let Some(wkb) = row.try_get_unchecked::<Option<&[u8]>, _>(0)? {
-            let mut id = uuid::Uuid::encode_buffer();
-            let id = row.try_get_unchecked::<uuid::Uuid, _>(1)?.hyphenated().encode_lower(&mut id);
-            let geometry = wkb::geometry(wkb).map_err(|e| sqlx::Error::Decode(e.into()))?;
-            // With its SRID: stored metres, inside the tile's buffer, placed here (push_tasks).
-            let geometry = if wkb::has_srid(wkb) {
-                let Some(placed) = mvt_geom::place(&frame, &geometry) else { continue };
-                placed
-            } else {
-                geometry
-            };
-            layer.add(&geometry, task_attributes(row, id)?);
-        }
+        let Some(wkb) = row.try_get_unchecked::<Option<&[u8]>, _>(0)? else { continue };
+        let mut id = uuid::Uuid::encode_buffer();
+        let id = row.try_get_unchecked::<uuid::Uuid, _>(1)?.hyphenated().encode_lower(&mut id);
+        let geometry = wkb::geometry(wkb).map_err(|e| sqlx::Error::Decode(e.into()))?;
+        // With its SRID: stored metres, inside the tile's buffer, placed here (push_tasks).
+        let geometry = if wkb::has_srid(wkb) {
+            let Some(placed) = mvt_geom::place(&frame, &geometry) else { continue };
+            placed
+        } else {
+            geometry
+        };
+        layer.add(&geometry, task_attributes(row, id, today, &mut due)?);
     }
-    let bytes = clusters.unwrap_or_else(|| layer.finish());
-    Ok(Built { bytes, fresh_for: Duration::from_secs_f64(fresh_for.clamp(0.0, 86_400.0)) })
+    Ok(Built { bytes: layer.finish(), fresh_for })
 }
 
-/// The tile's statement: the first row (freshness, and the clusters of a crowded tile), then a row
-/// per task unless the tile is crowded. Column types are fixed here for `tile` to read unchecked.
+/// Columns of the first row (`statement`) that task rows leave NULL.
+const FRESH: usize = 11;
+const CLUSTERS: usize = 12;
+const TODAY: usize = 13;
+
+/// The tile's statement: the first row (freshness, the county's date, and the clusters of a crowded
+/// tile), then a row per task unless the tile is crowded. Column types are fixed here for `tile` to
+/// read unchecked.
 fn statement<'q>(tile: TileId, viewer: &Viewer) -> QueryBuilder<'q, Postgres> {
     // Runtime-checked: the tile's constants are formatted in and the viewer's visibility clause added at run time.
     let mut qb = QueryBuilder::new("WITH c AS MATERIALIZED (SELECT ");
@@ -147,7 +162,7 @@ fn statement<'q>(tile: TileId, viewer: &Viewer) -> QueryBuilder<'q, Postgres> {
     qb.push(
         " AS crowded)
          SELECT NULL::bytea, NULL::uuid, NULL::text, NULL::text, NULL::text, NULL::text, NULL::int2, NULL::text,
-                NULL::bool, NULL::bool, NULL::text, NULL::text,
+                NULL::bool, NULL::date, NULL::text,
                 extract(epoch FROM (current_date + 1)::timestamptz - now())::float8,
                 CASE WHEN c.crowded THEN (",
     );
@@ -156,30 +171,43 @@ fn statement<'q>(tile: TileId, viewer: &Viewer) -> QueryBuilder<'q, Postgres> {
     } else {
         qb.push("NULL::bytea");
     }
-    qb.push(format!(") END FROM c{SERIAL} UNION ALL "));
+    qb.push(format!(") END, current_date FROM c{SERIAL} UNION ALL "));
     push_tasks(&mut qb, tile, viewer);
     qb
 }
 
 /// A task row's attributes in the order of `TASK_KEYS`. Read without sqlx's per-value type check:
 /// the statement above fixes every column's type, and the check was a tenth of a crowded tile's
-/// time in the service.
-fn task_attributes<'r>(row: &'r PgRow, id: &'r str) -> Result<[Option<Value<'r>>; 11], sqlx::Error> {
+/// time in the service. `overdue` is worked out here from the status, the due date and the county's
+/// date (the statement's first row), and the due date written here into `due`: per row in the
+/// database, the two were a tenth of its time for a tile of single tasks.
+fn task_attributes<'r>(
+    row: &'r PgRow,
+    id: &'r str,
+    today: NaiveDate,
+    due: &'r mut String,
+) -> Result<[Option<Value<'r>>; 11], sqlx::Error> {
     let text = |i: usize| row.try_get_unchecked::<&str, _>(i).map(|s| Some(Value::Str(s)));
-    let flag = |i: usize| row.try_get_unchecked::<bool, _>(i).map(|b| Some(Value::Bool(b)));
     let progress = row.try_get_unchecked::<i16, _>(6)?;
+    let status = row.try_get_unchecked::<&str, _>(5)?;
+    let due_date = row.try_get_unchecked::<Option<NaiveDate>, _>(9)?;
+    let overdue = Status::parse(status).is_some_and(|s| s.is_overdue(due_date, today));
+    if let Some(date) = due_date {
+        write_date(date, due);
+    }
+    let due: &'r String = due;
     Ok([
         Some(Value::Own(id)),
         row.try_get_unchecked::<&str, _>(2).map(|s| Some(Value::Own(s)))?,
         row.try_get_unchecked::<&str, _>(3).map(|s| Some(Value::Own(s)))?,
         text(4)?,
-        text(5)?,
+        Some(Value::Str(status)),
         Some(Value::Uint(progress.max(0) as u64)),
         text(7)?,
-        flag(8)?,
-        flag(9)?,
-        row.try_get_unchecked::<Option<&str>, _>(10)?.map(Value::Str),
-        text(11)?,
+        Some(Value::Bool(overdue)),
+        Some(Value::Bool(row.try_get_unchecked::<bool, _>(8)?)),
+        due_date.map(|_| Value::Str(due)),
+        text(10)?,
     ])
 }
 
@@ -199,11 +227,10 @@ fn push_tasks(qb: &mut QueryBuilder<'_, Postgres>, tile: TileId, viewer: &Viewer
     push_envelope(qb, tile, false);
     qb.push(format!(
         "), {EXTENT}, {BUFFER}, true)) END,
-                t.id, t.code, t.title, t.category, t.status, t.progress, t.township_code, {}, t.supervised,
-                t.due_date::text, t.visibility, NULL::float8, NULL::bytea
+                t.id, t.code, t.title, t.category, t.status, t.progress, t.township_code, t.supervised,
+                t.due_date, t.visibility, NULL::float8, NULL::bytea, NULL::date
          FROM tasks t
-         WHERE NOT (SELECT crowded FROM c) AND t.geom && ST_Transform(",
-        *super::tasks::OVERDUE
+         WHERE NOT (SELECT crowded FROM c) AND t.geom && ST_Transform("
     ));
     push_envelope(qb, tile, true);
     qb.push(", 4326)");

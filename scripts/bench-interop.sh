@@ -12,13 +12,16 @@
 # Its own PostGIS cluster (.pg/bench, durable settings) on GREENLEDGER_BENCH_PGPORT (default 54352);
 # the service on 127.0.0.1:${GREENLEDGER_BENCH_PORT:-18352}, martin on the next port, and a second
 # service that does not count requests for /metrics (GREENLEDGER_METRICS=false) on the one after:
-# rows "..._uncounted" beside the same requests to the first say what counting costs.
+# rows "..._uncounted" beside the same requests to the first say what counting costs. Tiles are
+# measured beside martin in TURNS alternating rounds (default 3), each figure the median of its rounds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SIZES=${SIZES:-"10000 100000 1000000"}
 DURATION=${DURATION:-8s}
 CLIENTS=${CLIENTS:-2}
+# Rounds of the service and martin in turns per zoom (the median of each figure is recorded).
+TURNS=${TURNS:-3}
 # What to measure (all by default): tiles (ZOOMS, default 8-18, each beside martin and the warm
 # cache), counted (what counting for /metrics costs), pages (bbox pages, the county's box and the
 # numberMatched boxes), fixed (task GET, health, and the bare server beside them), import.
@@ -184,6 +187,29 @@ print(f'{d["summary"]["requestsPerSec"]:.0f} {p["p50"]*1000:.2f} {p["p99"]*1000:
 PY
 }
 
+# Two files of URLs (the service's and martin's) measured in turns, TURNS rounds, the order swapped
+# every round: the machine's noise drifts over seconds, and one run each compared whichever had the
+# quieter seconds. -> "rps p50_ms p99_ms" for each, the median of its rounds (each figure apart).
+http_turns() { # a.urls b.urls
+  local r a=() b=()
+  for r in $(seq "$TURNS"); do
+    if [ $((r % 2)) = 1 ]; then
+      a+=("$(http "$1")") && b+=("$(http "$2")")
+    else
+      b+=("$(http "$2")") && a+=("$(http "$1")")
+    fi
+  done
+  printf '%s\n' "${a[@]}" | medians
+  printf '%s\n' "${b[@]}" | medians
+}
+medians() {
+  python3 -c '
+import statistics, sys
+rows = [line.split() for line in sys.stdin if line.strip()]
+cols = [statistics.median(float(r[i]) for r in rows) for i in range(3)]
+print(f"{cols[0]:.0f} {cols[1]:.2f} {cols[2]:.2f}")'
+}
+
 # pgbench over a script -> "tps p50_ms p99_ms" (from the per-transaction log). The service's
 # interactive reads (tiles, pages) run in a read-only transaction with parallel workers off and
 # custom plans (src/store/mod.rs, interactive_read); their floors get the same settings through
@@ -223,8 +249,8 @@ tile_floor() { # z xmin xmax ymin ymax -> pgbench script of the service's tile S
 h = 20037508.342789244; side = 2 * h / 2**$z
 print(f'(-{h!r}+:x*{side!r})', f'({h!r}-:y*{side!r})', repr(4096 / side))")"
   # One statement without a transaction, as src/store/tiles.rs sends it: a first row with the
-  # freshness and, below zoom 15 where the tile covers too many tasks, the clusters as ST_AsMVT
-  # builds them; otherwise a row per task, as stored when it lies inside the tile's buffer, else
+  # freshness, the county's date and, below zoom 15 where the tile covers too many tasks, the
+  # clusters as ST_AsMVT builds them; otherwise a row per task, as stored when it lies inside the tile's buffer, else
   # clipped by ST_AsMVTGeom, that the service places and encodes. The WHERE keeps parallel workers
   # out of its plans, as there.
   local crowded=false clusters=NULL::bytea
@@ -240,7 +266,7 @@ print(f'(-{h!r}+:x*{side!r})', f'({h!r}-:y*{side!r})', repr(4096 / side))")"
 \set y0 :y * 32
 \set y1 :y * 32 + 31
 EOF
-  echo "WITH c AS MATERIALIZED (SELECT $crowded AS crowded) SELECT NULL::bytea, NULL::uuid, NULL::text, NULL::text, NULL::text, NULL::text, NULL::int2, NULL::text, NULL::bool, NULL::bool, NULL::text, NULL::text, extract(epoch FROM (current_date + 1)::timestamptz - now())::float8, CASE WHEN c.crowded THEN ($clusters) END FROM c WHERE current_schema() IS NOT NULL UNION ALL SELECT CASE WHEN t.geom_3857 @ (SELECT ST_Expand(ST_TileEnvelope($z, :x, :y, margin => 64.0 / 4096), -2.0)) THEN ST_AsEWKB(t.geom_3857) ELSE ST_AsBinary(ST_AsMVTGeom(t.geom_3857, (SELECT ST_TileEnvelope($z, :x, :y)), 4096, 64, true)) END, t.id, t.code, t.title, t.category, t.status, t.progress, t.township_code, coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false), t.supervised, t.due_date::text, t.visibility, NULL::float8, NULL::bytea FROM tasks t WHERE NOT (SELECT crowded FROM c) AND t.geom && ST_Transform(ST_TileEnvelope($z, :x, :y, margin => 64.0 / 4096), 4326) AND t.visibility = 'public';"
+  echo "WITH c AS MATERIALIZED (SELECT $crowded AS crowded) SELECT NULL::bytea, NULL::uuid, NULL::text, NULL::text, NULL::text, NULL::text, NULL::int2, NULL::text, NULL::bool, NULL::date, NULL::text, extract(epoch FROM (current_date + 1)::timestamptz - now())::float8, CASE WHEN c.crowded THEN ($clusters) END, current_date FROM c WHERE current_schema() IS NOT NULL UNION ALL SELECT CASE WHEN t.geom_3857 @ (SELECT ST_Expand(ST_TileEnvelope($z, :x, :y, margin => 64.0 / 4096), -2.0)) THEN ST_AsEWKB(t.geom_3857) ELSE ST_AsBinary(ST_AsMVTGeom(t.geom_3857, (SELECT ST_TileEnvelope($z, :x, :y)), 4096, 64, true)) END, t.id, t.code, t.title, t.category, t.status, t.progress, t.township_code, t.supervised, t.due_date, t.visibility, NULL::float8, NULL::bytea, NULL::date FROM tasks t WHERE NOT (SELECT crowded FROM c) AND t.geom && ST_Transform(ST_TileEnvelope($z, :x, :y, margin => 64.0 / 4096), 4326) AND t.visibility = 'public';"
 }
 
 SELECT_TASK="SELECT t.id, t.code, t.title, t.description, t.category, t.status, t.progress, t.township_code AS township, (SELECT w.name FROM townships w WHERE w.code = t.township_code) AS township_name, t.township_overridden, t.lead_unit, t.contact_person, t.contact_phone, t.due_date, coalesce(t.due_date < current_date AND t.status IN ('planned', 'in_progress'), false) AS overdue, t.planned_investment::float8 AS planned_investment, t.actual_investment::float8 AS actual_investment, t.target_quantity::float8 AS target_quantity, t.target_unit, t.visibility, t.supervised, t.completed_at, t.verified_at, t.last_report_at, t.created_at, t.updated_at, t.version, t.return_reason, t.cancel_reason, ST_AsGeoJSON(t.geom, 15) AS geometry FROM tasks t"
@@ -319,10 +345,15 @@ measure_tiles() { # size dir
   local size=$1 d=$2 z
   for z in $ZOOMS; do
     tile_urls "$d" "$z"
-    record "$size" "tile_z$z" $(http "$d/tiles-$z.urls") $(sql "$d/tiles-$z.sql")
     if [ -x "$MARTIN" ]; then
       sed "s#:$PORT/tiles/tasks/#:$MARTIN_PORT/tasks/#; s#\.mvt\$##" "$d/tiles-$z.urls" >"$d/martin-$z.urls"
-      record "$size" "martin_z$z" $(http "$d/martin-$z.urls") $(sql "$d/tiles-$z.sql")
+      local floor turns
+      floor=$(sql "$d/tiles-$z.sql")
+      turns=$(http_turns "$d/tiles-$z.urls" "$d/martin-$z.urls")
+      record "$size" "tile_z$z" ${turns%%$'\n'*} $floor
+      record "$size" "martin_z$z" ${turns#*$'\n'} $floor
+    else
+      record "$size" "tile_z$z" $(http "$d/tiles-$z.urls") $(sql "$d/tiles-$z.sql")
     fi
     tile_cache_rows "$size" "$d" "$z"
   done

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use futures_util::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
 
@@ -106,30 +107,28 @@ const TASK_KEYS: [&str; 11] = [
 /// keeps them off itself (see `SERIAL`).
 pub async fn tile<'e>(db: impl sqlx::PgExecutor<'e>, tile: TileId, viewer: &Viewer) -> Result<Built, sqlx::Error> {
     let mut qb = statement(tile, viewer);
-    // All rows are read, then encoded. Encoding each row as it arrived overlapped the database's
-    // work and so answered a lone request sooner, but with other requests sharing the cores the
-    // hand-overs waited for one, and zoom 14's slowest hundredth was a fifth slower than martin's
-    // (BENCHMARKS.md, "Tiles placed by the service").
-    let rows = qb.build().fetch_all(db).await?;
-    let head = rows
-        .iter()
-        .position(|row| matches!(row.try_get_unchecked::<Option<f64>, _>(FRESH), Ok(Some(_))))
-        .ok_or(sqlx::Error::RowNotFound)?;
-    let fresh_for = rows[head].try_get_unchecked::<f64, _>(FRESH)?;
+    // Rows are encoded as they arrive, overlapping the database's work. (Reading them all first
+    // was kept for a while for zoom 14's slowest answers; with less work per row, streaming is
+    // ahead at zooms 13–15 and level above: BENCHMARKS.md, "Less per row".) The first row is the statement's head: PostgreSQL
+    // runs the parts of a UNION ALL in order when no parallel workers take part, and `SERIAL`
+    // keeps them out.
+    let mut rows = qb.build().fetch(db);
+    let head = rows.try_next().await?.ok_or(sqlx::Error::RowNotFound)?;
+    let fresh_for = head.try_get_unchecked::<f64, _>(FRESH)?;
     let fresh_for = Duration::from_secs_f64(fresh_for.clamp(0.0, 86_400.0));
-    if let Some(bytes) = rows[head].try_get_unchecked::<Option<Vec<u8>>, _>(CLUSTERS)? {
+    if let Some(bytes) = head.try_get_unchecked::<Option<Vec<u8>>, _>(CLUSTERS)? {
         return Ok(Built { bytes, fresh_for });
     }
-    let today = rows[head].try_get_unchecked::<NaiveDate, _>(TODAY)?;
+    let today = head.try_get_unchecked::<NaiveDate, _>(TODAY)?;
     let mut layer = mvt::Layer::new(LAYER, EXTENT as u32, &TASK_KEYS);
     let frame = mvt_geom::Frame::new(tile, EXTENT, BUFFER);
     let mut due = String::with_capacity(10);
-    for row in &rows {
+    while let Some(row) = rows.try_next().await? {
+        let row = &row;
         let Some(wkb) = row.try_get_unchecked::<Option<&[u8]>, _>(0)? else { continue };
         let mut id = uuid::Uuid::encode_buffer();
         let id = row.try_get_unchecked::<uuid::Uuid, _>(1)?.hyphenated().encode_lower(&mut id);
         let geometry = wkb::geometry(wkb).map_err(|e| sqlx::Error::Decode(e.into()))?;
-        // With its SRID: stored metres, inside the tile's buffer, placed here (push_tasks).
         let geometry = if wkb::has_srid(wkb) {
             let Some(placed) = mvt_geom::place(&frame, &geometry) else { continue };
             placed

@@ -250,8 +250,8 @@ h = 20037508.342789244; side = 2 * h / 2**$z
 print(f'(-{h!r}+:x*{side!r})', f'({h!r}-:y*{side!r})', repr(4096 / side))")"
   # One statement without a transaction, as src/store/tiles.rs sends it: a first row with the
   # freshness, the county's date and, below zoom 15 where the tile covers too many tasks, the
-  # clusters as ST_AsMVT builds them; otherwise a row per task, as stored when it lies inside the tile's buffer, else
-  # clipped by ST_AsMVTGeom, that the service places and encodes. The WHERE keeps parallel workers
+  # clusters as ST_AsMVT builds them; otherwise a row per task, as stored when it lies inside the
+  # tile's buffer, else clipped by ST_AsMVTGeom, that the service places and encodes. The WHERE keeps parallel workers
   # out of its plans, as there.
   local crowded=false clusters=NULL::bytea
   if [ "$z" -lt 15 ]; then

@@ -109,9 +109,9 @@ pub async fn tile<'e>(db: impl sqlx::PgExecutor<'e>, tile: TileId, viewer: &View
     let mut qb = statement(tile, viewer);
     // Rows are encoded as they arrive, overlapping the database's work. (Reading them all first
     // was kept for a while for zoom 14's slowest answers; with less work per row, streaming is
-    // ahead at zooms 13–15 and level above: BENCHMARKS.md, "Less per row".) The first row is the statement's head: PostgreSQL
-    // runs the parts of a UNION ALL in order when no parallel workers take part, and `SERIAL`
-    // keeps them out.
+    // ahead at zooms 13–15 and level above: BENCHMARKS.md, "Less per row".) The first row is the
+    // statement's head: PostgreSQL runs the parts of a UNION ALL in order when no parallel workers
+    // take part, and `SERIAL` keeps them out.
     let mut rows = qb.build().fetch(db);
     let head = rows.try_next().await?.ok_or(sqlx::Error::RowNotFound)?;
     let fresh_for = head.try_get_unchecked::<f64, _>(FRESH)?;
@@ -124,18 +124,18 @@ pub async fn tile<'e>(db: impl sqlx::PgExecutor<'e>, tile: TileId, viewer: &View
     let frame = mvt_geom::Frame::new(tile, EXTENT, BUFFER);
     let mut due = String::with_capacity(10);
     while let Some(row) = rows.try_next().await? {
-        let row = &row;
         let Some(wkb) = row.try_get_unchecked::<Option<&[u8]>, _>(0)? else { continue };
         let mut id = uuid::Uuid::encode_buffer();
         let id = row.try_get_unchecked::<uuid::Uuid, _>(1)?.hyphenated().encode_lower(&mut id);
         let geometry = wkb::geometry(wkb).map_err(|e| sqlx::Error::Decode(e.into()))?;
+        // With its SRID: stored metres, inside the tile's buffer, placed here (push_tasks).
         let geometry = if wkb::has_srid(wkb) {
             let Some(placed) = mvt_geom::place(&frame, &geometry) else { continue };
             placed
         } else {
             geometry
         };
-        layer.add(&geometry, task_attributes(row, id, today, &mut due)?);
+        layer.add(&geometry, task_attributes(&row, id, today, &mut due)?);
     }
     Ok(Built { bytes: layer.finish(), fresh_for })
 }
